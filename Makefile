@@ -1,0 +1,41 @@
+# Makefile for pg_quorum: libquorum (plugin/) and the PostgreSQL extension.
+#
+# "make" builds build/libquorum.a, build/libquorum.so and pg_quorum.so;
+# "make install" installs the extension through PGXS (and "make
+# install-lib" the library for other servers).  The test targets are listed
+# by "make help".
+
+EXTENSION = pg_quorum
+# The version has one source, the control file; everything derives it.
+EXTVERSION := $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" pg_quorum.control)
+
+MODULE_big = pg_quorum
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c)))
+DATA = $(sort $(wildcard sql/pg_quorum--*.sql))
+PG_CPPFLAGS = -Iinclude
+PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK = build/libquorum.a -lssl -lcrypto
+EXTRA_CLEAN = build
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+include mk/libquorum.mk
+-include test/unit/unit.mk
+-include test/sim/sim.mk
+-include test/fuzz/fuzz.mk
+-include mk/tests.mk
+
+$(shlib): build/libquorum.a
+
+.PHONY: check-meta help
+# META.json must carry the control file's version (pg_cron's drift).
+check-meta:
+	@grep -q '"version": "$(EXTVERSION)"' META.json && \
+	test "$$(grep -c '"version": "$(EXTVERSION)"' META.json)" -ge 2 && \
+	echo "check-meta: META.json matches version $(EXTVERSION)" || \
+	{ echo "check-meta: META.json does not carry version $(EXTVERSION) in both places"; exit 1; }
+
+help:
+	@echo "targets: all install install-lib check-unit check-unit-asan check-sim installcheck check-cluster check-meta bench-sim"

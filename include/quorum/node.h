@@ -1,0 +1,348 @@
+/*-------------------------------------------------------------------------
+ *
+ * node.h
+ *	  One libquorum node: a sans-IO state machine the host feeds and drains.
+ *
+ * The host owns every socket and clock.  It calls quorum_node_step() with one
+ * input at a time (a datagram arrived, time passed, its own facts changed, or
+ * a command), each stamped with its monotonic time, and then carries out the
+ * output in this order:
+ *
+ *   1. if QUORUM_OUT_PERSIST is set, make out->durable durable (write to a
+ *      temporary file, fsync, rename) before anything else;
+ *   2. send every datagram in out->datagrams (already sealed);
+ *   3. act on out->events;
+ *   4. call quorum_node_step() with a QUORUM_IN_TICK input no later than
+ *      out->deadline_ms (also available from quorum_node_deadline_ms()).
+ *
+ * The output buffers belong to the node and stay valid until
+ * quorum_node_output_done() or the next quorum_node_step(), whichever comes
+ * first.  All memory is allocated by quorum_node_new(); step never allocates.
+ *
+ * A node is not thread-safe: one thread at a time may call into it.
+ *
+ * include/quorum/node.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef QUORUM_NODE_H
+#define QUORUM_NODE_H
+
+#include "quorum/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct quorum_node quorum_node;
+
+/* Size of one AES-256 key of the cluster keyring, bytes. */
+#define QUORUM_KEY_BYTES 32
+/* Most keys a keyring holds (the primary plus old ones during rotation). */
+#define QUORUM_KEYS_MAX 8
+
+/*
+ * The keyring: every datagram is sealed with keys[0] and accepted if it opens
+ * with any of them.  Key ids are the first 4 bytes of SHA-256 of the key, so
+ * the receiver finds the right key without trying all of them.
+ */
+struct quorum_keyring
+{
+	unsigned	count;			/* 0 only together with allow_plaintext */
+	uint8_t		keys[QUORUM_KEYS_MAX][QUORUM_KEY_BYTES];
+};
+
+/*
+ * Trace levels.  The core never prints; each decision is one line handed to
+ * config.trace_fn, e.g. "[  1200] n2 ping n5 timed out -> indirect via n1,n4".
+ */
+enum quorum_trace_level
+{
+	QUORUM_TRACE_DEBUG = 0,
+	QUORUM_TRACE_INFO = 1,
+	QUORUM_TRACE_WARNING = 2
+};
+
+typedef void (*quorum_trace_fn) (void *ctx, enum quorum_trace_level level,
+								 const char *line);
+
+/*
+ * Configuration, copied by quorum_node_new().  Start from
+ * quorum_config_init(), which fills in the defaults documented below, then
+ * set at least name, cluster, addr, keyring (or allow_plaintext), seed and
+ * incarnation_start.
+ */
+struct quorum_config
+{
+	char		name[QUORUM_NAME_MAX + 1];	/* unique within the cluster */
+	char		cluster[QUORUM_NAME_MAX + 1];	/* datagrams of another cluster
+												 * are dropped */
+	struct quorum_addr addr;	/* where peers reach this node's gossip */
+	struct quorum_keyring keyring;
+	bool		allow_plaintext;	/* no keys: send and accept unsealed */
+
+	/* Seeds the node's PRNG: the only randomness the node uses. */
+	uint64_t	seed;
+
+	/*
+	 * Incarnation to start at.  Must exceed every incarnation an earlier run
+	 * of this node used: load it from the durable state the last run wrote
+	 * (out->durable.incarnation) plus one.  It also identifies this boot for
+	 * replay protection.
+	 */
+	uint64_t	incarnation_start;
+
+	/* Limits; quorum_node_new() allocates everything from them. */
+	unsigned	members_max;	/* default 256, including this node */
+	unsigned	meta_slots_max; /* members whose metadata is kept; default
+								 * members_max */
+	unsigned	outbox_datagrams_max;	/* default 64 */
+	unsigned	events_max;		/* events buffered per step; default 256 */
+	unsigned	dissemination_queue_max;	/* default 256 */
+	unsigned	datagram_bytes_max; /* default 1400, max 65000 */
+
+	/*
+	 * SWIM timings, milliseconds.  Defaults: probe_interval_ms 200,
+	 * probe_timeout_ms 100, pushpull_interval_ms 10000 (0 = never),
+	 * gossip_to_dead_ms 10000 (keep telling dead members they are dead for
+	 * this long, so they can refute), reap_dead_ms 0 (never forget).
+	 */
+	quorum_time_ms probe_interval_ms;
+	quorum_time_ms probe_timeout_ms;
+	quorum_time_ms pushpull_interval_ms;
+	quorum_time_ms gossip_to_dead_ms;
+	quorum_time_ms reap_dead_ms;
+
+	/* Members asked for an indirect probe after a direct one fails; 3. */
+	unsigned	indirect_probes;
+
+	/*
+	 * Suspicion (Lifeguard §4): the timeout starts at
+	 * suspicion_max_mult * min and shrinks towards
+	 * min = suspicion_mult * max(1, log10(N)) * probe_interval_ms
+	 * as independent confirmations arrive.  Defaults 4 and 6.
+	 */
+	unsigned	suspicion_mult;
+	unsigned	suspicion_max_mult;
+
+	/* Each update is piggybacked retransmit_mult * ceil(log10(N+1)) times; 4. */
+	unsigned	retransmit_mult;
+
+	/* Lifeguard local health multiplier ceiling; 8. */
+	unsigned	awareness_max;
+
+	/* Optional trace sink; NULL discards. */
+	quorum_trace_fn trace_fn;
+	void	   *trace_ctx;
+	enum quorum_trace_level trace_level;	/* least level handed on; INFO */
+};
+
+/* Inputs. */
+enum quorum_input_type
+{
+	QUORUM_IN_DATAGRAM = 1,		/* u.datagram */
+	QUORUM_IN_TICK,				/* only time passed */
+	QUORUM_IN_FACTS,			/* u.facts: this node's metadata changed */
+	QUORUM_IN_COMMAND			/* u.command */
+};
+
+enum quorum_command_type
+{
+	QUORUM_CMD_JOIN = 1,		/* contact u.command.addr (a seed) */
+	QUORUM_CMD_LEAVE			/* leave gracefully; the node then idles */
+};
+
+struct quorum_command
+{
+	enum quorum_command_type type;
+	struct quorum_addr addr;
+};
+
+struct quorum_input
+{
+	enum quorum_input_type type;
+	quorum_time_ms now_ms;
+	union
+	{
+		struct
+		{
+			struct quorum_addr from;
+			const uint8_t *data;
+			size_t		len;
+		}			datagram;
+		struct quorum_meta facts;
+		struct quorum_command command;
+	}			u;
+};
+
+/* Outputs. */
+#define QUORUM_OUT_PERSIST	0x1
+#define QUORUM_OUT_SEND		0x2
+#define QUORUM_OUT_EVENTS	0x4
+
+struct quorum_datagram
+{
+	struct quorum_addr to;
+	const uint8_t *data;
+	size_t		len;
+};
+
+enum quorum_event_type
+{
+	QUORUM_EV_MEMBER_ALIVE = 1, /* joined, or came back, or refuted */
+	QUORUM_EV_MEMBER_SUSPECT,
+	QUORUM_EV_MEMBER_DEAD,
+	QUORUM_EV_MEMBER_LEFT,
+	QUORUM_EV_MEMBER_UPDATED,	/* metadata changed */
+	QUORUM_EV_MEMBER_REAPED		/* forgotten after reap_dead_ms */
+};
+
+struct quorum_event
+{
+	enum quorum_event_type type;
+	quorum_time_ms at_ms;
+	char		member[QUORUM_NAME_MAX + 1];
+	uint64_t	incarnation;
+};
+
+/* State that must survive a crash, written before the datagrams are sent. */
+struct quorum_durable
+{
+	uint64_t	incarnation;
+};
+
+struct quorum_output
+{
+	unsigned	flags;			/* QUORUM_OUT_* */
+	struct quorum_durable durable;	/* valid with QUORUM_OUT_PERSIST */
+	const struct quorum_datagram *datagrams;
+	size_t		n_datagrams;
+	const struct quorum_event *events;
+	size_t		n_events;
+	quorum_time_ms deadline_ms; /* next TICK due at the latest */
+};
+
+/* A consistent copy of one member, for display. */
+struct quorum_member_info
+{
+	char		name[QUORUM_NAME_MAX + 1];
+	struct quorum_addr addr;
+	enum quorum_member_state state;
+	uint64_t	incarnation;
+	bool		is_self;
+	bool		has_meta;		/* false if no metadata slot was free */
+	uint64_t	meta_version;
+	struct quorum_meta meta;
+	quorum_time_ms state_since_ms;
+	quorum_time_ms last_heard_ms;	/* 0 = never heard directly */
+	uint32_t	rtt_us;			/* smoothed probe round trip; 0 = unknown */
+	uint64_t	probes_sent;
+	uint64_t	probes_failed;	/* no direct or indirect ack in time */
+	uint64_t	acks_received;
+};
+
+/* Counters since quorum_node_new(). */
+struct quorum_node_stats
+{
+	uint64_t	datagrams_in;
+	uint64_t	datagrams_out;
+	uint64_t	bytes_in;
+	uint64_t	bytes_out;
+	uint64_t	drops[QUORUM_DROP__COUNT];
+	uint64_t	probes_sent;
+	uint64_t	probes_failed;
+	uint64_t	indirect_probes_sent;
+	uint64_t	suspicions_refuted; /* of this node itself */
+	uint64_t	pushpulls;
+	unsigned	local_health;	/* Lifeguard awareness score, 0 = healthy */
+	unsigned	members_alive;
+	unsigned	members_suspect;
+	unsigned	members_dead;
+	unsigned	members_left;
+};
+
+/* Fill *config with the defaults; never fails. */
+QUORUM_API void quorum_config_init(struct quorum_config *config);
+
+/*
+ * Create a node.  Returns 0 and sets *node, or QUORUM_EINVAL (bad config:
+ * empty name or cluster, no keys without allow_plaintext, a limit of 0,
+ * timeouts out of order) with a reason in errbuf (may be NULL),
+ * or QUORUM_ENOMEM.
+ */
+QUORUM_API int quorum_node_new(const struct quorum_config *config,
+							   const struct quorum_meta *facts,
+							   quorum_time_ms now_ms,
+							   quorum_node **node,
+							   char *errbuf, size_t errbuf_len);
+
+QUORUM_API void quorum_node_free(quorum_node *node);
+
+/*
+ * Feed one input; fills *out.  Returns 0, or QUORUM_EINVAL for an input that
+ * is not well formed (unknown type, NULL data), or QUORUM_ESTATE after LEAVE
+ * completed.  A malformed or unauthentic datagram is not an error: it is
+ * dropped, counted in the stats and traced, and step returns 0.
+ */
+QUORUM_API int quorum_node_step(quorum_node *node,
+								const struct quorum_input *in,
+								struct quorum_output *out);
+
+/* The host has carried out *out; its buffers may now be reused. */
+QUORUM_API void quorum_node_output_done(quorum_node *node,
+										struct quorum_output *out);
+
+/* When the node next needs a TICK. */
+QUORUM_API quorum_time_ms quorum_node_deadline_ms(const quorum_node *node);
+
+/* Number of members in the table, this node included. */
+QUORUM_API size_t quorum_node_member_count(const quorum_node *node);
+
+/* Copy member i (0 .. count-1) into *info; QUORUM_ENOTFOUND past the end. */
+QUORUM_API int quorum_node_member_get(const quorum_node *node, size_t i,
+									  struct quorum_member_info *info);
+
+/* Copy the member called name; QUORUM_ENOTFOUND if unknown. */
+QUORUM_API int quorum_node_member_find(const quorum_node *node,
+									   const char *name,
+									   struct quorum_member_info *info);
+
+QUORUM_API void quorum_node_stats_get(const quorum_node *node,
+									  struct quorum_node_stats *stats);
+
+/* The node's own name, as configured. */
+QUORUM_API const char *quorum_node_name(const quorum_node *node);
+
+/* Context of the last error step or new reported, e.g. which peer. */
+QUORUM_API const char *quorum_node_errmsg(const quorum_node *node);
+
+/* Helpers on plain values. */
+QUORUM_API bool quorum_addr_equal(const struct quorum_addr *a,
+								  const struct quorum_addr *b);
+
+/* Parse "host:port" or "[v6]:port" (numeric hosts only); 0 or QUORUM_EINVAL. */
+QUORUM_API int quorum_addr_parse(const char *text, struct quorum_addr *addr);
+
+/* Format as "1.2.3.4:5" or "[::1]:5" into buf (QUORUM_ADDR_STRLEN bytes). */
+QUORUM_API void quorum_addr_format(const struct quorum_addr *addr, char *buf,
+								   size_t buf_len);
+
+QUORUM_API const char *quorum_member_state_name(enum quorum_member_state state);
+QUORUM_API const char *quorum_role_name(enum quorum_role role);
+QUORUM_API const char *quorum_drop_reason_name(enum quorum_drop_reason reason);
+QUORUM_API const char *quorum_event_type_name(enum quorum_event_type type);
+
+/*
+ * Parse a key file: one key per line as 64 hex digits, the first line the
+ * primary; blank lines and lines starting with '#' are ignored.  Returns 0,
+ * or QUORUM_EINVAL with the line number and reason in errbuf.
+ */
+QUORUM_API int quorum_keyring_parse(const char *text, size_t len,
+									struct quorum_keyring *keyring,
+									char *errbuf, size_t errbuf_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif							/* QUORUM_NODE_H */

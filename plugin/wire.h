@@ -1,0 +1,140 @@
+/*-------------------------------------------------------------------------
+ *
+ * wire.h
+ *	  Encoding and decoding of libquorum's gossip messages (private).
+ *
+ * Pure functions over byte buffers: no state, no IO, no allocation.  This is
+ * the plaintext inside a sealed datagram (seal.h).  Decoding is
+ * bounds-checked at every field and rejects, with QUORUM_EMALFORMED, anything
+ * that is truncated, has trailing bytes, an unknown message type, a string
+ * that is too long or not NUL-free, or a count above its limit.  A fuzz
+ * target exercises quorum__wire_decode().
+ *
+ * Layout (all integers big-endian):
+ *
+ *   header   magic "PQ" (2) | version (1) | type (1) | cluster_id (8)
+ *            | sender name (str) | sender addr (addr) | boot (8) | seq (8)
+ *   body     depends on type, see struct quorum_wire_msg
+ *   updates  count (1) | count * update          (piggybacked gossip)
+ *
+ *   str      length (1) | bytes, no NUL inside, length <= the field's max
+ *   addr     family (1: 4 or 6) | 4 or 16 bytes | port (2)
+ *   update   state (1) | name (str) | addr | incarnation (8) | from (str)
+ *            | meta_version (8) | has_meta (1) [ | meta ]
+ *   meta     role (1) | timeline (4) | lsn (8) | priority (4, signed)
+ *            | conninfo (str16: length (2) | bytes) | tags (str)
+ *
+ * plugin/wire.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef QUORUM_WIRE_H
+#define QUORUM_WIRE_H
+
+#include "quorum/types.h"
+
+#define QUORUM_WIRE_MAGIC0 'P'
+#define QUORUM_WIRE_MAGIC1 'Q'
+#define QUORUM_WIRE_VERSION 1
+
+/* Most piggybacked updates one message carries. */
+#define QUORUM_WIRE_UPDATES_MAX 64
+/* Most member entries one push-pull chunk carries. */
+#define QUORUM_WIRE_PUSHPULL_MAX 64
+
+enum quorum_wire_type
+{
+	QUORUM_WIRE_PING = 1,		/* probe; target must answer ACK */
+	QUORUM_WIRE_ACK = 2,		/* answer to PING, or relayed for PING_REQ */
+	QUORUM_WIRE_PING_REQ = 3,	/* please probe target for me */
+	QUORUM_WIRE_NACK = 4,		/* relay got no ack from target in time */
+	QUORUM_WIRE_PUSHPULL = 5,	/* one chunk of a full-state exchange */
+	QUORUM_WIRE_GOSSIP = 6		/* updates only (no probe) */
+};
+
+/* A member's state as it travels in gossip. */
+struct quorum_wire_update
+{
+	enum quorum_member_state state;
+	char		name[QUORUM_NAME_MAX + 1];
+	struct quorum_addr addr;
+	uint64_t	incarnation;
+	/* For SUSPECT and DEAD: who says so (Lifeguard counts distinct ones). */
+	char		from[QUORUM_NAME_MAX + 1];
+	uint64_t	meta_version;
+	bool		has_meta;
+	struct quorum_meta meta;
+};
+
+struct quorum_wire_msg
+{
+	/* header */
+	enum quorum_wire_type type;
+	uint64_t	cluster_id;
+	char		sender[QUORUM_NAME_MAX + 1];
+	struct quorum_addr sender_addr;
+	uint64_t	boot;			/* sender's incarnation_start: one per run */
+	uint64_t	seq;			/* per-boot datagram counter, from 1 */
+
+	/* body */
+	union
+	{
+		struct
+		{
+			uint32_t	probe_seq;
+			char		target[QUORUM_NAME_MAX + 1];	/* who must answer */
+		}			ping;		/* PING */
+		struct
+		{
+			uint32_t	probe_seq;
+		}			ack;		/* ACK and NACK */
+		struct
+		{
+			uint32_t	probe_seq;
+			char		target[QUORUM_NAME_MAX + 1];
+			struct quorum_addr target_addr;
+		}			ping_req;	/* PING_REQ */
+		struct
+		{
+			bool		is_reply;	/* false: push, answer with own state */
+			uint32_t	exchange;	/* identifies one push-pull exchange */
+			uint16_t	chunk;		/* 0 .. chunks-1 */
+			uint16_t	chunks;
+		}			pushpull;	/* PUSHPULL; entries are in updates[] */
+	}			u;
+
+	/* piggybacked gossip; for PUSHPULL, the state entries */
+	unsigned	n_updates;
+	struct quorum_wire_update updates[QUORUM_WIRE_UPDATES_MAX];
+};
+
+/* FNV-1a 64 of the cluster name: the cluster_id in every header. */
+uint64_t	quorum__wire_cluster_id(const char *cluster);
+
+/*
+ * Encoded size of one update, so a sender can pack updates up to the
+ * datagram limit without encoding twice.
+ */
+size_t		quorum__wire_update_size(const struct quorum_wire_update *update);
+
+/* Encoded size of msg's header and body, without the updates. */
+size_t		quorum__wire_base_size(const struct quorum_wire_msg *msg);
+
+/*
+ * Encode msg into buf.  Returns the number of bytes written (> 0), or
+ * QUORUM_ENOSPACE if it does not fit, or QUORUM_EINVAL for a message that
+ * could not be decoded again (string too long, too many updates, bad type).
+ */
+int			quorum__wire_encode(const struct quorum_wire_msg *msg,
+								uint8_t *buf, size_t buf_len);
+
+/*
+ * Decode buf into *msg.  Returns 0, QUORUM_EMALFORMED, or
+ * QUORUM_EINVAL for a NULL argument.  A wrong magic or version gives
+ * QUORUM_EMALFORMED; *version_out (may be NULL) is set to the version byte
+ * when at least 3 bytes were present so callers can count version drops.
+ */
+int			quorum__wire_decode(const uint8_t *buf, size_t len,
+								struct quorum_wire_msg *msg, int *version_out);
+
+#endif							/* QUORUM_WIRE_H */
