@@ -10,6 +10,13 @@
  * that is too long or not NUL-free, or a count above its limit.  A fuzz
  * target exercises quorum__wire_decode().
  *
+ * Decoding is also canonical: names (sender, ping and ping-req target,
+ * update name) must not be empty, flag bytes (has_meta, is_reply) are 0 or
+ * 1, state and role are known enum values, address family is 4 or 6, and a
+ * push-pull chunk is below its chunk count (so chunks >= 1).  Every message
+ * that decodes re-encodes to the same bytes, and encode refuses with
+ * QUORUM_EINVAL whatever decode would reject.
+ *
  * Layout (all integers big-endian):
  *
  *   header   magic "PQ" (2) | version (1) | type (1) | cluster_id (8)
@@ -117,7 +124,10 @@ uint64_t	quorum__wire_cluster_id(const char *cluster);
  */
 size_t		quorum__wire_update_size(const struct quorum_wire_update *update);
 
-/* Encoded size of msg's header and body, without the updates. */
+/*
+ * Encoded size of msg's header and body, without the updates but with their
+ * count byte: the whole message is this plus the sum of the update sizes.
+ */
 size_t		quorum__wire_base_size(const struct quorum_wire_msg *msg);
 
 /*
@@ -133,6 +143,10 @@ int			quorum__wire_encode(const struct quorum_wire_msg *msg,
  * QUORUM_EINVAL for a NULL argument.  A wrong magic or version gives
  * QUORUM_EMALFORMED; *version_out (may be NULL) is set to the version byte
  * when at least 3 bytes were present so callers can count version drops.
+ * It is -1 when the datagram is shorter or its magic is not "PQ" (garbage,
+ * not another version), so a version drop is
+ * "version_out >= 0 && version_out != QUORUM_WIRE_VERSION".  On failure the
+ * contents of *msg are unspecified.
  */
 int			quorum__wire_decode(const uint8_t *buf, size_t len,
 								struct quorum_wire_msg *msg, int *version_out);
