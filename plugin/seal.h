@@ -32,7 +32,10 @@
 #define QUORUM_SEAL_OVERHEAD (QUORUM_SEAL_HEADER_BYTES + QUORUM_SEAL_TAG_BYTES)
 #define QUORUM_SEAL_PLAIN_HEADER_BYTES (1 + 4)
 
-/* A keyring prepared for use: key ids computed, cipher contexts ready. */
+/*
+ * A keyring prepared for use: key ids computed, cipher contexts ready.
+ * One thread at a time (the contexts are reused); destroy wipes the keys.
+ */
 struct quorum_sealer
 {
 	unsigned	count;
@@ -54,7 +57,9 @@ void		quorum__sealer_destroy(struct quorum_sealer *sealer);
 
 /*
  * Seal plain into out with the primary key (or as plaintext if the sealer has
- * no keys).  Returns the sealed length, QUORUM_ENOSPACE, or QUORUM_ECRYPTO.
+ * no keys).  Returns the sealed length, QUORUM_ENOSPACE, or QUORUM_ECRYPTO
+ * (QUORUM_EINVAL for NULL arguments).  plain and out must not overlap.  A
+ * nonce must never repeat under one key.
  */
 int			quorum__seal(struct quorum_sealer *sealer,
 						 const uint8_t nonce[QUORUM_SEAL_NONCE_BYTES],
@@ -65,7 +70,9 @@ int			quorum__seal(struct quorum_sealer *sealer,
  * Open a sealed datagram into out.  Returns the plaintext length, or
  * QUORUM_EMALFORMED (too short, unknown seal version), QUORUM_EAUTH (unknown
  * key id, or authentication failed), QUORUM_ESTATE (plaintext datagram while
- * plaintext is not allowed), QUORUM_ENOSPACE.
+ * plaintext is not allowed), QUORUM_ENOSPACE (QUORUM_EINVAL for NULL
+ * arguments).  sealed and out must not overlap.  When authentication fails
+ * nothing of the unauthenticated plaintext is left in out.
  */
 int			quorum__unseal(struct quorum_sealer *sealer,
 						   const uint8_t *sealed, size_t sealed_len,
