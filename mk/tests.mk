@@ -1,0 +1,22 @@
+# Test targets that need running PostgreSQL servers (included by Makefile).
+#
+# Both run through scripts/sandbox.sh: as root the servers run as the
+# postgres user in a private network namespace, otherwise as the caller.
+# They test the installed extension ("make install" first).
+#
+# PGXS also declares "installcheck", without a recipe when REGRESS is
+# unset (as here), so this recipe is the one that runs.
+
+.PHONY: installcheck check-cluster bench-detection
+
+# pgTAP: pg_prove over test/sql/*.sql against a temporary server.
+installcheck:
+	@bash scripts/sandbox.sh bash scripts/run-sql-tests.sh
+
+# Multi-server tests: prove test/cluster (PostgreSQL::Test::Cluster).
+check-cluster:
+	@bash scripts/sandbox.sh bash scripts/run-cluster-tests.sh
+
+# Failure detection time on real servers (measures, asserts nothing).
+bench-detection:
+	@bash scripts/sandbox.sh perl test/bench/detection.pl

@@ -1,0 +1,70 @@
+# scripts/lib.sh: helpers shared by the scripts in this directory (sourced).
+#
+# It finds PostgreSQL 15 through pg_config, knows which user runs servers
+# (postgres when the caller is root, since PostgreSQL refuses to run as
+# root; the caller otherwise), and picks free ports.
+
+PGQ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+pgq_log() { printf '==> %s\n' "$*"; }
+pgq_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+pgq_is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Run a command as root: directly when we are root, else through sudo.
+pgq_as_root()
+{
+	if pgq_is_root; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		pgq_die "need root for: $* (install sudo or run as root)"
+	fi
+}
+
+# The user that runs PostgreSQL servers.
+pgq_server_user()
+{
+	if pgq_is_root; then echo postgres; else id -un; fi
+}
+
+# Run a command as the server user, from a directory that user can read
+# (initdb and pg_ctl fail in a directory they cannot read).
+pgq_as_server()
+{
+	local dir=$1; shift
+	if pgq_is_root; then
+		(cd "$dir" && runuser -u postgres -- "$@")
+	else
+		(cd "$dir" && "$@")
+	fi
+}
+
+# Sets PG_CONFIG, PG_BINDIR, PGXS_DIR, PG_PERL_DIR and PG_REGRESS for the
+# PostgreSQL 15 installation, and puts its bindir first on PATH.
+pgq_pg_env()
+{
+	if [ -z "${PG_CONFIG:-}" ]; then
+		if [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
+			PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+		else
+			PG_CONFIG=$(command -v pg_config) || pgq_die "pg_config not found (run scripts/setup.sh)"
+		fi
+	fi
+	PG_BINDIR=$("$PG_CONFIG" --bindir)
+	PGXS_DIR=$(cd "$(dirname "$("$PG_CONFIG" --pgxs)")/../.." && pwd)
+	PG_PERL_DIR=$PGXS_DIR/src/test/perl
+	PG_REGRESS=$PGXS_DIR/src/test/regress/pg_regress
+	export PG_CONFIG PG_REGRESS
+	case ":$PATH:" in
+		*":$PG_BINDIR:"*) ;;
+		*) PATH=$PG_BINDIR:$PATH ;;
+	esac
+	export PATH
+}
+
+# Prints N distinct ports that are free on 127.0.0.1 for both TCP and UDP.
+pgq_free_ports()
+{
+	perl "$PGQ_ROOT/scripts/free-ports.pl" "$1"
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# scripts/run-sql-tests.sh [FILES...]: run the pgTAP tests (test/sql/*.sql by
+# default) with pg_prove against a temporary server started with
+# shared_preload_libraries = 'pg_quorum', a generated key file and free ports.
+# The server listens on a Unix socket only; its gossip socket is on
+# 127.0.0.1.  Run it through scripts/sandbox.sh ("make installcheck" does),
+# which makes it work as root too.  Ends with "N passed, N failed".
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+pgq_pg_env
+
+work=${PGQ_WORK:-}
+if [ -z "$work" ]; then
+	work=$(mktemp -d "${TMPDIR:-/tmp}/pg_quorum-sql.XXXXXX")
+fi
+dir=$work/sql
+data=$dir/data
+rm -rf "$dir"
+mkdir -p "$dir/sock"
+
+if [ $# -gt 0 ]; then files=("$@"); else files=(test/sql/*.sql); fi
+if [ ! -e "${files[0]}" ]; then
+	echo "run-sql-tests: no pgTAP files in test/sql"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+read -r pgport gossip_port < <(pgq_free_ports 2)
+
+fail()
+{
+	echo "run-sql-tests: $*"
+	if [ -f "$dir/server.log" ]; then
+		echo "---- last lines of the server log ----"
+		tail -n 40 "$dir/server.log"
+	fi
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+initdb -D "$data" -U postgres -A trust --no-sync --no-instructions \
+	>"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; fail "initdb failed"; }
+(umask 077 && openssl rand -hex 32 >"$data/quorum.key") || fail "could not make a key"
+cat >>"$data/postgresql.conf" <<CONF
+
+# Added by scripts/run-sql-tests.sh
+port = $pgport
+listen_addresses = ''
+unix_socket_directories = '$dir/sock'
+fsync = off
+log_line_prefix = '%m [%p] %q%a '
+shared_preload_libraries = 'pg_quorum'
+pg_quorum.node_name = 'pgtap'
+pg_quorum.listen = '127.0.0.1:$gossip_port'
+pg_quorum.peers = ''
+pg_quorum.key_file = 'quorum.key'
+pg_quorum.conninfo = 'host=$dir/sock port=$pgport'
+CONF
+
+stop_server()
+{
+	pg_ctl -D "$data" stop -m fast -w -t 60 >/dev/null 2>&1 ||
+		pg_ctl -D "$data" stop -m immediate -w -t 20 >/dev/null 2>&1
+}
+trap stop_server EXIT
+
+pg_ctl -D "$data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
+	fail "the server did not start"
+export PGHOST=$dir/sock PGPORT=$pgport PGUSER=postgres
+createdb pgq_test || fail "createdb failed"
+psql -X -q -v ON_ERROR_STOP=1 -d pgq_test -c 'CREATE EXTENSION IF NOT EXISTS pgtap' ||
+	fail "pgTAP is not installed (run scripts/setup.sh)"
+
+pg_prove -d pgq_test "${files[@]}" 2>&1 | tee "$dir/pg_prove.out"
+rc=${PIPESTATUS[0]}
+if [ "$rc" -ne 0 ]; then
+	echo "---- last lines of the server log ($dir/server.log) ----"
+	tail -n 60 "$dir/server.log"
+fi
+perl scripts/tap-summary.pl "$dir/pg_prove.out" "$rc"

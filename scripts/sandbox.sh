@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# scripts/sandbox.sh CMD [ARGS...]: run a command that starts PostgreSQL
+# servers (pgTAP, cluster tests, benchmarks) the way all of ours run.
+#
+# As root (as CI is): copy scripts/ and the server-side tests into a fresh
+# temporary directory owned by postgres (the checkout itself may be unreadable
+# to postgres, e.g. under /root); enter a private network namespace whose
+# only interface is its own loopback, so fault tests can use nftables without
+# touching the host; run under "tini -s", a subreaper, because PID 1 here
+# does not reap orphans and a kill -9'ed postmaster would otherwise stay a
+# zombie whose lock file blocks its restart; and drop to the postgres user.
+# As anyone else: the same in place, as the caller, without the namespace.
+#
+# CMD runs from the top of the tree (or its copy) with PATH, PERL5LIB,
+# PG_REGRESS and TESTDIR set for PostgreSQL::Test::Cluster, and PGQ_WORK
+# naming a scratch directory.  Servers it leaves running are stopped.  The
+# scratch directory is removed when CMD succeeds, kept (and named) otherwise,
+# or always kept with PGQ_KEEP_WORK=1.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# Stop every server whose data directory lies under $1 and still runs.
+stop_leftovers()
+{
+	local pidfile pid datadir
+	while IFS= read -r pidfile; do
+		pid=$(sed -n 1p "$pidfile" 2>/dev/null || true)
+		datadir=$(sed -n 2p "$pidfile" 2>/dev/null || true)
+		[[ "$pid" =~ ^[0-9]+$ ]] || continue
+		kill -0 "$pid" 2>/dev/null || continue
+		grep -q postgres "/proc/$pid/cmdline" 2>/dev/null || continue
+		echo "sandbox: stopping leftover server $pid ($datadir)"
+		pg_ctl -D "$datadir" stop -m immediate -w -t 20 >/dev/null 2>&1 ||
+			kill -KILL "$pid" 2>/dev/null || true
+	done < <(find "$1" -name postmaster.pid 2>/dev/null)
+}
+
+# Third stage: as the server user, under tini, from the tree to test.
+inner()
+{
+	local work=$1 rc
+	shift
+	pgq_pg_env
+	export PERL5LIB=$PG_PERL_DIR:$PWD/test/cluster/lib${PERL5LIB:+:$PERL5LIB}
+	export TESTDIR=$work PGQ_WORK=$work
+	set +e
+	"$@"
+	rc=$?
+	set -e
+	stop_leftovers "$work"
+	exit $rc
+}
+
+# Second stage (root only): inside the new network namespace.
+in_netns()
+{
+	local work=$1
+	shift
+	ip link set lo up || pgq_die "could not bring up the loopback interface"
+	cd "$work/src"
+	# The caller's PATH may name directories postgres cannot read.
+	export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	exec runuser -u postgres -- bash scripts/sandbox.sh --inner "$work" "$@"
+}
+
+case "${1:-}" in
+	--inner) shift; inner "$@" ;;
+	--in-netns) shift; in_netns "$@" ;;
+	"") pgq_die "usage: sandbox.sh CMD [ARGS...]" ;;
+esac
+
+# First stage: prepare the scratch directory and enter the sandbox.
+work=$(mktemp -d "${TMPDIR:-/tmp}/pg_quorum-test.XXXXXX")
+tini=()
+command -v tini >/dev/null 2>&1 && tini=(tini -s --)
+set +e
+if pgq_is_root; then
+	command -v tini >/dev/null 2>&1 || pgq_die "tini is missing (run scripts/setup.sh)"
+	mkdir "$work/src"
+	(cd "$PGQ_ROOT" &&
+		tar cf - --exclude=tmp_check scripts test/sql test/cluster test/bench 2>/dev/null) |
+		(cd "$work/src" && tar xf -)
+	chown -R postgres:postgres "$work"
+	chmod 700 "$work"
+	PATH=$PATH:/usr/sbin:/sbin unshare --net -- "${tini[@]}" \
+		bash "$work/src/scripts/sandbox.sh" --in-netns "$work" "$@"
+else
+	(cd "$PGQ_ROOT" && "${tini[@]}" bash scripts/sandbox.sh --inner "$work" "$@")
+fi
+rc=$?
+set -e
+if [ $rc -eq 0 ] && [ -z "${PGQ_KEEP_WORK:-}" ]; then
+	rm -rf "$work"
+else
+	echo "sandbox: logs and data kept in $work"
+fi
+exit $rc
