@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# scripts/test.sh: install what is missing, build, and run every test suite
+# (CI runs exactly this, as root, through .ci/run).
+#
+# Every suite runs even when an earlier one failed.  Each suite ends with its
+# own "N passed, N failed" line; a step that prints none (build, install,
+# check-meta) counts as one test, passed when it exits 0.  A suite that exits
+# non-zero without a failed test, or is killed by its time limit, counts one
+# failure.  The script ends with one line summing all suites and exits
+# non-zero when anything failed.  The whole run stays under BUDGET seconds
+# (PGQ_TEST_BUDGET, default 80 minutes) so it fits CI's 90.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/lib.sh
+
+budget=${PGQ_TEST_BUDGET:-4800}
+started=$(date +%s)
+total_passed=0
+total_failed=0
+report=()
+
+# run_suite NAME LIMIT_SECONDS CMD...
+run_suite()
+{
+	local name=$1 limit=$2
+	shift 2
+	local out t0 rc line passed=0 failed=0 note=""
+	local left=$((budget - ($(date +%s) - started)))
+	out=$(mktemp)
+	t0=$(date +%s)
+	echo
+	pgq_log "$name: $*"
+	if [ "$left" -lt 30 ]; then
+		note=" (not run: out of time)"
+		rc=124
+	else
+		[ "$limit" -gt "$left" ] && limit=$left
+		timeout --kill-after=30 "$limit" "$@" </dev/null 2>&1 | tee "$out"
+		rc=${PIPESTATUS[0]}
+	fi
+	line=$(grep -E '^([A-Za-z0-9_.-]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?[[:space:]]*$' "$out" | tail -n 1)
+	if [[ "$line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+		passed=${BASH_REMATCH[1]}
+		failed=${BASH_REMATCH[2]}
+		[ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+	elif [ "$rc" -eq 0 ]; then
+		passed=1
+	else
+		failed=1
+	fi
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		[ -z "$note" ] && note=" (killed after ${limit}s)"
+		[ "$failed" -eq 0 ] && failed=1
+	fi
+	rm -f "$out"
+	total_passed=$((total_passed + passed))
+	total_failed=$((total_failed + failed))
+	report+=("$(printf '  %-14s %5d ok %4d not ok %6ds%s' "$name" "$passed" "$failed" \
+		$(($(date +%s) - t0)) "$note")")
+}
+
+install_cmd=(make install)
+pgq_is_root || install_cmd=(sudo make install)
+
+run_suite setup 1800 bash scripts/setup.sh
+pgq_pg_env
+run_suite build 900 make -j2
+run_suite unit 900 make check-unit
+run_suite unit-asan 1200 make check-unit-asan
+run_suite sim 1500 make check-sim
+run_suite fuzz 1200 make check-fuzz
+run_suite meta 60 make check-meta
+run_suite install 300 "${install_cmd[@]}" PG_CONFIG="$PG_CONFIG"
+run_suite pgtap 900 make installcheck
+run_suite cluster 1800 make check-cluster
+
+echo
+pgq_log "summary ($(($(date +%s) - started))s)"
+printf '%s\n' "${report[@]}"
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ] && [ "$total_passed" -gt 0 ]
