@@ -43,8 +43,14 @@ inner()
 	pgq_pg_env
 	export PERL5LIB=$PG_PERL_DIR:$PWD/test/cluster/lib${PERL5LIB:+:$PERL5LIB}
 	export TESTDIR=$work PGQ_WORK=$work
+	# In the background and in its own process group, so that a TERM (a
+	# time limit) runs the trap at once, ends the whole group, and still
+	# stops the servers, which pg_ctl puts in sessions of their own.
+	setsid "$@" &
+	child=$!
+	trap 'kill -TERM -- "-$child" 2>/dev/null; wait "$child"; stop_leftovers "$work"; exit 143' TERM INT
 	set +e
-	"$@"
+	wait "$child"
 	rc=$?
 	set -e
 	stop_leftovers "$work"
@@ -60,7 +66,11 @@ in_netns()
 	cd "$work/src"
 	# The caller's PATH may name directories postgres cannot read.
 	export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-	exec runuser -u postgres -- bash scripts/sandbox.sh --inner "$work" "$@"
+	# setpriv execs (runuser would stay as a parent that kills its child
+	# two seconds after a TERM, too soon to stop servers).
+	exec setpriv --reuid=postgres --regid=postgres --init-groups -- \
+		env HOME="$work" USER=postgres LOGNAME=postgres \
+		bash scripts/sandbox.sh --inner "$work" "$@"
 }
 
 case "${1:-}" in
@@ -74,6 +84,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pg_quorum-test.XXXXXX")
 tini=()
 command -v tini >/dev/null 2>&1 && tini=(tini -s --)
 set +e
+trap 'echo "sandbox: terminated"' TERM INT
 if pgq_is_root; then
 	command -v tini >/dev/null 2>&1 || pgq_die "tini is missing (run scripts/setup.sh)"
 	mkdir "$work/src"
@@ -83,11 +94,19 @@ if pgq_is_root; then
 	chown -R postgres:postgres "$work"
 	chmod 700 "$work"
 	PATH=$PATH:/usr/sbin:/sbin unshare --net -- "${tini[@]}" \
-		bash "$work/src/scripts/sandbox.sh" --in-netns "$work" "$@"
+		bash "$work/src/scripts/sandbox.sh" --in-netns "$work" "$@" &
 else
-	(cd "$PGQ_ROOT" && "${tini[@]}" bash scripts/sandbox.sh --inner "$work" "$@")
+	(cd "$PGQ_ROOT" && exec "${tini[@]}" bash scripts/sandbox.sh --inner "$work" "$@") &
 fi
+# A TERM or INT (time limit, Ctrl-C) reaches the whole process group: the
+# sandbox stops its servers and exits; this shell waits for that to finish.
+child=$!
+wait "$child"
 rc=$?
+while kill -0 "$child" 2>/dev/null; do
+	wait "$child"
+	rc=143
+done
 set -e
 if [ $rc -eq 0 ] && [ -z "${PGQ_KEEP_WORK:-}" ]; then
 	rm -rf "$work"

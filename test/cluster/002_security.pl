@@ -27,8 +27,8 @@ my $key       = new_key();
 my $other_key = new_key();
 my ($pa, $pb, $px, $py, $pbad1, $pbad2, $pbad3) = free_gossip_ports(7);
 
-my $a = new_quorum_node('node_a', key => $key, port => $pa, peers => [$pb]);
-my $b = new_quorum_node('node_b', key => $key, port => $pb, peers => [$pa]);
+my $na = new_quorum_node('node_a', key => $key, port => $pa, peers => [$pb]);
+my $nb = new_quorum_node('node_b', key => $key, port => $pb, peers => [$pa]);
 my $x = new_quorum_node(
 	'intruder_key',
 	key   => $other_key,
@@ -40,13 +40,13 @@ my $y = new_quorum_node(
 	cluster => 'another_cluster',
 	port    => $py,
 	peers   => [ $pa, $pb ]);
-for my $node ($a, $b, $x, $y)
+for my $node ($na, $nb, $x, $y)
 {
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION pg_quorum');
 }
 
-for my $node ($a, $b)
+for my $node ($na, $nb)
 {
 	ok( defined wait_for_query(
 			$node, "SELECT string_agg(name || ':' || state, ',' ORDER BY name) FROM quorum.nodes",
@@ -64,7 +64,7 @@ sub dropped
 
 # The intruders' datagrams are being dropped and counted.
 my %before;
-for my $node ($a, $b)
+for my $node ($na, $nb)
 {
 	for my $reason ('auth', 'cluster')
 	{
@@ -85,7 +85,7 @@ my ($samples, @seen) = (0);
 wait_until(
 	$watch_s,
 	sub {
-		for my $node ($a, $b)
+		for my $node ($na, $nb)
 		{
 			my $n = query($node, $intruder_sql);
 			push @seen, $node->name . ': ' . ($n // 'error')
@@ -98,7 +98,7 @@ ok($samples >= 10, "watched quorum.nodes $samples times over ${watch_s}s");
 is(join('; ', @seen), '', 'no intruder ever appears in quorum.nodes');
 
 # The counts keep growing while the intruders keep trying.
-for my $node ($a, $b)
+for my $node ($na, $nb)
 {
 	for my $reason ('auth', 'cluster')
 	{
@@ -127,7 +127,7 @@ $_->stop for ($x, $y);
 # keeps serving.
 my @bad = (
 	[ 'bad_peers', 'pg_quorum.peers', $pbad1, "pg_quorum.peers = '127.0.0.1:notaport,:::'\n" ],
-	[ 'bad_listen', 'pg_quorum.listen', $pbad2, "pg_quorum.listen = 'nowhere:99999'\n" ],
+	[ 'bad_listen', 'pg_quorum.listen', $pbad2, "pg_quorum.listen = '127.0.0.1:99999'\n" ],
 	[ 'no_key', 'pg_quorum.key_file', $pbad3, "pg_quorum.key_file = 'missing.key'\n" ]);
 for my $case (@bad)
 {
@@ -148,5 +148,5 @@ for my $case (@bad)
 	$node->stop;
 }
 
-$_->stop for ($a, $b);
+$_->stop for ($na, $nb);
 done_testing();
