@@ -1,0 +1,388 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  Every pg_quorum.* setting, defined in one function, alphabetically.
+ *
+ * Most settings are PGC_POSTMASTER because they size shared memory or the
+ * node, which is built once per worker start.  conninfo, priority and tags
+ * are PGC_SIGHUP: they are gossiped metadata, and the worker re-reads them
+ * on reload and gossips the change.  pgq_check_text_length() lets the
+ * worker re-check the two whose length the wire format limits.
+ *
+ * Why the check hooks are lenient in the postmaster: a value from
+ * postgresql.conf is first stored as a placeholder and only checked when
+ * _PG_init() defines the setting; a rejected value is then replaced by the
+ * default with a mere WARNING, so the worker could never report it.  So in
+ * the postmaster the hooks accept anything, and the worker validates at
+ * start and stops with FATAL naming the setting and the bad value while the
+ * server keeps running.  In a backend (ALTER SYSTEM) the hooks reject bad
+ * values at once.
+ *
+ * extension/guc.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "quorum/quorum.h"
+
+#include "guc.h"
+#include "pg_compat.h"
+
+bool		pgq_allow_plaintext = false;
+char	   *pgq_cluster = NULL;
+char	   *pgq_conninfo = NULL;
+int			pgq_indirect_probes = 3;
+char	   *pgq_key_file = NULL;
+char	   *pgq_listen = NULL;
+int			pgq_members_max = 64;
+char	   *pgq_node_name = NULL;
+char	   *pgq_peers = NULL;
+int			pgq_priority = 100;
+int			pgq_probe_interval_ms = 200;
+int			pgq_probe_timeout_ms = 100;
+int			pgq_pushpull_interval_ms = 10000;
+int			pgq_suspicion_mult = 4;
+char	   *pgq_tags = NULL;
+
+/* Room for one detail sentence; validators run one at a time. */
+static char guc_detail[512];
+
+static bool
+guc_strict(void)
+{
+	return IsUnderPostmaster;
+}
+
+static const char *
+guc_detailf(const char *fmt,...) pg_attribute_printf(1, 2);
+
+static const char *
+guc_detailf(const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(guc_detail, sizeof(guc_detail), fmt, ap);
+	va_end(ap);
+	return guc_detail;
+}
+
+const char *
+pgq_effective_node_name(void)
+{
+	if (pgq_node_name != NULL && pgq_node_name[0] != '\0')
+		return pgq_node_name;
+	return cluster_name != NULL ? cluster_name : "";
+}
+
+const char *
+pgq_check_name(const char *value, bool empty_ok)
+{
+	if (value == NULL || value[0] == '\0')
+		return empty_ok ? NULL : guc_detailf("The name must not be empty.");
+	if (strlen(value) > QUORUM_NAME_MAX)
+		return guc_detailf("The name is %zu bytes long; at most %d are allowed.",
+						   strlen(value), QUORUM_NAME_MAX);
+	for (const char *p = value; *p != '\0'; p++)
+	{
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			return guc_detailf("The name contains a control character.");
+	}
+	return NULL;
+}
+
+/* One "host:port" item; what names the item in the detail sentence. */
+static const char *
+guc_check_addr(const char *item, struct quorum_addr *addr, bool for_listen)
+{
+	static const uint8_t zeros[16];
+
+	if (quorum_addr_parse(item, addr) != 0)
+		return guc_detailf("\"%s\" is not a numeric address and port such as \"192.0.2.5:7946\" or \"[2001:db8::5]:7946\".",
+						   item);
+	if (addr->port == 0)
+		return guc_detailf("\"%s\" has port 0; a fixed port is required.", item);
+	if (memcmp(addr->bytes, zeros, addr->family == 4 ? 4 : 16) == 0)
+		return for_listen ?
+			guc_detailf("\"%s\" is a wildcard address, but this address is also advertised to peers and must be one they can reach.",
+						item) :
+			guc_detailf("\"%s\" is a wildcard address, which no peer can be reached at.",
+						item);
+	return NULL;
+}
+
+const char *
+pgq_check_address(const char *value, struct quorum_addr *addr)
+{
+	struct quorum_addr dummy;
+
+	return guc_check_addr(value != NULL ? value : "",
+						  addr != NULL ? addr : &dummy, false);
+}
+
+const char *
+pgq_check_listen(const char *value, struct quorum_addr *addr)
+{
+	struct quorum_addr dummy;
+
+	if (value == NULL || value[0] == '\0')
+		return guc_detailf("An address and port for the gossip socket, such as \"192.0.2.5:7946\", is required.");
+	return guc_check_addr(value, addr != NULL ? addr : &dummy, true);
+}
+
+const char *
+pgq_check_peers(const char *value, struct quorum_addr *seeds, unsigned *n_seeds)
+{
+	struct quorum_addr local[QUORUM_SEEDS_MAX];
+	char		item[256];
+	unsigned	n = 0;
+	const char *p = value != NULL ? value : "";
+
+	if (seeds == NULL)
+		seeds = local;
+	while (*p != '\0')
+	{
+		const char *end = strchr(p, ',');
+		size_t		len = end != NULL ? (size_t) (end - p) : strlen(p);
+		const char *detail;
+
+		/* Trim blanks so "a:1, b:2" reads as the operator meant it. */
+		while (len > 0 && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len >= sizeof(item))
+			return guc_detailf("An entry is %zu bytes long, which is too long for an address.", len);
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (len > 0)
+		{
+			if (n == QUORUM_SEEDS_MAX)
+				return guc_detailf("At most %d peers can be listed.", QUORUM_SEEDS_MAX);
+			detail = guc_check_addr(item, &seeds[n], false);
+			if (detail != NULL)
+				return detail;
+			n++;
+		}
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	if (n_seeds != NULL)
+		*n_seeds = n;
+	return NULL;
+}
+
+const char *
+pgq_check_text_length(const char *value, int max)
+{
+	if (value != NULL && strlen(value) > (size_t) max)
+		return guc_detailf("The value is %zu bytes long; at most %d are allowed.",
+						   strlen(value), max);
+	return NULL;
+}
+
+static bool
+guc_report(const char *detail)
+{
+	if (detail == NULL)
+		return true;
+	GUC_check_errdetail("%s", detail);
+	return false;
+}
+
+static bool
+guc_check_cluster(char **newval, void **extra, GucSource source)
+{
+	if (!guc_strict())
+		return true;
+	return guc_report(pgq_check_name(*newval, false));
+}
+
+static bool
+guc_check_conninfo(char **newval, void **extra, GucSource source)
+{
+	if (!guc_strict())
+		return true;
+	return guc_report(pgq_check_text_length(*newval, QUORUM_CONNINFO_MAX));
+}
+
+static bool
+guc_check_listen(char **newval, void **extra, GucSource source)
+{
+	/* Empty is the boot value; the worker reports it as missing. */
+	if (!guc_strict() || *newval == NULL || (*newval)[0] == '\0')
+		return true;
+	return guc_report(pgq_check_listen(*newval, NULL));
+}
+
+static bool
+guc_check_node_name(char **newval, void **extra, GucSource source)
+{
+	if (!guc_strict())
+		return true;
+	return guc_report(pgq_check_name(*newval, true));
+}
+
+static bool
+guc_check_peers(char **newval, void **extra, GucSource source)
+{
+	if (!guc_strict())
+		return true;
+	return guc_report(pgq_check_peers(*newval, NULL, NULL));
+}
+
+static bool
+guc_check_tags(char **newval, void **extra, GucSource source)
+{
+	if (!guc_strict())
+		return true;
+	return guc_report(pgq_check_text_length(*newval, QUORUM_TAGS_MAX));
+}
+
+void
+pgq_define_gucs(void)
+{
+	DefineCustomBoolVariable("pg_quorum.allow_plaintext",
+							 "Allows gossip without a key: neither authenticated nor encrypted.",
+							 "Off by default; running without pg_quorum.key_file must be asked for explicitly.",
+							 &pgq_allow_plaintext,
+							 false,
+							 PGC_POSTMASTER,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.cluster",
+							   "Name of the cluster; gossip from another cluster is dropped.",
+							   NULL,
+							   &pgq_cluster,
+							   "pg_quorum",
+							   PGC_POSTMASTER,
+							   0,
+							   guc_check_cluster, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.conninfo",
+							   "Connection string peers use to reach this server's PostgreSQL.",
+							   "Gossiped to every member.",
+							   &pgq_conninfo,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   guc_check_conninfo, NULL, NULL);
+
+	DefineCustomIntVariable("pg_quorum.indirect_probes",
+							"Members asked to probe a peer after a direct probe fails.",
+							NULL,
+							&pgq_indirect_probes,
+							3, 0, 16,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.key_file",
+							   "File holding the cluster keys, one 64-hex-digit key per line, primary first.",
+							   "A relative path is relative to the data directory.",
+							   &pgq_key_file,
+							   "",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.listen",
+							   "Address and port of the gossip socket, also advertised to peers.",
+							   "A numeric address such as 192.0.2.5:7946 or [2001:db8::5]:7946.",
+							   &pgq_listen,
+							   "",
+							   PGC_POSTMASTER,
+							   0,
+							   guc_check_listen, NULL, NULL);
+
+	DefineCustomIntVariable("pg_quorum.members_max",
+							"Most members, this node included, the membership table holds.",
+							NULL,
+							&pgq_members_max,
+							64, 2, 1024,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.node_name",
+							   "Name of this node, unique within the cluster.",
+							   "Empty means the server's cluster_name.",
+							   &pgq_node_name,
+							   "",
+							   PGC_POSTMASTER,
+							   0,
+							   guc_check_node_name, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.peers",
+							   "Comma-separated gossip addresses of other members to join through.",
+							   NULL,
+							   &pgq_peers,
+							   "",
+							   PGC_POSTMASTER,
+							   0,
+							   guc_check_peers, NULL, NULL);
+
+	DefineCustomIntVariable("pg_quorum.priority",
+							"Promotion priority of this server; 0 means never promote it.",
+							"Gossiped to every member.",
+							&pgq_priority,
+							100, 0, INT_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_quorum.probe_interval",
+							"Time between failure-detection probes.",
+							NULL,
+							&pgq_probe_interval_ms,
+							200, 10, 60000,
+							PGC_POSTMASTER,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_quorum.probe_timeout",
+							"Time to wait for a probe's answer before asking other members.",
+							"Must be shorter than pg_quorum.probe_interval.",
+							&pgq_probe_timeout_ms,
+							100, 5, 60000,
+							PGC_POSTMASTER,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_quorum.pushpull_interval",
+							"Time between full-state exchanges with a random member; 0 disables them.",
+							NULL,
+							&pgq_pushpull_interval_ms,
+							10000, 0, 3600000,
+							PGC_POSTMASTER,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_quorum.suspicion_mult",
+							"Multiplier of the probe interval that a suspected member has to refute the suspicion.",
+							NULL,
+							&pgq_suspicion_mult,
+							4, 1, 100,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.tags",
+							   "Free-form tags gossiped with this server's metadata.",
+							   NULL,
+							   &pgq_tags,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   guc_check_tags, NULL, NULL);
+
+	MarkGUCPrefixReserved("pg_quorum");
+}

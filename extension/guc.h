@@ -1,0 +1,53 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.h
+ *	  pg_quorum's configuration parameters and their validators.
+ *
+ * Every setting is defined by pgq_define_gucs(), alphabetically.  The
+ * validators are shared by the check hooks (which reject a bad value given
+ * by ALTER SYSTEM) and by the worker, which checks everything again at start
+ * and stops with FATAL naming the setting, so that a bad postgresql.conf
+ * stops only gossip and never the server.
+ *
+ * extension/guc.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGQ_GUC_H
+#define PGQ_GUC_H
+
+#include "quorum/quorum.h"
+
+extern bool pgq_allow_plaintext;
+extern char *pgq_cluster;
+extern char *pgq_conninfo;
+extern int	pgq_indirect_probes;
+extern char *pgq_key_file;
+extern char *pgq_listen;
+extern int	pgq_members_max;
+extern char *pgq_node_name;
+extern char *pgq_peers;
+extern int	pgq_priority;
+extern int	pgq_probe_interval_ms;
+extern int	pgq_probe_timeout_ms;
+extern int	pgq_pushpull_interval_ms;
+extern int	pgq_suspicion_mult;
+extern char *pgq_tags;
+
+extern void pgq_define_gucs(void);
+
+/* pg_quorum.node_name, or cluster_name when that is empty. */
+extern const char *pgq_effective_node_name(void);
+
+/*
+ * Validators: return NULL when value is good (and fill the outputs), else a
+ * detail sentence for errdetail() that says what is wrong.
+ */
+extern const char *pgq_check_listen(const char *value, struct quorum_addr *addr);
+extern const char *pgq_check_address(const char *value, struct quorum_addr *addr);
+extern const char *pgq_check_peers(const char *value, struct quorum_addr *seeds,
+								   unsigned *n_seeds);
+extern const char *pgq_check_name(const char *value, bool empty_ok);
+extern const char *pgq_check_text_length(const char *value, int max);
+
+#endif							/* PGQ_GUC_H */

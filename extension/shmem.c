@@ -1,0 +1,71 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.c
+ *	  Allocation of PgqSharedState, the worker's window onto SQL.
+ *
+ * Locking: one LWLock (tranche "pg_quorum") protects every field.
+ *
+ *	- The worker takes it LW_EXCLUSIVE to publish a snapshot after each
+ *	  quorum_runtime_process(), to append events, to take queued commands,
+ *	  and to set or clear its pid and latch.
+ *	- A backend takes it LW_SHARED only to copy the snapshot into its own
+ *	  memory, and builds its result rows after releasing it, so a slow client
+ *	  never holds up the worker.
+ *	- A backend takes it LW_EXCLUSIVE only to append one command; it reads
+ *	  worker_latch under the lock and calls SetLatch() after releasing it (a
+ *	  latch that has meanwhile been recycled gets a harmless spurious wakeup).
+ *
+ * No backend ever does protocol work or calls into libquorum's node.
+ *
+ * extension/shmem.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+/* shared memory and its lock */
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+
+#include "quorum/quorum.h"
+
+#include "guc.h"
+#include "pg_compat.h"
+#include "shmem.h"
+
+#define PGQ_TRANCHE_NAME "pg_quorum"
+
+PgqSharedState *pgq_shared = NULL;
+
+static Size
+shmem_size(void)
+{
+	return add_size(offsetof(PgqSharedState, members),
+					mul_size(sizeof(PgqMember), pgq_members_max));
+}
+
+/* Called from shmem_request_hook. */
+void
+pgq_shmem_request(void)
+{
+	RequestAddinShmemSpace(shmem_size());
+	RequestNamedLWLockTranche(PGQ_TRANCHE_NAME, 1);
+}
+
+/* Called from shmem_startup_hook, in the postmaster (and after a reset). */
+void
+pgq_shmem_startup(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	pgq_shared = ShmemInitStruct("pg_quorum", shmem_size(), &found);
+	if (!found)
+	{
+		memset(pgq_shared, 0, shmem_size());
+		pgq_shared->lock = &(GetNamedLWLockTranche(PGQ_TRANCHE_NAME))->lock;
+		pgq_shared->members_max = pgq_members_max;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}

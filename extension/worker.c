@@ -1,0 +1,662 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The pg_quorum background worker: drives one libquorum node from a
+ *	  WaitEventSet on the gossip socket, the latch and postmaster death.
+ *
+ * The worker is the only process that runs protocol code.  It uses
+ * libquorum's driven-mode runtime on its own (only) thread: wait until the
+ * socket is readable, the latch is set or the runtime's deadline passes,
+ * then let the runtime do all pending work, feed this server's facts (role,
+ * timeline, WAL position) when they change, and publish a snapshot to shared
+ * memory for the SQL views.  Time comes only from quorum_runtime_now_ms().
+ *
+ * A bad setting ends the worker with FATAL naming it; the postmaster restarts
+ * it after bgw_restart_time while the server keeps serving.  The worker never
+ * aborts: a worker dying from a signal would restart the whole server.
+ *
+ * extension/worker.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+/* these are always necessary for a bgworker */
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+
+/* this server's facts */
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+
+#include "lib/stringinfo.h"
+#include "storage/fd.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "quorum/quorum.h"
+
+#include "errors.h"
+#include "guc.h"
+#include "pg_compat.h"
+#include "shmem.h"
+#include "state.h"
+#include "worker.h"
+
+/* How often this server's role and WAL position are re-read, ms. */
+#define WORKER_FACTS_INTERVAL_MS 500
+/* Least time between two LOG summaries of dropped datagrams, ms. */
+#define WORKER_DROP_LOG_INTERVAL_MS 60000
+/* Largest key file accepted, bytes: QUORUM_KEYS_MAX lines and comments. */
+#define WORKER_KEY_FILE_BYTES_MAX 65536
+
+typedef struct PgqWorker
+{
+	quorum_runtime *rt;
+	char		node_name[QUORUM_NAME_MAX + 1];
+	char		listen_text[QUORUM_ADDR_STRLEN];
+
+	struct quorum_meta facts;	/* as last fed to the node */
+	quorum_time_ms next_facts_ms;
+
+	/* Events since the last publish; a ring, oldest overwritten. */
+	PgqEvent	pending[PGQ_EVENTS_MAX];
+	uint64		n_pending;
+
+	uint64		drops_logged[QUORUM_DROP__COUNT];
+	quorum_time_ms next_drop_log_ms;
+
+	PgqMember  *members;		/* publish buffer, pgq_members_max long */
+} PgqWorker;
+
+static PgqWorker worker;
+
+static volatile sig_atomic_t got_sigterm = false;
+
+/*
+ * SIGTERM: leave the cluster gracefully at the top of the loop rather than
+ * dying inside it, so peers see "left" instead of suspecting us.
+ */
+static void
+worker_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	got_sigterm = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+/* Monotonic ms to wall-clock: wall_now - (mono_now - t). */
+static TimestampTz
+worker_wall_time(quorum_time_ms t, quorum_time_ms mono_now, TimestampTz wall_now)
+{
+	if (t > mono_now)
+		return wall_now;
+	return wall_now - (TimestampTz) (mono_now - t) * 1000;
+}
+
+/* ---------------------------------------------------------------------
+ * Configuration
+ * ---------------------------------------------------------------------
+ */
+
+static void worker_bad_setting(const char *name, const char *value,
+							   const char *detail, const char *hint)
+			pg_attribute_noreturn();
+
+static void
+worker_bad_setting(const char *name, const char *value, const char *detail,
+				   const char *hint)
+{
+	ereport(FATAL,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for parameter \"%s\": \"%s\"", name,
+					value != NULL ? value : ""),
+			 detail != NULL ? errdetail("%s", detail) : 0,
+			 hint != NULL ? errhint("%s", hint) : 0));
+}
+
+static void
+worker_load_keyring(struct quorum_keyring *keyring)
+{
+	char	   *path;
+	char	   *text;
+	char		errbuf[256];
+	struct stat st;
+	int			fd;
+	int			len;
+
+	memset(keyring, 0, sizeof(*keyring));
+	if (pgq_key_file == NULL || pgq_key_file[0] == '\0')
+	{
+		if (!pgq_allow_plaintext)
+			worker_bad_setting("pg_quorum.key_file", "",
+							   "No key file is set and pg_quorum.allow_plaintext is off, so gossip could not be authenticated.",
+							   "Set pg_quorum.key_file to a file of 64-hex-digit keys, or set pg_quorum.allow_plaintext = on to gossip without authentication or encryption.");
+		return;
+	}
+
+	path = is_absolute_path(pgq_key_file) ? pstrdup(pgq_key_file) :
+		psprintf("%s/%s", DataDir, pgq_key_file);
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0 || fstat(fd, &st) != 0)
+		worker_bad_setting("pg_quorum.key_file", pgq_key_file,
+						   psprintf("Could not open file \"%s\": %m.", path), NULL);
+	if (st.st_size > WORKER_KEY_FILE_BYTES_MAX)
+		worker_bad_setting("pg_quorum.key_file", pgq_key_file,
+						   psprintf("File \"%s\" is larger than %d bytes.", path,
+									WORKER_KEY_FILE_BYTES_MAX), NULL);
+	if (st.st_mode & S_IRWXO)
+		ereport(WARNING,
+				(errmsg("key file \"%s\" is accessible to other users", path),
+				 errhint("Restrict its permissions, for example with chmod 600.")));
+
+	text = palloc(st.st_size + 1);
+	len = read(fd, text, st.st_size);
+	if (len < 0)
+		worker_bad_setting("pg_quorum.key_file", pgq_key_file,
+						   psprintf("Could not read file \"%s\": %m.", path), NULL);
+	CloseTransientFile(fd);
+	text[len] = '\0';
+
+	errbuf[0] = '\0';
+	if (quorum_keyring_parse(text, len, keyring, errbuf, sizeof(errbuf)) != 0 ||
+		keyring->count == 0)
+		worker_bad_setting("pg_quorum.key_file", pgq_key_file,
+						   psprintf("File \"%s\" is not a valid key file: %s.", path,
+									errbuf[0] != '\0' ? errbuf : "it holds no key"),
+						   "Write one key per line as 64 hexadecimal digits, the current key first.");
+	explicit_bzero(text, len);
+	pfree(text);
+}
+
+/* Role, timeline and WAL position straight from shared memory. */
+static void
+worker_read_facts(struct quorum_meta *facts)
+{
+	memset(facts, 0, sizeof(*facts));
+	switch (GetRecoveryState())
+	{
+		case RECOVERY_STATE_DONE:
+			facts->role = QUORUM_ROLE_PRIMARY;
+			facts->timeline = GetWALInsertionTimeLine();
+			facts->lsn = GetXLogInsertRecPtr();
+			break;
+		case RECOVERY_STATE_ARCHIVE:
+			{
+				TimeLineID	tli = 0;
+
+				facts->role = QUORUM_ROLE_STANDBY;
+				facts->lsn = GetXLogReplayRecPtr(&tli);
+				facts->timeline = tli;
+				break;
+			}
+		case RECOVERY_STATE_CRASH:
+
+			/*
+			 * Crash recovery, or the startup process has not yet decided:
+			 * this server is neither a primary nor a standby yet.
+			 */
+			facts->role = QUORUM_ROLE_UNKNOWN;
+			break;
+	}
+	facts->priority = pgq_priority;
+	strlcpy(facts->conninfo, pgq_conninfo != NULL ? pgq_conninfo : "",
+			sizeof(facts->conninfo));
+	strlcpy(facts->tags, pgq_tags != NULL ? pgq_tags : "", sizeof(facts->tags));
+}
+
+static void worker_trace(void *ctx, enum quorum_trace_level level,
+						 const char *line);
+static int	worker_persist(void *ctx, const struct quorum_durable *durable);
+static void worker_event(void *ctx, const struct quorum_event *event);
+
+/*
+ * Validate every setting and build the runtime's configuration; FATAL on
+ * the first bad one.
+ */
+static void
+worker_configure(struct quorum_runtime_config *rc)
+{
+	const char *name = pgq_effective_node_name();
+	const char *detail;
+	struct quorum_addr peers[QUORUM_SEEDS_MAX];
+	unsigned	n_peers = 0;
+
+	quorum_runtime_config_init(rc);
+
+	if (name[0] == '\0')
+		worker_bad_setting("pg_quorum.node_name", "",
+						   "pg_quorum.node_name is empty and so is cluster_name.",
+						   "Set pg_quorum.node_name to a name unique within the cluster.");
+	if ((detail = pgq_check_name(name, false)) != NULL)
+		worker_bad_setting(pgq_node_name[0] != '\0' ? "pg_quorum.node_name" : "cluster_name",
+						   name, detail, NULL);
+	if ((detail = pgq_check_name(pgq_cluster, false)) != NULL)
+		worker_bad_setting("pg_quorum.cluster", pgq_cluster, detail, NULL);
+	if ((detail = pgq_check_listen(pgq_listen, &rc->bind)) != NULL)
+		worker_bad_setting("pg_quorum.listen", pgq_listen, detail, NULL);
+	if ((detail = pgq_check_peers(pgq_peers, peers, &n_peers)) != NULL)
+		worker_bad_setting("pg_quorum.peers", pgq_peers, detail,
+						   "List peers as comma-separated numeric address:port pairs.");
+	if ((detail = pgq_check_text_length(pgq_conninfo, QUORUM_CONNINFO_MAX)) != NULL)
+		worker_bad_setting("pg_quorum.conninfo", pgq_conninfo, detail, NULL);
+	if ((detail = pgq_check_text_length(pgq_tags, QUORUM_TAGS_MAX)) != NULL)
+		worker_bad_setting("pg_quorum.tags", pgq_tags, detail, NULL);
+	if (pgq_probe_timeout_ms >= pgq_probe_interval_ms)
+		worker_bad_setting("pg_quorum.probe_timeout",
+						   GetConfigOption("pg_quorum.probe_timeout", false, false),
+						   psprintf("pg_quorum.probe_timeout must be shorter than pg_quorum.probe_interval (%d ms).",
+									pgq_probe_interval_ms), NULL);
+	worker_load_keyring(&rc->node.keyring);
+
+	strlcpy(worker.node_name, name, sizeof(worker.node_name));
+	quorum_addr_format(&rc->bind, worker.listen_text, sizeof(worker.listen_text));
+
+	strlcpy(rc->node.name, name, sizeof(rc->node.name));
+	strlcpy(rc->node.cluster, pgq_cluster, sizeof(rc->node.cluster));
+	rc->node.addr = rc->bind;
+	rc->node.allow_plaintext = pgq_allow_plaintext;
+	rc->node.seed = quorum_runtime_random_seed();
+	rc->node.incarnation_start = pgq_state_load(name) + 1;
+	rc->node.members_max = pgq_members_max;
+	rc->node.probe_interval_ms = pgq_probe_interval_ms;
+	rc->node.probe_timeout_ms = pgq_probe_timeout_ms;
+	rc->node.pushpull_interval_ms = pgq_pushpull_interval_ms;
+	rc->node.suspicion_mult = pgq_suspicion_mult;
+	rc->node.indirect_probes = pgq_indirect_probes;
+	rc->node.trace_fn = worker_trace;
+	rc->node.trace_level = message_level_is_interesting(DEBUG2) ? QUORUM_TRACE_DEBUG :
+		message_level_is_interesting(DEBUG1) ? QUORUM_TRACE_INFO : QUORUM_TRACE_WARNING;
+
+	/* The same peer list is usually given to every node: skip ourselves. */
+	for (unsigned i = 0; i < n_peers; i++)
+	{
+		if (!quorum_addr_equal(&peers[i], &rc->bind))
+			rc->seeds[rc->n_seeds++] = peers[i];
+	}
+
+	worker_read_facts(&rc->facts);
+	worker.facts = rc->facts;
+	rc->persist_fn = worker_persist;
+	rc->event_fn = worker_event;
+	rc->callback_ctx = NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Runtime callbacks: called inside quorum_runtime_process(), so they must
+ * not throw an ERROR through libquorum's frames.
+ * ---------------------------------------------------------------------
+ */
+
+static void
+worker_trace(void *ctx, enum quorum_trace_level level, const char *line)
+{
+	int			elevel = level == QUORUM_TRACE_WARNING ? LOG :
+		level == QUORUM_TRACE_INFO ? DEBUG1 : DEBUG2;
+
+	ereport(elevel, (errmsg_internal("pg_quorum: %s", line)));
+}
+
+static int
+worker_persist(void *ctx, const struct quorum_durable *durable)
+{
+	return pgq_state_save(worker.node_name, durable->incarnation) ? 0 : QUORUM_EIO;
+}
+
+static void
+worker_event(void *ctx, const struct quorum_event *event)
+{
+	PgqEvent   *ev = &worker.pending[worker.n_pending % PGQ_EVENTS_MAX];
+
+	ev->at = worker_wall_time(event->at_ms, quorum_runtime_now_ms(),
+							  GetCurrentTimestamp());
+	ev->type = event->type;
+	strlcpy(ev->node, event->member, sizeof(ev->node));
+	ev->incarnation = event->incarnation;
+	worker.n_pending++;
+}
+
+/* ---------------------------------------------------------------------
+ * Shared memory
+ * ---------------------------------------------------------------------
+ */
+
+static void
+worker_detach(int code, Datum arg)
+{
+	if (pgq_shared == NULL)
+		return;
+	if (LWLockHeldByMe(pgq_shared->lock))
+		LWLockRelease(pgq_shared->lock);
+	LWLockAcquire(pgq_shared->lock, LW_EXCLUSIVE);
+	pgq_shared->worker_running = false;
+	pgq_shared->worker_pid = 0;
+	pgq_shared->worker_latch = NULL;
+	pgq_shared->n_members = 0;
+	pgq_shared->n_commands = 0;
+	LWLockRelease(pgq_shared->lock);
+}
+
+static void
+worker_attach(void)
+{
+	on_shmem_exit(worker_detach, (Datum) 0);
+	LWLockAcquire(pgq_shared->lock, LW_EXCLUSIVE);
+	pgq_shared->worker_running = true;
+	pgq_shared->worker_pid = MyProcPid;
+	pgq_shared->worker_started = GetCurrentTimestamp();
+	pgq_shared->worker_latch = MyLatch;
+	strlcpy(pgq_shared->node_name, worker.node_name, sizeof(pgq_shared->node_name));
+	strlcpy(pgq_shared->cluster, pgq_cluster, sizeof(pgq_shared->cluster));
+	pgq_shared->incarnation = 0;
+	memset(&pgq_shared->stats, 0, sizeof(pgq_shared->stats));
+	pgq_shared->n_members = 0;
+	pgq_shared->n_commands = 0;
+	LWLockRelease(pgq_shared->lock);
+}
+
+static int
+worker_member_cmp(const void *a, const void *b)
+{
+	return strcmp(((const PgqMember *) a)->name, ((const PgqMember *) b)->name);
+}
+
+static void
+worker_copy_member(const struct quorum_member_info *info, PgqMember *m,
+				   quorum_time_ms mono_now, TimestampTz wall_now)
+{
+	memset(m, 0, sizeof(*m));
+	strlcpy(m->name, info->name, sizeof(m->name));
+	quorum_addr_format(&info->addr, m->address, sizeof(m->address));
+	m->state = info->state;
+	m->incarnation = info->incarnation;
+	m->is_self = info->is_self;
+	m->has_meta = info->has_meta;
+	if (info->has_meta)
+	{
+		m->role = info->meta.role;
+		m->timeline = info->meta.timeline;
+		m->lsn = info->meta.lsn;
+		m->priority = info->meta.priority;
+		strlcpy(m->conninfo, info->meta.conninfo, sizeof(m->conninfo));
+		strlcpy(m->tags, info->meta.tags, sizeof(m->tags));
+	}
+	m->state_since = worker_wall_time(info->state_since_ms, mono_now, wall_now);
+	m->last_heard = info->last_heard_ms == 0 ? 0 :
+		worker_wall_time(info->last_heard_ms, mono_now, wall_now);
+	m->rtt_ms = info->rtt_us == 0 ? -1.0 : info->rtt_us / 1000.0;
+	m->probes_sent = info->probes_sent;
+	m->probes_failed = info->probes_failed;
+	m->acks_received = info->acks_received;
+}
+
+/* Copy the node's view into shared memory for the SQL functions. */
+static void
+worker_publish(quorum_time_ms mono_now)
+{
+	const quorum_node *node = quorum_runtime_node(worker.rt);
+	TimestampTz wall_now = GetCurrentTimestamp();
+	struct quorum_node_stats stats;
+	size_t		count = quorum_node_member_count(node);
+	int			n = 0;
+	uint64		self_incarnation = 0;
+	uint64		first;
+
+	for (size_t i = 0; i < count && n < pgq_members_max; i++)
+	{
+		struct quorum_member_info info;
+
+		if (quorum_node_member_get(node, i, &info) != 0)
+			continue;
+		worker_copy_member(&info, &worker.members[n++], mono_now, wall_now);
+		if (info.is_self)
+			self_incarnation = info.incarnation;
+	}
+	qsort(worker.members, n, sizeof(PgqMember), worker_member_cmp);
+	quorum_node_stats_get(node, &stats);
+
+	/* Only the newest PGQ_EVENTS_MAX pending events are still in the ring. */
+	first = worker.n_pending > PGQ_EVENTS_MAX ? worker.n_pending - PGQ_EVENTS_MAX : 0;
+
+	LWLockAcquire(pgq_shared->lock, LW_EXCLUSIVE);
+	memcpy(pgq_shared->members, worker.members, sizeof(PgqMember) * n);
+	pgq_shared->n_members = n;
+	pgq_shared->stats = stats;
+	pgq_shared->incarnation = self_incarnation;
+	for (uint64 e = first; e < worker.n_pending; e++)
+	{
+		pgq_shared->events[pgq_shared->events_total % PGQ_EVENTS_MAX] =
+			worker.pending[e % PGQ_EVENTS_MAX];
+		pgq_shared->events_total++;
+	}
+	LWLockRelease(pgq_shared->lock);
+	worker.n_pending = 0;
+}
+
+/* Run the commands backends posted (quorum.join()). */
+static void
+worker_run_commands(quorum_time_ms now)
+{
+	PgqCommand	commands[PGQ_COMMANDS_MAX];
+	int			n;
+
+	LWLockAcquire(pgq_shared->lock, LW_EXCLUSIVE);
+	n = pgq_shared->n_commands;
+	memcpy(commands, pgq_shared->commands, sizeof(PgqCommand) * n);
+	pgq_shared->n_commands = 0;
+	LWLockRelease(pgq_shared->lock);
+
+	for (int i = 0; i < n; i++)
+	{
+		char		text[QUORUM_ADDR_STRLEN];
+		int			rc;
+
+		if (commands[i].type != PGQ_CMD_JOIN)
+			continue;
+		quorum_addr_format(&commands[i].addr, text, sizeof(text));
+		rc = quorum_runtime_join(worker.rt, &commands[i].addr, now);
+		if (rc != 0)
+			ereport(LOG,
+					(errmsg("pg_quorum could not join through \"%s\": %s",
+							text, quorum_strerror(rc))));
+		else
+			ereport(LOG, (errmsg("pg_quorum joining through \"%s\"", text)));
+	}
+}
+
+/* Feed role, timeline, WAL position and the gossiped settings if changed. */
+static void
+worker_refresh_facts(quorum_time_ms now, bool force)
+{
+	struct quorum_meta facts;
+	int			rc;
+
+	if (!force && now < worker.next_facts_ms)
+		return;
+	worker.next_facts_ms = now + WORKER_FACTS_INTERVAL_MS;
+	worker_read_facts(&facts);
+	if (memcmp(&facts, &worker.facts, sizeof(facts)) == 0)
+		return;
+	rc = quorum_runtime_set_facts(worker.rt, &facts, now);
+	if (rc == QUORUM_EIO)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE)));
+	if (rc != 0)
+		pgq_report_quorum_error(LOG, rc, "update this node's gossiped facts",
+								quorum_node_errmsg(quorum_runtime_node(worker.rt)));
+	else
+		worker.facts = facts;
+}
+
+/* A rate-limited summary of dropped datagrams, never one line per packet. */
+static void
+worker_log_drops(quorum_time_ms now)
+{
+	struct quorum_node_stats stats;
+	StringInfoData buf;
+	uint64		total = 0;
+
+	if (now < worker.next_drop_log_ms)
+		return;
+	quorum_node_stats_get(quorum_runtime_node(worker.rt), &stats);
+	initStringInfo(&buf);
+	for (int r = 0; r < QUORUM_DROP__COUNT; r++)
+	{
+		uint64		d = stats.drops[r] - worker.drops_logged[r];
+
+		if (d == 0)
+			continue;
+		appendStringInfo(&buf, "%s%s: " UINT64_FORMAT, total > 0 ? ", " : "",
+						 quorum_drop_reason_name(r), d);
+		total += d;
+		worker.drops_logged[r] = stats.drops[r];
+	}
+	if (total > 0)
+	{
+		ereport(LOG,
+				(errmsg("pg_quorum dropped " UINT64_FORMAT " incoming gossip datagrams", total),
+				 errdetail("By reason since the last report: %s.", buf.data),
+				 errhint("See the \"drop\" rows of quorum.health.")));
+		worker.next_drop_log_ms = now + WORKER_DROP_LOG_INTERVAL_MS;
+	}
+	pfree(buf.data);
+}
+
+/* SIGTERM: tell the peers we are leaving, then exit like die() would. */
+static void
+worker_leave_and_exit(void)
+{
+	quorum_time_ms now = quorum_runtime_now_ms();
+	int			rc = quorum_runtime_leave(worker.rt, now);
+
+	if (rc != 0)
+		pgq_report_quorum_error(LOG, rc, "leave the cluster gracefully",
+								quorum_node_errmsg(quorum_runtime_node(worker.rt)));
+	else
+		worker_publish(now);
+	ereport(LOG, (errmsg("pg_quorum worker shutting down")));
+
+	/* Exit status 1: the postmaster restarts us unless it is shutting down. */
+	proc_exit(1);
+}
+
+static long
+worker_timeout_ms(quorum_time_ms now)
+{
+	long		timeout = quorum_runtime_timeout_ms(worker.rt, now);
+
+	if (worker.next_facts_ms <= now)
+		return 0;
+	return Min(timeout, (long) (worker.next_facts_ms - now));
+}
+
+void
+pgq_worker_main(Datum main_arg)
+{
+	struct quorum_runtime_config rc;
+	char		errbuf[256];
+	WaitEventSet *set;
+	MemoryContext loop_cxt;
+	int			err;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, worker_sigterm);
+	BackgroundWorkerUnblockSignals();
+
+	if (pgq_shared == NULL)
+		ereport(FATAL,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_quorum shared memory is not initialized")));
+
+	worker_configure(&rc);
+	if (pgq_allow_plaintext)
+		ereport(WARNING,
+				(errmsg("pg_quorum gossip traffic is neither authenticated nor encrypted"),
+				 errdetail(rc.node.keyring.count > 0 ?
+						   "pg_quorum.allow_plaintext is on: datagrams are sealed, but unsealed ones are accepted." :
+						   "pg_quorum.allow_plaintext is on and no pg_quorum.key_file is set."),
+				 errhint("Set pg_quorum.key_file and turn pg_quorum.allow_plaintext off.")));
+
+	errbuf[0] = '\0';
+	err = quorum_runtime_new(&rc, &worker.rt, errbuf, sizeof(errbuf));
+	explicit_bzero(&rc.node.keyring, sizeof(rc.node.keyring));
+	if (err == QUORUM_EIO)
+		ereport(FATAL,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not open the gossip socket for parameter \"pg_quorum.listen\": \"%s\"",
+						pgq_listen),
+				 errdetail("%s", errbuf)));
+	if (err != 0)
+		ereport(FATAL,
+				(errcode(pgq_errcode(err)),
+				 errmsg("could not start pg_quorum node \"%s\": %s",
+						worker.node_name, quorum_strerror(err)),
+				 errdetail("%s", errbuf)));
+
+	worker.members = MemoryContextAllocZero(TopMemoryContext,
+											sizeof(PgqMember) * pgq_members_max);
+	worker_attach();
+	ereport(LOG,
+			(errmsg("pg_quorum worker started: node \"%s\" in cluster \"%s\" gossiping on %s with %u seed(s)",
+					worker.node_name, pgq_cluster, worker.listen_text, rc.n_seeds)));
+
+	set = CreateWaitEventSet(TopMemoryContext, 3);
+	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(set, WL_SOCKET_READABLE, quorum_runtime_fd(worker.rt), NULL, NULL);
+	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "pg_quorum worker loop",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		WaitEvent	event;
+		quorum_time_ms now;
+		bool		reloaded = false;
+		MemoryContext old;
+
+		now = quorum_runtime_now_ms();
+		(void) WaitEventSetWait(set, worker_timeout_ms(now), &event, 1,
+								PGQ_WAIT_EVENT_MAIN);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+
+		if (got_sigterm)
+			worker_leave_and_exit();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			reloaded = true;
+		}
+
+		old = MemoryContextSwitchTo(loop_cxt);
+		now = quorum_runtime_now_ms();
+		worker_run_commands(now);
+		worker_refresh_facts(now, reloaded);
+		err = quorum_runtime_process(worker.rt, now);
+		if (err == QUORUM_EIO)
+			ereport(FATAL,
+					(errcode_for_file_access(),
+					 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE),
+					 errdetail("Gossip stops rather than reveal an incarnation that would not survive a crash.")));
+		if (err != 0)
+			pgq_report_quorum_error(FATAL, err, "process gossip",
+									quorum_node_errmsg(quorum_runtime_node(worker.rt)));
+		worker_publish(now);
+		worker_log_drops(now);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(loop_cxt);
+	}
+}

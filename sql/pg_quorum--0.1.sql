@@ -1,0 +1,166 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_quorum--0.1.sql
+ *	  SQL objects of pg_quorum 0.1: the quorum schema, its views and
+ *	  quorum.join().
+ *
+ * Each view is a set-returning C function plus a view over it, as
+ * pg_stat_statements does, so the column list is defined once (the
+ * function's OUT parameters) and the view is what users and grants see.
+ * The functions only copy the background worker's snapshot out of shared
+ * memory; they never do protocol work.
+ *
+ * The control file places the extension itself in pg_catalog and this
+ * script creates the quorum schema, so that the schema belongs to the
+ * extension and DROP EXTENSION removes it (a schema created from the
+ * control file's "schema" would outlive the extension).
+ *
+ * sql/pg_quorum--0.1.sql
+ *
+ *-------------------------------------------------------------------------
+ */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION pg_quorum" to load this file. \quit
+
+CREATE SCHEMA quorum;
+COMMENT ON SCHEMA quorum IS 'pg_quorum: gossip membership and failure detection';
+GRANT USAGE ON SCHEMA quorum TO pg_monitor;
+
+/*
+ * quorum.nodes: one row per member this node knows, itself included
+ * (is_self), ordered by name; empty while the worker is not running.
+ *   state        'alive', 'suspect', 'dead' or 'left'
+ *   role         'primary', 'standby', 'witness' or 'unknown' (also when
+ *                the member's metadata has not reached this node yet, in
+ *                which case timeline .. tags are null)
+ *   timeline, lsn  the member's WAL position as it last gossiped it
+ *   state_since  when this node saw the member enter its state
+ *   last_heard   last direct message from the member; null if never
+ *   rtt_ms       smoothed probe round trip; null until measured
+ */
+CREATE FUNCTION quorum.nodes_internal(
+	OUT name text,
+	OUT address text,
+	OUT state text,
+	OUT incarnation bigint,
+	OUT role text,
+	OUT is_self boolean,
+	OUT timeline integer,
+	OUT lsn pg_catalog.pg_lsn,
+	OUT priority integer,
+	OUT conninfo text,
+	OUT tags text,
+	OUT state_since timestamptz,
+	OUT last_heard timestamptz,
+	OUT rtt_ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgq_nodes'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW quorum.nodes AS
+	SELECT * FROM quorum.nodes_internal();
+
+/*
+ * quorum.status: exactly one row about this node.  While the worker is not
+ * running, worker_running is false, incarnation, worker_pid and
+ * worker_started are null and the counts are 0; node_name and cluster then
+ * show the configured values.  local_health is Lifeguard's awareness score,
+ * 0 = healthy; higher means this node itself is missing acks and slows down.
+ */
+CREATE FUNCTION quorum.status_internal(
+	OUT node_name text,
+	OUT cluster text,
+	OUT incarnation bigint,
+	OUT members_alive integer,
+	OUT members_suspect integer,
+	OUT members_dead integer,
+	OUT members_left integer,
+	OUT local_health integer,
+	OUT worker_running boolean,
+	OUT worker_pid integer,
+	OUT worker_started timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgq_status'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW quorum.status AS
+	SELECT * FROM quorum.status_internal();
+
+/*
+ * quorum.events: the most recent 256 membership events, oldest first and
+ * newest last; kept across worker restarts, lost at server restart.
+ *   event        'alive', 'suspect', 'dead', 'left', 'updated' (metadata
+ *                changed) or 'reaped' (forgotten)
+ *   incarnation  the member's incarnation the event is about
+ */
+CREATE FUNCTION quorum.events_internal(
+	OUT at timestamptz,
+	OUT event text,
+	OUT node text,
+	OUT incarnation bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgq_events'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW quorum.events AS
+	SELECT * FROM quorum.events_internal();
+
+/*
+ * quorum.health: gossip health, one row per kind of thing; columns that do
+ * not apply to a kind are null.  Empty while the worker is not running.
+ *   kind 'local'  name = this node: probes_sent, probes_failed (all
+ *                 probes this node sent, and those that got no direct or
+ *                 indirect ack), local_health, datagrams_in/out,
+ *                 bytes_in/out
+ *   kind 'peer'   name = another member: probes_sent, probes_failed,
+ *                 acks_received, rtt_ms, last_heard
+ *   kind 'drop'   name = why incoming datagrams were dropped ('malformed',
+ *                 'oversize', 'version', 'auth', 'plaintext', 'cluster',
+ *                 'replay', 'self', 'table_full', 'outbox_full', as libquorum
+ *                 names them): dropped, counted since the worker started
+ */
+CREATE FUNCTION quorum.health_internal(
+	OUT kind text,
+	OUT name text,
+	OUT probes_sent bigint,
+	OUT probes_failed bigint,
+	OUT acks_received bigint,
+	OUT rtt_ms double precision,
+	OUT last_heard timestamptz,
+	OUT dropped bigint,
+	OUT local_health integer,
+	OUT datagrams_in bigint,
+	OUT datagrams_out bigint,
+	OUT bytes_in bigint,
+	OUT bytes_out bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgq_health'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW quorum.health AS
+	SELECT * FROM quorum.health_internal();
+
+/*
+ * quorum.join(address): ask the worker to contact the member gossiping at
+ * address ('host:port' or '[v6]:port', numeric).  Returns once the request
+ * is queued; quorum.nodes shows whether it worked.
+ */
+CREATE FUNCTION quorum.join(address text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgq_join'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+-- Monitoring roles may read; nobody else, and nobody but superusers may act.
+REVOKE ALL ON FUNCTION quorum.nodes_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION quorum.status_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION quorum.events_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION quorum.health_internal() FROM PUBLIC;
+REVOKE ALL ON FUNCTION quorum.join(text) FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION quorum.nodes_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION quorum.status_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION quorum.events_internal() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION quorum.health_internal() TO pg_monitor;
+
+GRANT SELECT ON quorum.nodes, quorum.status, quorum.events, quorum.health TO pg_monitor;
