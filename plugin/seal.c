@@ -152,8 +152,13 @@ quorum__seal(struct quorum_sealer *sealer,
 		plain_len > (size_t) INT_MAX - QUORUM_SEAL_OVERHEAD)
 		return QUORUM_EINVAL;
 	if (sealer->count == 0)
+	{
+		/* A destroyed (wiped) sealer must not quietly send in the clear. */
+		if (!sealer->allow_plaintext)
+			return QUORUM_EINVAL;
 		return seal_plain(plain, plain_len, out, out_len);
-	if (nonce == NULL)
+	}
+	if (nonce == NULL || sealer->enc_ctx == NULL)
 		return QUORUM_EINVAL;
 	if (out_len < QUORUM_SEAL_OVERHEAD ||
 		out_len - QUORUM_SEAL_OVERHEAD < plain_len)
@@ -252,6 +257,8 @@ quorum__unseal(struct quorum_sealer *sealer,
 		if (!known && out_len < ct_len)
 			return QUORUM_ENOSPACE;
 		known = true;
+		if (sealer->dec_ctx == NULL)
+			return QUORUM_EINVAL;
 		rc = seal_open_with(sealer->dec_ctx, sealer->keys[i], sealed, ct_len,
 							out);
 		if (rc == 1)
