@@ -1,0 +1,626 @@
+/*-------------------------------------------------------------------------
+ *
+ * node.c
+ *	  One libquorum node: configuration, the step API, and the datagram
+ *	  pipeline between the host's bytes and the membership state machine.
+ *
+ * Every incoming datagram passes, in this order: size check (OVERSIZE),
+ * unseal (AUTH, PLAINTEXT, MALFORMED), decode (MALFORMED, VERSION), cluster
+ * check (CLUSTER), self check (SELF), replay check (REPLAY); only then does
+ * swim*.c see it.  A drop is counted and traced, never an error: garbage is a
+ * normal input.  Every outgoing datagram is encoded, numbered (boot, seq)
+ * and sealed here, into the step's bounded outbox.
+ *
+ * Output order per node.h: persist (this node's incarnation, when it grew),
+ * then datagrams, then events.  Since all three leave in one batch and the
+ * host persists first, an incarnation bump in a step is durable before any
+ * datagram of that step reveals it.
+ *
+ * plugin/node.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "node_internal.h"
+
+#include "quorum/error.h"
+#include "internal.h"
+#include "swim.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef QUORUM_SIMULATION
+bool		(*quorum__buggify_hook) (const struct quorum_node *node,
+									 const char *name) = NULL;
+#endif
+
+/* Smallest datagram limit: one full update plus headers and sealing, bytes. */
+#define NODE_DATAGRAM_BYTES_MIN 1024
+#define NODE_DATAGRAM_BYTES_MAX 65000
+
+void
+quorum_config_init(struct quorum_config *config)
+{
+	memset(config, 0, sizeof(*config));
+	config->incarnation_start = 1;
+	config->members_max = 256;
+	config->meta_slots_max = 256;
+	config->outbox_datagrams_max = 64;
+	config->events_max = 256;
+	config->dissemination_queue_max = 256;
+	config->datagram_bytes_max = 1400;
+	config->probe_interval_ms = 200;
+	config->probe_timeout_ms = 100;
+	config->pushpull_interval_ms = 10000;
+	config->gossip_to_dead_ms = 10000;
+	config->reap_dead_ms = 0;
+	config->indirect_probes = 3;
+	config->suspicion_mult = 4;
+	config->suspicion_max_mult = 6;
+	config->retransmit_mult = 4;
+	config->awareness_max = 8;
+	config->trace_level = QUORUM_TRACE_INFO;
+}
+
+static int
+node_invalid(char *errbuf, size_t errbuf_len, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (errbuf != NULL && errbuf_len > 0)
+	{
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errbuf_len, fmt, ap);
+		va_end(ap);
+	}
+	return QUORUM_EINVAL;
+}
+
+static bool
+node_name_ok(const char *name)
+{
+	size_t		len = strnlen(name, QUORUM_NAME_MAX + 1);
+
+	return len >= 1 && len <= QUORUM_NAME_MAX;
+}
+
+static int
+node_check_limits(const struct quorum_config *c, char *errbuf, size_t len)
+{
+	if (c->members_max == 0 || c->members_max > QUORUM__MEMBERS_LIMIT)
+		return node_invalid(errbuf, len, "members_max must be between 1 and %u",
+							QUORUM__MEMBERS_LIMIT);
+	if (c->meta_slots_max == 0 || c->outbox_datagrams_max == 0 ||
+		c->events_max == 0 || c->dissemination_queue_max == 0)
+		return node_invalid(errbuf, len,
+							"meta_slots_max, outbox_datagrams_max, events_max and dissemination_queue_max must be positive");
+	if (c->datagram_bytes_max < NODE_DATAGRAM_BYTES_MIN ||
+		c->datagram_bytes_max > NODE_DATAGRAM_BYTES_MAX)
+		return node_invalid(errbuf, len,
+							"datagram_bytes_max must be between %d and %d",
+							NODE_DATAGRAM_BYTES_MIN, NODE_DATAGRAM_BYTES_MAX);
+	if (c->suspicion_mult == 0 || c->suspicion_max_mult == 0 ||
+		c->retransmit_mult == 0 || c->awareness_max == 0)
+		return node_invalid(errbuf, len,
+							"suspicion_mult, suspicion_max_mult, retransmit_mult and awareness_max must be positive");
+	return 0;
+}
+
+static int
+node_check_timings(const struct quorum_config *c, char *errbuf, size_t len)
+{
+	if (c->probe_interval_ms == 0 || c->probe_timeout_ms == 0)
+		return node_invalid(errbuf, len,
+							"probe_interval_ms and probe_timeout_ms must be positive");
+	if (c->probe_interval_ms > UINT32_MAX)
+		return node_invalid(errbuf, len, "probe_interval_ms is too large");
+	if (c->probe_timeout_ms >= c->probe_interval_ms)
+		return node_invalid(errbuf, len,
+							"probe_timeout_ms (%llu) must be less than probe_interval_ms (%llu)",
+							(unsigned long long) c->probe_timeout_ms,
+							(unsigned long long) c->probe_interval_ms);
+	if (c->reap_dead_ms != 0 && c->reap_dead_ms < c->gossip_to_dead_ms)
+		return node_invalid(errbuf, len,
+							"reap_dead_ms (%llu) must be 0 or at least gossip_to_dead_ms (%llu)",
+							(unsigned long long) c->reap_dead_ms,
+							(unsigned long long) c->gossip_to_dead_ms);
+	return 0;
+}
+
+static int
+node_check_config(const struct quorum_config *c, char *errbuf, size_t len)
+{
+	int			rc;
+
+	if (!node_name_ok(c->name))
+		return node_invalid(errbuf, len, "name must be 1 to %d bytes",
+							QUORUM_NAME_MAX);
+	if (!node_name_ok(c->cluster))
+		return node_invalid(errbuf, len, "cluster must be 1 to %d bytes",
+							QUORUM_NAME_MAX);
+	if (c->addr.family != 4 && c->addr.family != 6)
+		return node_invalid(errbuf, len, "addr family must be 4 or 6");
+	if (c->keyring.count > QUORUM_KEYS_MAX)
+		return node_invalid(errbuf, len, "keyring holds at most %d keys",
+							QUORUM_KEYS_MAX);
+	if (c->keyring.count == 0 && !c->allow_plaintext)
+		return node_invalid(errbuf, len,
+							"no keys: set a keyring, or allow_plaintext explicitly");
+	if ((rc = node_check_limits(c, errbuf, len)) != 0)
+		return rc;
+	return node_check_timings(c, errbuf, len);
+}
+
+static int
+node_alloc(quorum_node *node, const struct quorum_meta *facts)
+{
+	const struct quorum_config *c = &node->config;
+	int			rc;
+
+	rc = quorum__outbox_init(&node->outbox, c->outbox_datagrams_max,
+							 c->datagram_bytes_max, c->events_max);
+	if (rc != 0)
+		return rc;
+	node->msg_in = malloc(sizeof(*node->msg_in));
+	node->msg_out = malloc(sizeof(*node->msg_out));
+	node->plain = malloc(c->datagram_bytes_max);
+	if (node->msg_in == NULL || node->msg_out == NULL || node->plain == NULL)
+		return QUORUM_ENOMEM;
+	memset(node->msg_out, 0, sizeof(*node->msg_out));
+	return quorum__swim_init(node, facts);
+}
+
+static void
+node_draw_nonce_prefix(quorum_node *node)
+{
+	uint64_t	r = quorum__prng_next(&node->prng);
+
+	for (int i = 0; i < 8; i++)
+		node->nonce_prefix[i] = (uint8_t) (r >> (8 * i));
+	node->nonce_counter = 0;
+}
+
+int
+quorum_node_new(const struct quorum_config *config,
+				const struct quorum_meta *facts, quorum_time_ms now_ms,
+				quorum_node **node_out, char *errbuf, size_t errbuf_len)
+{
+	static const struct quorum_meta no_facts;
+	quorum_node *node;
+	int			rc;
+
+	if (config == NULL || node_out == NULL)
+		return node_invalid(errbuf, errbuf_len, "config and node must not be NULL");
+	if ((rc = node_check_config(config, errbuf, errbuf_len)) != 0)
+		return rc;
+	node = calloc(1, sizeof(*node));
+	if (node == NULL)
+		return QUORUM_ENOMEM;
+	node->config = *config;
+	if (node->config.meta_slots_max > node->config.members_max)
+		node->config.meta_slots_max = node->config.members_max;
+	node->now_ms = now_ms;
+	node->cluster_id = quorum__wire_cluster_id(node->config.cluster);
+	node->trace.fn = config->trace_fn;
+	node->trace.ctx = config->trace_ctx;
+	node->trace.level = config->trace_level;
+	node->trace.self = node->config.name;
+	quorum__prng_seed(&node->prng, config->seed);
+	node_draw_nonce_prefix(node);
+
+	rc = quorum__sealer_init(&node->sealer, &config->keyring,
+							 config->allow_plaintext);
+	if (rc == 0)
+		rc = node_alloc(node, facts != NULL ? facts : &no_facts);
+	if (rc != 0)
+	{
+		if (rc == QUORUM_EINVAL)
+			node_invalid(errbuf, errbuf_len, "keyring rejected");
+		else if (errbuf != NULL && errbuf_len > 0)
+			snprintf(errbuf, errbuf_len, "%s", quorum_strerror(rc));
+		quorum_node_free(node);
+		return rc;
+	}
+	node->deadline_ms = quorum__swim_deadline(node);
+	if (config->allow_plaintext && config->keyring.count == 0)
+		QUORUM_TRACE(&node->trace, QUORUM_TRACE_WARNING, now_ms,
+					 "running WITHOUT encryption or authentication (allow_plaintext)");
+	*node_out = node;
+	return 0;
+}
+
+void
+quorum_node_free(quorum_node *node)
+{
+	if (node == NULL)
+		return;
+	quorum__swim_destroy(node);
+	quorum__sealer_destroy(&node->sealer);
+	quorum__outbox_destroy(&node->outbox);
+	free(node->msg_in);
+	free(node->msg_out);
+	free(node->plain);
+	free(node);
+}
+
+void
+quorum__node_drop(quorum_node *node, enum quorum_drop_reason reason,
+				  const char *what)
+{
+	node->stats.drops[reason]++;
+	QUORUM_TRACE(&node->trace, QUORUM_TRACE_DEBUG, node->now_ms,
+				 "drop %s: %s", quorum_drop_reason_name(reason), what);
+}
+
+void
+quorum__node_event(quorum_node *node, enum quorum_event_type type,
+				   uint32_t idx)
+{
+	const char *name = quorum__node_member_name(node, idx);
+
+	if (!quorum__outbox_event(&node->outbox, type, node->now_ms, name,
+							  node->members[idx].incarnation))
+		QUORUM_TRACE(&node->trace, QUORUM_TRACE_WARNING, node->now_ms,
+					 "event buffer full (events_max %u): %s %s not delivered",
+					 node->config.events_max, quorum_event_type_name(type), name);
+}
+
+struct quorum_wire_msg *
+quorum__node_msg_out(quorum_node *node, enum quorum_wire_type type)
+{
+	struct quorum_wire_msg *msg = node->msg_out;
+
+	/* Header and body only: the updates array is large and gets overwritten. */
+	msg->type = type;
+	memset(&msg->u, 0, sizeof(msg->u));
+	msg->n_updates = 0;
+	return msg;
+}
+
+/* 8 bytes drawn per boot (and per 2^32 datagrams), then a counter. */
+static void
+node_next_nonce(quorum_node *node, uint8_t nonce[QUORUM_SEAL_NONCE_BYTES])
+{
+	uint32_t	c = node->nonce_counter;
+
+	memcpy(nonce, node->nonce_prefix, 8);
+	nonce[8] = (uint8_t) (c >> 24);
+	nonce[9] = (uint8_t) (c >> 16);
+	nonce[10] = (uint8_t) (c >> 8);
+	nonce[11] = (uint8_t) c;
+	if (++node->nonce_counter == 0)
+		node_draw_nonce_prefix(node);
+}
+
+bool
+quorum__node_send(quorum_node *node, const struct quorum_addr *to)
+{
+	struct quorum_wire_msg *msg = node->msg_out;
+	size_t		cap = node->config.datagram_bytes_max;
+	uint8_t		nonce[QUORUM_SEAL_NONCE_BYTES];
+	uint8_t    *buf = quorum__outbox_reserve(&node->outbox);
+	int			plain_len,
+				sealed_len;
+
+	if (buf == NULL)
+	{
+		quorum__node_drop(node, QUORUM_DROP_OUTBOX_FULL, "outgoing datagram");
+		return false;
+	}
+	msg->cluster_id = node->cluster_id;
+	memcpy(msg->sender, node->config.name, QUORUM_NAME_MAX + 1);
+	msg->sender_addr = node->config.addr;
+	msg->boot = node->config.incarnation_start;
+	msg->seq = node->send_seq + 1;
+	plain_len = quorum__wire_encode(msg, node->plain, cap - QUORUM_SEAL_OVERHEAD);
+	if (plain_len < 0)
+	{
+		QUORUM_TRACE(&node->trace, QUORUM_TRACE_WARNING, node->now_ms,
+					 "could not encode a type %d message: %s", (int) msg->type,
+					 quorum_strerror(plain_len));
+		return false;
+	}
+	node_next_nonce(node, nonce);
+	sealed_len = quorum__seal(&node->sealer, nonce, node->plain,
+							  (size_t) plain_len, buf, cap);
+	if (sealed_len < 0)
+	{
+		QUORUM_TRACE(&node->trace, QUORUM_TRACE_WARNING, node->now_ms,
+					 "could not seal a datagram: %s", quorum_strerror(sealed_len));
+		return false;
+	}
+	quorum__outbox_commit(&node->outbox, to, (size_t) sealed_len);
+	node->send_seq++;
+	node->stats.datagrams_out++;
+	node->stats.bytes_out += (uint64_t) sealed_len;
+	return true;
+}
+
+/* Unseal and decode into msg_in; false (counted) if the datagram is bad. */
+static bool
+node_open(quorum_node *node, const uint8_t *data, size_t len)
+{
+	size_t		cap = node->config.datagram_bytes_max;
+	int			n,
+				rc;
+
+	if (len > cap)
+	{
+		quorum__node_drop(node, QUORUM_DROP_OVERSIZE, "datagram over datagram_bytes_max");
+		return false;
+	}
+	n = quorum__unseal(&node->sealer, data, len, node->plain, cap);
+	if (n < 0)
+	{
+		quorum__node_drop(node, n == QUORUM_EAUTH ? QUORUM_DROP_AUTH :
+						  n == QUORUM_ESTATE ? QUORUM_DROP_PLAINTEXT :
+						  QUORUM_DROP_MALFORMED, quorum_strerror(n));
+		return false;
+	}
+	rc = quorum__wire_decode(node->plain, (size_t) n, node->msg_in, NULL);
+	if (rc != 0)
+	{
+		bool		version = n >= 3 && node->plain[0] == QUORUM_WIRE_MAGIC0 &&
+			node->plain[1] == QUORUM_WIRE_MAGIC1 &&
+			node->plain[2] != QUORUM_WIRE_VERSION;
+
+		quorum__node_drop(node, version ? QUORUM_DROP_VERSION :
+						  QUORUM_DROP_MALFORMED,
+						  version ? "unknown protocol version" : "undecodable");
+		return false;
+	}
+	return true;
+}
+
+static void
+node_receive(quorum_node *node, const struct quorum_addr *from,
+			 const uint8_t *data, size_t len)
+{
+	const struct quorum_wire_msg *msg = node->msg_in;
+	uint32_t	idx;
+
+	node->stats.datagrams_in++;
+	node->stats.bytes_in += len;
+	if (!node_open(node, data, len))
+		return;
+	if (msg->cluster_id != node->cluster_id)
+	{
+		quorum__node_drop(node, QUORUM_DROP_CLUSTER, msg->sender);
+		return;
+	}
+	if (strcmp(msg->sender, node->config.name) == 0)
+	{
+		quorum__node_drop(node, QUORUM_DROP_SELF, "sender has our name");
+		return;
+	}
+	idx = quorum__swim_find(node, msg->sender);
+	if (idx != QUORUM__NONE &&
+		!quorum__swim_replay_ok(&node->members[idx], msg->boot, msg->seq))
+	{
+		quorum__node_drop(node, QUORUM_DROP_REPLAY, msg->sender);
+		return;
+	}
+	quorum__swim_receive(node, from, msg);
+
+	/* Looked up again: the message may have added or moved the sender. */
+	idx = quorum__swim_find(node, msg->sender);
+	if (idx != QUORUM__NONE)
+	{
+		quorum__swim_replay_record(&node->members[idx], msg->boot, msg->seq);
+		node->members[idx].last_heard_ms = node->now_ms;
+	}
+}
+
+static int
+node_command(quorum_node *node, const struct quorum_command *cmd)
+{
+	char		addr[QUORUM_ADDR_STRLEN];
+
+	switch (cmd->type)
+	{
+		case QUORUM_CMD_JOIN:
+			if (cmd->addr.family != 4 && cmd->addr.family != 6)
+			{
+				snprintf(node->errmsg, sizeof(node->errmsg),
+						 "join: seed address family must be 4 or 6");
+				return QUORUM_EINVAL;
+			}
+			quorum_addr_format(&cmd->addr, addr, sizeof(addr));
+			QUORUM_TRACE(&node->trace, QUORUM_TRACE_INFO, node->now_ms,
+						 "join via %s", addr);
+			node->stats.pushpulls++;
+			quorum__swim_pushpull_send(node, &cmd->addr, false,
+									   ++node->pushpull_exchange);
+			return 0;
+		case QUORUM_CMD_LEAVE:
+			quorum__swim_leave(node);
+			node->left = true;
+			return 0;
+	}
+	snprintf(node->errmsg, sizeof(node->errmsg), "unknown command type %d",
+			 (int) cmd->type);
+	return QUORUM_EINVAL;
+}
+
+static int
+node_dispatch(quorum_node *node, const struct quorum_input *in)
+{
+	switch (in->type)
+	{
+		case QUORUM_IN_DATAGRAM:
+			if (in->u.datagram.data == NULL && in->u.datagram.len > 0)
+			{
+				snprintf(node->errmsg, sizeof(node->errmsg),
+						 "datagram input with NULL data");
+				return QUORUM_EINVAL;
+			}
+			node_receive(node, &in->u.datagram.from, in->u.datagram.data,
+						 in->u.datagram.len);
+			return 0;
+		case QUORUM_IN_TICK:
+			return 0;
+		case QUORUM_IN_FACTS:
+			quorum__swim_set_facts(node, &in->u.facts);
+			return 0;
+		case QUORUM_IN_COMMAND:
+			return node_command(node, &in->u.command);
+	}
+	snprintf(node->errmsg, sizeof(node->errmsg), "unknown input type %d",
+			 (int) in->type);
+	return QUORUM_EINVAL;
+}
+
+static void
+node_fill_output(quorum_node *node, struct quorum_output *out)
+{
+	uint64_t	incarnation = node->members[0].incarnation;
+
+	if (!node->persisted || incarnation > node->persisted_incarnation)
+	{
+		out->flags |= QUORUM_OUT_PERSIST;
+		out->durable.incarnation = incarnation;
+		node->persisted = true;
+		node->persisted_incarnation = incarnation;
+	}
+	node->deadline_ms = node->left ? UINT64_MAX : quorum__swim_deadline(node);
+	out->deadline_ms = node->deadline_ms;
+	out->datagrams = node->outbox.datagrams;
+	out->n_datagrams = node->outbox.n_datagrams;
+	out->events = node->outbox.events;
+	out->n_events = node->outbox.n_events;
+	if (out->n_datagrams > 0)
+		out->flags |= QUORUM_OUT_SEND;
+	if (out->n_events > 0)
+		out->flags |= QUORUM_OUT_EVENTS;
+}
+
+int
+quorum_node_step(quorum_node *node, const struct quorum_input *in,
+				 struct quorum_output *out)
+{
+	int			rc;
+
+	if (node == NULL || in == NULL || out == NULL)
+		return QUORUM_EINVAL;
+	memset(out, 0, sizeof(*out));
+	quorum__outbox_reset(&node->outbox);
+	if (node->left)
+	{
+		snprintf(node->errmsg, sizeof(node->errmsg),
+				 "node %s has left the cluster", node->config.name);
+		out->deadline_ms = UINT64_MAX;
+		return QUORUM_ESTATE;
+	}
+	/* The host's clock is monotonic; tolerate a step back by ignoring it. */
+	if (in->now_ms > node->now_ms)
+		node->now_ms = in->now_ms;
+	rc = node_dispatch(node, in);
+	if (rc != 0)
+	{
+		out->deadline_ms = node->deadline_ms;
+		return rc;
+	}
+	if (!node->left)
+		quorum__swim_tick(node);
+	node_fill_output(node, out);
+	return 0;
+}
+
+void
+quorum_node_output_done(quorum_node *node, struct quorum_output *out)
+{
+	if (node == NULL)
+		return;
+	quorum__outbox_reset(&node->outbox);
+	if (out != NULL)
+	{
+		out->datagrams = NULL;
+		out->n_datagrams = 0;
+		out->events = NULL;
+		out->n_events = 0;
+	}
+}
+
+quorum_time_ms
+quorum_node_deadline_ms(const quorum_node *node)
+{
+	return node == NULL ? UINT64_MAX : node->deadline_ms;
+}
+
+size_t
+quorum_node_member_count(const quorum_node *node)
+{
+	return node == NULL ? 0 : node->n_members;
+}
+
+int
+quorum_node_member_get(const quorum_node *node, size_t i,
+					   struct quorum_member_info *info)
+{
+	const struct quorum__member *m;
+
+	if (node == NULL || info == NULL)
+		return QUORUM_EINVAL;
+	if (i >= node->n_members)
+		return QUORUM_ENOTFOUND;
+	m = &node->members[i];
+	memset(info, 0, sizeof(*info));
+	memcpy(info->name, quorum__node_member_name(node, (uint32_t) i),
+		   QUORUM_NAME_MAX + 1);
+	info->addr = m->addr;
+	info->state = (enum quorum_member_state) m->state;
+	info->incarnation = m->incarnation;
+	info->is_self = i == 0;
+	info->has_meta = m->meta_slot != QUORUM__NONE;
+	info->meta_version = m->meta_version;
+	if (info->has_meta)
+		info->meta = node->meta[m->meta_slot];
+	info->state_since_ms = m->state_since_ms;
+	info->last_heard_ms = m->last_heard_ms;
+	info->rtt_us = m->rtt_us;
+	info->probes_sent = m->probes_sent;
+	info->probes_failed = m->probes_failed;
+	info->acks_received = m->acks_received;
+	return 0;
+}
+
+int
+quorum_node_member_find(const quorum_node *node, const char *name,
+						struct quorum_member_info *info)
+{
+	uint32_t	idx;
+
+	if (node == NULL || name == NULL || info == NULL)
+		return QUORUM_EINVAL;
+	idx = quorum__swim_find(node, name);
+	if (idx == QUORUM__NONE)
+		return QUORUM_ENOTFOUND;
+	return quorum_node_member_get(node, idx, info);
+}
+
+void
+quorum_node_stats_get(const quorum_node *node, struct quorum_node_stats *stats)
+{
+	if (node == NULL || stats == NULL)
+		return;
+	*stats = node->stats;
+	stats->local_health = node->awareness;
+	stats->members_alive = node->n_by_state[QUORUM_MEMBER_ALIVE];
+	stats->members_suspect = node->n_by_state[QUORUM_MEMBER_SUSPECT];
+	stats->members_dead = node->n_by_state[QUORUM_MEMBER_DEAD];
+	stats->members_left = node->n_by_state[QUORUM_MEMBER_LEFT];
+}
+
+const char *
+quorum_node_name(const quorum_node *node)
+{
+	return node == NULL ? "" : node->config.name;
+}
+
+const char *
+quorum_node_errmsg(const quorum_node *node)
+{
+	return node == NULL ? "" : node->errmsg;
+}

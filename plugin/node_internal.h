@@ -1,0 +1,211 @@
+/*-------------------------------------------------------------------------
+ *
+ * node_internal.h
+ *	  The layout of struct quorum_node, shared by node.c and the swim*.c
+ *	  modules (private).
+ *
+ * Everything is allocated by quorum_node_new() from the config's limits;
+ * after that no step allocates.  The member table is a dense array with this
+ * node at index 0, a chained hash index by name, and names kept apart in a
+ * per-node arena so that an entry stays small.  Memory per member slot
+ * (members_max of them), bytes:
+ *
+ *   struct quorum__member                 104
+ *   name arena slot (QUORUM_NAME_MAX + 1)  64
+ *   hash buckets (2 per member, uint32)     8
+ *   probe order (uint32)                    4
+ *   suspicion record + accuser hashes      32 + 4 * (k + 1), k <= 32
+ *
+ * i.e. about 200 bytes with the default indirect_probes of 3, plus
+ * sizeof(struct quorum_meta) (about 410 bytes) per metadata slot
+ * (meta_slots_max).  The suspicion pool is touched only as far as members
+ * are actually suspect at once, so its pages mostly stay unmapped.
+ *
+ * plugin/node_internal.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef QUORUM_NODE_INTERNAL_H
+#define QUORUM_NODE_INTERNAL_H
+
+#include "quorum/node.h"
+#include "outbox.h"
+#include "prng.h"
+#include "seal.h"
+#include "trace.h"
+#include "wire.h"
+
+/* "No member", "no slot": the end of every index chain. */
+#define QUORUM__NONE UINT32_MAX
+
+/* Upper bound on members_max so indexes stay 32-bit with room to spare. */
+#define QUORUM__MEMBERS_LIMIT (1u << 24)
+
+/* Most suspicion confirmations tracked (k is capped to this). */
+#define QUORUM__CONFIRM_MAX 32
+
+/* Replay window: this many sequence numbers below the highest one seen. */
+#define QUORUM__REPLAY_WINDOW 64
+
+/* One member as this node believes it; index 0 is this node itself. */
+struct quorum__member
+{
+	uint64_t	incarnation;
+	uint64_t	meta_version;	/* 0 = no metadata known */
+	quorum_time_ms state_since_ms;
+	quorum_time_ms last_heard_ms;
+	/* Anti-replay: highest boot seen, highest seq in it, seen-bitmap. */
+	uint64_t	replay_boot;
+	uint64_t	replay_seq;
+	uint64_t	replay_window;	/* bit i set: seq replay_seq - i was seen */
+	uint32_t	hash_next;		/* next member in this hash bucket */
+	uint32_t	meta_slot;		/* QUORUM__NONE: no metadata stored */
+	uint32_t	rtt_us;			/* smoothed, 0 = unknown */
+	uint32_t	probes_sent;
+	uint32_t	probes_failed;
+	uint32_t	acks_received;
+	struct quorum_addr addr;
+	uint8_t		state;			/* enum quorum_member_state */
+};
+
+/* An open suspicion of one member (Lifeguard §4). */
+struct quorum__suspicion
+{
+	quorum_time_ms start_ms;
+	quorum_time_ms expiry_ms;
+	uint32_t	member;
+	uint32_t	k;				/* confirmations that reach the minimum */
+	uint32_t	n_confirm;		/* C: independent confirmations so far */
+	uint32_t	n_accusers;		/* hashes used in the accuser list */
+};
+
+/* One pending update in the dissemination queue. */
+struct quorum__dq_entry
+{
+	uint64_t	order;			/* enqueue counter: higher is newer */
+	uint32_t	member;
+	uint32_t	transmits;
+	char		from[QUORUM_NAME_MAX + 1];	/* accuser of SUSPECT/DEAD */
+};
+
+/* A ping this node sends on behalf of another's PING_REQ. */
+struct quorum__relay
+{
+	bool		used;
+	uint32_t	our_seq;		/* probe_seq of our PING to the target */
+	uint32_t	their_seq;		/* probe_seq the requester waits for */
+	struct quorum_addr requester;
+	quorum_time_ms nack_at_ms;
+};
+
+/* The probe of the current protocol period (SWIM §3.1). */
+struct quorum__probe
+{
+	bool		active;
+	bool		acked;
+	bool		indirect_sent;
+	uint32_t	target;
+	uint32_t	seq;
+	quorum_time_ms started_ms;
+	quorum_time_ms timeout_at_ms;	/* direct ack due */
+	quorum_time_ms end_at_ms;	/* any ack due; the period ends */
+	unsigned	nacks_expected;
+	unsigned	nacks_received;
+};
+
+struct quorum_node
+{
+	struct quorum_config config;
+	char		errmsg[256];
+	struct quorum__prng prng;
+	struct quorum__trace trace;
+	struct quorum_sealer sealer;
+	uint64_t	cluster_id;
+	struct quorum_node_stats stats;
+
+	/* Output of the current step. */
+	struct quorum__outbox outbox;
+	struct quorum_wire_msg *msg_in;
+	struct quorum_wire_msg *msg_out;
+	uint8_t    *plain;			/* datagram_bytes_max scratch */
+
+	/* Datagram identity: seq per boot, nonce = prefix (8) | counter (4). */
+	uint64_t	send_seq;
+	uint8_t		nonce_prefix[8];
+	uint32_t	nonce_counter;
+
+	quorum_time_ms now_ms;
+	quorum_time_ms deadline_ms;
+	bool		left;			/* LEAVE done: steps return QUORUM_ESTATE */
+	bool		persisted;		/* incarnation handed out once at least */
+	uint64_t	persisted_incarnation;
+
+	/* Member table. */
+	struct quorum__member *members;
+	uint32_t	n_members;
+	uint32_t	members_max;
+	char	   *names;			/* members_max * (QUORUM_NAME_MAX + 1) */
+	uint32_t   *buckets;
+	uint32_t	bucket_mask;
+	unsigned	n_by_state[4];
+
+	/* Metadata slots, with a free list threaded through meta_free_next. */
+	struct quorum_meta *meta;
+	uint32_t   *meta_free_next;
+	uint32_t	meta_free;
+
+	/* Randomized round-robin probe order (SWIM §4.3). */
+	uint32_t   *order;
+	uint32_t	order_pos;
+	struct quorum__probe probe;
+	uint32_t	probe_seq;
+	quorum_time_ms next_probe_ms;
+	unsigned	awareness;		/* Lifeguard local health score */
+
+	/* Open suspicions, dense; accusers[i * (confirm_max + 1) ...]. */
+	struct quorum__suspicion *susp;
+	uint32_t	n_susp;
+	uint32_t   *accusers;
+	uint32_t	confirm_max;
+
+	/* Dissemination queue, sorted: fewest transmits, then newest, first. */
+	struct quorum__dq_entry *dq;
+	uint32_t	n_dq;
+	uint64_t	dq_counter;
+
+	struct quorum__relay *relays;
+	unsigned	relays_max;
+
+	quorum_time_ms next_pushpull_ms;
+	uint32_t	pushpull_exchange;
+	uint32_t	pushpull_cursor;
+};
+
+/* This node's name / the name of member idx. */
+static inline const char *
+quorum__node_member_name(const struct quorum_node *node, uint32_t idx)
+{
+	return node->names + (size_t) idx * (QUORUM_NAME_MAX + 1);
+}
+
+/* Counts a dropped input and traces why, at DEBUG. */
+void		quorum__node_drop(struct quorum_node *node,
+							  enum quorum_drop_reason reason, const char *what);
+
+/*
+ * Fill msg_out's header, encode, seal and queue it for `to`.  Returns false
+ * (and counts OUTBOX_FULL) if the batch is full.  The body and updates must
+ * be set by the caller.
+ */
+bool		quorum__node_send(struct quorum_node *node,
+							  const struct quorum_addr *to);
+
+/* Queue an event about member idx. */
+void		quorum__node_event(struct quorum_node *node,
+							   enum quorum_event_type type, uint32_t idx);
+
+/* msg_out cleared to a message of the given type with no updates. */
+struct quorum_wire_msg *quorum__node_msg_out(struct quorum_node *node,
+											 enum quorum_wire_type type);
+
+#endif							/* QUORUM_NODE_INTERNAL_H */
