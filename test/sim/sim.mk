@@ -1,0 +1,77 @@
+# test/sim/sim.mk: the deterministic simulator, included by the top-level
+# Makefile.
+#
+#   make check-sim   fixed scenarios, the broken-core check, a handful of
+#                    sim-fuzz seeds; ends with "N passed, N failed"
+#   make bench-sim   dissemination and bandwidth benchmarks (measure only)
+#
+# The simulator links the real plugin sources, compiled here a second time
+# with -DQUORUM_SIMULATION into build/sim/ (and once more with
+# -DQUORUM_BREAK_REFUTE into build/sim-broken/, a core that never refutes, to
+# show that the refutation check can fail).  runtime.c is left out: it owns
+# real sockets and clocks, which the simulator replaces.
+
+SIM_PLUGIN_SRCS := $(filter-out plugin/runtime.c,$(QUORUM_SRCS))
+SIM_PLUGIN_OBJS := $(patsubst plugin/%.c,build/sim/plugin/%.o,$(SIM_PLUGIN_SRCS))
+SIM_BROKEN_OBJS := $(patsubst plugin/%.c,build/sim-broken/plugin/%.o,$(SIM_PLUGIN_SRCS))
+
+SIM_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+SIM_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wshadow \
+	-Iinclude -Itest/sim -DSIM_COMMIT='"$(SIM_COMMIT)"'
+SIM_LIBS = $(QUORUM_LIBS) -lm
+
+SIM_LIB_SRCS := test/sim/sim.c test/sim/net.c test/sim/host.c test/sim/check.c
+SIM_LIB_OBJS := $(patsubst test/sim/%.c,build/sim/obj/%.o,$(SIM_LIB_SRCS))
+SIM_SCENARIO_SRCS := $(sort $(wildcard test/sim/scenarios/*.c))
+SIM_SCENARIO_OBJS := $(patsubst test/sim/%.c,build/sim/obj/%.o,$(SIM_SCENARIO_SRCS))
+
+build/sim/plugin/%.o: plugin/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(QUORUM_CFLAGS) -DQUORUM_SIMULATION -MMD -MP -c $< -o $@
+
+build/sim-broken/plugin/%.o: plugin/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(QUORUM_CFLAGS) -DQUORUM_SIMULATION -DQUORUM_BREAK_REFUTE -MMD -MP -c $< -o $@
+
+build/sim/obj/%.o: test/sim/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SIM_CFLAGS) -MMD -MP -c $< -o $@
+
+build/sim/libquorum-sim.a: $(SIM_PLUGIN_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+build/sim-broken/libquorum-sim.a: $(SIM_BROKEN_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+build/sim/sim-test: build/sim/obj/main_scenarios.o $(SIM_SCENARIO_OBJS) $(SIM_LIB_OBJS) build/sim/libquorum-sim.a
+	$(CC) -o $@ $^ $(SIM_LIBS)
+
+build/sim-broken/sim-test: build/sim/obj/main_scenarios.o $(SIM_SCENARIO_OBJS) $(SIM_LIB_OBJS) build/sim-broken/libquorum-sim.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(SIM_LIBS)
+
+build/sim/sim-fuzz: build/sim/obj/main_fuzz.o $(SIM_LIB_OBJS) build/sim/libquorum-sim.a
+	$(CC) -o $@ $^ $(SIM_LIBS)
+
+build/sim/bench-%: build/sim/obj/bench_%.o $(SIM_LIB_OBJS) build/sim/libquorum-sim.a
+	$(CC) -o $@ $^ $(SIM_LIBS)
+
+SIM_BINS = build/sim/sim-test build/sim-broken/sim-test build/sim/sim-fuzz
+SIM_BENCHES = build/sim/bench-dissemination build/sim/bench-bandwidth
+
+.PHONY: sim check-sim bench-sim
+sim: $(SIM_BINS) $(SIM_BENCHES)
+
+check-sim: $(SIM_BINS)
+	@bash test/sim/check-sim.sh build/sim build/sim-broken
+
+# Benchmarks take longer than the tests (N up to 10000); see test/sim/README.md.
+bench-sim: $(SIM_BENCHES)
+	build/sim/bench-dissemination
+	build/sim/bench-bandwidth
+
+-include $(SIM_PLUGIN_OBJS:.o=.d) $(SIM_BROKEN_OBJS:.o=.d)
+-include $(SIM_LIB_OBJS:.o=.d) $(SIM_SCENARIO_OBJS:.o=.d)
+-include build/sim/obj/main_scenarios.d build/sim/obj/main_fuzz.d
