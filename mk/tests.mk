@@ -13,10 +13,11 @@
 installcheck:
 	@bash scripts/sandbox.sh bash scripts/run-sql-tests.sh
 
-# Multi-server tests: prove test/cluster (PostgreSQL::Test::Cluster).
+# Multi-server tests: prove test/cluster (PostgreSQL::Test::Cluster);
+# "make check-cluster PROVE_FLAGS=-v" shows every test and note.
 check-cluster:
-	@bash scripts/sandbox.sh bash scripts/run-cluster-tests.sh
+	@PROVE_FLAGS='$(PROVE_FLAGS)' bash scripts/sandbox.sh bash scripts/run-cluster-tests.sh
 
 # Failure detection time on real servers (measures, asserts nothing).
 bench-detection:
-	@bash scripts/sandbox.sh perl test/bench/detection.pl
+	@bash scripts/sandbox.sh perl test/bench/detection.pl $(PGQ_BENCH_RUNS)
