@@ -72,11 +72,11 @@ for my $i (0 .. 2)
 	my $node = $nodes[$i];
 	is(query($node, 'SELECT name FROM quorum.nodes WHERE is_self'),
 		$names[$i], "$names[$i]: its own row is marked is_self");
-	is( query(
+	ok( defined wait_for_query(
 			$node,
 			'SELECT node_name, cluster, members_alive, members_suspect, '
-			  . 'members_dead, worker_running FROM quorum.status'),
-		"$names[$i]|pg_quorum|3|0|0|t",
+			  . 'members_dead, worker_running FROM quorum.status',
+			"$names[$i]|pg_quorum|3|0|0|t", $facts_s),
 		"$names[$i]: quorum.status shows itself and three alive members");
 	is( query(
 			$node,
