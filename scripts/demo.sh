@@ -52,12 +52,12 @@ demo_show()
 		'SELECT name, address, state, incarnation, role, is_self, timeline, lsn, priority, conninfo, rtt_ms FROM quorum.nodes ORDER BY name'
 }
 
-# All three servers show all three alive?
+# All three servers show all three alive, with their roles known?
 all_alive()
 {
 	local n out
 	for n in 1 2 3; do
-		out=$(demo_psql "$n" -Atc "SELECT count(*) FROM quorum.nodes WHERE state = 'alive'" 2>/dev/null) || return 1
+		out=$(demo_psql "$n" -Atc "SELECT count(*) FROM quorum.nodes WHERE state = 'alive' AND role <> 'unknown'" 2>/dev/null) || return 1
 		[ "$out" = 3 ] || return 1
 	done
 }
@@ -135,7 +135,7 @@ CONF
 		pgq_as_server "$DEMO_DIR" pg_ctl -D "$DEMO_DIR/$n" -l "$DEMO_DIR/$n.log" -w -t 60 start >/dev/null
 	done
 
-	pgq_log "waiting until every server sees all three alive (at most ${JOIN_TIMEOUT_S}s)"
+	pgq_log "waiting until every server sees all three alive and knows their roles (at most ${JOIN_TIMEOUT_S}s)"
 	local t0=$SECONDS
 	until all_alive; do
 		if [ $((SECONDS - t0)) -ge "$JOIN_TIMEOUT_S" ]; then
