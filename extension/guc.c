@@ -103,6 +103,14 @@ guc_check_addr(const char *item, struct quorum_addr *addr, bool for_listen)
 {
 	static const uint8_t zeros[16];
 
+	const char *colon = strrchr(item, ':');
+
+	/* Say what is wrong with a port, the likeliest typo, precisely. */
+	if (colon != NULL && colon[1] != '\0' &&
+		strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+		(strlen(colon + 1) > 5 || atoi(colon + 1) > 65535))
+		return guc_detailf("\"%s\" has port %s, which is out of range (1 to 65535).",
+						   item, colon + 1);
 	if (quorum_addr_parse(item, addr) != 0)
 		return guc_detailf("\"%s\" is not a numeric address and port such as \"192.0.2.5:7946\" or \"[2001:db8::5]:7946\".",
 						   item);

@@ -59,6 +59,17 @@
 /* Largest key file accepted, bytes: QUORUM_KEYS_MAX lines and comments. */
 #define WORKER_KEY_FILE_BYTES_MAX 65536
 
+/* A member's gossiped metadata, less the WAL position. */
+typedef struct WorkerSeenMeta
+{
+	char		name[QUORUM_NAME_MAX + 1];
+	enum quorum_role role;
+	uint32		timeline;
+	int32		priority;
+	char		conninfo[QUORUM_CONNINFO_MAX + 1];
+	char		tags[QUORUM_TAGS_MAX + 1];
+} WorkerSeenMeta;
+
 typedef struct PgqWorker
 {
 	quorum_runtime *rt;
@@ -76,6 +87,14 @@ typedef struct PgqWorker
 	quorum_time_ms next_drop_log_ms;
 
 	PgqMember  *members;		/* publish buffer, pgq_members_max long */
+
+	/*
+	 * The metadata each member had at its last recorded 'updated' event, to
+	 * keep WAL progress alone out of quorum.events (see worker_event()).
+	 */
+	WorkerSeenMeta *seen;
+	int			n_seen;
+	int			seen_max;
 } PgqWorker;
 
 static PgqWorker worker;
@@ -314,10 +333,62 @@ worker_persist(void *ctx, const struct quorum_durable *durable)
 	return pgq_state_save(worker.node_name, durable->incarnation) ? 0 : QUORUM_EIO;
 }
 
+/*
+ * Whether an 'updated' event changed anything but the WAL position.  A busy
+ * primary's position changes at every facts poll; recording each would
+ * push every membership change out of the event ring within a minute, and
+ * quorum.nodes already shows the position.
+ */
+static bool
+worker_update_is_news(const char *member)
+{
+	struct quorum_member_info info;
+	WorkerSeenMeta *seen = NULL;
+	bool		news;
+
+	if (quorum_node_member_find(quorum_runtime_node(worker.rt), member, &info) != 0 ||
+		!info.has_meta)
+		return true;
+	for (int i = 0; i < worker.n_seen; i++)
+	{
+		if (strcmp(worker.seen[i].name, member) == 0)
+		{
+			seen = &worker.seen[i];
+			break;
+		}
+	}
+	if (seen == NULL)
+	{
+		/* Forgetting everyone only costs one extra event per member. */
+		if (worker.n_seen == worker.seen_max)
+			worker.n_seen = 0;
+		seen = &worker.seen[worker.n_seen++];
+		strlcpy(seen->name, member, sizeof(seen->name));
+		news = true;
+	}
+	else
+		news = seen->role != info.meta.role ||
+			seen->timeline != info.meta.timeline ||
+			seen->priority != info.meta.priority ||
+			strcmp(seen->conninfo, info.meta.conninfo) != 0 ||
+			strcmp(seen->tags, info.meta.tags) != 0;
+	seen->role = info.meta.role;
+	seen->timeline = info.meta.timeline;
+	seen->priority = info.meta.priority;
+	strlcpy(seen->conninfo, info.meta.conninfo, sizeof(seen->conninfo));
+	strlcpy(seen->tags, info.meta.tags, sizeof(seen->tags));
+	return news;
+}
+
 static void
 worker_event(void *ctx, const struct quorum_event *event)
 {
-	PgqEvent   *ev = &worker.pending[worker.n_pending % PGQ_EVENTS_MAX];
+	PgqEvent   *ev;
+
+	if (event->type == QUORUM_EV_MEMBER_UPDATED &&
+		!worker_update_is_news(event->member))
+		return;
+	ev = &worker.pending[worker.n_pending % PGQ_EVENTS_MAX];
 
 	ev->at = worker_wall_time(event->at_ms, quorum_runtime_now_ms(),
 							  GetCurrentTimestamp());
@@ -526,7 +597,9 @@ worker_log_drops(quorum_time_ms now)
 	if (total > 0)
 	{
 		ereport(LOG,
-				(errmsg("pg_quorum dropped " UINT64_FORMAT " incoming gossip datagrams", total),
+				(errmsg_plural("pg_quorum dropped " UINT64_FORMAT " incoming gossip datagram",
+							   "pg_quorum dropped " UINT64_FORMAT " incoming gossip datagrams",
+							   total, total),
 				 errdetail("By reason since the last report: %s.", buf.data),
 				 errhint("See the \"drop\" rows of quorum.health.")));
 		worker.next_drop_log_ms = now + WORKER_DROP_LOG_INTERVAL_MS;
@@ -607,6 +680,9 @@ pgq_worker_main(Datum main_arg)
 
 	worker.members = MemoryContextAllocZero(TopMemoryContext,
 											sizeof(PgqMember) * pgq_members_max);
+	worker.seen_max = pgq_members_max * 2;
+	worker.seen = MemoryContextAllocZero(TopMemoryContext,
+										 sizeof(WorkerSeenMeta) * worker.seen_max);
 	worker_attach();
 	ereport(LOG,
 			(errmsg("pg_quorum worker started: node \"%s\" in cluster \"%s\" gossiping on %s with %u seed(s)",

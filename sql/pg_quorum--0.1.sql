@@ -90,8 +90,10 @@ CREATE VIEW quorum.status AS
 /*
  * quorum.events: the most recent 256 membership events, oldest first and
  * newest last; kept across worker restarts, lost at server restart.
- *   event        'alive', 'suspect', 'dead', 'left', 'updated' (metadata
- *                changed) or 'reaped' (forgotten)
+ *   event        'alive', 'suspect', 'dead', 'left', 'updated' (the
+ *                member's role, timeline, priority, conninfo or tags
+ *                changed; WAL progress alone is not an event, quorum.nodes
+ *                shows it) or 'reaped' (forgotten)
  *   incarnation  the member's incarnation the event is about
  */
 CREATE FUNCTION quorum.events_internal(
