@@ -10,10 +10,17 @@
  * temporary file, fsync, rename, fsync the directory), so a crash leaves
  * either the old or the new content, never a torn one.
  *
- * The file records the node name too.  pg_basebackup copies it along with
- * the data directory; a copy started under another node_name must not
- * inherit the source's identity, so it ignores a file written for another
- * name and starts fresh.
+ * The file records the node name too.  pg_basebackup and pg_rewind copy it
+ * along with the data directory; a copy started under another node_name
+ * must not inherit the source's identity, so it ignores a file written for
+ * another name.  Without a file of its own, though, a node cannot know
+ * whether it is new or an old member rebuilt from another server's copy
+ * (a standby re-cloned under its old name, a rewound old primary), and
+ * starting at 1 would then put it below the incarnation and boot its peers
+ * remember, so they would ignore it as stale.  It starts instead at the
+ * wall clock in milliseconds since the Unix epoch: above any earlier run's
+ * incarnation unless that run refuted suspicions more than a thousand
+ * times a second.
  *
  * extension/state.c
  *
@@ -27,6 +34,7 @@
 
 /* files */
 #include "storage/fd.h"
+#include "utils/timestamp.h"
 
 #include "quorum/quorum.h"
 
@@ -48,8 +56,9 @@ state_malformed(const char *why)
 			 errhint("If the file was edited or damaged, restore it, or remove it to start this node as a new member.")));
 }
 
-uint64
-pgq_state_load(const char *node_name)
+/* Incarnation last persisted by node_name; false if there is none. */
+static bool
+state_load(const char *node_name, uint64 *incarnation_out)
 {
 	char		buf[STATE_BYTES_MAX + 1];
 	char		name[QUORUM_NAME_MAX + 2];
@@ -65,7 +74,7 @@ pgq_state_load(const char *node_name)
 	if (fd < 0)
 	{
 		if (errno == ENOENT)
-			return 0;
+			return false;
 		ereport(FATAL,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\": %m", PGQ_STATE_FILE)));
@@ -113,10 +122,28 @@ pgq_state_load(const char *node_name)
 		ereport(LOG,
 				(errmsg("ignoring pg_quorum state of node \"%s\", this is node \"%s\"",
 						name, node_name),
-				 errdetail("The data directory was copied from another node; this node starts as a new member.")));
-		return 0;
+				 errdetail("The data directory was copied from another node.")));
+		return false;
 	}
-	return incarnation;
+	*incarnation_out = incarnation;
+	return true;
+}
+
+uint64
+pgq_state_start_incarnation(const char *node_name)
+{
+	uint64		persisted;
+	uint64		fresh;
+
+	if (state_load(node_name, &persisted))
+		return persisted + 1;
+
+	fresh = (uint64) ((GetCurrentTimestamp() / 1000) +
+					  (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * (uint64) (SECS_PER_DAY * 1000));
+	ereport(LOG,
+			(errmsg("pg_quorum node \"%s\" has no durable state and starts at incarnation " UINT64_FORMAT,
+					node_name, fresh)));
+	return fresh;
 }
 
 bool

@@ -14,11 +14,12 @@
 #define PGQ_STATE_FILE "pg_quorum.state"
 
 /*
- * Incarnation last persisted by node_name, or 0 if there is none (no file,
- * or a file written under another node name).  FATAL if the file is
- * unreadable or malformed.
+ * The incarnation this run of node_name starts at: one above the one last
+ * persisted, or, without a state file of its own, one above anything an
+ * earlier run can have used (see state.c).  FATAL if the file is unreadable
+ * or malformed.
  */
-extern uint64 pgq_state_load(const char *node_name);
+extern uint64 pgq_state_start_incarnation(const char *node_name);
 
 /* Replace the file atomically and durably; false (after a LOG) on failure. */
 extern bool pgq_state_save(const char *node_name, uint64 incarnation);

@@ -287,7 +287,7 @@ worker_configure(struct quorum_runtime_config *rc)
 	rc->node.addr = rc->bind;
 	rc->node.allow_plaintext = pgq_allow_plaintext;
 	rc->node.seed = quorum_runtime_random_seed();
-	rc->node.incarnation_start = pgq_state_load(name) + 1;
+	rc->node.incarnation_start = pgq_state_start_incarnation(name);
 	rc->node.members_max = pgq_members_max;
 	rc->node.probe_interval_ms = pgq_probe_interval_ms;
 	rc->node.probe_timeout_ms = pgq_probe_timeout_ms;

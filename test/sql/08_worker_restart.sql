@@ -24,7 +24,7 @@ BEGIN
 	END LOOP;
 END
 $fn$;
-SELECT plan(6);
+SELECT plan(7);
 
 SELECT ok(pg_temp.wait_for('SELECT worker_running FROM quorum.status'),
 	'the worker is running');
@@ -52,6 +52,10 @@ SELECT ok(pg_temp.wait_for($$SELECT s.worker_running AND s.worker_pid <> b.worke
 	'the postmaster restarts the worker');
 SELECT ok(pg_temp.wait_for($$SELECT s.incarnation > b.incarnation FROM quorum.status s, before b$$, 10),
 	'the restarted node has a higher incarnation than before');
+
+SELECT ok((SELECT position(format(E'node_name=pgtap\nincarnation=%s\n', incarnation)
+						  IN pg_read_file('pg_quorum.state')) > 0 FROM quorum.status),
+	'the state file in the data directory names this node and its incarnation');
 
 SELECT * FROM finish();
 ROLLBACK;
