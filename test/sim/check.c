@@ -262,6 +262,22 @@ sim_check_self_incarnation(struct sim_world *w, unsigned i)
 static void check_why(char *why, size_t why_len, const char *fmt, ...)
 			__attribute__((format(printf, 3, 4)));
 
+/*
+ * Before every host has booted once, "every running host agrees" holds
+ * vacuously; no liveness predicate may pass that way.
+ */
+static bool
+check_all_booted(struct sim_world *w, char *why, size_t why_len)
+{
+	for (unsigned j = 0; j < w->n; j++)
+		if (w->hosts[j].boots == 0)
+		{
+			check_why(why, why_len, "n%u has not booted yet", j);
+			return false;
+		}
+	return true;
+}
+
 static void
 check_why(char *why, size_t why_len, const char *fmt, ...)
 {
@@ -281,11 +297,14 @@ sim_check_converged(struct sim_world *w, char *why, size_t why_len)
 	int8_t	   *state = malloc(w->n);
 	bool		ok = true;
 
-	if (inc == NULL || state == NULL)
+	if (!check_all_booted(w, why, why_len))
+		ok = false;
+	if (inc == NULL || state == NULL || !ok)
 	{
 		free(inc);
 		free(state);
-		check_why(why, why_len, "out of memory");
+		if (ok)
+			check_why(why, why_len, "out of memory");
 		return false;
 	}
 	for (unsigned j = 0; j < w->n; j++)
@@ -352,6 +371,8 @@ sim_check_alive_counts(struct sim_world *w, char *why, size_t why_len)
 {
 	unsigned	running = 0;
 
+	if (!check_all_booted(w, why, why_len))
+		return false;
 	for (unsigned h = 0; h < w->n; h++)
 		running += sim_host_running(w, h);
 	for (unsigned h = 0; h < w->n; h++)
@@ -375,6 +396,8 @@ bool
 sim_check_all_see(struct sim_world *w, unsigned s, enum quorum_member_state want,
 				  char *why, size_t why_len)
 {
+	if (!check_all_booted(w, why, why_len))
+		return false;
 	for (unsigned h = 0; h < w->n; h++)
 	{
 		struct quorum_member_info info;
@@ -401,6 +424,8 @@ bool
 sim_check_all_see_alive_above(struct sim_world *w, unsigned s, uint64_t inc,
 							  char *why, size_t why_len)
 {
+	if (!check_all_booted(w, why, why_len))
+		return false;
 	for (unsigned h = 0; h < w->n; h++)
 	{
 		struct quorum_member_info info;
@@ -480,4 +505,36 @@ sim_check_report(struct sim_world *w, FILE *f)
 			fprintf(f, " %s=%llu", quorum_drop_reason_name((enum quorum_drop_reason) r),
 					(unsigned long long) sum.drops[r]);
 	fprintf(f, "\n");
+}
+
+void
+sim_check_dump_views(struct sim_world *w, FILE *f)
+{
+	static const char states[] = "asdl";
+
+	for (unsigned h = 0; h < w->n; h++)
+	{
+		struct sim_host *host = &w->hosts[h];
+		size_t		count;
+
+		fprintf(f, "  n%u %s boot %u:", h,
+				host->state == SIM_HOST_UP ? "up" :
+				host->state == SIM_HOST_PAUSED ? "paused" : "down", host->boots);
+		if (host->node == NULL)
+		{
+			fprintf(f, "\n");
+			continue;
+		}
+		count = quorum_node_member_count(host->node);
+		for (size_t k = 0; k < count; k++)
+		{
+			struct quorum_member_info info;
+
+			if (quorum_node_member_get(host->node, k, &info) == 0)
+				fprintf(f, " %s:%c%llu", info.name,
+						states[info.state & 3],
+						(unsigned long long) info.incarnation);
+		}
+		fprintf(f, "\n");
+	}
 }

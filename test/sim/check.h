@@ -111,4 +111,7 @@ void		sim_check_stats_sum(struct sim_world *w, struct sim_stats_sum *sum);
 
 void		sim_check_report(struct sim_world *w, FILE *f);
 
+/* Every running host's view of every member, one line per host. */
+void		sim_check_dump_views(struct sim_world *w, FILE *f);
+
 #endif							/* SIM_CHECK_H */

@@ -269,7 +269,10 @@ sim_host_pause(struct sim_world *w, unsigned i, quorum_time_ms ms)
 	struct sim_host *h = &w->hosts[i];
 
 	if (h->state != SIM_HOST_UP)
+	{
+		sim_fail(w, "cannot pause %s: it is not running", h->name);
 		return;
+	}
 	h->state = SIM_HOST_PAUSED;
 	h->paused_at_ms = w->now_ms;
 	h->pause_gen++;

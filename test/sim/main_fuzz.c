@@ -5,7 +5,7 @@
  *	  membership invariants checked after every node step.
  *
  *	  sim-fuzz [--seed N] [--steps M] [--profile lossy|partition|crash|drift]
- *	           [--nodes K] [-v]
+ *	           [--nodes K] [-v] [--trace]
  *
  * The first line is always "seed=<n> commit=<sha> ...", and every failure
  * repeats the seed; rerunning with that seed (and the same steps, profile and
@@ -42,12 +42,21 @@ enum fuzz_profile
 static const char *const fuzz_profile_names[] = {"lossy", "partition", "crash", "drift"};
 
 static bool fuzz_verbose;
+static bool fuzz_trace;
 
 static void
 fuzz_log(struct sim_world *w, const char *what)
 {
 	if (fuzz_verbose)
 		printf("  [%8llu] %s\n", (unsigned long long) w->now_ms, what);
+}
+
+static void
+fuzz_flush_trace(struct sim_world *w)
+{
+	if (w->trace_len > 0)
+		fwrite(w->trace_buf, 1, w->trace_len, stdout);
+	w->trace_len = 0;
 }
 
 static uint64_t
@@ -108,7 +117,9 @@ fuzz_lossy(struct sim_world *w)
 		default:
 			{
 				unsigned	i = (unsigned) sim_rng_below(&w->rng, w->n);
-				double		r = sim_rng_unit(&w->rng) * 0.6;
+				/* Half the time a host's link recovers instead. */
+				double		r = sim_rng_chance(&w->rng, 0.5) ? 0.0 :
+					sim_rng_unit(&w->rng) * 0.6;
 
 				sim_net_set_drop(w, i, r);
 				snprintf(msg, sizeof(msg), "drop %.2f at n%u", r, i);
@@ -216,7 +227,8 @@ static int
 fuzz_usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s [--seed N] [--steps M] "
-			"[--profile lossy|partition|crash|drift] [--nodes K] [-v]\n", argv0);
+			"[--profile lossy|partition|crash|drift] [--nodes K] [-v] "
+			"[--trace]\n", argv0);
 	return 2;
 }
 
@@ -262,6 +274,8 @@ main(int argc, char **argv)
 		}
 		else if (strcmp(argv[i], "-v") == 0)
 			fuzz_verbose = true;
+		else if (strcmp(argv[i], "--trace") == 0)
+			fuzz_verbose = fuzz_trace = true;
 		else
 			return fuzz_usage(argv[0]);
 	}
@@ -280,6 +294,8 @@ main(int argc, char **argv)
 	sim_opts_init(&o, nodes, seed);
 	o.check_level = SIM_CHECK_FULL;
 	o.trace = true;
+	/* Captured trace lines are printed as they come (see fuzz_flush_trace). */
+	o.trace_capture = fuzz_trace;
 	o.join_spread_ms = 2000;
 	o.net.loss = sim_rng_unit(&pick) * 0.03;
 	o.net.duplicate = 0.01;
@@ -316,6 +332,7 @@ main(int argc, char **argv)
 				break;
 		}
 		sim_run_for(w, 100 + sim_rng_below(&w->rng, 10000));
+		fuzz_flush_trace(w);
 	}
 
 	/* Liveness: heal everything, then require convergence. */
@@ -352,12 +369,16 @@ main(int argc, char **argv)
 				break;
 			}
 			sim_run_for(w, 10);
+			fuzz_flush_trace(w);
 		}
 	}
 
 	if (w->failed)
 	{
+		fuzz_flush_trace(w);
 		printf("FAIL %s\n", w->fail_msg);
+		if (fuzz_verbose)
+			sim_check_dump_views(w, stdout);
 		printf("replay: sim-fuzz --seed %llu --steps %llu --profile %s --nodes %u -v\n",
 			   (unsigned long long) seed, (unsigned long long) steps,
 			   fuzz_profile_names[profile], nodes);

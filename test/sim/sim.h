@@ -219,7 +219,7 @@ void		sim_test_fail(struct sim_world *w) __attribute__((noreturn));
 #define SIM_RESTART(i) \
 	do { sim_host_restart(W, (i)); SIM_CHECK_OK(); } while (0)
 #define SIM_PAUSE(i, ms) \
-	do { sim_host_pause(W, (i), (ms)); } while (0)
+	do { sim_host_pause(W, (i), (ms)); SIM_CHECK_OK(); } while (0)
 #define SIM_DRIFT(i, ppm) \
 	do { sim_host_drift(W, (i), (ppm)); } while (0)
 #define SIM_RUN_FOR(ms) \
