@@ -61,6 +61,7 @@ struct quorum_runtime
 	quorum_event_fn event_fn;
 	void	   *callback_ctx;
 
+	bool		stepped;		/* the node has had at least one input */
 	bool		busy;			/* inside a call that steps the node */
 	bool		left;			/* leave completed; the node idles */
 
@@ -430,6 +431,7 @@ runtime_step(quorum_runtime *rt, const struct quorum_input *in)
 	int			rc;
 
 	memset(&out, 0, sizeof(out));
+	rt->stepped = true;
 	rc = quorum_node_step(rt->node, in, &out);
 	if (rc != 0)
 		return rc;
@@ -510,7 +512,15 @@ quorum_runtime_process(quorum_runtime *runtime, quorum_time_ms now_ms)
 	rt->busy = true;
 
 	rc = runtime_drain_socket(rt, now_ms);
-	if (rc == 0 && !rt->left && quorum_node_deadline_ms(rt->node) <= now_ms)
+
+	/*
+	 * The first call always ticks: the node asks to persist its starting
+	 * incarnation at its first step, and a host reading the node after
+	 * process() should find that done rather than wait for the first
+	 * probe deadline.
+	 */
+	if (rc == 0 && !rt->left &&
+		(!rt->stepped || quorum_node_deadline_ms(rt->node) <= now_ms))
 	{
 		struct quorum_input in;
 

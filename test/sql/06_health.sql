@@ -43,7 +43,8 @@ CREATE ROLE pgq_test_nobody;
 -- Send one datagram that is not gossip to this node's gossip port.
 CREATE FUNCTION pg_temp.send_garbage() RETURNS void LANGUAGE plpgsql AS $fn$
 BEGIN
-	EXECUTE format($c$COPY (SELECT 1) TO PROGRAM 'bash -c "printf not-gossip > /dev/udp/127.0.0.1/%s"'$c$,
+	-- The program reads its input so that COPY never hits a closed pipe.
+	EXECUTE format($c$COPY (SELECT 1) TO PROGRAM 'cat >/dev/null; bash -c "printf not-gossip > /dev/udp/127.0.0.1/%s"'$c$,
 				   split_part(current_setting('pg_quorum.listen'), ':', 2)::int);
 END
 $fn$;

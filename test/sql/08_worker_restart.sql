@@ -24,7 +24,7 @@ BEGIN
 	END LOOP;
 END
 $fn$;
-SELECT plan(7);
+SELECT plan(8);
 
 SELECT ok(pg_temp.wait_for('SELECT worker_running FROM quorum.status'),
 	'the worker is running');
@@ -34,7 +34,8 @@ CREATE TEMP TABLE before AS SELECT worker_pid, incarnation FROM quorum.status;
 -- not know it: signal it the way the postmaster does at shutdown.
 CREATE FUNCTION pg_temp.sigterm(pid int) RETURNS boolean LANGUAGE plpgsql AS $fn$
 BEGIN
-	EXECUTE format($c$COPY (SELECT 1) TO PROGRAM 'kill -TERM %s'$c$, pid);
+	-- The program reads its input so that COPY never hits a closed pipe.
+	EXECUTE format($c$COPY (SELECT 1) TO PROGRAM 'cat >/dev/null; kill -TERM %s'$c$, pid);
 	RETURN true;
 END
 $fn$;
@@ -53,9 +54,11 @@ SELECT ok(pg_temp.wait_for($$SELECT s.worker_running AND s.worker_pid <> b.worke
 SELECT ok(pg_temp.wait_for($$SELECT s.incarnation > b.incarnation FROM quorum.status s, before b$$, 10),
 	'the restarted node has a higher incarnation than before');
 
-SELECT ok((SELECT position(format(E'node_name=pgtap\nincarnation=%s\n', incarnation)
-						  IN pg_read_file('pg_quorum.state')) > 0 FROM quorum.status),
-	'the state file in the data directory names this node and its incarnation');
+SELECT is(substring(pg_read_file('pg_quorum.state') from E'\nnode_name=([^\n]*)\n'), 'pgtap',
+	'the state file in the data directory names this node');
+SELECT is(substring(pg_read_file('pg_quorum.state') from E'\nincarnation=([0-9]+)\n')::bigint,
+	(SELECT incarnation FROM quorum.status),
+	'the state file holds the incarnation this run started at');
 
 SELECT * FROM finish();
 ROLLBACK;
