@@ -27,6 +27,7 @@
 #include "swim.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +169,8 @@ node_alloc(quorum_node *node, const struct quorum_meta *facts)
 	node->plain = malloc(c->datagram_bytes_max);
 	if (node->msg_in == NULL || node->msg_out == NULL || node->plain == NULL)
 		return QUORUM_ENOMEM;
-	memset(node->msg_out, 0, sizeof(*node->msg_out));
+	/* The updates array is written before it is read; leave it untouched. */
+	memset(node->msg_out, 0, offsetof(struct quorum_wire_msg, updates));
 	return quorum__swim_init(node, facts);
 }
 
@@ -310,7 +312,7 @@ quorum__node_send(quorum_node *node, const struct quorum_addr *to)
 		return false;
 	}
 	msg->cluster_id = node->cluster_id;
-	memcpy(msg->sender, node->config.name, QUORUM_NAME_MAX + 1);
+	quorum__name_copy(msg->sender, node->config.name);
 	msg->sender_addr = node->config.addr;
 	msg->boot = node->config.incarnation_start;
 	msg->seq = node->send_seq + 1;
@@ -567,8 +569,7 @@ quorum_node_member_get(const quorum_node *node, size_t i,
 		return QUORUM_ENOTFOUND;
 	m = &node->members[i];
 	memset(info, 0, sizeof(*info));
-	memcpy(info->name, quorum__node_member_name(node, (uint32_t) i),
-		   QUORUM_NAME_MAX + 1);
+	quorum__name_copy(info->name, quorum__node_member_name(node, (uint32_t) i));
 	info->addr = m->addr;
 	info->state = (enum quorum_member_state) m->state;
 	info->incarnation = m->incarnation;
@@ -582,7 +583,10 @@ quorum_node_member_get(const quorum_node *node, size_t i,
 	info->rtt_us = m->rtt_us;
 	info->probes_sent = m->probes_sent;
 	info->probes_failed = m->probes_failed;
-	info->acks_received = m->acks_received;
+	/* Each probe ends acked or failed; the one in flight is neither yet. */
+	info->acks_received = m->probes_sent - m->probes_failed;
+	if (node->probe.active && node->probe.target == i && !node->probe.acked)
+		info->acks_received--;
 	return 0;
 }
 

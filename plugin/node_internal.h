@@ -7,19 +7,21 @@
  * Everything is allocated by quorum_node_new() from the config's limits;
  * after that no step allocates.  The member table is a dense array with this
  * node at index 0, a chained hash index by name, and names kept apart in a
- * per-node arena so that an entry stays small.  Memory per member slot
- * (members_max of them), bytes:
+ * per-node arena so that an entry stays small.  Memory per member, bytes:
  *
  *   struct quorum__member                 104
- *   name arena slot (QUORUM_NAME_MAX + 1)  64
+ *   name arena record                       4 + strlen(name) + 1
  *   hash buckets (2 per member, uint32)     8
  *   probe order (uint32)                    4
- *   suspicion record + accuser hashes      32 + 4 * (k + 1), k <= 32
  *
- * i.e. about 200 bytes with the default indirect_probes of 3, plus
- * sizeof(struct quorum_meta) (about 410 bytes) per metadata slot
- * (meta_slots_max).  The suspicion pool is touched only as far as members
- * are actually suspect at once, so its pages mostly stay unmapped.
+ * i.e. about 125 bytes for names like "pg-node-12", plus
+ * sizeof(struct quorum_meta) (408 bytes) per metadata slot in use
+ * (meta_slots_max of them).  The name arena and the suspicion pool (32 +
+ * 4 * (k + 1) bytes per member slot) are reserved for the worst case
+ * (63-byte names, every member suspect at once) but written only as far as
+ * they are used, so for large tables the untouched pages cost no memory.
+ * Fixed per node: about 80 kB (two message buffers, events, queues), plus
+ * outbox_datagrams_max * datagram_bytes_max reserved for the outbox.
  *
  * plugin/node_internal.h
  *
@@ -62,10 +64,11 @@ struct quorum__member
 	uint32_t	meta_slot;		/* QUORUM__NONE: no metadata stored */
 	uint32_t	rtt_us;			/* smoothed, 0 = unknown */
 	uint32_t	probes_sent;
-	uint32_t	probes_failed;
-	uint32_t	acks_received;
+	uint32_t	probes_failed;	/* acks = sent - failed - one in flight */
+	uint32_t	name_off;		/* record in the name arena */
 	struct quorum_addr addr;
 	uint8_t		state;			/* enum quorum_member_state */
+	bool		in_dq;			/* has an entry in the dissemination queue */
 };
 
 /* An open suspicion of one member (Lifeguard §4). */
@@ -79,13 +82,17 @@ struct quorum__suspicion
 	uint32_t	n_accusers;		/* hashes used in the accuser list */
 };
 
-/* One pending update in the dissemination queue. */
+/*
+ * One pending update in the dissemination queue.  Entries are kept small
+ * because the queue is re-sorted after every send; the accuser's name lives
+ * in a fixed slot of dq_from that does not move.
+ */
 struct quorum__dq_entry
 {
 	uint64_t	order;			/* enqueue counter: higher is newer */
 	uint32_t	member;
 	uint32_t	transmits;
-	char		from[QUORUM_NAME_MAX + 1];	/* accuser of SUSPECT/DEAD */
+	uint32_t	slot;			/* index into dq_from */
 };
 
 /* A ping this node sends on behalf of another's PING_REQ. */
@@ -144,7 +151,10 @@ struct quorum_node
 	struct quorum__member *members;
 	uint32_t	n_members;
 	uint32_t	members_max;
-	char	   *names;			/* members_max * (QUORUM_NAME_MAX + 1) */
+	/* Name arena: records of owner (uint32) | name | NUL, bump-allocated. */
+	char	   *names;
+	size_t		names_used;
+	size_t		names_cap;
 	uint32_t   *buckets;
 	uint32_t	bucket_mask;
 	unsigned	n_by_state[4];
@@ -172,6 +182,9 @@ struct quorum_node
 	struct quorum__dq_entry *dq;
 	uint32_t	n_dq;
 	uint64_t	dq_counter;
+	char		(*dq_from)[QUORUM_NAME_MAX + 1];	/* accuser per slot */
+	uint32_t   *dq_free_next;	/* free list of dq_from slots */
+	uint32_t	dq_free;
 
 	struct quorum__relay *relays;
 	unsigned	relays_max;
@@ -185,7 +198,21 @@ struct quorum_node
 static inline const char *
 quorum__node_member_name(const struct quorum_node *node, uint32_t idx)
 {
-	return node->names + (size_t) idx * (QUORUM_NAME_MAX + 1);
+	return node->names + node->members[idx].name_off + sizeof(uint32_t);
+}
+
+/* Copies a name (at most QUORUM_NAME_MAX bytes) into a name-sized buffer. */
+static inline void
+quorum__name_copy(char dst[QUORUM_NAME_MAX + 1], const char *src)
+{
+	size_t		n = 0;
+
+	while (n < QUORUM_NAME_MAX && src[n] != '\0')
+	{
+		dst[n] = src[n];
+		n++;
+	}
+	dst[n] = '\0';
 }
 
 /* Counts a dropped input and traces why, at DEBUG. */

@@ -22,9 +22,9 @@ quorum__outbox_init(struct quorum__outbox *ob, size_t datagrams_max,
 	memset(ob, 0, sizeof(*ob));
 	if (datagrams_max != 0 && datagram_bytes_max > SIZE_MAX / datagrams_max)
 		return QUORUM_ENOMEM;
-	ob->datagrams = calloc(datagrams_max, sizeof(*ob->datagrams));
+	ob->datagrams = malloc(sizeof(*ob->datagrams) * datagrams_max);
 	ob->bytes = malloc(datagrams_max * datagram_bytes_max);
-	ob->events = calloc(events_max, sizeof(*ob->events));
+	ob->events = malloc(sizeof(*ob->events) * events_max);
 	if (ob->datagrams == NULL || ob->bytes == NULL || ob->events == NULL)
 	{
 		quorum__outbox_destroy(ob);

@@ -92,10 +92,55 @@ swim_hash(const char *name)
 	return h;
 }
 
-static char *
-swim_name_slot(struct quorum_node *node, uint32_t idx)
+/* The owner field of the name record at off. */
+static void
+swim_name_set_owner(struct quorum_node *node, uint32_t off, uint32_t owner)
 {
-	return node->names + (size_t) idx * (QUORUM_NAME_MAX + 1);
+	memcpy(node->names + off, &owner, sizeof(owner));
+}
+
+/*
+ * Squeeze out the records of reaped members.  Runs only when the arena is
+ * full, which needs many reaps: it is sized for members_max names of the
+ * longest length, so the live names always fit once compacted.
+ */
+static void
+swim_names_compact(struct quorum_node *node)
+{
+	size_t		r = 0,
+				w = 0;
+
+	while (r < node->names_used)
+	{
+		uint32_t	owner;
+		size_t		len = sizeof(owner) + strlen(node->names + r + sizeof(owner)) + 1;
+
+		memcpy(&owner, node->names + r, sizeof(owner));
+		if (owner != QUORUM__NONE)
+		{
+			memmove(node->names + w, node->names + r, len);
+			node->members[owner].name_off = (uint32_t) w;
+			w += len;
+		}
+		r += len;
+	}
+	node->names_used = w;
+}
+
+static void
+swim_name_store(struct quorum_node *node, uint32_t idx, const char *name)
+{
+	size_t		len = strnlen(name, QUORUM_NAME_MAX);
+	size_t		need = sizeof(uint32_t) + len + 1;
+
+	if (node->names_used + need > node->names_cap)
+		swim_names_compact(node);
+	QUORUM_ASSERT(node->names_used + need <= node->names_cap);
+	node->members[idx].name_off = (uint32_t) node->names_used;
+	swim_name_set_owner(node, (uint32_t) node->names_used, idx);
+	memcpy(node->names + node->names_used + sizeof(uint32_t), name, len);
+	node->names[node->names_used + need - 1] = '\0';
+	node->names_used += need;
 }
 
 int
@@ -106,26 +151,37 @@ quorum__swim_init(struct quorum_node *node, const struct quorum_meta *facts)
 	uint32_t	meta_max = node->config.meta_slots_max;
 	uint32_t	self;
 
+	/*
+	 * Tables are sized for the worst case but left uninitialized (malloc,
+	 * not calloc) where every entry is written before it is read, so pages
+	 * a node never uses are never touched: a 1000-node simulation of
+	 * 1000-member tables pays for what the members actually use.
+	 */
 	while (buckets < 2 * max)
 		buckets <<= 1;
 	node->members_max = max;
-	node->members = calloc(max, sizeof(*node->members));
-	node->names = calloc(max, QUORUM_NAME_MAX + 1);
+	node->members = malloc(sizeof(*node->members) * max);
+	node->names_cap = (size_t) max * (sizeof(uint32_t) + QUORUM_NAME_MAX + 1);
+	node->names = malloc(node->names_cap);
 	node->buckets = malloc(sizeof(uint32_t) * buckets);
-	node->order = calloc(max, sizeof(uint32_t));
+	node->order = malloc(sizeof(uint32_t) * max);
 	node->meta = calloc(meta_max, sizeof(*node->meta));
 	node->meta_free_next = calloc(meta_max, sizeof(uint32_t));
 	node->confirm_max = QUORUM_MIN(node->config.indirect_probes,
 								   QUORUM__CONFIRM_MAX);
-	node->susp = calloc(max, sizeof(*node->susp));
-	node->accusers = calloc((size_t) max * (node->confirm_max + 1),
-							sizeof(uint32_t));
+	node->susp = malloc(sizeof(*node->susp) * max);
+	node->accusers = malloc(sizeof(uint32_t) * max * (node->confirm_max + 1));
 	node->dq = calloc(node->config.dissemination_queue_max, sizeof(*node->dq));
+	node->dq_from = malloc(sizeof(*node->dq_from) *
+						   node->config.dissemination_queue_max);
+	node->dq_free_next = calloc(node->config.dissemination_queue_max,
+								sizeof(uint32_t));
 	node->relays_max = QUORUM_MAX(16u, 8 * node->config.indirect_probes);
 	node->relays = calloc(node->relays_max, sizeof(*node->relays));
 	if (!node->members || !node->names || !node->buckets || !node->order ||
 		!node->meta || !node->meta_free_next || !node->susp ||
-		!node->accusers || !node->dq || !node->relays)
+		!node->accusers || !node->dq || !node->dq_from ||
+		!node->dq_free_next || !node->relays)
 		return QUORUM_ENOMEM;
 
 	node->bucket_mask = buckets - 1;
@@ -134,6 +190,10 @@ quorum__swim_init(struct quorum_node *node, const struct quorum_meta *facts)
 	for (uint32_t i = 0; i < meta_max; i++)
 		node->meta_free_next[i] = i + 1 < meta_max ? i + 1 : QUORUM__NONE;
 	node->meta_free = 0;
+	for (uint32_t i = 0; i < node->config.dissemination_queue_max; i++)
+		node->dq_free_next[i] = i + 1 < node->config.dissemination_queue_max ?
+			i + 1 : QUORUM__NONE;
+	node->dq_free = 0;
 
 	self = quorum__swim_add(node, node->config.name, &node->config.addr,
 							node->config.incarnation_start);
@@ -156,6 +216,8 @@ quorum__swim_destroy(struct quorum_node *node)
 	free(node->susp);
 	free(node->accusers);
 	free(node->dq);
+	free(node->dq_from);
+	free(node->dq_free_next);
 	free(node->relays);
 }
 
@@ -195,8 +257,7 @@ quorum__swim_add(struct quorum_node *node, const char *name,
 	m->state = QUORUM_MEMBER_ALIVE;
 	m->meta_slot = QUORUM__NONE;
 	m->state_since_ms = node->now_ms;
-	strncpy(swim_name_slot(node, idx), name, QUORUM_NAME_MAX);
-	swim_name_slot(node, idx)[QUORUM_NAME_MAX] = '\0';
+	swim_name_store(node, idx, name);
 	bucket = swim_hash(name) & node->bucket_mask;
 	m->hash_next = node->buckets[bucket];
 	node->buckets[bucket] = idx;
@@ -233,8 +294,7 @@ swim_move_last(struct quorum_node *node, uint32_t idx)
 	link = swim_hash_link(node, last);
 	*link = idx;
 	node->members[idx] = node->members[last];
-	memcpy(swim_name_slot(node, idx), swim_name_slot(node, last),
-		   QUORUM_NAME_MAX + 1);
+	swim_name_set_owner(node, node->members[idx].name_off, idx);
 	quorum__swim_order_rename(node, last, idx);
 	quorum__swim_suspicion_rename(node, last, idx);
 	quorum__swim_dq_rename(node, last, idx);
@@ -273,6 +333,7 @@ quorum__swim_reap(struct quorum_node *node, uint32_t idx)
 	node->n_by_state[m->state]--;
 	link = swim_hash_link(node, idx);
 	*link = m->hash_next;
+	swim_name_set_owner(node, m->name_off, QUORUM__NONE);
 	quorum__swim_order_remove(node, idx);
 	swim_move_last(node, idx);
 	node->n_members--;
@@ -352,7 +413,7 @@ quorum__swim_to_update(const struct quorum_node *node, uint32_t idx,
 	const struct quorum__member *m = &node->members[idx];
 
 	up->state = (enum quorum_member_state) m->state;
-	memcpy(up->name, quorum__node_member_name(node, idx), QUORUM_NAME_MAX + 1);
+	quorum__name_copy(up->name, quorum__node_member_name(node, idx));
 	up->addr = m->addr;
 	up->incarnation = m->incarnation;
 	strncpy(up->from, from, QUORUM_NAME_MAX);

@@ -28,6 +28,13 @@
 /* Below this much room no update fits (name, addr, numbers), bytes. */
 #define DQ_UPDATE_SIZE_MIN 24
 
+/*
+ * Stop looking for a smaller update after this many in a row did not fit:
+ * updates are of similar size, and scanning a long queue for every datagram
+ * costs more than the few bytes it might fill.
+ */
+#define DQ_MISSES_MAX 4
+
 unsigned
 quorum__swim_retransmit_limit(const struct quorum_node *node)
 {
@@ -42,15 +49,30 @@ quorum__swim_retransmit_limit(const struct quorum_node *node)
 static uint32_t
 dq_find(const struct quorum_node *node, uint32_t idx)
 {
+	if (!node->members[idx].in_dq)
+		return QUORUM__NONE;
 	for (uint32_t i = 0; i < node->n_dq; i++)
 		if (node->dq[i].member == idx)
 			return i;
+	QUORUM_ASSERT(false);
 	return QUORUM__NONE;
+}
+
+/* Forget entry pos; the caller closes the gap or overwrites it. */
+static void
+dq_release(struct quorum_node *node, uint32_t pos)
+{
+	struct quorum__dq_entry *e = &node->dq[pos];
+
+	node->members[e->member].in_dq = false;
+	node->dq_free_next[e->slot] = node->dq_free;
+	node->dq_free = e->slot;
 }
 
 static void
 dq_delete(struct quorum_node *node, uint32_t pos)
 {
+	dq_release(node, pos);
 	memmove(&node->dq[pos], &node->dq[pos + 1],
 			sizeof(node->dq[0]) * (node->n_dq - pos - 1));
 	node->n_dq--;
@@ -70,7 +92,7 @@ quorum__swim_dq_push(struct quorum_node *node, uint32_t idx, const char *from)
 					 "gossip queue full: retire news of %s after %u sends",
 					 quorum__node_member_name(node, node->dq[node->n_dq - 1].member),
 					 node->dq[node->n_dq - 1].transmits);
-		node->n_dq--;
+		dq_delete(node, node->n_dq - 1);
 	}
 	memmove(&node->dq[1], &node->dq[0], sizeof(node->dq[0]) * node->n_dq);
 	node->n_dq++;
@@ -78,8 +100,12 @@ quorum__swim_dq_push(struct quorum_node *node, uint32_t idx, const char *from)
 	e->member = idx;
 	e->transmits = 0;
 	e->order = ++node->dq_counter;
-	strncpy(e->from, from, QUORUM_NAME_MAX);
-	e->from[QUORUM_NAME_MAX] = '\0';
+	e->slot = node->dq_free;
+	QUORUM_ASSERT(e->slot != QUORUM__NONE);
+	node->dq_free = node->dq_free_next[e->slot];
+	strncpy(node->dq_from[e->slot], from, QUORUM_NAME_MAX);
+	node->dq_from[e->slot][QUORUM_NAME_MAX] = '\0';
+	node->members[idx].in_dq = true;
 }
 
 void
@@ -108,30 +134,42 @@ dq_before(const struct quorum__dq_entry *a, const struct quorum__dq_entry *b)
 }
 
 /*
- * Retire what reached the limit and restore the order.  Only the entries
- * just sent moved, by one transmit each, so insertion sort is about linear.
+ * Retire what reached the limit and restore the order after a send.  The
+ * sent entries (positions sent[], ascending) all gained one transmit, so
+ * they are still sorted among themselves, as are the others: one merge
+ * from the back restores the whole order in O(queue).
  */
 static void
-dq_settle(struct quorum_node *node)
+dq_settle(struct quorum_node *node, const uint32_t *sent, unsigned n_sent)
 {
+	struct quorum__dq_entry moved[QUORUM_WIRE_UPDATES_MAX];
 	unsigned	limit = quorum__swim_retransmit_limit(node);
-	uint32_t	n = 0;
+	unsigned	na = 0,
+				k = 0;
+	uint32_t	nb = 0;
+	uint32_t	out;
 
 	for (uint32_t i = 0; i < node->n_dq; i++)
-		if (node->dq[i].transmits < limit)
-			node->dq[n++] = node->dq[i];
-	node->n_dq = n;
-	for (uint32_t i = 1; i < n; i++)
 	{
-		struct quorum__dq_entry e = node->dq[i];
-		uint32_t	j = i;
-
-		while (j > 0 && dq_before(&e, &node->dq[j - 1]))
+		if (k < n_sent && sent[k] == i)
 		{
-			node->dq[j] = node->dq[j - 1];
-			j--;
+			k++;
+			if (node->dq[i].transmits >= limit)
+				dq_release(node, i);
+			else
+				moved[na++] = node->dq[i];
 		}
-		node->dq[j] = e;
+		else
+			node->dq[nb++] = node->dq[i];
+	}
+	out = nb + na;
+	node->n_dq = out;
+	while (na > 0)
+	{
+		if (nb > 0 && dq_before(&moved[na - 1], &node->dq[nb - 1]))
+			node->dq[--out] = node->dq[--nb];
+		else
+			node->dq[--out] = moved[--na];
 	}
 }
 
@@ -161,6 +199,9 @@ quorum__swim_dq_pack(struct quorum_node *node, struct quorum_wire_msg *msg,
 	size_t		base = quorum__wire_base_size(msg);
 	size_t		room = base < limit ? limit - base : 0;
 	bool		told_self = false;
+	unsigned	misses = 0;
+	uint32_t	sent[QUORUM_WIRE_UPDATES_MAX];
+	unsigned	n_sent = 0;
 
 	if (to_idx != QUORUM__NONE && to_idx != 0 &&
 		(node->members[to_idx].state == QUORUM_MEMBER_SUSPECT ||
@@ -176,17 +217,23 @@ quorum__swim_dq_pack(struct quorum_node *node, struct quorum_wire_msg *msg,
 		const struct quorum__member *m = &node->members[e->member];
 
 		if (msg->n_updates >= QUORUM_WIRE_UPDATES_MAX ||
-			room < DQ_UPDATE_SIZE_MIN)
+			room < DQ_UPDATE_SIZE_MIN || misses >= DQ_MISSES_MAX)
 			break;
 		if (told_self && e->member == to_idx)
 			continue;
-		quorum__swim_to_update(node, e->member, e->from,
+		quorum__swim_to_update(node, e->member, node->dq_from[e->slot],
 							   m->state == QUORUM_MEMBER_ALIVE,
 							   &msg->updates[msg->n_updates]);
 		if (dq_take(msg, &room))
+		{
 			e->transmits++;
+			sent[n_sent++] = i;
+			misses = 0;
+		}
+		else
+			misses++;
 	}
-	dq_settle(node);
+	dq_settle(node, sent, n_sent);
 }
 
 bool

@@ -211,8 +211,7 @@ probe_start(struct quorum_node *node)
 				 "ping %s (seq %u)", quorum__node_member_name(node, idx), p->seq);
 	msg = quorum__node_msg_out(node, QUORUM_WIRE_PING);
 	msg->u.ping.probe_seq = p->seq;
-	memcpy(msg->u.ping.target, quorum__node_member_name(node, idx),
-		   QUORUM_NAME_MAX + 1);
+	quorum__name_copy(msg->u.ping.target, quorum__node_member_name(node, idx));
 	quorum__swim_send(node, &m->addr, idx);
 }
 
@@ -296,8 +295,8 @@ probe_indirect(struct quorum_node *node)
 
 		msg = quorum__node_msg_out(node, QUORUM_WIRE_PING_REQ);
 		msg->u.ping_req.probe_seq = p->seq;
-		memcpy(msg->u.ping_req.target,
-			   quorum__node_member_name(node, p->target), QUORUM_NAME_MAX + 1);
+		quorum__name_copy(msg->u.ping_req.target,
+						  quorum__node_member_name(node, p->target));
 		msg->u.ping_req.target_addr = target->addr;
 		if (!quorum__swim_send(node, &node->members[helpers[i]].addr,
 							   helpers[i]))
@@ -443,7 +442,6 @@ probe_acked(struct quorum_node *node, const struct quorum_wire_msg *msg)
 	const char *name = quorum__node_member_name(node, p->target);
 
 	p->acked = true;
-	m->acks_received++;
 	if (strcmp(msg->sender, name) == 0)
 	{
 		/* Only a direct ack measures the round trip to the target. */
@@ -528,7 +526,7 @@ quorum__swim_on_ping_req(struct quorum_node *node,
 				 r->our_seq);
 	ping = quorum__node_msg_out(node, QUORUM_WIRE_PING);
 	ping->u.ping.probe_seq = r->our_seq;
-	memcpy(ping->u.ping.target, msg->u.ping_req.target, QUORUM_NAME_MAX + 1);
+	quorum__name_copy(ping->u.ping.target, msg->u.ping_req.target);
 	quorum__swim_send(node, &msg->u.ping_req.target_addr,
 					  quorum__swim_find(node, msg->u.ping_req.target));
 }

@@ -787,6 +787,60 @@ test_meta_versioning(void **state)
 	assert_int_equal(member("n3").meta.lsn, 50);
 }
 
+/* Runs ticks at each deadline until now_ms; true if name was reaped. */
+static bool
+tick_until_reaped(quorum_time_ms now_ms, const char *name)
+{
+	bool		reaped = false;
+
+	while (quorum_node_deadline_ms(node) <= now_ms)
+	{
+		assert_int_equal(tick(quorum_node_deadline_ms(node)), 0);
+		reaped |= has_event(QUORUM_EV_MEMBER_REAPED, name);
+	}
+	return reaped;
+}
+
+/*
+ * Reaping frees a member's table entry and, once the name arena fills up,
+ * its name bytes: with members_max 2 and 63-byte names, the third name only
+ * fits after the arena is compacted.
+ */
+static void
+test_reap_reuses_names(void **state)
+{
+	struct quorum_config c;
+	char		names[3][QUORUM_NAME_MAX + 1];
+	quorum_time_ms t = 1000;
+	struct quorum_member_info info;
+
+	(void) state;
+	quorum_node_free(node);
+	config_of(&c);
+	c.members_max = 2;
+	c.gossip_to_dead_ms = 500;
+	c.reap_dead_ms = 1000;
+	make_node(&c, t);
+	for (int i = 0; i < 3; i++)
+	{
+		memset(names[i], 'a' + i, QUORUM_NAME_MAX);
+		names[i][QUORUM_NAME_MAX] = '\0';
+		gossip(QUORUM_MEMBER_ALIVE, names[i], 1, ++t);
+		assert_int_equal(quorum_node_member_count(node), 2);
+		assert_int_equal(member(names[i]).state, QUORUM_MEMBER_ALIVE);
+		if (i > 0)
+			assert_int_equal(member(names[i - 1]).state, (enum quorum_member_state) -1);
+		gossip(QUORUM_MEMBER_DEAD, names[i], 1, ++t);
+		assert_int_equal(member(names[i]).state, QUORUM_MEMBER_DEAD);
+		t += 1000 + 2 * 200;
+		assert_true(tick_until_reaped(t, names[i]));
+		assert_int_equal(quorum_node_member_count(node), 1);
+	}
+	assert_int_equal(quorum_node_member_get(node, 0, &info), 0);
+	assert_string_equal(info.name, "n1");
+	assert_int_equal(drops(QUORUM_DROP_TABLE_FULL), 0);
+}
+
 static void
 test_events_max(void **state)
 {
@@ -931,6 +985,7 @@ main(void)
 		T(test_merge_rules),
 		T(test_refute_persists_first),
 		T(test_meta_versioning),
+		T(test_reap_reuses_names),
 		T(test_events_max),
 		T(test_deterministic_and_unique_nonces),
 		T(test_addr),
