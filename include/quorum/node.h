@@ -92,7 +92,13 @@ struct quorum_config
 	 */
 	uint64_t	incarnation_start;
 
-	/* Limits; quorum_node_new() allocates everything from them. */
+	/*
+	 * Limits; quorum_node_new() allocates everything from them.  Memory:
+	 * about 70 kB per node plus about 125 bytes per member actually known
+	 * (short names) plus 408 bytes per metadata slot in use; tables are
+	 * reserved for members_max but their pages are touched only when used.
+	 * meta_slots_max above members_max is lowered to it.
+	 */
 	unsigned	members_max;	/* default 256, including this node */
 	unsigned	meta_slots_max; /* members whose metadata is kept; default
 								 * members_max */
