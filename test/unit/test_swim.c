@@ -848,6 +848,63 @@ test_pushpull_periodic(void **state)
 	assert_true(t_converged());
 }
 
+/* Boots 3 traced nodes, crashes n3 and runs 3 s; the trace is in t_trace_buf. */
+static void
+t_traced_crash_run(enum quorum_trace_level level)
+{
+	struct quorum_config c;
+
+	net->count = 3;
+	for (unsigned i = 0; i < 3; i++)
+	{
+		t_config(i, &c);
+		c.trace_fn = t_trace;
+		c.trace_level = level;
+		t_boot(i, &c);
+		if (i > 0)
+			t_join(i, 0);
+	}
+	t_run_for(1000);
+	t_crash(2);
+	t_run_for(3000);
+}
+
+/* The same inputs give the same decisions, line for line (golden traces). */
+static void
+test_trace_deterministic(void **state)
+{
+	char	   *first;
+	unsigned long long at;
+	char		who[8];
+
+	(void) state;
+	t_traced_crash_run(QUORUM_TRACE_DEBUG);
+	first = strdup(t_trace_buf);
+	assert_non_null(first);
+	assert_true(strlen(first) > 1000);
+	t_teardown(NULL);
+	t_setup(NULL);
+	t_traced_crash_run(QUORUM_TRACE_DEBUG);
+	assert_string_equal(first, t_trace_buf);
+	free(first);
+	/* "[%8llu] <self> <text>" */
+	assert_int_equal(sscanf(t_trace_buf, "[%8llu] %7s ", &at, who), 2);
+	assert_int_equal(t_trace_buf[9], ']');
+	assert_non_null(strstr(t_trace_buf, "] n1 suspect n3 (inc 1, by "));
+	assert_non_null(strstr(t_trace_buf, "] n1 ping n3 timed out -> indirect probe via n2\n"));
+	assert_non_null(strstr(t_trace_buf, "] n2 n3 dead (inc 1"));
+}
+
+/* Filtered levels are not even formatted: nothing reaches the callback. */
+static void
+test_trace_filtered(void **state)
+{
+	(void) state;
+	t_traced_crash_run(QUORUM_TRACE_WARNING);
+	assert_int_equal(t_trace_len, 0);
+	assert_int_equal(t_state(0, 2), QUORUM_MEMBER_DEAD);
+}
+
 int
 main(void)
 {
@@ -868,6 +925,8 @@ main(void)
 		T(test_gossip_to_dead_heals),
 		T(test_local_health),
 		T(test_pushpull_periodic),
+		T(test_trace_deterministic),
+		T(test_trace_filtered),
 #undef T
 	};
 
