@@ -56,6 +56,7 @@ sim_check_free(struct sim_check *c)
 	free(c->seen_inc_max);
 	free(c->view_inc);
 	free(c->tainted);
+	free(c->watch.seen);
 	free(c);
 }
 
@@ -140,6 +141,13 @@ check_event(struct sim_world *w, unsigned i, const struct quorum_event *e)
 		sim_fail(w, "n%u reported event %s about \"%s\", which is no host",
 				 i, quorum_event_type_name(e->type), e->member);
 		return;
+	}
+	if (c->watch.active && (unsigned) s == c->watch.subject &&
+		e->type == c->watch.type && !c->watch.seen[i])
+	{
+		c->watch.seen[i] = 1;
+		if (++c->watch.hits == c->watch.target)
+			c->watch.done_ms = w->now_ms;
 	}
 	if ((unsigned) s == i)
 	{
@@ -269,7 +277,7 @@ static void check_why(char *why, size_t why_len, const char *fmt, ...)
 static bool
 check_all_booted(struct sim_world *w, char *why, size_t why_len)
 {
-	for (unsigned j = 0; j < w->n; j++)
+	for (unsigned j = 0; j < sim_boot_count(w); j++)
 		if (w->hosts[j].boots == 0)
 		{
 			check_why(why, why_len, "n%u has not booted yet", j);
@@ -447,6 +455,38 @@ sim_check_all_see_alive_above(struct sim_world *w, unsigned s, uint64_t inc,
 			return false;
 		}
 	}
+	return true;
+}
+
+void
+sim_check_watch(struct sim_world *w, unsigned subject,
+				enum quorum_event_type type, unsigned target)
+{
+	struct sim_watch *wa = &w->check->watch;
+
+	if (wa->seen == NULL && (wa->seen = calloc(w->n, 1)) == NULL)
+	{
+		sim_fail(w, "out of memory for a watch");
+		return;
+	}
+	memset(wa->seen, 0, w->n);
+	wa->active = true;
+	wa->subject = subject;
+	wa->type = type;
+	wa->target = target;
+	wa->hits = 0;
+	wa->start_ms = w->now_ms;
+	wa->done_ms = 0;
+}
+
+bool
+sim_check_watch_done(struct sim_world *w, quorum_time_ms *elapsed_ms)
+{
+	struct sim_watch *wa = &w->check->watch;
+
+	if (!wa->active || wa->hits < wa->target)
+		return false;
+	*elapsed_ms = wa->done_ms - wa->start_ms;
 	return true;
 }
 

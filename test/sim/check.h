@@ -39,6 +39,19 @@ struct sim_check_counts
 	uint64_t	invariant_checks;	/* member entries examined */
 };
 
+/* Counts distinct observers reporting one event about one subject. */
+struct sim_watch
+{
+	bool		active;
+	unsigned	subject;
+	enum quorum_event_type type;
+	unsigned	target;			/* observers needed */
+	unsigned	hits;
+	uint8_t    *seen;			/* per observer */
+	quorum_time_ms start_ms;
+	quorum_time_ms done_ms;		/* when hits reached target */
+};
+
 struct sim_check
 {
 	unsigned	n;
@@ -53,6 +66,7 @@ struct sim_check
 	/* Hosts that were ever paused, crashed or cut off: not "healthy". */
 	bool	   *tainted;
 	struct sim_check_counts counts;
+	struct sim_watch watch;
 };
 
 struct sim_check *sim_check_new(unsigned n, enum sim_check_level level);
@@ -95,6 +109,16 @@ bool		sim_check_all_see_alive_above(struct sim_world *w, unsigned s,
 
 /* Host i's own incarnation (its self entry), 0 if it is not running. */
 uint64_t	sim_check_self_incarnation(struct sim_world *w, unsigned i);
+
+/*
+ * Start timing how long it takes until target distinct hosts have reported
+ * an event of this type about subject (e.g. ALIVE for a join, UPDATED for
+ * new metadata); done_ms is exact, not rounded to a polling period.
+ */
+void		sim_check_watch(struct sim_world *w, unsigned subject,
+							enum quorum_event_type type, unsigned target);
+/* True once the watch is complete; *elapsed_ms from its start. */
+bool		sim_check_watch_done(struct sim_world *w, quorum_time_ms *elapsed_ms);
 
 /* Sum of a few node stats over running hosts. */
 struct sim_stats_sum

@@ -331,10 +331,17 @@ sim_world_new(const struct sim_opts *opts)
 
 	/* The seed boots first; the rest spread over join_spread_ms after it. */
 	sim_schedule(w, 0, SIM_EV_START, 0, 0, NULL);
-	for (unsigned i = 1; i < w->n; i++)
+	for (unsigned i = 1; i < sim_boot_count(w); i++)
 		sim_schedule(w, sim_rng_below(&w->rng, opts->join_spread_ms),
 					 SIM_EV_START, i, 0, NULL);
 	return w;
+}
+
+unsigned
+sim_boot_count(const struct sim_world *w)
+{
+	return w->opts.boot_count == 0 || w->opts.boot_count > w->n ?
+		w->n : w->opts.boot_count;
 }
 
 void

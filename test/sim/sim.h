@@ -84,6 +84,8 @@ struct sim_net_params
 struct sim_opts
 {
 	unsigned	n;				/* hosts; host 0 is the seed everyone joins */
+	unsigned	boot_count;		/* hosts booted at start, 0 = all; the rest
+								 * wait for sim_host_boot() */
 	uint64_t	seed;
 	struct quorum_config config;	/* template: name, addr, seed, keys set
 									 * per host */
@@ -155,6 +157,8 @@ void		sim_opts_init(struct sim_opts *opts, unsigned n, uint64_t seed);
 /* Creates the world and schedules every host's boot; NULL on ENOMEM. */
 struct sim_world *sim_world_new(const struct sim_opts *opts);
 void		sim_world_free(struct sim_world *w);
+/* Hosts booted at start: opts.boot_count, or all of them. */
+unsigned	sim_boot_count(const struct sim_world *w);
 
 void		sim_schedule(struct sim_world *w, quorum_time_ms at_ms,
 						 enum sim_event_kind kind, uint32_t host, uint64_t gen,

@@ -55,7 +55,7 @@ build/sim-broken/sim-test: build/sim/obj/main_scenarios.o $(SIM_SCENARIO_OBJS) $
 build/sim/sim-fuzz: build/sim/obj/main_fuzz.o $(SIM_LIB_OBJS) build/sim/libquorum-sim.a
 	$(CC) -o $@ $^ $(SIM_LIBS)
 
-build/sim/bench-%: build/sim/obj/bench_%.o $(SIM_LIB_OBJS) build/sim/libquorum-sim.a
+build/sim/bench-%: build/sim/obj/bench_%.o build/sim/obj/bench_common.o $(SIM_LIB_OBJS) build/sim/libquorum-sim.a
 	$(CC) -o $@ $^ $(SIM_LIBS)
 
 SIM_BINS = build/sim/sim-test build/sim-broken/sim-test build/sim/sim-fuzz
@@ -75,3 +75,4 @@ bench-sim: $(SIM_BENCHES)
 -include $(SIM_PLUGIN_OBJS:.o=.d) $(SIM_BROKEN_OBJS:.o=.d)
 -include $(SIM_LIB_OBJS:.o=.d) $(SIM_SCENARIO_OBJS:.o=.d)
 -include build/sim/obj/main_scenarios.d build/sim/obj/main_fuzz.d
+-include $(patsubst test/sim/%.c,build/sim/obj/%.d,$(wildcard test/sim/bench_*.c))
