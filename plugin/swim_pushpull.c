@@ -176,21 +176,6 @@ pushpull_partner(struct quorum_node *node)
 	return QUORUM__NONE;
 }
 
-/*
- * As memberlist's pushPullScale: beyond 32 members the interval grows with
- * log2(N) (x2 at 64, x6 at 1000, x10 at 10000), since every exchange costs
- * O(N) bytes at both ends while gossip already carries most news.
- */
-static quorum_time_ms
-pushpull_interval(const struct quorum_node *node)
-{
-	uint32_t	bits = 0;
-
-	while (bits < 32 && (UINT64_C(1) << bits) < node->n_members)
-		bits++;
-	return node->config.pushpull_interval_ms * (bits > 5 ? bits - 5 + 1 : 1);
-}
-
 void
 quorum__swim_pushpull_tick(struct quorum_node *node)
 {
@@ -198,7 +183,7 @@ quorum__swim_pushpull_tick(struct quorum_node *node)
 
 	if (node->now_ms < node->next_pushpull_ms)
 		return;
-	node->next_pushpull_ms = node->now_ms + pushpull_interval(node);
+	node->next_pushpull_ms = node->now_ms + node->config.pushpull_interval_ms;
 	idx = pushpull_partner(node);
 	if (idx == QUORUM__NONE)
 		return;
