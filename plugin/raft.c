@@ -1,0 +1,749 @@
+/*-------------------------------------------------------------------------
+ *
+ * raft.c
+ *	  Election and decision log: life cycle, peers, terms, output, dispatch.
+ *
+ * What this is
+ * ------------
+ * The leader election of Raft (Ongaro and Ousterhout, 2014; Ongaro's thesis,
+ * 2014, cited as "thesis") with a small replicated log of cluster decisions,
+ * written as a sans-IO state machine like swim.c: time is an input, messages
+ * and the durable record are outputs, randomness comes from a seeded PRNG.
+ * The leader is the only member allowed to run the writable database, and
+ * only while it holds the write lease; the log carries the few decisions the
+ * cluster must agree on (voter set, pause/resume, switchover requests).
+ *
+ * From Raft
+ * ---------
+ * - Terms, one vote per term, randomized election timeouts (§5.2), and the
+ *   log-matching append with a commit index (§5.3); a leader commits only
+ *   entries of its own term by counting, hence a NOOP at the start of each
+ *   term (§5.4.2).
+ * - The election restriction (§5.4.1): a vote goes only to a candidate whose
+ *   log is at least as up to date as the voter's.
+ * - Pre-vote (thesis §9.6): a node first asks whether it could win, without
+ *   touching any term, so a node back from a partition cannot depose a
+ *   healthy leader by bumping terms.
+ * - Check-quorum (thesis §6.2): a leader that has not heard a majority for
+ *   an election timeout steps down.
+ * - Leader stickiness (thesis §4.2.3, disruptive servers): a voter that heard
+ *   a current leader less than the minimum election timeout ago neither
+ *   grants a vote nor adopts the term of the request.
+ * - Leadership transfer (thesis §3.10): the leader brings the target up to
+ *   date, then sends TIMEOUT_NOW and the target campaigns at once.
+ * - Membership changes one voter at a time (thesis §4.1): the newest config
+ *   entry is in force as soon as it is appended, and a leader appends the
+ *   next one only after the previous one committed and after it committed
+ *   an entry of its own term (the fix of Ongaro's 2015 raft-dev note).
+ * - A snapshot replaces the committed prefix of the log (thesis §5).
+ *
+ * What differs, and why
+ * ---------------------
+ * - The election restriction also ranks the database: a voter grants only if
+ *   the candidate's (timeline, WAL position) is at least its own, with a
+ *   primary above a standby at the same position.  The decision log says who
+ *   may lead; WAL says who can lead without losing acknowledged commits.
+ *   Priority 0 and non-voters never campaign (and voters refuse them anyway).
+ * - The lease (thesis §6.4.1 uses one for reads; here it fences writes) rests
+ *   on stickiness, so stickiness is a safety rule, not only a liveness one:
+ *   see "The lease" below.  A freshly (re)started node therefore behaves as
+ *   if it had just heard a leader.
+ * - A transfer first gives up the lease; only a vote request caused by the
+ *   TIMEOUT_NOW of the voter's own leader (request term = voter's term + 1,
+ *   transfer flag) may bypass stickiness.  A leader that sent TIMEOUT_NOW
+ *   never takes a lease again in that term: if the transfer does not finish,
+ *   it steps down rather than resume.
+ * - The log is tiny and bounded (QUORUM__RAFT_LOG_MAX) and lives wholly in
+ *   the durable record: the record is replaced atomically, so term, vote and
+ *   log are always consistent on disk.  Committed entries are folded into
+ *   the snapshot once half the room is used.
+ * - Bootstrap: the first voter set is a snapshot at index 1, term 0, made
+ *   from an explicit list, or from the voter-capable members gossip found
+ *   once exactly bootstrap_expect of them (self included) have been seen for
+ *   an election timeout; its hash (config_id) travels in every message, so
+ *   nodes of two clusters bootstrapped apart ignore each other.  In the
+ *   first election (no entry of any term yet) a standby neither campaigns
+ *   nor votes for a standby while gossip shows a primary voter alive, so an
+ *   existing primary wins it.
+ * - Non-voters get heartbeats too (a few per round, round-robin) so that
+ *   every member knows the leader and the decisions; their answers count
+ *   for nothing.
+ *
+ * The lease
+ * ---------
+ * Clocks are monotonic and each runs at a rate within [1 - rho, 1 + rho] of
+ * real time (rho = drift_ppm / 10^6); nothing assumes they agree.  Let
+ * E = election_timeout_min_ms.  The leader numbers its heartbeat rounds and
+ * notes the local SEND time s_r of each.  When voters forming a majority
+ * (the leader counts itself) have acknowledged round r or a later one, the
+ * lease runs until s_r + L on the leader's clock, with
+ *
+ *     L = E * (1 - rho) / (1 + rho) - margin.
+ *
+ * Claim: no other node can be elected leader (let alone hold a lease) before
+ * the lease ends in real time.  A voter V of that majority received round r
+ * at real time t_V >= S_r (the real time of s_r) and, by stickiness, grants
+ * no vote and adopts no higher term until E has passed on its own clock
+ * since its last leader contact, i.e. not before t_V + E / (1 + rho) >=
+ * S_r + E / (1 + rho) in real time.  If V crashes, it restarts sticky, which
+ * only postpones this.  A new leader needs the votes of a majority of the
+ * same or of an adjacent configuration (one change at a time), which
+ * includes some such V.  The lease ends on the leader's clock at s_r + L,
+ * at real time at most S_r + L / (1 - rho) < S_r + E / (1 + rho).  Hence
+ * the lease expires first, by at least margin / (1 - rho); the margin also
+ * absorbs millisecond rounding.  The leader itself is a voter of the
+ * majority: it refuses votes while leading and for E after stepping down.
+ * A transfer gives the lease up before TIMEOUT_NOW, and the only requests
+ * that bypass stickiness are those TIMEOUT_NOW caused, in the term after the
+ * one whose leader gave its lease up for good.
+ *
+ * Defaults: heartbeat 100 ms, E = 1200 ms, max 1600 ms, rho = 0.5 %,
+ * margin 100 ms, so L = 1088 ms.  A leader stopped for 1 s (SIGSTOP) comes
+ * back before anyone's timeout of at least 1200 ms since the last
+ * heartbeat, and a crashed leader is replaced after the shortest of the
+ * voters' timeouts in [1200, 1600] ms plus a few round trips.
+ *
+ * Durability
+ * ----------
+ * Term, vote and log change only through quorum__raft_persist(), which sets
+ * the output's persist flag; the caller writes d before sending anything of
+ * the same batch, so no message reveals a term, vote or entry that a crash
+ * could take back (etcd's Ready contract).  The commit index is not durable:
+ * after a restart it starts at the snapshot and is learnt again.
+ *
+ * plugin/raft.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "raft.h"
+
+#include "quorum/error.h"
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+quorum__raft_config_init(struct quorum__raft_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->voter = true;
+	cfg->heartbeat_ms = QUORUM__RAFT_HEARTBEAT_MS;
+	cfg->election_timeout_min_ms = QUORUM__RAFT_ELECTION_MIN_MS;
+	cfg->election_timeout_max_ms = QUORUM__RAFT_ELECTION_MAX_MS;
+	cfg->drift_ppm = QUORUM__RAFT_DRIFT_PPM;
+	cfg->lease_margin_ms = QUORUM__RAFT_LEASE_MARGIN_MS;
+	cfg->peers_max = 64;
+	cfg->out_max = 64;
+	cfg->events_max = 64;
+}
+
+/*
+ * L = E * (1 - rho) / (1 + rho) - margin, rounded down (see the essay);
+ * 0 when the timings leave no room for a lease.
+ */
+quorum_time_ms
+quorum__raft_lease_length(const struct quorum__raft_config *cfg)
+{
+	uint64_t	e = cfg->election_timeout_min_ms;
+	uint64_t	ppm = cfg->drift_ppm;
+	uint64_t	l;
+
+	if (ppm >= 1000000)
+		return 0;
+	l = e * (1000000 - ppm) / (1000000 + ppm);
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_LEASE)
+	/* Broken on purpose: a lease that outlives the election timeout. */
+	return cfg->election_timeout_max_ms + cfg->election_timeout_min_ms;
+#endif
+	return l > cfg->lease_margin_ms ? l - cfg->lease_margin_ms : 0;
+}
+
+static int
+raft_invalid(char *errbuf, size_t len, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (errbuf != NULL && len > 0)
+	{
+		va_start(ap, fmt);
+		vsnprintf(errbuf, len, fmt, ap);
+		va_end(ap);
+	}
+	return QUORUM_EINVAL;
+}
+
+static int
+raft_check_config(const struct quorum__raft_config *c, char *errbuf, size_t len)
+{
+	if (c->name[0] == '\0')
+		return raft_invalid(errbuf, len, "raft: name must not be empty");
+	if (c->heartbeat_ms == 0 || c->election_timeout_min_ms <= 2 * c->heartbeat_ms)
+		return raft_invalid(errbuf, len,
+							"election_timeout_min_ms (%llu) must exceed twice heartbeat_ms (%llu)",
+							(unsigned long long) c->election_timeout_min_ms,
+							(unsigned long long) c->heartbeat_ms);
+	if (c->election_timeout_max_ms < c->election_timeout_min_ms ||
+		c->election_timeout_max_ms > UINT32_MAX)
+		return raft_invalid(errbuf, len,
+							"election_timeout_max_ms must be at least election_timeout_min_ms");
+	if (c->drift_ppm >= 100000)
+		return raft_invalid(errbuf, len, "drift_ppm must be below 100000 (10%%)");
+	if (quorum__raft_lease_length(c) <= c->heartbeat_ms)
+		return raft_invalid(errbuf, len,
+							"no room for a lease: election_timeout_min_ms is too short for drift_ppm, lease_margin_ms and heartbeat_ms");
+	if (c->n_initial_voters > QUORUM__RAFT_VOTERS_MAX ||
+		c->bootstrap_expect > QUORUM__RAFT_VOTERS_MAX)
+		return raft_invalid(errbuf, len, "at most %d voters",
+							QUORUM__RAFT_VOTERS_MAX);
+	if (c->peers_max < QUORUM__RAFT_VOTERS_MAX + 1 || c->out_max < 2 * QUORUM__RAFT_VOTERS_MAX ||
+		c->events_max < 4)
+		return raft_invalid(errbuf, len, "raft: peers_max, out_max or events_max too small");
+	return 0;
+}
+
+static int
+raft_check_durable(const struct quorum__raft_durable *d, char *errbuf, size_t len)
+{
+	if (d->n_entries > QUORUM__RAFT_LOG_MAX || d->snap.n_voters > QUORUM__RAFT_VOTERS_MAX)
+		return raft_invalid(errbuf, len, "restored raft state exceeds its limits");
+	for (uint32_t k = 0; k < d->n_entries; k++)
+		if (d->entries[k].term > d->term ||
+			(k > 0 && d->entries[k].term < d->entries[k - 1].term) ||
+			d->entries[k].term < d->snap.term)
+			return raft_invalid(errbuf, len, "restored raft log is not ordered by term");
+	if (memchr(d->voted_for, '\0', sizeof(d->voted_for)) == NULL)
+		return raft_invalid(errbuf, len, "restored vote is not a name");
+	return 0;
+}
+
+int
+quorum__raft_init(struct quorum__raft *r, const struct quorum__raft_config *cfg,
+				  const struct quorum__raft_durable *restored,
+				  quorum_time_ms now_ms, char *errbuf, size_t errbuf_len)
+{
+	int			rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((rc = raft_check_config(cfg, errbuf, errbuf_len)) != 0)
+		return rc;
+	if (restored != NULL &&
+		(rc = raft_check_durable(restored, errbuf, errbuf_len)) != 0)
+		return rc;
+	r->cfg = *cfg;
+	r->cfg.trace.self = r->cfg.name;
+	r->lease_ms = quorum__raft_lease_length(cfg);
+	r->peers = calloc(cfg->peers_max, sizeof(*r->peers));
+	r->out = calloc(cfg->out_max, sizeof(*r->out));
+	r->events = calloc(cfg->events_max, sizeof(*r->events));
+	if (r->peers == NULL || r->out == NULL || r->events == NULL)
+	{
+		quorum__raft_destroy(r);
+		return QUORUM_ENOMEM;
+	}
+	quorum__prng_seed(&r->prng, cfg->seed ^ UINT64_C(0x7261667400000000));
+	if (restored != NULL)
+		r->d = *restored;
+	r->now_ms = now_ms;
+	/* Restarted or new: behave as if a leader was just heard (essay). */
+	r->contact_ms = now_ms;
+	r->commit = r->applied = r->d.snap.index;
+	r->paused = r->d.snap.paused;
+	quorum__raft_config_rebuild(r);
+	if (r->n_voters == 0 && cfg->n_initial_voters > 0)
+		quorum__raft_bootstrap(r, cfg->n_initial_voters,
+							   r->cfg.initial_voters);
+	quorum__raft_reset_election_timer(r);
+	return 0;
+}
+
+void
+quorum__raft_destroy(struct quorum__raft *r)
+{
+	free(r->peers);
+	free(r->out);
+	free(r->events);
+	r->peers = NULL;
+	r->out = NULL;
+	r->events = NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Peers
+ * ---------------------------------------------------------------------
+ */
+
+struct quorum__raft_peer *
+quorum__raft_peer_find(struct quorum__raft *r, const char *name)
+{
+	for (unsigned i = 0; i < r->n_peers; i++)
+		if (strcmp(r->peers[i].name, name) == 0)
+			return &r->peers[i];
+	return NULL;
+}
+
+/* Finds or adds; NULL for this node itself or when the table is full. */
+struct quorum__raft_peer *
+quorum__raft_peer_add(struct quorum__raft *r, const char *name)
+{
+	struct quorum__raft_peer *p = quorum__raft_peer_find(r, name);
+
+	if (p != NULL)
+		return p;
+	if (strcmp(name, r->cfg.name) == 0 || name[0] == '\0' ||
+		r->n_peers >= r->cfg.peers_max - 1)
+		return NULL;
+	p = &r->peers[r->n_peers++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->next_index = quorum__raft_last_index(r) + 1;
+	return p;
+}
+
+/* Forgets non-voters gossip no longer knows; voters stay for good. */
+static void
+raft_peer_prune(struct quorum__raft *r, struct quorum__raft_peer *p)
+{
+	unsigned	i = (unsigned) (p - r->peers);
+
+	if (p->known || quorum__raft_is_voter(r, p->name))
+		return;
+	r->peers[i] = r->peers[--r->n_peers];
+	if (r->learner_cursor > r->n_peers)
+		r->learner_cursor = 0;
+}
+
+void
+quorum__raft_peer_seen(struct quorum__raft *r, const char *name,
+					   bool voter_capable, enum quorum_role role,
+					   quorum_time_ms now_ms)
+{
+	struct quorum__raft_peer *p;
+
+	if (now_ms > r->now_ms)
+		r->now_ms = now_ms;
+	p = quorum__raft_peer_add(r, name);
+	if (p == NULL)
+		return;
+	p->known = true;
+	p->voter_capable = voter_capable;
+	p->role = (uint8_t) role;
+	quorum__raft_bootstrap_tick(r);
+}
+
+void
+quorum__raft_peer_gone(struct quorum__raft *r, const char *name,
+					   quorum_time_ms now_ms)
+{
+	struct quorum__raft_peer *p = quorum__raft_peer_find(r, name);
+
+	if (now_ms > r->now_ms)
+		r->now_ms = now_ms;
+	if (p == NULL)
+		return;
+	p->known = false;
+	raft_peer_prune(r, p);
+	quorum__raft_bootstrap_tick(r);
+}
+
+/* ---------------------------------------------------------------------
+ * Configuration, terms, leader
+ * ---------------------------------------------------------------------
+ */
+
+bool
+quorum__raft_is_voter(const struct quorum__raft *r, const char *name)
+{
+	for (unsigned i = 0; i < r->n_voters; i++)
+		if (strcmp(r->voters[i], name) == 0)
+			return true;
+	return false;
+}
+
+bool
+quorum__raft_self_voter(const struct quorum__raft *r)
+{
+	return quorum__raft_is_voter(r, r->cfg.name);
+}
+
+unsigned
+quorum__raft_majority(const struct quorum__raft *r)
+{
+	return r->n_voters / 2 + 1;
+}
+
+void
+quorum__raft_persist(struct quorum__raft *r)
+{
+	r->persist = true;
+}
+
+/* A newer term: the vote of the old one no longer binds. */
+void
+quorum__raft_set_term(struct quorum__raft *r, uint64_t term)
+{
+	QUORUM_ASSERT(term >= r->d.term);
+	if (term == r->d.term)
+		return;
+	r->d.term = term;
+	r->d.voted_for[0] = '\0';
+	quorum__raft_persist(r);
+}
+
+void
+quorum__raft_set_leader(struct quorum__raft *r, const char *leader)
+{
+	if (strcmp(r->leader, leader) == 0)
+		return;
+	snprintf(r->leader, sizeof(r->leader), "%s", leader);
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "term %llu: leader is %s", (unsigned long long) r->d.term,
+				 leader[0] ? leader : "(none)");
+	quorum__raft_event(r, QUORUM__RAFT_EV_LEADER_CHANGED);
+}
+
+/*
+ * Any state -> follower: a higher term, a leader's message in our term, or
+ * check-quorum.  A leader leaving office keeps refusing votes for the
+ * minimum election timeout, since it counted itself in its lease majority.
+ */
+void
+quorum__raft_become_follower(struct quorum__raft *r, uint64_t term,
+							 const char *leader)
+{
+	bool		was_leader = r->state == QUORUM__RAFT_LEADER;
+
+	quorum__raft_set_term(r, term);
+	if (r->state != QUORUM__RAFT_FOLLOWER)
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+					 "%s -> follower: term %llu%s%s",
+					 quorum__raft_state_name(r->state),
+					 (unsigned long long) term, leader[0] ? ", leader " : "",
+					 leader);
+	if (was_leader)
+	{
+		quorum__raft_lease_drop(r);
+		r->contact_ms = r->now_ms;
+		r->transfer_to[0] = '\0';
+	}
+	r->state = QUORUM__RAFT_FOLLOWER;
+	r->transferring = false;
+	quorum__raft_set_leader(r, leader);
+	quorum__raft_reset_election_timer(r);
+}
+
+/* ---------------------------------------------------------------------
+ * Output
+ * ---------------------------------------------------------------------
+ */
+
+struct quorum__raft_msg *
+quorum__raft_msg_new(struct quorum__raft *r, enum quorum__raft_msg_type type,
+					 const char *to)
+{
+	struct quorum__raft_msg *m;
+
+	if (r->n_out >= r->cfg.out_max)
+	{
+		r->stats.msgs_dropped++;
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+					 "output full (out_max %u): %s to %s not sent",
+					 r->cfg.out_max, quorum__raft_msg_type_name(type), to);
+		return NULL;
+	}
+	m = &r->out[r->n_out++];
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	snprintf(m->from, sizeof(m->from), "%s", r->cfg.name);
+	snprintf(m->to, sizeof(m->to), "%s", to);
+	m->term = r->d.term;
+	m->config_id = r->d.snap.config_id;
+	return m;
+}
+
+/* Queues an event; NULL (traced) when events_max are already queued. */
+struct quorum__raft_event *
+quorum__raft_event(struct quorum__raft *r, enum quorum__raft_event_type type)
+{
+	struct quorum__raft_event *e;
+
+	if (r->n_events >= r->cfg.events_max)
+	{
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+					 "event buffer full (events_max %u)", r->cfg.events_max);
+		return NULL;
+	}
+	e = &r->events[r->n_events++];
+	memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->at_ms = r->now_ms;
+	e->term = r->d.term;
+	snprintf(e->leader, sizeof(e->leader), "%s", r->leader);
+	return e;
+}
+
+/*
+ * The record to write when persist is set.  The simulator's build with
+ * QUORUM_BREAK_VOTE_PERSIST leaves the vote out, to prove that its checker
+ * notices a node that forgets its vote across a restart.
+ */
+void
+quorum__raft_durable_image(const struct quorum__raft *r,
+						   struct quorum__raft_durable *out)
+{
+	*out = r->d;
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_VOTE_PERSIST)
+	out->voted_for[0] = '\0';
+#endif
+}
+
+void
+quorum__raft_output_reset(struct quorum__raft *r)
+{
+	r->persist = false;
+	r->n_out = 0;
+	r->n_events = 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Inputs
+ * ---------------------------------------------------------------------
+ */
+
+static void
+raft_advance(struct quorum__raft *r, quorum_time_ms now_ms)
+{
+	/* Monotonic clocks only; a step back is ignored rather than trusted. */
+	if (now_ms > r->now_ms)
+		r->now_ms = now_ms;
+}
+
+void
+quorum__raft_tick(struct quorum__raft *r, quorum_time_ms now_ms)
+{
+	raft_advance(r, now_ms);
+	quorum__raft_bootstrap_tick(r);
+	if (r->state == QUORUM__RAFT_LEADER)
+		quorum__raft_leader_tick(r);
+	else
+		quorum__raft_election_tick(r);
+}
+
+/*
+ * The rules every message obeys before its own handler (Raft §5.1, with
+ * pre-vote and stickiness): a higher term turns us into a follower of it,
+ * except for (pre-)vote traffic, which raft_election.c judges itself.
+ */
+static bool
+raft_check_term(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	switch (msg->type)
+	{
+		case QUORUM__RAFT_MSG_PREVOTE:
+		case QUORUM__RAFT_MSG_VOTE:
+		case QUORUM__RAFT_MSG_PROPOSE:
+			return true;
+		case QUORUM__RAFT_MSG_PREVOTE_RESP:
+		case QUORUM__RAFT_MSG_VOTE_RESP:
+			/* A granted pre-vote carries the proposed term, not the voter's. */
+			if (msg->term > r->d.term &&
+				!(msg->type == QUORUM__RAFT_MSG_PREVOTE_RESP && msg->u.vote_resp.granted))
+			{
+				quorum__raft_become_follower(r, msg->term, "");
+				return false;
+			}
+			return msg->term >= r->d.term;
+		case QUORUM__RAFT_MSG_APPEND:
+		case QUORUM__RAFT_MSG_SNAPSHOT:
+		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+			if (msg->term > r->d.term)
+				quorum__raft_become_follower(r, msg->term, msg->from);
+			return true;		/* stale ones are answered, to depose */
+		case QUORUM__RAFT_MSG_APPEND_RESP:
+			if (msg->term > r->d.term)
+			{
+				quorum__raft_become_follower(r, msg->term, "");
+				return false;
+			}
+			return msg->term == r->d.term;
+	}
+	return false;
+}
+
+void
+quorum__raft_receive(struct quorum__raft *r, const struct quorum__raft_msg *msg,
+					 quorum_time_ms now_ms)
+{
+	raft_advance(r, now_ms);
+	if (msg->config_id != 0 && r->d.snap.config_id != 0 &&
+		msg->config_id != r->d.snap.config_id)
+	{
+		r->stats.msgs_dropped++;
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+					 "%s from %s belongs to another bootstrap (config %016llx)",
+					 quorum__raft_msg_type_name(msg->type), msg->from,
+					 (unsigned long long) msg->config_id);
+		return;
+	}
+	if (strcmp(msg->from, r->cfg.name) == 0 || !raft_check_term(r, msg))
+		return;
+	switch (msg->type)
+	{
+		case QUORUM__RAFT_MSG_PREVOTE:
+		case QUORUM__RAFT_MSG_VOTE:
+			quorum__raft_on_vote(r, msg);
+			break;
+		case QUORUM__RAFT_MSG_PREVOTE_RESP:
+		case QUORUM__RAFT_MSG_VOTE_RESP:
+			quorum__raft_on_vote_resp(r, msg);
+			break;
+		case QUORUM__RAFT_MSG_APPEND:
+			quorum__raft_on_append(r, msg);
+			break;
+		case QUORUM__RAFT_MSG_APPEND_RESP:
+			quorum__raft_on_append_resp(r, msg);
+			break;
+		case QUORUM__RAFT_MSG_SNAPSHOT:
+			quorum__raft_on_snapshot(r, msg);
+			break;
+		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+			quorum__raft_on_timeout_now(r, msg);
+			break;
+		case QUORUM__RAFT_MSG_PROPOSE:
+			quorum__raft_on_propose(r, msg);
+			break;
+	}
+}
+
+/*
+ * The database's facts feed the election restriction.  They are sampled
+ * when a vote is asked for or judged; nothing else depends on them.
+ */
+void
+quorum__raft_set_facts(struct quorum__raft *r, const struct quorum_meta *facts,
+					   quorum_time_ms now_ms)
+{
+	raft_advance(r, now_ms);
+	r->facts.role = (uint8_t) facts->role;
+	r->facts.timeline = facts->timeline;
+	r->facts.lsn = facts->lsn;
+	r->facts.priority = facts->priority;
+}
+
+/*
+ * A decision: the leader appends it; a follower forwards it to the leader it
+ * knows.  QUORUM_EBUSY when no leader is known, QUORUM_EINVAL for a bad
+ * entry, QUORUM_ESTATE or QUORUM_ELIMIT when the leader cannot take it now.
+ */
+int
+quorum__raft_propose(struct quorum__raft *r, enum quorum__raft_entry_type type,
+					 const char *name, quorum_time_ms now_ms)
+{
+	struct quorum__raft_msg *m;
+
+	raft_advance(r, now_ms);
+	if (type < QUORUM__RAFT_ADD_VOTER || type > QUORUM__RAFT_SWITCHOVER ||
+		name == NULL || strlen(name) > QUORUM_NAME_MAX)
+		return QUORUM_EINVAL;
+	if (r->state == QUORUM__RAFT_LEADER)
+		return quorum__raft_leader_propose(r, type, name);
+	if (r->leader[0] == '\0')
+		return QUORUM_EBUSY;
+	m = quorum__raft_msg_new(r, QUORUM__RAFT_MSG_PROPOSE, r->leader);
+	if (m == NULL)
+		return QUORUM_ELIMIT;
+	m->u.propose.entry.type = (uint8_t) type;
+	snprintf(m->u.propose.entry.name, sizeof(m->u.propose.entry.name), "%s", name);
+	return 0;
+}
+
+/* Switchover: a decision like any other, so every member sees it. */
+int
+quorum__raft_transfer(struct quorum__raft *r, const char *target,
+					  quorum_time_ms now_ms)
+{
+	if (target == NULL)
+		target = "";
+	if (target[0] != '\0' && !quorum__raft_is_voter(r, target))
+		return QUORUM_ENOTFOUND;
+	return quorum__raft_propose(r, QUORUM__RAFT_SWITCHOVER, target, now_ms);
+}
+
+/*
+ * Pause and resume are decisions too.  A RESUME asked for while no leader is
+ * known (the leader died while paused, so none can be elected) lets this
+ * node campaign once; as leader it then commits the RESUME itself.
+ */
+int
+quorum__raft_pause(struct quorum__raft *r, bool pause, quorum_time_ms now_ms)
+{
+	int			rc;
+
+	rc = quorum__raft_propose(r, pause ? QUORUM__RAFT_PAUSE : QUORUM__RAFT_RESUME,
+							  "", now_ms);
+	if (rc == QUORUM_EBUSY && !pause)
+	{
+		r->resume_override = true;
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+					 "resume with no leader: this node may campaign");
+		return 0;
+	}
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Accessors
+ * ---------------------------------------------------------------------
+ */
+
+quorum_time_ms
+quorum__raft_deadline(const struct quorum__raft *r)
+{
+	quorum_time_ms d = r->state == QUORUM__RAFT_LEADER ?
+		quorum__raft_leader_deadline(r) : quorum__raft_election_deadline(r);
+
+	if (r->bootstrap_at_ms != 0 && r->n_voters == 0)
+		d = QUORUM_MIN(d, r->bootstrap_at_ms);
+	return d;
+}
+
+/*
+ * The lease at the caller's clock, which may be later than the last input:
+ * a host asks before every commit, between steps.
+ */
+bool
+quorum__raft_has_lease(const struct quorum__raft *r, quorum_time_ms now_ms)
+{
+	return r->state == QUORUM__RAFT_LEADER && !r->lease_released &&
+		now_ms < r->lease_until_ms;
+}
+
+const char *
+quorum__raft_state_name(enum quorum__raft_state state)
+{
+	static const char *const names[] = {"follower", "pre-candidate",
+	"candidate", "leader"};
+
+	return (unsigned) state < 4 ? names[state] : "?";
+}
+
+const char *
+quorum__raft_msg_type_name(enum quorum__raft_msg_type type)
+{
+	static const char *const names[] = {"?", "prevote", "prevote-resp", "vote",
+		"vote-resp", "append", "append-resp", "snapshot", "timeout-now",
+	"propose"};
+
+	return (unsigned) type <= QUORUM__RAFT_MSG_TYPE_MAX ? names[type] : "?";
+}
+
+const char *
+quorum__raft_entry_type_name(enum quorum__raft_entry_type type)
+{
+	static const char *const names[] = {"?", "noop", "add-voter",
+	"remove-voter", "pause", "resume", "switchover"};
+
+	return (unsigned) type <= QUORUM__RAFT_SWITCHOVER ? names[type] : "?";
+}

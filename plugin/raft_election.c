@@ -1,0 +1,383 @@
+/*-------------------------------------------------------------------------
+ *
+ * raft_election.c
+ *	  Election timers, pre-vote, vote, and the rules a voter judges by.
+ *
+ * A follower whose timer runs out first asks for pre-votes (thesis §9.6);
+ * only with a majority of them does it bump its term and ask for votes.
+ * Both kinds of request are judged by the same rules, in raft_judge(): the
+ * term, leader stickiness (the lease depends on it, see raft.c), priority,
+ * the decision log (Raft §5.4.1), the database's (timeline, lsn, role), and
+ * the first-election rule that lets an existing primary win.
+ *
+ * plugin/raft_election.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "raft.h"
+
+#include "internal.h"
+
+#include <string.h>
+
+/* A vote (or pre-vote) is at most this late to be worth a quick retry. */
+#define ELECTION_RETRY_SLACK_MS 1
+
+static const char *const refusal_names[] = {"granted", "term", "sticky",
+"voted", "log", "wal", "priority", "primary"};
+
+/*
+ * Randomized in [min, max] (Raft §5.2).  In the very first election a
+ * non-primary waits an extra max, so that an existing primary asks first.
+ */
+void
+quorum__raft_reset_election_timer(struct quorum__raft *r)
+{
+	quorum_time_ms min = r->cfg.election_timeout_min_ms;
+	quorum_time_ms span = r->cfg.election_timeout_max_ms - min;
+	quorum_time_ms t = min + quorum__prng_below(&r->prng, (uint32_t) span + 1);
+
+	if (quorum__raft_last_term(r) == 0 && r->facts.role != QUORUM_ROLE_PRIMARY)
+		t += r->cfg.election_timeout_max_ms;
+	r->election_at_ms = r->now_ms + t;
+	r->retry_at_ms = 0;
+}
+
+bool
+quorum__raft_can_campaign(const struct quorum__raft *r)
+{
+	if (!quorum__raft_self_voter(r) || r->facts.priority <= 0 ||
+		r->facts.role == QUORUM_ROLE_WITNESS)
+		return false;
+	return !r->paused || r->resume_override;
+}
+
+/* Gossip shows a primary voter other than `except` (first election only). */
+static bool
+raft_primary_alive(struct quorum__raft *r, const char *except)
+{
+	for (unsigned i = 0; i < r->n_peers; i++)
+	{
+		const struct quorum__raft_peer *p = &r->peers[i];
+
+		if (p->known && p->role == QUORUM_ROLE_PRIMARY &&
+			strcmp(p->name, except) != 0 && quorum__raft_is_voter(r, p->name))
+			return true;
+	}
+	return false;
+}
+
+int
+quorum__raft_pos_cmp(const struct quorum__raft_pos *a,
+					 const struct quorum__raft_pos *b)
+{
+	int			pa = a->role == QUORUM_ROLE_PRIMARY;
+	int			pb = b->role == QUORUM_ROLE_PRIMARY;
+
+	if (a->timeline != b->timeline)
+		return a->timeline < b->timeline ? -1 : 1;
+	if (a->lsn != b->lsn)
+		return a->lsn < b->lsn ? -1 : 1;
+	return pa - pb;
+}
+
+static unsigned
+raft_count_granted(const struct quorum__raft *r)
+{
+	unsigned	n = quorum__raft_self_voter(r) ? 1 : 0;
+
+	for (unsigned i = 0; i < r->n_peers; i++)
+		if (r->peers[i].granted && quorum__raft_is_voter(r, r->peers[i].name))
+			n++;
+	return n;
+}
+
+static void
+raft_request_votes(struct quorum__raft *r, enum quorum__raft_msg_type type,
+				   uint64_t term)
+{
+	for (unsigned i = 0; i < r->n_voters; i++)
+	{
+		struct quorum__raft_msg *m;
+
+		if (strcmp(r->voters[i], r->cfg.name) == 0)
+			continue;
+		m = quorum__raft_msg_new(r, type, r->voters[i]);
+		if (m == NULL)
+			return;
+		m->term = term;
+		m->u.vote.last_index = quorum__raft_last_index(r);
+		m->u.vote.last_term = quorum__raft_last_term(r);
+		m->u.vote.pos = r->facts;
+		m->u.vote.transfer = r->transferring;
+	}
+}
+
+static void
+raft_clear_grants(struct quorum__raft *r)
+{
+	for (unsigned i = 0; i < r->n_peers; i++)
+		r->peers[i].granted = false;
+}
+
+/* follower -> pre-candidate: election timeout with no leader contact */
+static void
+raft_prevote(struct quorum__raft *r)
+{
+	if (r->state != QUORUM__RAFT_PRE_CANDIDATE)
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+					 "%s -> pre-candidate: election timeout with no leader contact, asking for term %llu",
+					 quorum__raft_state_name(r->state),
+					 (unsigned long long) r->d.term + 1);
+	r->state = QUORUM__RAFT_PRE_CANDIDATE;
+	r->transferring = false;
+	r->stats.prevotes_started++;
+	raft_clear_grants(r);
+	quorum__raft_reset_election_timer(r);
+	raft_request_votes(r, QUORUM__RAFT_MSG_PREVOTE, r->d.term + 1);
+	if (raft_count_granted(r) >= quorum__raft_majority(r))
+		quorum__raft_campaign(r, false);
+}
+
+/*
+ * pre-candidate -> candidate: a majority would vote for us; or
+ * follower -> candidate: TIMEOUT_NOW from our leader (transfer).
+ */
+void
+quorum__raft_campaign(struct quorum__raft *r, bool transfer)
+{
+	quorum__raft_set_term(r, r->d.term + 1);
+	snprintf(r->d.voted_for, sizeof(r->d.voted_for), "%s", r->cfg.name);
+	quorum__raft_persist(r);
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "%s -> candidate: %s, term %llu",
+				 quorum__raft_state_name(r->state),
+				 transfer ? "leadership transfer" : "a majority would vote",
+				 (unsigned long long) r->d.term);
+	r->state = QUORUM__RAFT_CANDIDATE;
+	r->transferring = transfer;
+	r->stats.elections_started++;
+	quorum__raft_set_leader(r, "");
+	raft_clear_grants(r);
+	quorum__raft_reset_election_timer(r);
+	raft_request_votes(r, QUORUM__RAFT_MSG_VOTE, r->d.term);
+	if (raft_count_granted(r) >= quorum__raft_majority(r))
+		quorum__raft_become_leader(r);
+}
+
+/*
+ * The timer ran out: the leader is gone (tell the host), and if this node
+ * may campaign, it asks for pre-votes.  Its own vote obeys stickiness too.
+ */
+void
+quorum__raft_election_tick(struct quorum__raft *r)
+{
+	quorum_time_ms sticky_end = r->contact_ms + r->cfg.election_timeout_min_ms;
+
+	if (r->state == QUORUM__RAFT_PRE_CANDIDATE && r->retry_at_ms != 0 &&
+		r->now_ms >= r->retry_at_ms && r->now_ms < r->election_at_ms)
+	{
+		r->retry_at_ms = 0;
+		raft_request_votes(r, QUORUM__RAFT_MSG_PREVOTE, r->d.term + 1);
+		return;
+	}
+	if (r->now_ms < r->election_at_ms)
+		return;
+	if (r->leader[0] != '\0')
+		quorum__raft_set_leader(r, "");
+	if (!quorum__raft_can_campaign(r) || r->now_ms < sticky_end ||
+		(quorum__raft_last_term(r) == 0 &&
+		 r->facts.role != QUORUM_ROLE_PRIMARY &&
+		 raft_primary_alive(r, r->cfg.name)))
+	{
+		r->state = QUORUM__RAFT_FOLLOWER;
+		r->transferring = false;
+		quorum__raft_reset_election_timer(r);
+		return;
+	}
+	raft_prevote(r);
+}
+
+quorum_time_ms
+quorum__raft_election_deadline(const struct quorum__raft *r)
+{
+	if (r->retry_at_ms != 0 && r->retry_at_ms < r->election_at_ms)
+		return r->retry_at_ms;
+	return r->election_at_ms;
+}
+
+/*
+ * Within the minimum election timeout of leader contact a voter neither
+ * votes nor adopts a newer term; a leader always is.  The one exception is
+ * the request TIMEOUT_NOW caused: the term right after ours, flagged, and,
+ * if we are the leader, from the very member we handed over to.
+ */
+static bool
+raft_sticky(const struct quorum__raft *r, const struct quorum__raft_msg *msg,
+			uint32_t *left_ms)
+{
+	quorum_time_ms end = r->contact_ms + r->cfg.election_timeout_min_ms;
+	bool		transfer = msg->type == QUORUM__RAFT_MSG_VOTE &&
+		msg->u.vote.transfer && msg->term == r->d.term + 1;
+
+	*left_ms = 0;
+	if (r->state == QUORUM__RAFT_LEADER)
+	{
+		if (transfer && r->transfer_sent &&
+			strcmp(msg->from, r->transfer_to) == 0)
+			return false;
+		*left_ms = (uint32_t) r->cfg.election_timeout_min_ms;
+		return true;
+	}
+	if (r->now_ms >= end || transfer)
+		return false;
+	*left_ms = (uint32_t) (end - r->now_ms);
+	return true;
+}
+
+/* Whether a vote in msg->term is still free for msg->from. */
+static bool
+raft_vote_free(const struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	if (msg->term > r->d.term)
+		return true;
+	if (r->d.voted_for[0] != '\0')
+		return strcmp(r->d.voted_for, msg->from) == 0;
+	return r->leader[0] == '\0';
+}
+
+static enum quorum__raft_refusal
+raft_judge(const struct quorum__raft *r, const struct quorum__raft_msg *msg,
+		   uint32_t *sticky_ms)
+{
+	const struct quorum__raft_pos *pos = &msg->u.vote.pos;
+	uint64_t	last_term = quorum__raft_last_term(r);
+
+	if (msg->term < r->d.term)
+		return QUORUM__RAFT_REFUSE_TERM;
+	if (raft_sticky(r, msg, sticky_ms))
+		return QUORUM__RAFT_REFUSE_STICKY;
+	if (pos->priority <= 0 || pos->role == QUORUM_ROLE_WITNESS)
+		return QUORUM__RAFT_REFUSE_PRIORITY;
+	if (msg->u.vote.last_term < last_term ||
+		(msg->u.vote.last_term == last_term &&
+		 msg->u.vote.last_index < quorum__raft_last_index(r)))
+		return QUORUM__RAFT_REFUSE_LOG;
+	if (quorum__raft_pos_cmp(pos, &r->facts) < 0)
+		return QUORUM__RAFT_REFUSE_WAL;
+	if (last_term == 0 && pos->role != QUORUM_ROLE_PRIMARY &&
+		raft_primary_alive((struct quorum__raft *) r, msg->from))
+		return QUORUM__RAFT_REFUSE_PRIMARY;
+	if (!raft_vote_free(r, msg))
+		return QUORUM__RAFT_REFUSE_VOTED;
+	return QUORUM__RAFT_GRANTED;
+}
+
+static void
+raft_reply_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg,
+				enum quorum__raft_refusal why, uint32_t sticky_ms)
+{
+	bool		pre = msg->type == QUORUM__RAFT_MSG_PREVOTE;
+	struct quorum__raft_msg *m;
+
+	m = quorum__raft_msg_new(r, pre ? QUORUM__RAFT_MSG_PREVOTE_RESP :
+							 QUORUM__RAFT_MSG_VOTE_RESP, msg->from);
+	if (m == NULL)
+		return;
+	/* A granted pre-vote answers in the proposed term (etcd does so too). */
+	m->term = pre && why == QUORUM__RAFT_GRANTED ? msg->term : r->d.term;
+	m->u.vote_resp.granted = why == QUORUM__RAFT_GRANTED;
+	m->u.vote_resp.refusal = (uint8_t) why;
+	m->u.vote_resp.sticky_ms = sticky_ms;
+}
+
+void
+quorum__raft_on_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	bool		pre = msg->type == QUORUM__RAFT_MSG_PREVOTE;
+	uint32_t	sticky_ms = 0;
+	enum quorum__raft_refusal why = raft_judge(r, msg, &sticky_ms);
+
+	/* A real vote request of a newer term, once past stickiness, moves us. */
+	if (!pre && msg->term > r->d.term && why != QUORUM__RAFT_REFUSE_STICKY)
+		quorum__raft_become_follower(r, msg->term, "");
+	if (!pre && why == QUORUM__RAFT_GRANTED)
+	{
+		snprintf(r->d.voted_for, sizeof(r->d.voted_for), "%s", msg->from);
+		quorum__raft_persist(r);
+		r->stats.votes_granted++;
+		/* Granting a vote restarts the timer (Raft §5.2). */
+		quorum__raft_reset_election_timer(r);
+	}
+	r->stats.refusals[why]++;
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "%s %s for term %llu: %s", pre ? "pre-vote" : "vote", msg->from,
+				 (unsigned long long) msg->term, refusal_names[why]);
+	raft_reply_vote(r, msg, why, sticky_ms);
+}
+
+/* A pre-vote refused only for stickiness about to end: ask again then. */
+static void
+raft_maybe_retry(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	quorum_time_ms soon = r->cfg.election_timeout_min_ms - 2 * r->cfg.heartbeat_ms;
+	quorum_time_ms at;
+
+	if (msg->u.vote_resp.refusal != QUORUM__RAFT_REFUSE_STICKY ||
+		msg->u.vote_resp.sticky_ms > soon)
+		return;
+	at = r->now_ms + msg->u.vote_resp.sticky_ms + ELECTION_RETRY_SLACK_MS;
+	if (r->retry_at_ms == 0 || at < r->retry_at_ms)
+		r->retry_at_ms = at;
+}
+
+void
+quorum__raft_on_vote_resp(struct quorum__raft *r,
+						  const struct quorum__raft_msg *msg)
+{
+	bool		pre = msg->type == QUORUM__RAFT_MSG_PREVOTE_RESP;
+	struct quorum__raft_peer *p = quorum__raft_peer_find(r, msg->from);
+
+	if (pre ? r->state != QUORUM__RAFT_PRE_CANDIDATE :
+		(r->state != QUORUM__RAFT_CANDIDATE || msg->term != r->d.term))
+		return;
+	if (p == NULL || !quorum__raft_is_voter(r, msg->from))
+		return;
+	if (!msg->u.vote_resp.granted)
+	{
+		if (pre)
+			raft_maybe_retry(r, msg);
+		return;
+	}
+	if (pre && msg->term != r->d.term + 1)
+		return;
+	p->granted = true;
+	if (raft_count_granted(r) < quorum__raft_majority(r))
+		return;
+	if (pre)
+		quorum__raft_campaign(r, false);
+	else
+		quorum__raft_become_leader(r);
+}
+
+/*
+ * follower -> candidate: our leader handed over (thesis §3.10).  Only the
+ * leader of our own term counts, so a stale TIMEOUT_NOW does nothing.
+ */
+void
+quorum__raft_on_timeout_now(struct quorum__raft *r,
+							const struct quorum__raft_msg *msg)
+{
+	if (msg->term != r->d.term || r->state == QUORUM__RAFT_LEADER ||
+		strcmp(msg->from, r->leader) != 0)
+		return;
+	if (!quorum__raft_self_voter(r) || r->facts.priority <= 0 ||
+		r->facts.role == QUORUM_ROLE_WITNESS)
+	{
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+					 "TIMEOUT_NOW from %s ignored: not a candidate (voter %d, priority %d)",
+					 msg->from, quorum__raft_self_voter(r), (int) r->facts.priority);
+		return;
+	}
+	quorum__raft_campaign(r, true);
+}

@@ -1,0 +1,350 @@
+/*-------------------------------------------------------------------------
+ *
+ * raft_lease.c
+ *	  The leader: heartbeat rounds, the write lease, check-quorum and
+ *	  leadership transfer.
+ *
+ * Every heartbeat_ms the leader sends round r (an APPEND, entries or not) to
+ * every voter and to a few non-voters, noting the local send time.  Answers
+ * echo the round.  The newest round a majority of voters has acknowledged
+ * gives both the lease (send time + lease_ms) and check-quorum (step down
+ * once nothing a majority acknowledged was sent within the minimum election
+ * timeout).  Why measuring from the send time is safe is the essay in
+ * raft.c; what matters here is that a round counts only if it was sent in
+ * the current term and an answer counts only from the current term.
+ *
+ * plugin/raft_lease.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "raft.h"
+
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* candidate -> leader: a majority voted for us in this term */
+void
+quorum__raft_become_leader(struct quorum__raft *r)
+{
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "%s -> leader: a majority voted, term %llu",
+				 quorum__raft_state_name(r->state),
+				 (unsigned long long) r->d.term);
+	r->state = QUORUM__RAFT_LEADER;
+	r->stats.elections_won++;
+	r->transferring = false;
+	r->leader_since_ms = r->now_ms;
+	r->quorum_ms = r->now_ms;
+	r->lease_until_ms = 0;
+	r->lease_event = false;
+	r->lease_released = false;
+	r->transfer_to[0] = '\0';
+	r->transfer_sent = false;
+	r->term_first_round = r->round + 1;
+	for (unsigned i = 0; i < r->n_peers; i++)
+	{
+		struct quorum__raft_peer *p = &r->peers[i];
+
+		p->next_index = quorum__raft_last_index(r) + 1;
+		p->match_index = 0;
+		p->acked_round = 0;
+		p->pos_known = false;
+	}
+	quorum__raft_set_leader(r, r->cfg.name);
+	/* A NOOP of our term commits what earlier terms left (Raft §5.4.2). */
+	if (quorum__raft_append_local(r, QUORUM__RAFT_NOOP, ""))
+		r->term_start_index = quorum__raft_last_index(r);
+	/* Elected on a RESUME asked for while the cluster had no leader. */
+	if (r->resume_override && r->paused)
+		(void) quorum__raft_append_local(r, QUORUM__RAFT_RESUME, "");
+	quorum__raft_heartbeat(r);
+	quorum__raft_leader_commit(r);
+}
+
+static void lease_transfer_tick(struct quorum__raft *r);
+
+static bool
+lease_is_voter_peer(const struct quorum__raft *r, const struct quorum__raft_peer *p)
+{
+	return quorum__raft_is_voter(r, p->name);
+}
+
+/* Round r to every voter, and to the next few non-voters gossip knows. */
+void
+quorum__raft_heartbeat(struct quorum__raft *r)
+{
+	unsigned	learners = 0;
+
+	r->round++;
+	r->round_sent_ms[r->round % QUORUM__RAFT_ROUNDS] = r->now_ms;
+	r->next_heartbeat_ms = r->now_ms + r->cfg.heartbeat_ms;
+	for (unsigned i = 0; i < r->n_peers; i++)
+		if (lease_is_voter_peer(r, &r->peers[i]))
+			quorum__raft_send_append(r, &r->peers[i]);
+	for (unsigned k = 0; k < r->n_peers &&
+		 learners < QUORUM__RAFT_LEARNERS_PER_ROUND; k++)
+	{
+		struct quorum__raft_peer *p;
+
+		if (r->learner_cursor >= r->n_peers)
+			r->learner_cursor = 0;
+		p = &r->peers[r->learner_cursor++];
+		if (p->known && !lease_is_voter_peer(r, p))
+		{
+			quorum__raft_send_append(r, p);
+			learners++;
+		}
+	}
+	quorum__raft_lease_update(r);
+}
+
+static int
+lease_u64_desc(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *) a;
+	uint64_t	y = *(const uint64_t *) b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The newest round of this term a majority of voters has acknowledged. */
+static uint64_t
+lease_majority_round(const struct quorum__raft *r)
+{
+	uint64_t	acked[QUORUM__RAFT_VOTERS_MAX];
+	uint64_t	q;
+
+	if (r->n_voters == 0)
+		return 0;
+	for (unsigned i = 0; i < r->n_voters; i++)
+	{
+		const struct quorum__raft_peer *p;
+
+		if (strcmp(r->voters[i], r->cfg.name) == 0)
+		{
+			acked[i] = r->round;
+			continue;
+		}
+		p = quorum__raft_peer_find((struct quorum__raft *) r, r->voters[i]);
+		acked[i] = p != NULL ? p->acked_round : 0;
+	}
+	qsort(acked, r->n_voters, sizeof(acked[0]), lease_u64_desc);
+	q = acked[quorum__raft_majority(r) - 1];
+	if (q < r->term_first_round || q == 0 || r->round - q >= QUORUM__RAFT_ROUNDS)
+		return 0;
+	return q;
+}
+
+void
+quorum__raft_lease_update(struct quorum__raft *r)
+{
+	uint64_t	q = lease_majority_round(r);
+	quorum_time_ms sent;
+
+	if (q == 0)
+		return;
+	sent = r->round_sent_ms[q % QUORUM__RAFT_ROUNDS];
+	if (sent > r->quorum_ms)
+		r->quorum_ms = sent;
+	if (r->lease_released || sent + r->lease_ms <= r->lease_until_ms)
+		return;
+	r->lease_until_ms = sent + r->lease_ms;
+	if (!r->lease_event && r->now_ms < r->lease_until_ms)
+	{
+		r->lease_event = true;
+		r->stats.leases_gained++;
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+					 "lease gained in term %llu (round %llu sent at %llu)",
+					 (unsigned long long) r->d.term, (unsigned long long) q,
+					 (unsigned long long) sent);
+		quorum__raft_event(r, QUORUM__RAFT_EV_LEASE_GAINED);
+	}
+}
+
+/* The lease ends now: stepped down, given up for a transfer, or expired. */
+void
+quorum__raft_lease_drop(struct quorum__raft *r)
+{
+	r->lease_until_ms = 0;
+	if (!r->lease_event)
+		return;
+	r->lease_event = false;
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "lease lost in term %llu", (unsigned long long) r->d.term);
+	quorum__raft_event(r, QUORUM__RAFT_EV_LEASE_LOST);
+}
+
+void
+quorum__raft_on_append_resp(struct quorum__raft *r,
+							const struct quorum__raft_msg *msg)
+{
+	struct quorum__raft_peer *p;
+	uint64_t	round = msg->u.append_resp.round;
+
+	if (r->state != QUORUM__RAFT_LEADER ||
+		(p = quorum__raft_peer_add(r, msg->from)) == NULL)
+		return;
+	p->last_ack_ms = r->now_ms;
+	p->pos = msg->u.append_resp.pos;
+	p->pos_known = true;
+	if (round >= r->term_first_round && round <= r->round && round > p->acked_round)
+		p->acked_round = round;
+	if (msg->u.append_resp.success)
+	{
+		if (msg->u.append_resp.match_index > p->match_index)
+			p->match_index = msg->u.append_resp.match_index;
+		if (p->next_index <= p->match_index)
+			p->next_index = p->match_index + 1;
+		if (p->next_index <= quorum__raft_last_index(r) &&
+			p->match_index == msg->u.append_resp.match_index)
+			quorum__raft_send_append(r, p);
+	}
+	else if (p->next_index > p->match_index + 1)
+	{
+		/* Back off to the follower's hint, never below what it matched. */
+		uint64_t	next = QUORUM_MIN(p->next_index - 1,
+									  msg->u.append_resp.match_index + 1);
+
+		p->next_index = QUORUM_MAX(next, p->match_index + 1);
+		quorum__raft_send_append(r, p);
+	}
+	quorum__raft_leader_commit(r);
+	if (r->state != QUORUM__RAFT_LEADER)
+		return;
+	quorum__raft_lease_update(r);
+	lease_transfer_tick(r);
+}
+
+/* ---------------------------------------------------------------------
+ * Leadership transfer (thesis §3.10)
+ * ---------------------------------------------------------------------
+ */
+
+/* The voter with the best database that answered lately and may lead. */
+static const char *
+lease_best_target(struct quorum__raft *r)
+{
+	const struct quorum__raft_peer *best = NULL;
+
+	for (unsigned i = 0; i < r->n_peers; i++)
+	{
+		const struct quorum__raft_peer *p = &r->peers[i];
+
+		if (!quorum__raft_is_voter(r, p->name) || !p->pos_known ||
+			p->pos.priority <= 0 || p->pos.role == QUORUM_ROLE_WITNESS ||
+			r->now_ms - p->last_ack_ms > r->cfg.election_timeout_min_ms)
+			continue;
+		if (best == NULL || quorum__raft_pos_cmp(&p->pos, &best->pos) > 0 ||
+			(quorum__raft_pos_cmp(&p->pos, &best->pos) == 0 &&
+			 p->pos.priority > best->pos.priority))
+			best = p;
+	}
+	return best != NULL ? best->name : NULL;
+}
+
+/* leader: hand over to target; the lease is given up first (essay). */
+void
+quorum__raft_transfer_start(struct quorum__raft *r, const char *target)
+{
+	if (r->state != QUORUM__RAFT_LEADER || r->transfer_to[0] != '\0')
+		return;
+	if (target[0] == '\0' && (target = lease_best_target(r)) == NULL)
+	{
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+					 "switchover: no voter can take over");
+		return;
+	}
+	if (strcmp(target, r->cfg.name) == 0 || !quorum__raft_is_voter(r, target))
+		return;
+	snprintf(r->transfer_to, sizeof(r->transfer_to), "%s", target);
+	r->transfer_until_ms = r->now_ms + 2 * r->cfg.election_timeout_max_ms;
+	r->lease_released = true;
+	r->stats.transfers++;
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "transfer to %s: lease given up, waiting for it to catch up",
+				 target);
+	quorum__raft_lease_drop(r);
+}
+
+/* Caught up: the whole decision log, and WAL at least up to ours. */
+static bool
+lease_caught_up(const struct quorum__raft *r, const struct quorum__raft_peer *p)
+{
+	return p->match_index == quorum__raft_last_index(r) && p->pos_known &&
+		(p->pos.timeline > r->facts.timeline ||
+		 (p->pos.timeline == r->facts.timeline && p->pos.lsn >= r->facts.lsn));
+}
+
+static void
+lease_transfer_tick(struct quorum__raft *r)
+{
+	struct quorum__raft_peer *p;
+	struct quorum__raft_msg *m;
+
+	if (r->transfer_to[0] == '\0')
+		return;
+	if (r->now_ms >= r->transfer_until_ms)
+	{
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+					 "transfer to %s did not complete%s", r->transfer_to,
+					 r->transfer_sent ? ": stepping down, no lease again in this term" :
+					 ": resuming");
+		if (r->transfer_sent)
+			quorum__raft_become_follower(r, r->d.term, "");
+		else
+		{
+			r->transfer_to[0] = '\0';
+			r->lease_released = false;
+		}
+		return;
+	}
+	p = quorum__raft_peer_find(r, r->transfer_to);
+	if (r->transfer_sent || p == NULL || !lease_caught_up(r, p))
+		return;
+	if ((m = quorum__raft_msg_new(r, QUORUM__RAFT_MSG_TIMEOUT_NOW, p->name)) == NULL)
+		return;
+	r->transfer_sent = true;
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "transfer: %s caught up at index %llu, sending TIMEOUT_NOW",
+				 p->name, (unsigned long long) p->match_index);
+}
+
+/* ---------------------------------------------------------------------
+ * The leader's timers
+ * ---------------------------------------------------------------------
+ */
+
+void
+quorum__raft_leader_tick(struct quorum__raft *r)
+{
+	if (r->lease_event && r->now_ms >= r->lease_until_ms)
+		quorum__raft_lease_drop(r);
+	/* leader -> follower: no majority heard for an election timeout */
+	if (r->now_ms >= r->quorum_ms + r->cfg.election_timeout_min_ms)
+	{
+		r->stats.step_downs++;
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+					 "leader -> follower: no majority heard since %llu (check-quorum)",
+					 (unsigned long long) r->quorum_ms);
+		quorum__raft_become_follower(r, r->d.term, "");
+		return;
+	}
+	if (r->now_ms >= r->next_heartbeat_ms)
+		quorum__raft_heartbeat(r);
+	lease_transfer_tick(r);
+}
+
+quorum_time_ms
+quorum__raft_leader_deadline(const struct quorum__raft *r)
+{
+	quorum_time_ms d = QUORUM_MIN(r->next_heartbeat_ms,
+								  r->quorum_ms + r->cfg.election_timeout_min_ms);
+
+	if (r->lease_event)
+		d = QUORUM_MIN(d, r->lease_until_ms);
+	if (r->transfer_to[0] != '\0')
+		d = QUORUM_MIN(d, r->transfer_until_ms);
+	return d;
+}

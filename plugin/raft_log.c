@@ -1,0 +1,610 @@
+/*-------------------------------------------------------------------------
+ *
+ * raft_log.c
+ *	  The decision log: bootstrap, append, log matching, commit, apply and
+ *	  compaction into the snapshot.
+ *
+ * The log lives in the durable record (raft.h): a snapshot standing for
+ * everything up to its index, then at most QUORUM__RAFT_LOG_MAX entries.
+ * The voter set in force is the snapshot's plus every config entry after
+ * it, committed or not (thesis §4.1).  Committed entries are applied in
+ * order, and once the log is half full they are folded into the snapshot,
+ * so a healthy cluster never runs out of room.  A leader keeps the last slot
+ * free for the NOOP its successor must append.
+ *
+ * plugin/raft_log.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "raft.h"
+
+#include "quorum/error.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t
+quorum__raft_last_index(const struct quorum__raft *r)
+{
+	return r->d.snap.index + r->d.n_entries;
+}
+
+uint64_t
+quorum__raft_last_term(const struct quorum__raft *r)
+{
+	return r->d.n_entries > 0 ? r->d.entries[r->d.n_entries - 1].term :
+		r->d.snap.term;
+}
+
+const struct quorum__raft_entry *
+quorum__raft_entry_at(const struct quorum__raft *r, uint64_t index)
+{
+	if (index <= r->d.snap.index || index > quorum__raft_last_index(r))
+		return NULL;
+	return &r->d.entries[index - r->d.snap.index - 1];
+}
+
+/* Term of the entry at index; unknown below the snapshot or past the end. */
+uint64_t
+quorum__raft_term_at(const struct quorum__raft *r, uint64_t index, bool *known)
+{
+	const struct quorum__raft_entry *e = quorum__raft_entry_at(r, index);
+
+	*known = e != NULL || index == r->d.snap.index;
+	return e != NULL ? e->term : index == r->d.snap.index ? r->d.snap.term : 0;
+}
+
+/* ---------------------------------------------------------------------
+ * The configuration
+ * ---------------------------------------------------------------------
+ */
+
+static int
+log_name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Applies one config entry to a voter list. */
+static void
+log_config_apply(quorum__raft_name *voters, unsigned *n,
+				 const struct quorum__raft_entry *e)
+{
+	unsigned	i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(voters[i], e->name) == 0)
+			break;
+	if (e->type == QUORUM__RAFT_ADD_VOTER && i == *n &&
+		*n < QUORUM__RAFT_VOTERS_MAX)
+		memcpy(voters[(*n)++], e->name, sizeof(voters[0]));
+	else if (e->type == QUORUM__RAFT_REMOVE_VOTER && i < *n)
+	{
+		memmove(voters[i], voters[i + 1], (*n - i - 1) * sizeof(voters[0]));
+		(*n)--;
+	}
+}
+
+static bool
+log_is_config(const struct quorum__raft_entry *e)
+{
+	return e->type == QUORUM__RAFT_ADD_VOTER ||
+		e->type == QUORUM__RAFT_REMOVE_VOTER;
+}
+
+void
+quorum__raft_config_rebuild(struct quorum__raft *r)
+{
+	r->n_voters = r->d.snap.n_voters;
+	memcpy(r->voters, r->d.snap.voters, sizeof(r->voters));
+	r->config_index = r->d.snap.index;
+	for (uint32_t k = 0; k < r->d.n_entries; k++)
+	{
+		if (!log_is_config(&r->d.entries[k]))
+			continue;
+		log_config_apply(r->voters, &r->n_voters, &r->d.entries[k]);
+		r->config_index = r->d.snap.index + 1 + k;
+	}
+	/* Voters are always peers, whether gossip has found them or not. */
+	for (unsigned i = 0; i < r->n_voters; i++)
+		(void) quorum__raft_peer_add(r, r->voters[i]);
+}
+
+/* FNV-1a over the sorted names, never 0 (0 means "not bootstrapped"). */
+static uint64_t
+log_config_id(unsigned n, quorum__raft_name *voters)
+{
+	uint64_t	h = UINT64_C(0xcbf29ce484222325);
+
+	for (unsigned i = 0; i < n; i++)
+		for (const unsigned char *p = (const unsigned char *) voters[i];; p++)
+		{
+			h ^= *p;
+			h *= UINT64_C(0x100000001b3);
+			if (*p == '\0')
+				break;
+		}
+	return h == 0 ? 1 : h;
+}
+
+/* The first voter set: a snapshot at index 1, term 0. */
+void
+quorum__raft_bootstrap(struct quorum__raft *r, unsigned n,
+					   quorum__raft_name *voters)
+{
+	struct quorum__raft_snapshot *s = &r->d.snap;
+	unsigned	m = 0;
+
+	memset(s, 0, sizeof(*s));
+	qsort(voters, n, sizeof(voters[0]), log_name_cmp);
+	for (unsigned i = 0; i < n; i++)
+		if (voters[i][0] != '\0' && (m == 0 || strcmp(s->voters[m - 1], voters[i]) != 0))
+			memcpy(s->voters[m++], voters[i], sizeof(s->voters[0]));
+	s->n_voters = (uint8_t) m;
+	s->index = 1;
+	s->config_id = log_config_id(m, s->voters);
+	r->d.n_entries = 0;
+	r->commit = r->applied = 1;
+	quorum__raft_persist(r);
+	quorum__raft_config_rebuild(r);
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "bootstrap: %u voters, config %016llx", m,
+				 (unsigned long long) s->config_id);
+	quorum__raft_reset_election_timer(r);
+}
+
+/*
+ * bootstrap_expect: once gossip has shown exactly that many voter-capable
+ * members (self included) for a whole election timeout, they are the first
+ * voter set.  The wait lets an existing cluster's leader reach a newcomer
+ * first; more than expected means someone is misconfigured, so we wait.
+ */
+void
+quorum__raft_bootstrap_tick(struct quorum__raft *r)
+{
+	quorum__raft_name names[QUORUM__RAFT_VOTERS_MAX];
+	unsigned	n = 1;
+
+	if (r->n_voters > 0 || r->cfg.bootstrap_expect == 0 || !r->cfg.voter)
+	{
+		r->bootstrap_at_ms = 0;
+		return;
+	}
+	memcpy(names[0], r->cfg.name, sizeof(names[0]));
+	for (unsigned i = 0; i < r->n_peers; i++)
+		if (r->peers[i].known && r->peers[i].voter_capable)
+		{
+			if (n < QUORUM__RAFT_VOTERS_MAX)
+				memcpy(names[n], r->peers[i].name, sizeof(names[0]));
+			n++;
+		}
+	if (n != r->cfg.bootstrap_expect)
+	{
+		r->bootstrap_at_ms = 0;
+		return;
+	}
+	if (r->bootstrap_at_ms == 0)
+		r->bootstrap_at_ms = r->now_ms + r->cfg.election_timeout_max_ms;
+	else if (r->now_ms >= r->bootstrap_at_ms)
+	{
+		r->bootstrap_at_ms = 0;
+		quorum__raft_bootstrap(r, n, names);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Appending and compaction
+ * ---------------------------------------------------------------------
+ */
+
+/* Folds the applied prefix into the snapshot. */
+static void
+log_compact(struct quorum__raft *r)
+{
+	struct quorum__raft_snapshot *s = &r->d.snap;
+	uint64_t	fold = r->applied - s->index;
+	unsigned	n = s->n_voters;
+	bool		known;
+
+	if (r->applied <= s->index)
+		return;
+	for (uint64_t k = 0; k < fold; k++)
+		if (log_is_config(&r->d.entries[k]))
+			log_config_apply(s->voters, &n, &r->d.entries[k]);
+	s->n_voters = (uint8_t) n;
+	qsort(s->voters, n, sizeof(s->voters[0]), log_name_cmp);
+	s->term = quorum__raft_term_at(r, r->applied, &known);
+	s->paused = r->paused;
+	s->index = r->applied;
+	r->d.n_entries -= (uint32_t) fold;
+	memmove(r->d.entries, r->d.entries + fold,
+			r->d.n_entries * sizeof(r->d.entries[0]));
+	quorum__raft_persist(r);
+	quorum__raft_config_rebuild(r);
+}
+
+bool
+quorum__raft_append_local(struct quorum__raft *r,
+						  enum quorum__raft_entry_type type, const char *name)
+{
+	struct quorum__raft_entry *e;
+
+	if (r->d.n_entries == QUORUM__RAFT_LOG_MAX)
+		log_compact(r);
+	if (r->d.n_entries == QUORUM__RAFT_LOG_MAX)
+		return false;
+	e = &r->d.entries[r->d.n_entries++];
+	memset(e, 0, sizeof(*e));
+	e->term = r->d.term;
+	e->type = (uint8_t) type;
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	quorum__raft_persist(r);
+	if (log_is_config(e))
+		quorum__raft_config_rebuild(r);
+	return true;
+}
+
+/* The next APPEND (or SNAPSHOT, if it is that far behind) for peer p. */
+void
+quorum__raft_send_append(struct quorum__raft *r, struct quorum__raft_peer *p)
+{
+	struct quorum__raft_msg *m;
+	uint64_t	last = quorum__raft_last_index(r);
+	bool		known;
+
+	if (p->next_index <= r->d.snap.index)
+	{
+		m = quorum__raft_msg_new(r, QUORUM__RAFT_MSG_SNAPSHOT, p->name);
+		if (m != NULL)
+		{
+			m->u.snapshot.snap = r->d.snap;
+			m->u.snapshot.round = r->round;
+		}
+		return;
+	}
+	if (p->next_index > last + 1)
+		p->next_index = last + 1;
+	m = quorum__raft_msg_new(r, QUORUM__RAFT_MSG_APPEND, p->name);
+	if (m == NULL)
+		return;
+	m->u.append.prev_index = p->next_index - 1;
+	m->u.append.prev_term = quorum__raft_term_at(r, p->next_index - 1, &known);
+	m->u.append.commit = r->commit;
+	m->u.append.round = r->round;
+	for (uint64_t i = p->next_index;
+		 i <= last && m->u.append.n_entries < QUORUM__RAFT_APPEND_MAX; i++)
+		m->u.append.entries[m->u.append.n_entries++] = *quorum__raft_entry_at(r, i);
+}
+
+/* ---------------------------------------------------------------------
+ * Follower side
+ * ---------------------------------------------------------------------
+ */
+
+static void
+log_reply(struct quorum__raft *r, const char *to, bool success, uint64_t match,
+		  uint64_t round)
+{
+	struct quorum__raft_msg *m = quorum__raft_msg_new(r, QUORUM__RAFT_MSG_APPEND_RESP, to);
+
+	if (m == NULL)
+		return;
+	m->u.append_resp.success = success;
+	m->u.append_resp.match_index = match;
+	m->u.append_resp.round = round;
+	m->u.append_resp.pos = r->facts;
+}
+
+/*
+ * A message of the leader of our term: it is the leader, and this is the
+ * contact leader stickiness and the election timer count from.
+ */
+static void
+log_leader_contact(struct quorum__raft *r, const char *leader)
+{
+	if (r->state != QUORUM__RAFT_FOLLOWER)
+		quorum__raft_become_follower(r, r->d.term, leader);
+	else
+		quorum__raft_set_leader(r, leader);
+	r->contact_ms = r->now_ms;
+	r->resume_override = false;
+	quorum__raft_reset_election_timer(r);
+}
+
+/* Drops entries from index on; never a committed one (Raft §5.3). */
+static void
+log_truncate(struct quorum__raft *r, uint64_t index)
+{
+	QUORUM_ASSERT(index > r->commit);
+	r->d.n_entries = (uint32_t) (index - r->d.snap.index - 1);
+	quorum__raft_persist(r);
+}
+
+/*
+ * Log matching (Raft §5.3) for the entries of one APPEND; returns the last
+ * index known to match the leader's log.
+ */
+static uint64_t
+log_merge(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	uint64_t	match = msg->u.append.prev_index;
+	bool		config = false;
+
+	for (uint32_t k = 0; k < msg->u.append.n_entries; k++)
+	{
+		const struct quorum__raft_entry *e = &msg->u.append.entries[k];
+		uint64_t	idx = msg->u.append.prev_index + 1 + k;
+		bool		known;
+
+		if (idx <= r->d.snap.index)
+		{
+			match = idx;
+			continue;
+		}
+		if (idx <= quorum__raft_last_index(r))
+		{
+			if (quorum__raft_term_at(r, idx, &known) == e->term)
+			{
+				match = idx;
+				continue;
+			}
+			config |= log_is_config(quorum__raft_entry_at(r, idx));
+			log_truncate(r, idx);
+		}
+		if (r->d.n_entries == QUORUM__RAFT_LOG_MAX)
+			log_compact(r);
+		if (r->d.n_entries == QUORUM__RAFT_LOG_MAX)
+			break;
+		r->d.entries[r->d.n_entries++] = *e;
+		config |= log_is_config(e);
+		quorum__raft_persist(r);
+		match = idx;
+	}
+	if (config)
+		quorum__raft_config_rebuild(r);
+	return match;
+}
+
+void
+quorum__raft_on_append(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	uint64_t	prev = msg->u.append.prev_index;
+	uint64_t	last = quorum__raft_last_index(r);
+	uint64_t	match;
+	bool		known;
+
+	if (msg->term < r->d.term)
+	{
+		log_reply(r, msg->from, false, last, msg->u.append.round);
+		return;
+	}
+	log_leader_contact(r, msg->from);
+	if (prev > last ||
+		(prev >= r->d.snap.index &&
+		 quorum__raft_term_at(r, prev, &known) != msg->u.append.prev_term))
+	{
+		log_reply(r, msg->from, false, QUORUM_MIN(last, prev - 1),
+				  msg->u.append.round);
+		return;
+	}
+	match = log_merge(r, msg);
+	if (msg->u.append.commit > r->commit)
+	{
+		r->commit = QUORUM_MAX(r->commit, QUORUM_MIN(msg->u.append.commit, match));
+		quorum__raft_apply(r);
+	}
+	log_reply(r, msg->from, true, match, msg->u.append.round);
+}
+
+void
+quorum__raft_on_snapshot(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	const struct quorum__raft_snapshot *s = &msg->u.snapshot.snap;
+	bool		known;
+
+	if (msg->term < r->d.term)
+	{
+		log_reply(r, msg->from, false, quorum__raft_last_index(r),
+				  msg->u.snapshot.round);
+		return;
+	}
+	log_leader_contact(r, msg->from);
+	if (s->index > r->commit)
+	{
+		/* Keep a suffix that already follows the snapshot (thesis §5.1.3). */
+		if (quorum__raft_term_at(r, s->index, &known) == s->term && known &&
+			s->index < quorum__raft_last_index(r))
+		{
+			uint64_t	keep = quorum__raft_last_index(r) - s->index;
+
+			memmove(r->d.entries, r->d.entries + (r->d.n_entries - keep),
+					keep * sizeof(r->d.entries[0]));
+			r->d.n_entries = (uint32_t) keep;
+		}
+		else
+			r->d.n_entries = 0;
+		r->d.snap = *s;
+		r->commit = r->applied = s->index;
+		r->paused = s->paused;
+		quorum__raft_persist(r);
+		quorum__raft_config_rebuild(r);
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+					 "snapshot from %s: index %llu, %u voters",
+					 msg->from, (unsigned long long) s->index, s->n_voters);
+	}
+	log_reply(r, msg->from, true, s->index, msg->u.snapshot.round);
+}
+
+/* ---------------------------------------------------------------------
+ * Leader side
+ * ---------------------------------------------------------------------
+ */
+
+static int
+log_check_config_change(struct quorum__raft *r, enum quorum__raft_entry_type type,
+						const char *name)
+{
+	struct quorum__raft_peer *p = quorum__raft_peer_find(r, name);
+	bool		voter = quorum__raft_is_voter(r, name);
+
+	/* One change at a time, and not before this term has committed. */
+	if (r->config_index > r->commit || r->commit < r->term_start_index)
+		return QUORUM_ESTATE;
+	if (type == QUORUM__RAFT_ADD_VOTER)
+	{
+		if (voter)
+			return QUORUM_EINVAL;
+		if (r->n_voters >= QUORUM__RAFT_VOTERS_MAX)
+			return QUORUM_ELIMIT;
+		if (strcmp(name, r->cfg.name) != 0 &&
+			(p == NULL || !p->known || !p->voter_capable))
+			return QUORUM_ENOTFOUND;
+		if (strcmp(name, r->cfg.name) == 0 && !r->cfg.voter)
+			return QUORUM_EINVAL;
+		return 0;
+	}
+	if (!voter)
+		return QUORUM_ENOTFOUND;
+	return r->n_voters > 1 ? 0 : QUORUM_EINVAL;
+}
+
+int
+quorum__raft_leader_propose(struct quorum__raft *r,
+							enum quorum__raft_entry_type type, const char *name)
+{
+	int			rc = 0;
+
+	if (type == QUORUM__RAFT_ADD_VOTER || type == QUORUM__RAFT_REMOVE_VOTER)
+		rc = log_check_config_change(r, type, name);
+	else if (type == QUORUM__RAFT_SWITCHOVER)
+	{
+		if (r->transfer_to[0] != '\0')
+			return QUORUM_ESTATE;
+		if (name[0] != '\0' && !quorum__raft_is_voter(r, name))
+			return QUORUM_ENOTFOUND;
+		if (strcmp(name, r->cfg.name) == 0)
+			return 0;
+	}
+	if (rc != 0)
+		return rc;
+	/* Keep the last slot for a successor's NOOP. */
+	if (r->d.n_entries >= QUORUM__RAFT_LOG_MAX - 1)
+		log_compact(r);
+	if (r->d.n_entries >= QUORUM__RAFT_LOG_MAX - 1 ||
+		!quorum__raft_append_local(r, type, name))
+		return QUORUM_ELIMIT;
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "propose %s %s at index %llu",
+				 quorum__raft_entry_type_name(type), name,
+				 (unsigned long long) quorum__raft_last_index(r));
+	for (unsigned i = 0; i < r->n_voters; i++)
+	{
+		struct quorum__raft_peer *p = quorum__raft_peer_find(r, r->voters[i]);
+
+		if (p != NULL)
+			quorum__raft_send_append(r, p);
+	}
+	quorum__raft_leader_commit(r);
+	return 0;
+}
+
+void
+quorum__raft_on_propose(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	const struct quorum__raft_entry *e = &msg->u.propose.entry;
+	int			rc;
+
+	if (r->state != QUORUM__RAFT_LEADER || e->type < QUORUM__RAFT_ADD_VOTER ||
+		e->type > QUORUM__RAFT_SWITCHOVER)
+		return;
+	rc = quorum__raft_leader_propose(r, (enum quorum__raft_entry_type) e->type,
+									 e->name);
+	if (rc != 0)
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+					 "proposal %s %s from %s refused (%d)",
+					 quorum__raft_entry_type_name(e->type), e->name, msg->from, rc);
+}
+
+static int
+log_u64_desc(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *) a;
+	uint64_t	y = *(const uint64_t *) b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The highest index a majority holds commits, if it is of our term (§5.4.2). */
+void
+quorum__raft_leader_commit(struct quorum__raft *r)
+{
+	uint64_t	match[QUORUM__RAFT_VOTERS_MAX];
+	uint64_t	n;
+	bool		known;
+
+	for (unsigned i = 0; i < r->n_voters; i++)
+	{
+		struct quorum__raft_peer *p = quorum__raft_peer_find(r, r->voters[i]);
+
+		match[i] = strcmp(r->voters[i], r->cfg.name) == 0 ?
+			quorum__raft_last_index(r) : p != NULL ? p->match_index : 0;
+	}
+	if (r->n_voters == 0)
+		return;
+	qsort(match, r->n_voters, sizeof(match[0]), log_u64_desc);
+	n = match[quorum__raft_majority(r) - 1];
+	if (n > r->commit && quorum__raft_term_at(r, n, &known) == r->d.term)
+	{
+		r->commit = n;
+		quorum__raft_apply(r);
+	}
+}
+
+static void
+log_apply_one(struct quorum__raft *r, uint64_t index,
+			  const struct quorum__raft_entry *e)
+{
+	struct quorum__raft_event *ev;
+
+	if (e->type == QUORUM__RAFT_PAUSE)
+		r->paused = true;
+	else if (e->type == QUORUM__RAFT_RESUME)
+	{
+		r->paused = false;
+		r->resume_override = false;
+	}
+	if (e->type == QUORUM__RAFT_NOOP)
+		return;
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "commit %llu: %s %s", (unsigned long long) index,
+				 quorum__raft_entry_type_name(e->type), e->name);
+	if ((ev = quorum__raft_event(r, QUORUM__RAFT_EV_COMMITTED)) != NULL)
+	{
+		ev->index = index;
+		ev->entry = *e;
+	}
+	if (r->state != QUORUM__RAFT_LEADER)
+		return;
+	/* Only this term's leader acts on a switchover it was asked for. */
+	if (e->type == QUORUM__RAFT_SWITCHOVER && e->term == r->d.term)
+		quorum__raft_transfer_start(r, e->name);
+	/* A leader removed from the voters leaves office (thesis §4.2.2). */
+	if (e->type == QUORUM__RAFT_REMOVE_VOTER && strcmp(e->name, r->cfg.name) == 0)
+		quorum__raft_become_follower(r, r->d.term, "");
+}
+
+void
+quorum__raft_apply(struct quorum__raft *r)
+{
+	while (r->applied < r->commit)
+	{
+		const struct quorum__raft_entry *e = quorum__raft_entry_at(r, r->applied + 1);
+
+		QUORUM_ASSERT(e != NULL);
+		r->applied++;
+		log_apply_one(r, r->applied, e);
+	}
+	if (r->d.n_entries > QUORUM__RAFT_LOG_MAX / 2)
+		log_compact(r);
+}
