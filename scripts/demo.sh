@@ -152,6 +152,8 @@ CONF
 	pgq_log "all three servers alive after $((SECONDS - t0))s; SELECT * FROM quorum.nodes on node1:"
 	demo_show
 
+	local as=""
+	pgq_is_root && as="runuser -u postgres -- "
 	cat <<EOT
 
 The cluster runs in $DEMO_DIR (logs: node1.log, node2.log, node3.log).
@@ -163,6 +165,14 @@ Connect to a server (node1 is the primary; node2 and node3 are standbys):
 
 and try: SELECT * FROM quorum.nodes; SELECT * FROM quorum.status;
          SELECT * FROM quorum.events; SELECT * FROM quorum.health;
+
+Watch failure detection: stop node3 abruptly, look at quorum.nodes on node1
+(node3 turns suspect, then dead), then start node3 again (alive, with a
+higher incarnation):
+
+    ${as}$PG_BINDIR/pg_ctl -D $DEMO_DIR/node3 stop -m immediate
+    bash scripts/demo.sh status
+    ${as}$PG_BINDIR/pg_ctl -D $DEMO_DIR/node3 -l $DEMO_DIR/node3.log start
 
 Show the membership again: bash scripts/demo.sh status
 Stop everything:           bash scripts/demo.sh stop
