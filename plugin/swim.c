@@ -437,8 +437,19 @@ swim_apply_self(struct quorum_node *node, const struct quorum_wire_update *up,
 	struct quorum__member *self = &node->members[0];
 	uint64_t	old = self->incarnation;
 
-	if (node->left || up->incarnation < self->incarnation)
+	if (node->left)
 		return;
+	if (up->incarnation < old)
+	{
+		/*
+		 * A stale claim: the sender missed our later incarnation.  Tell it
+		 * again (our next datagrams, the answer to its ping first, carry it)
+		 * or it may never learn, once that news has stopped circulating.
+		 */
+		if (up->state != QUORUM_MEMBER_ALIVE)
+			quorum__swim_dq_push(node, 0, "");
+		return;
+	}
 	if (up->state == QUORUM_MEMBER_ALIVE && up->incarnation == old)
 		return;
 #if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_REFUTE)

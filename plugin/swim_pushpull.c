@@ -17,7 +17,8 @@
  * answer is triggered by chunk 0, which always starts with the sender's own
  * entry.  One exchange uses at most half the outbox; a table larger than
  * that is sent window by window, a cursor moving on each exchange, so
- * successive exchanges still cover it all.
+ * successive exchanges still cover it all.  Each round also pushes to one
+ * dead member, to reconnect partitions that outlasted gossip_to_dead_ms.
  *
  * plugin/swim_pushpull.c
  *
@@ -176,6 +177,49 @@ pushpull_partner(struct quorum_node *node)
 	return QUORUM__NONE;
 }
 
+/* A random dead (not left) member, or QUORUM__NONE. */
+static uint32_t
+pushpull_dead_member(struct quorum_node *node)
+{
+	uint32_t	n = node->n_members;
+	uint32_t	start;
+
+	if (n <= 1 || node->n_by_state[QUORUM_MEMBER_DEAD] == 0)
+		return QUORUM__NONE;
+	start = quorum__prng_below(&node->prng, n - 1);
+	for (uint32_t i = 0; i < n - 1; i++)
+	{
+		uint32_t	idx = 1 + (start + i) % (n - 1);
+
+		if (node->members[idx].state == QUORUM_MEMBER_DEAD)
+			return idx;
+	}
+	return QUORUM__NONE;
+}
+
+/*
+ * Reconnect: one push-pull per anti-entropy round with a random dead member,
+ * for as long as it is remembered (Serf's reconnect loop, for memberlist).
+ * Without it, two sides of a partition that outlasted gossip_to_dead_ms
+ * would never talk again, since everything else goes to live members.  Our
+ * table tells the member it is dead, so if it is in fact alive it refutes
+ * before it answers, and its answer starts with its new incarnation.
+ */
+static void
+pushpull_reconnect(struct quorum_node *node)
+{
+	uint32_t	idx = pushpull_dead_member(node);
+
+	if (idx == QUORUM__NONE)
+		return;
+	QUORUM_TRACE(&node->trace, QUORUM_TRACE_DEBUG, node->now_ms,
+				 "reconnect: push-pull with dead %s",
+				 quorum__node_member_name(node, idx));
+	node->stats.pushpulls++;
+	quorum__swim_pushpull_send(node, &node->members[idx].addr, false,
+							   ++node->pushpull_exchange);
+}
+
 void
 quorum__swim_pushpull_tick(struct quorum_node *node)
 {
@@ -184,6 +228,7 @@ quorum__swim_pushpull_tick(struct quorum_node *node)
 	if (node->now_ms < node->next_pushpull_ms)
 		return;
 	node->next_pushpull_ms = node->now_ms + node->config.pushpull_interval_ms;
+	pushpull_reconnect(node);
 	idx = pushpull_partner(node);
 	if (idx == QUORUM__NONE)
 		return;

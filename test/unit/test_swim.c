@@ -797,6 +797,39 @@ test_gossip_to_dead_heals(void **state)
 	assert_true(info.incarnation >= 2);
 }
 
+/*
+ * A partition that outlasts gossip_to_dead_ms: nothing crosses it any more
+ * but the reconnect push-pull to a dead member, which must heal it.
+ */
+static void
+test_reconnect_after_long_partition(void **state)
+{
+	struct quorum_config c;
+
+	(void) state;
+	net->count = 4;
+	for (unsigned i = 0; i < 4; i++)
+	{
+		t_config(i, &c);
+		c.gossip_to_dead_ms = 1000;
+		c.pushpull_interval_ms = 2000;
+		t_boot(i, &c);
+		if (i > 0)
+			t_join(i, 0);
+	}
+	assert_true(t_wait_until(t_converged, 5000));
+	for (unsigned a = 0; a < 2; a++)
+		for (unsigned b = 2; b < 4; b++)
+			t_cut_both(a, b, true);
+	t_run_for(15000);
+	assert_int_equal(t_state(0, 3), QUORUM_MEMBER_DEAD);
+	assert_int_equal(t_state(3, 0), QUORUM_MEMBER_DEAD);
+	for (unsigned a = 0; a < 2; a++)
+		for (unsigned b = 2; b < 4; b++)
+			t_cut_both(a, b, false);
+	assert_true(t_wait_until(t_converged, 3 * 2000 + 1000));
+}
+
 /* Our own outgoing datagrams lost: probes fail with no nacks, health drops. */
 static void
 test_local_health(void **state)
@@ -923,6 +956,7 @@ main(void)
 		T(test_reap),
 		T(test_restart_higher_incarnation),
 		T(test_gossip_to_dead_heals),
+		T(test_reconnect_after_long_partition),
 		T(test_local_health),
 		T(test_pushpull_periodic),
 		T(test_trace_deterministic),
