@@ -53,6 +53,11 @@
  *   GOSSIP datagram when their turn comes (memberlist's gossip-to-the-dead),
  *   and are reaped, if reap_dead_ms is set, when their turn comes after that:
  *   both are O(1) per probe period instead of a table scan.
+ * - Each push-pull round also pushes to one random dead member (Serf's
+ *   reconnect loop, which memberlist leaves to its user), so two sides of a
+ *   partition that outlasted gossip_to_dead_ms still find each other.
+ * - A stale claim that this node is dead (older incarnation) makes it
+ *   re-announce its current incarnation instead of ignoring the claim.
  * - Everything is bounded by the config and allocated at creation; a full
  *   table or queue is a counted drop, never a reallocation.
  *
