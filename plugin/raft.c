@@ -198,7 +198,7 @@ raft_check_config(const struct quorum__raft_config *c, char *errbuf, size_t len)
 		c->bootstrap_expect > QUORUM__RAFT_VOTERS_MAX)
 		return raft_invalid(errbuf, len, "at most %d voters",
 							QUORUM__RAFT_VOTERS_MAX);
-	if (c->peers_max < QUORUM__RAFT_VOTERS_MAX + 1 || c->out_max < 2 * QUORUM__RAFT_VOTERS_MAX ||
+	if (c->peers_max < QUORUM__RAFT_VOTERS_MAX + 2 || c->out_max < 2 * QUORUM__RAFT_VOTERS_MAX ||
 		c->events_max < 4)
 		return raft_invalid(errbuf, len, "raft: peers_max, out_max or events_max too small");
 	return 0;
@@ -294,6 +294,10 @@ quorum__raft_peer_add(struct quorum__raft *r, const char *name)
 		return p;
 	if (strcmp(name, r->cfg.name) == 0 || name[0] == '\0' ||
 		r->n_peers >= r->cfg.peers_max - 1)
+		return NULL;
+	/* Non-voters never take the slots the largest voter set needs. */
+	if (!quorum__raft_is_voter(r, name) &&
+		r->n_peers >= r->cfg.peers_max - 1 - QUORUM__RAFT_VOTERS_MAX)
 		return NULL;
 	p = &r->peers[r->n_peers++];
 	memset(p, 0, sizeof(*p));

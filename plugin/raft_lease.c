@@ -97,6 +97,12 @@ quorum__raft_heartbeat(struct quorum__raft *r)
 			learners++;
 		}
 	}
+	/*
+	 * A lost TIMEOUT_NOW is sent again each round: harmless, since only the
+	 * target in our very term acts on it, and the lease is given up already.
+	 */
+	if (r->transfer_sent)
+		(void) quorum__raft_msg_new(r, QUORUM__RAFT_MSG_TIMEOUT_NOW, r->transfer_to);
 	quorum__raft_lease_update(r);
 }
 
@@ -281,7 +287,6 @@ static void
 lease_transfer_tick(struct quorum__raft *r)
 {
 	struct quorum__raft_peer *p;
-	struct quorum__raft_msg *m;
 
 	if (r->transfer_to[0] == '\0')
 		return;
@@ -303,7 +308,7 @@ lease_transfer_tick(struct quorum__raft *r)
 	p = quorum__raft_peer_find(r, r->transfer_to);
 	if (r->transfer_sent || p == NULL || !lease_caught_up(r, p))
 		return;
-	if ((m = quorum__raft_msg_new(r, QUORUM__RAFT_MSG_TIMEOUT_NOW, p->name)) == NULL)
+	if (quorum__raft_msg_new(r, QUORUM__RAFT_MSG_TIMEOUT_NOW, p->name) == NULL)
 		return;
 	r->transfer_sent = true;
 	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,

@@ -74,6 +74,8 @@ struct t_world
 	size_t		len;
 	double		loss;
 	uint64_t	rng;
+	int			drop_type;		/* drop messages of this type ... */
+	unsigned	drop_count;		/* ... this many times */
 	struct t_event ev[T_EVENTS_MAX];
 	size_t		n_ev;
 	char		term_leader[T_TERMS_MAX][QUORUM_NAME_MAX + 1];
@@ -178,6 +180,11 @@ t_enqueue(unsigned from, const struct quorum__raft_msg *m)
 
 	if (to < 0 || W->cut[from][to] || t_chance(W->loss))
 		return;
+	if ((int) m->type == W->drop_type && W->drop_count > 0)
+	{
+		W->drop_count--;
+		return;
+	}
 	assert_true(W->len < T_QUEUE_MAX);
 	it = &W->q[(W->head + W->len++) % T_QUEUE_MAX];
 	it->at = W->now + T_LATENCY_MS;
@@ -547,6 +554,7 @@ t_setup(void **state)
 	if (W == NULL)
 		return 1;
 	W->q = calloc(T_QUEUE_MAX, sizeof(*W->q));
+	W->drop_type = -1;
 	t_not = t_want = -1;
 	return W->q == NULL;
 }
@@ -1456,6 +1464,34 @@ test_transfer_timeout(void **state)
 	T_NO_VIOLATION();
 }
 
+/* A lost TIMEOUT_NOW is sent again with the next round. */
+static void
+test_transfer_timeout_now_lost(void **state)
+{
+	int			l;
+	unsigned	target;
+	quorum_time_ms asked;
+
+	(void) state;
+	t_world(3, 3, 24);
+	t_boot_all();
+	assert_true(t_wait(t_stable, 6000));
+	l = t_leader();
+	target = ((unsigned) l + 1) % 3;
+	W->drop_type = QUORUM__RAFT_MSG_TIMEOUT_NOW;
+	W->drop_count = 2;
+	asked = W->now;
+	assert_int_equal(quorum__raft_transfer(&W->node[l].r, W->node[target].cfg.name,
+										   t_local((unsigned) l, W->now)), 0);
+	t_output((unsigned) l);
+	t_want = (int) target;
+	assert_true(t_wait(t_stable_new, 1000));
+	assert_int_equal(W->drop_count, 0);
+	/* Two rounds later, not an election timeout later. */
+	assert_true(W->now - asked < 3 * QUORUM__RAFT_HEARTBEAT_MS + 50);
+	T_NO_VIOLATION();
+}
+
 /* A stale TIMEOUT_NOW (an older term) starts nothing. */
 static void
 test_stale_timeout_now(void **state)
@@ -1481,6 +1517,31 @@ test_stale_timeout_now(void **state)
 	t_run_for(2000);
 	assert_int_equal(t_leader(), l);
 	T_NO_VIOLATION();
+}
+
+/* The pump's own checkers are not vacuous: forge a second lease holder. */
+static void
+test_pump_checker_bites(void **state)
+{
+	int			l;
+	unsigned	f;
+
+	(void) state;
+	t_world(3, 3, 25);
+	t_boot_all();
+	assert_true(t_wait(t_stable, 6000));
+	T_NO_VIOLATION();
+	l = t_leader();
+	f = ((unsigned) l + 1) % 3;
+	W->node[f].r.state = QUORUM__RAFT_LEADER;
+	W->node[f].r.lease_until_ms = UINT64_MAX;
+	t_check_world();
+	assert_non_null(strstr(W->violation, "both hold a lease"));
+	W->violation[0] = '\0';
+	W->node[f].r.lease_released = true;
+	t_check_world();
+	assert_non_null(strstr(W->violation, "two leaders in term"));
+	W->node[f].r.state = QUORUM__RAFT_FOLLOWER;
 }
 
 int
@@ -1513,7 +1574,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_transfer, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_transfer_waits_for_catch_up, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_transfer_timeout, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_transfer_timeout_now_lost, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_timeout_now, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_pump_checker_bites, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
