@@ -1534,11 +1534,13 @@ test_pump_checker_bites(void **state)
 	l = t_leader();
 	f = ((unsigned) l + 1) % 3;
 	W->node[f].r.state = QUORUM__RAFT_LEADER;
+	W->node[f].r.d.term = W->node[l].r.d.term + 1;
 	W->node[f].r.lease_until_ms = UINT64_MAX;
 	t_check_world();
 	assert_non_null(strstr(W->violation, "both hold a lease"));
 	W->violation[0] = '\0';
 	W->node[f].r.lease_released = true;
+	W->node[f].r.d.term = W->node[l].r.d.term;
 	t_check_world();
 	assert_non_null(strstr(W->violation, "two leaders in term"));
 	W->node[f].r.state = QUORUM__RAFT_FOLLOWER;
