@@ -30,6 +30,21 @@ bench_join_gap_ms(const struct quorum_config *c, unsigned n)
 	return retransmits * 1000 / 120 + 1;
 }
 
+static void
+bench_print_drops(struct sim_world *w)
+{
+	struct sim_stats_sum sum;
+
+	sim_check_stats_sum(w, &sum);
+	fprintf(stderr, "  drops during setup:");
+	for (int r = 0; r < QUORUM_DROP__COUNT; r++)
+		if (sum.drops[r] > 0)
+			fprintf(stderr, " %s=%llu",
+					quorum_drop_reason_name((enum quorum_drop_reason) r),
+					(unsigned long long) sum.drops[r]);
+	fprintf(stderr, "\n");
+}
+
 struct sim_world *
 bench_converged(const struct bench_setup *setup, quorum_time_ms *setup_ms)
 {
@@ -106,6 +121,7 @@ bench_converged(const struct bench_setup *setup, quorum_time_ms *setup_ms)
 		return NULL;
 	}
 	*setup_ms = w->now_ms;
+	bench_print_drops(w);
 	return w;
 }
 

@@ -44,6 +44,32 @@ static const char *const fuzz_profile_names[] = {"lossy", "partition", "crash", 
 static bool fuzz_verbose;
 static bool fuzz_trace;
 
+/*
+ * The core's fault-point seam (plugin/internal.h), present in simulation
+ * builds: QUORUM_BUGGIFY(node, "name") asks this hook.  As in FoundationDB,
+ * each fault point is enabled in about a quarter of the runs, chosen by the
+ * seed and its name, and an enabled one fires on 5% of its calls, drawn from
+ * the world's PRNG so that the run still replays.
+ */
+struct quorum_node;
+extern bool (*quorum__buggify_hook) (const struct quorum_node *node,
+									 const char *name);
+
+static struct sim_world *fuzz_world;
+static uint64_t fuzz_buggify_fired;
+
+static bool
+fuzz_buggify(const struct quorum_node *node, const char *name)
+{
+	(void) node;
+	if (sim_hash_bytes(fuzz_world->seed, name, strlen(name)) % 4 != 0)
+		return false;
+	if (!sim_rng_chance(&fuzz_world->rng, 0.05))
+		return false;
+	fuzz_buggify_fired++;
+	return true;
+}
+
 static void
 fuzz_log(struct sim_world *w, const char *what)
 {
@@ -311,6 +337,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "sim-fuzz: out of memory\n");
 		return 2;
 	}
+	fuzz_world = w;
+	quorum__buggify_hook = fuzz_buggify;
 
 	/* Chaos. */
 	sim_run_for(w, o.join_spread_ms + 3000);
@@ -390,8 +418,9 @@ main(int argc, char **argv)
 			   (unsigned long long) (w->now_ms - heal_at),
 			   (unsigned long long) w->now_ms);
 	sim_check_report(w, stdout);
-	printf("hash=%016llx steps=%llu\n", (unsigned long long) w->hash,
-		   (unsigned long long) w->steps);
+	printf("hash=%016llx steps=%llu buggify_fired=%llu\n",
+		   (unsigned long long) w->hash, (unsigned long long) w->steps,
+		   (unsigned long long) fuzz_buggify_fired);
 	sim_world_free(w);
 	free(a);
 	free(b);

@@ -92,12 +92,22 @@ sim_net_connected(const struct sim_world *w, unsigned from, unsigned to)
 	return net->n_cuts == 0 || net_cut_find(net, net_cut_key(from, to)) < 0;
 }
 
+/*
+ * The datagrams one step sends to one destination leave back to back on the
+ * same path, so they share one delay and arrive in order (the heap is FIFO
+ * among equal times): the base delay is a function of the seed, the step
+ * and the destination, not a fresh draw per datagram.  Reordering within a
+ * burst happens only when the reorder fault asks for it.
+ */
 static quorum_time_ms
-net_delay(struct sim_world *w)
+net_delay(struct sim_world *w, unsigned dest)
 {
 	const struct sim_net_params *p = &w->net->params;
-	quorum_time_ms d = p->delay_min_ms + sim_rng_exp(&w->rng, p->delay_mean_ms);
+	struct sim_rng burst;
+	quorum_time_ms d;
 
+	sim_rng_seed(&burst, sim_hash_u64(sim_hash_u64(w->seed, w->steps), dest));
+	d = p->delay_min_ms + sim_rng_exp(&burst, p->delay_mean_ms);
 	if (sim_rng_chance(&w->rng, p->reorder))
 		d += sim_rng_below(&w->rng, p->reorder_ms + 1);
 	return d;
@@ -156,7 +166,7 @@ net_inject_garbage(struct sim_world *w, unsigned from, unsigned to,
 			break;
 	}
 	w->net->stats.garbage++;
-	net_deliver_at(w, to, w->now_ms + net_delay(w), &src, junk, jlen);
+	net_deliver_at(w, to, w->now_ms + net_delay(w, to), &src, junk, jlen);
 }
 
 void
@@ -194,12 +204,15 @@ sim_net_send(struct sim_world *w, unsigned from, const struct quorum_addr *to,
 		net->stats.lost++;
 		return;
 	}
-	net_deliver_at(w, (unsigned) dest, w->now_ms + net_delay(w),
+	net_deliver_at(w, (unsigned) dest, w->now_ms + net_delay(w, (unsigned) dest),
 				   &w->hosts[from].addr, data, len);
 	if (sim_rng_chance(&w->rng, p->duplicate))
 	{
+		/* A duplicate takes its own way, up to reorder_ms later. */
 		net->stats.duplicated++;
-		net_deliver_at(w, (unsigned) dest, w->now_ms + net_delay(w),
+		net_deliver_at(w, (unsigned) dest, w->now_ms +
+					   net_delay(w, (unsigned) dest) +
+					   sim_rng_below(&w->rng, p->reorder_ms + 1),
 					   &w->hosts[from].addr, data, len);
 	}
 	if (sim_rng_chance(&w->rng, p->garbage))

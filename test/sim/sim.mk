@@ -20,6 +20,18 @@ SIM_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wshadow \
 	-Iinclude -Itest/sim -DSIM_COMMIT='"$(SIM_COMMIT)"'
 SIM_LIBS = $(QUORUM_LIBS) -lm
 
+# Objects that print the commit are rebuilt when HEAD moves.
+SIM_COMMIT_STAMP := build/sim/commit-$(SIM_COMMIT).stamp
+SIM_MAIN_OBJS := build/sim/obj/main_scenarios.o build/sim/obj/main_fuzz.o \
+	$(patsubst test/sim/%.c,build/sim/obj/%.o,$(wildcard test/sim/bench_*.c))
+
+$(SIM_COMMIT_STAMP):
+	@mkdir -p $(dir $@)
+	@rm -f build/sim/commit-*.stamp
+	@touch $@
+
+$(SIM_MAIN_OBJS): $(SIM_COMMIT_STAMP)
+
 SIM_LIB_SRCS := test/sim/sim.c test/sim/net.c test/sim/host.c test/sim/check.c
 SIM_LIB_OBJS := $(patsubst test/sim/%.c,build/sim/obj/%.o,$(SIM_LIB_SRCS))
 SIM_SCENARIO_SRCS := $(sort $(wildcard test/sim/scenarios/*.c))
