@@ -8,8 +8,15 @@
 # only interface is its own loopback, so fault tests can use nftables without
 # touching the host; run under "tini -s", a subreaper, because PID 1 here
 # does not reap orphans and a kill -9'ed postmaster would otherwise stay a
-# zombie whose lock file blocks its restart; and drop to the postgres user.
-# As anyone else: the same in place, as the caller, without the namespace.
+# zombie whose lock file blocks its restart; and drop to the postgres user,
+# keeping one capability, CAP_NET_ADMIN, as an ambient capability so that
+# the tests can run "nft" (it is inherited by everything started inside,
+# servers included, but it only reaches the private namespace's network:
+# a process needs CAP_SYS_ADMIN to enter another namespace).
+# As anyone else: the same in place, as the caller, inside a new user and
+# network namespace when the kernel allows unprivileged ones (there the
+# caller holds CAP_NET_ADMIN over the private network only); without a
+# namespace otherwise, in which case tests that need nft fail and say why.
 #
 # CMD runs from the top of the tree (or its copy) with PATH, PERL5LIB,
 # PG_REGRESS and TESTDIR set for PostgreSQL::Test::Cluster, and PGQ_WORK
@@ -57,18 +64,20 @@ inner()
 	exit $rc
 }
 
-# Second stage (root only): inside the new network namespace.
+# Second stage: inside the new network namespace.
 in_netns()
 {
 	local work=$1
 	shift
 	ip link set lo up || pgq_die "could not bring up the loopback interface"
+	pgq_is_root || exec bash scripts/sandbox.sh --inner "$work" "$@"
 	cd "$work/src"
 	# The caller's PATH may name directories postgres cannot read.
 	export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	# setpriv execs (runuser would stay as a parent that kills its child
 	# two seconds after a TERM, too soon to stop servers).
-	exec setpriv --reuid=postgres --regid=postgres --init-groups -- \
+	exec setpriv --reuid=postgres --regid=postgres --init-groups \
+		--inh-caps +net_admin --ambient-caps +net_admin -- \
 		env HOME="$work" USER=postgres LOGNAME=postgres \
 		bash scripts/sandbox.sh --inner "$work" "$@"
 }
@@ -95,6 +104,10 @@ if pgq_is_root; then
 	chmod 700 "$work"
 	PATH=$PATH:/usr/sbin:/sbin unshare --net -- "${tini[@]}" \
 		bash "$work/src/scripts/sandbox.sh" --in-netns "$work" "$@" &
+elif PATH=$PATH:/usr/sbin:/sbin unshare --user --map-current-user --net --keep-caps -- \
+	ip link set lo up 2>/dev/null; then
+	(cd "$PGQ_ROOT" && PATH=$PATH:/usr/sbin:/sbin exec unshare --user --map-current-user \
+		--net --keep-caps -- "${tini[@]}" bash scripts/sandbox.sh --in-netns "$work" "$@") &
 else
 	(cd "$PGQ_ROOT" && exec "${tini[@]}" bash scripts/sandbox.sh --inner "$work" "$@") &
 fi
