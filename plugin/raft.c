@@ -319,10 +319,13 @@ raft_peer_prune(struct quorum__raft *r, struct quorum__raft_peer *p)
 		r->learner_cursor = 0;
 }
 
+/*
+ * Gossip found (or still has) a member.  Whether it may vote it says itself
+ * (HELLO, APPEND_RESP); gossip's part is that it is there, and its role.
+ */
 void
 quorum__raft_peer_seen(struct quorum__raft *r, const char *name,
-					   bool voter_capable, enum quorum_role role,
-					   quorum_time_ms now_ms)
+					   enum quorum_role role, quorum_time_ms now_ms)
 {
 	struct quorum__raft_peer *p;
 
@@ -332,7 +335,6 @@ quorum__raft_peer_seen(struct quorum__raft *r, const char *name,
 	if (p == NULL)
 		return;
 	p->known = true;
-	p->voter_capable = voter_capable;
 	p->role = (uint8_t) role;
 	quorum__raft_bootstrap_tick(r);
 }
@@ -348,6 +350,7 @@ quorum__raft_peer_gone(struct quorum__raft *r, const char *name,
 	if (p == NULL)
 		return;
 	p->known = false;
+	p->voter_capable = false;
 	raft_peer_prune(r, p);
 	quorum__raft_bootstrap_tick(r);
 }
@@ -548,6 +551,7 @@ raft_check_term(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 		case QUORUM__RAFT_MSG_PREVOTE:
 		case QUORUM__RAFT_MSG_VOTE:
 		case QUORUM__RAFT_MSG_PROPOSE:
+		case QUORUM__RAFT_MSG_HELLO:
 			return true;
 		case QUORUM__RAFT_MSG_PREVOTE_RESP:
 		case QUORUM__RAFT_MSG_VOTE_RESP:
@@ -617,6 +621,9 @@ quorum__raft_receive(struct quorum__raft *r, const struct quorum__raft_msg *msg,
 			break;
 		case QUORUM__RAFT_MSG_PROPOSE:
 			quorum__raft_on_propose(r, msg);
+			break;
+		case QUORUM__RAFT_MSG_HELLO:
+			quorum__raft_on_hello(r, msg);
 			break;
 	}
 }
@@ -710,6 +717,8 @@ quorum__raft_deadline(const struct quorum__raft *r)
 
 	if (r->bootstrap_at_ms != 0 && r->n_voters == 0)
 		d = QUORUM_MIN(d, r->bootstrap_at_ms);
+	if (r->hello_at_ms != 0 && r->n_voters == 0)
+		d = QUORUM_MIN(d, r->hello_at_ms);
 	return d;
 }
 
@@ -738,7 +747,7 @@ quorum__raft_msg_type_name(enum quorum__raft_msg_type type)
 {
 	static const char *const names[] = {"?", "prevote", "prevote-resp", "vote",
 		"vote-resp", "append", "append-resp", "snapshot", "timeout-now",
-	"propose"};
+	"propose", "hello"};
 
 	return (unsigned) type <= QUORUM__RAFT_MSG_TYPE_MAX ? names[type] : "?";
 }

@@ -123,9 +123,10 @@ enum quorum__raft_msg_type
 	QUORUM__RAFT_MSG_APPEND_RESP,
 	QUORUM__RAFT_MSG_SNAPSHOT,	/* for a follower behind the snapshot */
 	QUORUM__RAFT_MSG_TIMEOUT_NOW,	/* leadership transfer: campaign now */
-	QUORUM__RAFT_MSG_PROPOSE	/* a follower forwards a decision */
+	QUORUM__RAFT_MSG_PROPOSE,	/* a follower forwards a decision */
+	QUORUM__RAFT_MSG_HELLO		/* not bootstrapped yet: here I am */
 };
-#define QUORUM__RAFT_MSG_TYPE_MAX QUORUM__RAFT_MSG_PROPOSE
+#define QUORUM__RAFT_MSG_TYPE_MAX QUORUM__RAFT_MSG_HELLO
 
 /* Why a (pre-)vote was refused; carried for traces and quick retries. */
 enum quorum__raft_refusal
@@ -178,6 +179,7 @@ struct quorum__raft_msg
 			uint64_t	match_index;	/* or, failing, a hint: our last */
 			uint64_t	round;
 			struct quorum__raft_pos pos;
+			bool		voter;	/* the sender may be a voter */
 		}			append_resp;	/* APPEND_RESP */
 		struct
 		{
@@ -188,6 +190,10 @@ struct quorum__raft_msg
 		{
 			struct quorum__raft_entry entry;	/* term ignored */
 		}			propose;	/* PROPOSE */
+		struct
+		{
+			bool		voter;	/* the sender may be a voter */
+		}			hello;		/* HELLO */
 	}			u;
 };
 
@@ -248,7 +254,7 @@ struct quorum__raft_peer
 {
 	quorum__raft_name name;
 	bool		known;			/* gossip says it is there */
-	bool		voter_capable;	/* gossip: it may become a voter */
+	bool		voter_capable;	/* it said so, in a HELLO or APPEND_RESP */
 	uint8_t		role;			/* gossip: enum quorum_role */
 	/* Leader's bookkeeping, reset on every election won. */
 	uint64_t	next_index;
@@ -299,6 +305,8 @@ struct quorum__raft
 	quorum_time_ms contact_ms;	/* last contact with a leader, or start */
 	quorum_time_ms retry_at_ms; /* pre-vote retry after a sticky refusal */
 	quorum_time_ms bootstrap_at_ms; /* expect: when the set may be fixed */
+	quorum_time_ms hello_at_ms; /* expect: next HELLO round */
+	unsigned	hello_cursor;
 
 	/* Leader only. */
 	uint64_t	round;			/* last heartbeat round sent */
@@ -350,8 +358,7 @@ void		quorum__raft_set_facts(struct quorum__raft *r,
 								   const struct quorum_meta *facts,
 								   quorum_time_ms now_ms);
 void		quorum__raft_peer_seen(struct quorum__raft *r, const char *name,
-								   bool voter_capable, enum quorum_role role,
-								   quorum_time_ms now_ms);
+								   enum quorum_role role, quorum_time_ms now_ms);
 void		quorum__raft_peer_gone(struct quorum__raft *r, const char *name,
 								   quorum_time_ms now_ms);
 int			quorum__raft_propose(struct quorum__raft *r,
@@ -416,6 +423,8 @@ void		quorum__raft_config_rebuild(struct quorum__raft *r);
 void		quorum__raft_bootstrap(struct quorum__raft *r, unsigned n,
 								   quorum__raft_name *voters);
 void		quorum__raft_bootstrap_tick(struct quorum__raft *r);
+void		quorum__raft_on_hello(struct quorum__raft *r,
+								  const struct quorum__raft_msg *msg);
 bool		quorum__raft_append_local(struct quorum__raft *r,
 									  enum quorum__raft_entry_type type,
 									  const char *name);

@@ -195,6 +195,7 @@ quorum__raft_on_append_resp(struct quorum__raft *r,
 	p->last_ack_ms = r->now_ms;
 	p->pos = msg->u.append_resp.pos;
 	p->pos_known = true;
+	p->voter_capable = msg->u.append_resp.voter;
 	if (round >= r->term_first_round && round <= r->round && round > p->acked_round)
 		p->acked_round = round;
 	if (msg->u.append_resp.success)

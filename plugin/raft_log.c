@@ -155,10 +155,55 @@ quorum__raft_bootstrap(struct quorum__raft *r, unsigned n,
 }
 
 /*
- * bootstrap_expect: once gossip has shown exactly that many voter-capable
- * members (self included) for a whole election timeout, they are the first
- * voter set.  The wait lets an existing cluster's leader reach a newcomer
- * first; more than expected means someone is misconfigured, so we wait.
+ * Until it has a voter set, a node with bootstrap_expect says HELLO to the
+ * members gossip shows it, a few per heartbeat, so that they learn it may
+ * vote; a leader that hears one takes it on as a non-voter right away.
+ */
+static void
+log_hello_round(struct quorum__raft *r)
+{
+	unsigned	sent = 0;
+
+	if (r->hello_at_ms != 0 && r->now_ms < r->hello_at_ms)
+		return;
+	r->hello_at_ms = r->now_ms + r->cfg.heartbeat_ms;
+	for (unsigned k = 0; k < r->n_peers && sent < QUORUM__RAFT_LEARNERS_PER_ROUND; k++)
+	{
+		struct quorum__raft_msg *m;
+
+		if (r->hello_cursor >= r->n_peers)
+			r->hello_cursor = 0;
+		if (!r->peers[r->hello_cursor++].known)
+			continue;
+		m = quorum__raft_msg_new(r, QUORUM__RAFT_MSG_HELLO,
+								 r->peers[r->hello_cursor - 1].name);
+		if (m == NULL)
+			return;
+		m->u.hello.voter = r->cfg.voter;
+		sent++;
+	}
+}
+
+void
+quorum__raft_on_hello(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	struct quorum__raft_peer *p = quorum__raft_peer_add(r, msg->from);
+
+	if (p == NULL)
+		return;
+	p->known = true;
+	p->voter_capable = msg->u.hello.voter;
+	if (r->state == QUORUM__RAFT_LEADER)
+		quorum__raft_send_append(r, p);
+	quorum__raft_bootstrap_tick(r);
+}
+
+/*
+ * bootstrap_expect: once exactly that many voter-capable members (self
+ * included) have been known for a whole election timeout, they are the
+ * first voter set.  The wait lets an existing cluster's leader reach a
+ * newcomer first; more than expected means someone is misconfigured, so
+ * we wait.
  */
 void
 quorum__raft_bootstrap_tick(struct quorum__raft *r)
@@ -169,8 +214,10 @@ quorum__raft_bootstrap_tick(struct quorum__raft *r)
 	if (r->n_voters > 0 || r->cfg.bootstrap_expect == 0 || !r->cfg.voter)
 	{
 		r->bootstrap_at_ms = 0;
+		r->hello_at_ms = 0;
 		return;
 	}
+	log_hello_round(r);
 	memcpy(names[0], r->cfg.name, sizeof(names[0]));
 	for (unsigned i = 0; i < r->n_peers; i++)
 		if (r->peers[i].known && r->peers[i].voter_capable)
@@ -294,6 +341,7 @@ log_reply(struct quorum__raft *r, const char *to, bool success, uint64_t match,
 	m->u.append_resp.match_index = match;
 	m->u.append_resp.round = round;
 	m->u.append_resp.pos = r->facts;
+	m->u.append_resp.voter = r->cfg.voter;
 }
 
 /*

@@ -330,8 +330,7 @@ t_peers_seen(unsigned i)
 	for (unsigned j = 0; j < W->n; j++)
 		if (j != i && W->node[j].cfg.name[0] != '\0')
 			quorum__raft_peer_seen(&W->node[i].r, W->node[j].cfg.name,
-								   W->node[j].cfg.voter, W->node[j].facts.role,
-								   t_local(i, W->now));
+								   W->node[j].facts.role, t_local(i, W->now));
 }
 
 static void
@@ -1330,6 +1329,45 @@ test_bootstrap_expect_too_many(void **state)
 	assert_int_equal(t_leader(), -1);
 }
 
+/*
+ * A newcomer with bootstrap_expect meets an existing cluster with a voter
+ * down: it must join that cluster, not bootstrap one of its own with the
+ * members it can count.  Bootstrapped members never say HELLO, and the
+ * leader answers the newcomer's HELLO with the cluster's snapshot.
+ */
+static void
+test_bootstrap_expect_joins_existing(void **state)
+{
+	int			l;
+
+	(void) state;
+	t_world(4, 3, 26);
+	W->node[3].cfg.n_initial_voters = 0;
+	W->node[3].cfg.bootstrap_expect = 3;
+	W->node[3].cfg.voter = true;
+	W->n = 3;
+	t_boot_all();
+	assert_true(t_wait(t_stable, 6000));
+	l = t_leader();
+	t_crash(((unsigned) l + 1) % 3);
+	W->n = 4;
+	t_boot(3);
+	for (unsigned i = 0; i < 4; i++)
+		if (W->node[i].up)
+		{
+			t_peers_seen(i);
+			t_output(i);
+		}
+	assert_true(t_wait(t_stable, 2000));
+	t_run_for(3 * QUORUM__RAFT_ELECTION_MAX_MS);
+	assert_int_equal(W->node[3].r.d.snap.config_id, W->node[l].r.d.snap.config_id);
+	assert_string_equal(W->node[3].r.leader, W->node[l].cfg.name);
+	assert_false(quorum__raft_is_voter(&W->node[3].r, "n4"));
+	/* And the leader has learnt from its answers that it may vote. */
+	assert_true(quorum__raft_peer_find(&W->node[l].r, "n4")->voter_capable);
+	T_NO_VIOLATION();
+}
+
 /* The existing primary wins the first election, on every seed. */
 static void
 test_bootstrap_primary_wins(void **state)
@@ -1571,6 +1609,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_change_one_at_a_time, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect_too_many, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_bootstrap_expect_joins_existing, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_primary_wins, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_config_ignored, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_transfer, t_setup, t_teardown),
