@@ -26,6 +26,7 @@ include mk/libquorum.mk
 -include test/sim/sim.mk
 -include test/fuzz/fuzz.mk
 -include mk/tests.mk
+-include mk/tools.mk
 
 $(shlib): build/libquorum.a
 

@@ -1,0 +1,1054 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_quorum_rejoin.c
+ *	  Turn a stopped PostgreSQL server into a standby of the current
+ *	  pg_quorum leader, rewinding it with pg_rewind when its WAL diverged.
+ *
+ * A service manager runs this before every start of the server
+ * (ExecStartPre=), so a deposed primary that stopped itself, or crashed,
+ * comes back as a standby.  The order of work is what makes it safe:
+ *
+ *	1. refuse if the server is running;
+ *	2. ask the peers (libpq, SQL: quorum.status and quorum.nodes) for the
+ *	   leader, retrying while an election is under way; with none found,
+ *	   change nothing and exit 0 (the whole cluster may be starting, and the
+ *	   server starts fenced anyway);
+ *	3. copy this server's own configuration files and pg_quorum.state to a
+ *	   directory next to the data directory, since pg_rewind replaces them
+ *	   with the leader's (and a copied pg_quorum.state would lose this node's
+ *	   term and vote); a later run restores them first if a run died here;
+ *	4. run pg_rewind --source-server=<leader> (it rewinds only when the WAL
+ *	   diverged, and reports "no rewind required" otherwise);
+ *	5. restore the kept files, then write standby.signal and
+ *	   primary_conninfo into postgresql.auto.conf (temporary file, fsync,
+ *	   rename, fsync of the directory).
+ *
+ * Any failure exits 1 before the directory could start as a standby with
+ * diverged data: the service manager then does not start the server.
+ * PostgreSQL itself also refuses to follow a timeline that forked before its
+ * own replay position, so a step that is skipped (an uncleanly stopped
+ * standby cannot be rewound) can stall replication but never mix histories.
+ *
+ * Only libpq and POSIX; it runs no protocol code.
+ *
+ * tools/pg_quorum_rejoin.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#define PROGNAME "pg_quorum_rejoin"
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* Peers asked, at most; files kept across a rewind, at most. */
+#define PEERS_MAX 32
+#define KEEP_MAX 32
+/* Seconds between two rounds of asking every peer for the leader. */
+#define POLL_INTERVAL_S 1
+/* libpq connect_timeout for each peer, seconds. */
+#define CONNECT_TIMEOUT_S "3"
+/* Largest configuration file handled, bytes. */
+#define FILE_BYTES_MAX (16 * 1024 * 1024)
+
+/* Files of the data directory that belong to this server, not the leader. */
+static const char *const default_keep[] = {
+	"postgresql.conf",
+	"postgresql.auto.conf",
+	"pg_hba.conf",
+	"pg_ident.conf",
+	"pg_quorum.state",
+};
+
+typedef struct Options
+{
+	const char *pgdata;
+	const char *peers[PEERS_MAX];
+	int			n_peers;
+	const char *node_name;
+	int			timeout_s;
+	bool		require_leader;
+	const char *keep[KEEP_MAX];
+	int			n_keep;
+	const char *pg_rewind;
+	bool		dry_run;
+} Options;
+
+typedef struct Leader
+{
+	char	   *name;
+	char	   *conninfo;
+	char	   *via;			/* the peer that told us */
+} Leader;
+
+static Options opt;
+
+static void
+msg(const char *fmt,...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "%s: ", PROGNAME);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void fail(const char *fmt,...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void
+fail(const char *fmt,...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "%s: error: ", PROGNAME);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_FAIL);
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char	   *d = strdup(s);
+
+	if (d == NULL)
+		fail("out of memory");
+	return d;
+}
+
+static char *
+path_join(const char *dir, const char *name)
+{
+	char	   *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		fail("out of memory");
+	return p;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+			"%s turns a stopped server into a standby of the current pg_quorum leader,\n"
+			"running pg_rewind first when its WAL diverged.  Run it before every start.\n\n"
+			"Usage:\n"
+			"  %s -D DATADIR --peer CONNINFO [--peer CONNINFO ...] [OPTION]...\n\n"
+			"Options:\n"
+			"  -D, --pgdata=DIR        data directory of the stopped server\n"
+			"      --peer=CONNINFO     libpq connection string of another member (repeatable)\n"
+			"      --node-name=NAME    this server's pg_quorum.node_name (default: from its configuration)\n"
+			"      --timeout=SECONDS   how long to look for a leader (default 30)\n"
+			"      --require-leader    fail when no leader is found instead of leaving the directory unchanged\n"
+			"      --keep=FILE         another data-directory file to keep across a rewind (repeatable)\n"
+			"      --pg-rewind=PATH    pg_rewind to run (default: the one next to this program)\n"
+			"  -n, --dry-run           say what would be done, change nothing\n"
+			"  -?, --help              show this help\n\n"
+			"Exit status: 0 ready to start, 1 do not start, 2 usage error.\n",
+			PROGNAME, PROGNAME);
+}
+
+static void
+parse_args(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"pgdata", required_argument, NULL, 'D'},
+		{"peer", required_argument, NULL, 1},
+		{"node-name", required_argument, NULL, 2},
+		{"timeout", required_argument, NULL, 3},
+		{"require-leader", no_argument, NULL, 4},
+		{"keep", required_argument, NULL, 5},
+		{"pg-rewind", required_argument, NULL, 6},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, '?'},
+		{NULL, 0, NULL, 0}
+	};
+	int			c;
+
+	opt.timeout_s = 30;
+	while ((c = getopt_long(argc, argv, "D:n?", longopts, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'D':
+				opt.pgdata = optarg;
+				break;
+			case 1:
+				if (opt.n_peers == PEERS_MAX)
+				{
+					msg("at most %d --peer options are allowed", PEERS_MAX);
+					exit(EXIT_USAGE);
+				}
+				opt.peers[opt.n_peers++] = optarg;
+				break;
+			case 2:
+				opt.node_name = optarg;
+				break;
+			case 3:
+				{
+					char	   *end;
+					long		v;
+
+					errno = 0;
+					v = strtol(optarg, &end, 10);
+					if (errno != 0 || *end != '\0' || v < 0 || v > 86400)
+					{
+						msg("invalid --timeout \"%s\": give whole seconds from 0 to 86400", optarg);
+						exit(EXIT_USAGE);
+					}
+					opt.timeout_s = (int) v;
+					break;
+				}
+			case 4:
+				opt.require_leader = true;
+				break;
+			case 5:
+				if (opt.n_keep == KEEP_MAX || strchr(optarg, '/') != NULL ||
+					strcmp(optarg, "..") == 0 || strcmp(optarg, ".") == 0)
+				{
+					msg("invalid --keep \"%s\": give the name of a file directly in the data directory (at most %d)",
+						optarg, KEEP_MAX);
+					exit(EXIT_USAGE);
+				}
+				opt.keep[opt.n_keep++] = optarg;
+				break;
+			case 6:
+				opt.pg_rewind = optarg;
+				break;
+			case 'n':
+				opt.dry_run = true;
+				break;
+			case '?':
+				if (optopt == 0 && strcmp(argv[optind - 1], "-?") != 0 &&
+					strcmp(argv[optind - 1], "--help") != 0)
+				{
+					usage(stderr);
+					exit(EXIT_USAGE);
+				}
+				usage(stdout);
+				exit(0);
+			default:
+				usage(stderr);
+				exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+	{
+		msg("unexpected argument \"%s\"", argv[optind]);
+		exit(EXIT_USAGE);
+	}
+	if (opt.pgdata == NULL)
+	{
+		msg("no data directory given (-D)");
+		exit(EXIT_USAGE);
+	}
+	if (opt.n_peers == 0)
+	{
+		msg("no peer given (--peer)");
+		exit(EXIT_USAGE);
+	}
+	for (int i = 0; i < opt.n_peers; i++)
+	{
+		char	   *err = NULL;
+		PQconninfoOption *o = PQconninfoParse(opt.peers[i], &err);
+
+		if (o == NULL)
+		{
+			msg("invalid --peer \"%s\": %s", opt.peers[i], err != NULL ? err : "out of memory");
+			exit(EXIT_USAGE);
+		}
+		PQconninfoFree(o);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Files
+ * ---------------------------------------------------------------------
+ */
+
+static bool
+file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* Whole file into memory; NULL with errno set on failure. */
+static char *
+read_file(const char *path, size_t *len_out)
+{
+	int			fd = open(path, O_RDONLY);
+	struct stat st;
+	char	   *buf;
+	size_t		len = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || st.st_size > FILE_BYTES_MAX)
+	{
+		if (errno == 0)
+			errno = EFBIG;
+		close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t) st.st_size + 1);
+	if (buf == NULL)
+		fail("out of memory");
+	while (len < (size_t) st.st_size)
+	{
+		ssize_t		n = read(fd, buf + len, (size_t) st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t) n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (len_out != NULL)
+		*len_out = len;
+	return buf;
+}
+
+static void
+fsync_path(const char *path, bool is_dir)
+{
+	int			fd = open(path, is_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+
+	if (fd < 0)
+		fail("could not open \"%s\" to fsync it: %s", path, strerror(errno));
+	if (fsync(fd) != 0)
+		fail("could not fsync \"%s\": %s", path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * Replace dir/name with data durably: a temporary file in the same
+ * directory, fsync, rename over the old one, fsync the directory.
+ */
+static void
+write_file_durably(const char *dir, const char *name, const char *data,
+				   size_t len, mode_t mode)
+{
+	char	   *path = path_join(dir, name);
+	char	   *tmp;
+	int			fd;
+	size_t		done = 0;
+
+	if (asprintf(&tmp, "%s/%s.%s.tmp", dir, name, PROGNAME) < 0)
+		fail("out of memory");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	if (fd < 0)
+		fail("could not create \"%s\": %s", tmp, strerror(errno));
+	while (done < len)
+	{
+		ssize_t		n = write(fd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			fail("could not write \"%s\": %s", tmp, n < 0 ? strerror(errno) : "disk full");
+		done += (size_t) n;
+	}
+	if (fsync(fd) != 0)
+		fail("could not fsync \"%s\": %s", tmp, strerror(errno));
+	if (close(fd) != 0)
+		fail("could not close \"%s\": %s", tmp, strerror(errno));
+	if (rename(tmp, path) != 0)
+		fail("could not rename \"%s\" to \"%s\": %s", tmp, path, strerror(errno));
+	fsync_path(dir, true);
+	free(tmp);
+	free(path);
+}
+
+/* ---------------------------------------------------------------------
+ * Kept files: saved next to the data directory across a rewind
+ * ---------------------------------------------------------------------
+ */
+
+/* "<pgdata>.pg_quorum_rejoin": outside the data directory, which pg_rewind
+ * makes identical to the leader's (deleting files only the target has). */
+static char *
+keep_dir(void)
+{
+	char	   *d;
+	size_t		len = strlen(opt.pgdata);
+
+	while (len > 1 && opt.pgdata[len - 1] == '/')
+		len--;
+	if (asprintf(&d, "%.*s.%s", (int) len, opt.pgdata, PROGNAME) < 0)
+		fail("out of memory");
+	return d;
+}
+
+static int
+keep_list(const char **names)
+{
+	int			n = 0;
+
+	for (size_t i = 0; i < sizeof(default_keep) / sizeof(default_keep[0]); i++)
+		names[n++] = default_keep[i];
+	for (int i = 0; i < opt.n_keep; i++)
+		names[n++] = opt.keep[i];
+	return n;
+}
+
+/*
+ * Copy every kept file that exists into the keep directory.  The directory
+ * is complete once its "complete" marker exists; only then is it restored.
+ */
+static void
+keep_save(const char *kdir)
+{
+	const char *names[KEEP_MAX + 8];
+	int			n = keep_list(names);
+
+	if (mkdir(kdir, 0700) != 0)
+		fail("could not create \"%s\" to keep this server's files across the rewind: %s",
+			 kdir, strerror(errno));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *src = path_join(opt.pgdata, names[i]);
+		struct stat st;
+		size_t		len;
+		char	   *data;
+
+		if (stat(src, &st) != 0)
+		{
+			free(src);
+			continue;
+		}
+		data = read_file(src, &len);
+		if (data == NULL)
+			fail("could not read \"%s\": %s", src, strerror(errno));
+		write_file_durably(kdir, names[i], data, len, st.st_mode & 07777);
+		free(data);
+		free(src);
+	}
+	write_file_durably(kdir, "complete", "", 0, 0600);
+}
+
+/* Put the kept files back and remove the keep directory. */
+static void
+keep_restore(const char *kdir)
+{
+	const char *names[KEEP_MAX + 8];
+	int			n = keep_list(names);
+	char	   *marker = path_join(kdir, "complete");
+
+	if (!file_exists(marker))
+	{
+		free(marker);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		char	   *src = path_join(kdir, names[i]);
+		struct stat st;
+		size_t		len;
+		char	   *data;
+
+		if (stat(src, &st) != 0)
+		{
+			free(src);
+			continue;
+		}
+		data = read_file(src, &len);
+		if (data == NULL)
+			fail("could not read \"%s\": %s", src, strerror(errno));
+		write_file_durably(opt.pgdata, names[i], data, len, st.st_mode & 07777);
+		free(data);
+		free(src);
+	}
+	/* Remove the marker first: a half-removed directory is never restored. */
+	if (unlink(marker) != 0)
+		fail("could not remove \"%s\": %s", marker, strerror(errno));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *p = path_join(kdir, names[i]);
+
+		(void) unlink(p);
+		free(p);
+	}
+	if (rmdir(kdir) != 0)
+		msg("could not remove \"%s\": %s", kdir, strerror(errno));
+	free(marker);
+}
+
+/* ---------------------------------------------------------------------
+ * The local server
+ * ---------------------------------------------------------------------
+ */
+
+/* Directory of this executable, where pg_rewind, postgres and
+ * pg_controldata are installed too. */
+static char *
+own_bindir(void)
+{
+	char		buf[PATH_MAX];
+	ssize_t		n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(dirname(buf));
+}
+
+static char *
+pg_program(const char *name)
+{
+	char	   *dir = own_bindir();
+	char	   *p;
+
+	if (dir != NULL)
+	{
+		p = path_join(dir, name);
+		free(dir);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+#ifdef PGQ_PG_BINDIR
+	p = path_join(PGQ_PG_BINDIR, name);
+	if (access(p, X_OK) == 0)
+		return p;
+	free(p);
+#endif
+	return xstrdup(name);		/* from PATH */
+}
+
+/* Running: a postmaster.pid whose process exists. */
+static bool
+server_running(long *pid_out)
+{
+	char	   *path = path_join(opt.pgdata, "postmaster.pid");
+	char	   *text = read_file(path, NULL);
+	long		pid;
+
+	free(path);
+	if (text == NULL)
+		return false;
+	pid = strtol(text, NULL, 10);
+	free(text);
+	*pid_out = pid;
+	if (pid <= 0)
+		return false;
+	return kill((pid_t) pid, 0) == 0 || errno == EPERM;
+}
+
+/*
+ * Run argv, capturing up to cap-1 bytes of its standard output into out
+ * (NULL: let it print); the exit status, or -1 if it could not run.
+ */
+static int
+run(char *const argv[], char *out, size_t cap, bool c_locale)
+{
+	int			pipefd[2] = {-1, -1};
+	pid_t		pid;
+	int			status;
+	size_t		len = 0;
+
+	if (out != NULL && pipe(pipefd) != 0)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+	{
+		if (out != NULL)
+		{
+			dup2(pipefd[1], STDOUT_FILENO);
+			close(pipefd[0]);
+			close(pipefd[1]);
+		}
+		if (c_locale)
+		{
+			setenv("LC_ALL", "C", 1);
+			unsetenv("LANGUAGE");
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "%s: could not run \"%s\": %s\n", PROGNAME, argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (out != NULL)
+	{
+		close(pipefd[1]);
+		for (;;)
+		{
+			char		chunk[4096];
+			ssize_t		n = read(pipefd[0], chunk, sizeof(chunk));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			if (len + 1 < cap)
+			{
+				size_t		take = (size_t) n < cap - 1 - len ? (size_t) n : cap - 1 - len;
+
+				memcpy(out + len, chunk, take);
+				len += take;
+			}
+		}
+		close(pipefd[0]);
+		out[len] = '\0';
+	}
+	while (waitpid(pid, &status, 0) < 0)
+	{
+		if (errno != EINTR)
+			return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+chomp(char *s)
+{
+	size_t		n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+/* A setting as the stopped server would see it (postgres -C). */
+static char *
+server_setting(const char *name)
+{
+	char	   *postgres = pg_program("postgres");
+	char		out[1024];
+	char	   *argv[] = {postgres, "-D", (char *) opt.pgdata, "-C", (char *) name, NULL};
+	int			rc = run(argv, out, sizeof(out), true);
+
+	free(postgres);
+	if (rc != 0)
+		return xstrdup("");
+	chomp(out);
+	return xstrdup(out);
+}
+
+static char *
+local_node_name(void)
+{
+	char	   *name;
+
+	if (opt.node_name != NULL)
+		return xstrdup(opt.node_name);
+	name = server_setting("pg_quorum.node_name");
+	if (name[0] == '\0')
+	{
+		free(name);
+		name = server_setting("cluster_name");
+	}
+	if (name[0] == '\0')
+	{
+		msg("could not determine this server's node name: pg_quorum.node_name and cluster_name are empty");
+		msg("give it with --node-name");
+		exit(EXIT_USAGE);
+	}
+	return name;
+}
+
+/* "Database cluster state" from pg_controldata, e.g. "shut down". */
+static char *
+cluster_state(void)
+{
+	char	   *prog = pg_program("pg_controldata");
+	static char out[16384];
+	char	   *argv[] = {prog, "-D", (char *) opt.pgdata, NULL};
+	int			rc = run(argv, out, sizeof(out), true);
+	char	   *line;
+
+	free(prog);
+	if (rc != 0)
+		fail("pg_controldata failed for \"%s\"", opt.pgdata);
+	line = strstr(out, "Database cluster state:");
+	if (line == NULL)
+		fail("pg_controldata did not report the cluster state of \"%s\"", opt.pgdata);
+	line += strlen("Database cluster state:");
+	while (*line == ' ')
+		line++;
+	line[strcspn(line, "\n")] = '\0';
+	return xstrdup(line);
+}
+
+/* ---------------------------------------------------------------------
+ * The leader
+ * ---------------------------------------------------------------------
+ */
+
+static PGconn *
+peer_connect(const char *conninfo)
+{
+	const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	const char *vals[] = {CONNECT_TIMEOUT_S, PROGNAME, conninfo, NULL};
+	PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
+
+	if (conn == NULL)
+		fail("out of memory");
+	return conn;
+}
+
+/*
+ * Ask one peer; true and *leader filled when it knows a leader other than
+ * self whose conninfo is known and which already runs as the primary (a
+ * leader still promoting is on the old timeline, where pg_rewind would see
+ * no divergence that is about to appear).
+ */
+static bool
+ask_peer(const char *peer, const char *self, Leader *leader, char **why)
+{
+	PGconn	   *conn = peer_connect(peer);
+	PGresult   *res;
+	bool		found = false;
+
+	*why = NULL;
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		if (asprintf(why, "could not connect: %s", PQerrorMessage(conn)) < 0)
+			*why = NULL;
+		PQfinish(conn);
+		return false;
+	}
+	res = PQexec(conn,
+				 "SELECT s.leader, n.conninfo, n.role "
+				 "FROM quorum.status s LEFT JOIN quorum.nodes n ON n.name = s.leader");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		if (asprintf(why, "query failed: %s", PQerrorMessage(conn)) < 0)
+			*why = NULL;
+	}
+	else if (PQgetisnull(res, 0, 0))
+		*why = xstrdup("it knows no leader");
+	else if (strcmp(PQgetvalue(res, 0, 0), self) == 0)
+		*why = xstrdup("it still names this (stopped) server as leader");
+	else if (PQgetisnull(res, 0, 1) || PQgetvalue(res, 0, 1)[0] == '\0')
+	{
+		if (asprintf(why, "it does not know the conninfo of leader \"%s\"",
+					 PQgetvalue(res, 0, 0)) < 0)
+			*why = NULL;
+	}
+	else if (PQgetisnull(res, 0, 2) || strcmp(PQgetvalue(res, 0, 2), "primary") != 0)
+	{
+		if (asprintf(why, "leader \"%s\" is not running as the primary yet",
+					 PQgetvalue(res, 0, 0)) < 0)
+			*why = NULL;
+	}
+	else
+	{
+		leader->name = xstrdup(PQgetvalue(res, 0, 0));
+		leader->conninfo = xstrdup(PQgetvalue(res, 0, 1));
+		leader->via = xstrdup(peer);
+		found = true;
+	}
+	PQclear(res);
+	PQfinish(conn);
+	return found;
+}
+
+static bool
+find_leader(const char *self, Leader *leader)
+{
+	time_t		deadline = time(NULL) + opt.timeout_s;
+
+	for (int round = 0;; round++)
+	{
+		for (int i = 0; i < opt.n_peers; i++)
+		{
+			char	   *why;
+
+			if (ask_peer(opt.peers[i], self, leader, &why))
+				return true;
+			if (round == 0 || time(NULL) >= deadline)
+			{
+				if (why != NULL)
+					chomp(why);
+				msg("peer \"%s\": %s", opt.peers[i], why != NULL ? why : "out of memory");
+			}
+			free(why);
+		}
+		if (time(NULL) >= deadline)
+			return false;
+		sleep(POLL_INTERVAL_S);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Standby configuration
+ * ---------------------------------------------------------------------
+ */
+
+/* value quoted for a conninfo string: '...' with \ and ' escaped. */
+static void
+append_conninfo_value(char **buf, size_t *len, size_t *cap, const char *v)
+{
+	if (*cap - *len < strlen(v) * 2 + 4)
+	{
+		*cap = *len + strlen(v) * 2 + 64;
+		*buf = realloc(*buf, *cap);
+		if (*buf == NULL)
+			fail("out of memory");
+	}
+	(*buf)[(*len)++] = '\'';
+	for (const char *p = v; *p; p++)
+	{
+		if (*p == '\'' || *p == '\\')
+			(*buf)[(*len)++] = '\\';
+		(*buf)[(*len)++] = *p;
+	}
+	(*buf)[(*len)++] = '\'';
+	(*buf)[*len] = '\0';
+}
+
+/*
+ * The leader's conninfo with application_name set to this node's name, so
+ * that the leader's synchronous_standby_names can name it.
+ */
+static char *
+standby_conninfo(const char *leader_conninfo, const char *self)
+{
+	char	   *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(leader_conninfo, &err);
+	char	   *buf = NULL;
+	size_t		len = 0;
+	size_t		cap = 0;
+
+	if (opts == NULL)
+		fail("the leader's conninfo \"%s\" is not valid: %s", leader_conninfo,
+			 err != NULL ? err : "out of memory");
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+	{
+		if (o->val == NULL || strcmp(o->keyword, "application_name") == 0)
+			continue;
+		if (cap - len < strlen(o->keyword) + 3)
+		{
+			cap = len + strlen(o->keyword) + 64;
+			buf = realloc(buf, cap);
+			if (buf == NULL)
+				fail("out of memory");
+		}
+		len += (size_t) sprintf(buf + len, "%s%s=", len > 0 ? " " : "", o->keyword);
+		append_conninfo_value(&buf, &len, &cap, o->val);
+	}
+	PQconninfoFree(opts);
+	if (cap - len < 24)
+	{
+		cap = len + 64;
+		buf = realloc(buf, cap);
+		if (buf == NULL)
+			fail("out of memory");
+	}
+	len += (size_t) sprintf(buf + len, "%sapplication_name=", len > 0 ? " " : "");
+	append_conninfo_value(&buf, &len, &cap, self);
+	return buf;
+}
+
+/* The leader's conninfo for pg_rewind, which needs a database. */
+static char *
+rewind_conninfo(const char *leader_conninfo)
+{
+	char	   *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(leader_conninfo, &err);
+	bool		has_db = false;
+	char	   *s;
+
+	if (opts == NULL)
+		fail("the leader's conninfo \"%s\" is not valid: %s", leader_conninfo,
+			 err != NULL ? err : "out of memory");
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "dbname") == 0 && o->val != NULL && o->val[0] != '\0')
+			has_db = true;
+	PQconninfoFree(opts);
+	if (asprintf(&s, "%s%s", leader_conninfo, has_db ? "" : " dbname=postgres") < 0)
+		fail("out of memory");
+	return s;
+}
+
+/*
+ * postgresql.auto.conf with every primary_conninfo line replaced by one
+ * new line, in the format ALTER SYSTEM writes (value in single quotes,
+ * quotes doubled).  Other lines are kept as they are.
+ */
+static void
+write_primary_conninfo(const char *conninfo)
+{
+	char	   *path = path_join(opt.pgdata, "postgresql.auto.conf");
+	char	   *old = read_file(path, NULL);
+	size_t		cap = (old != NULL ? strlen(old) : 0) + strlen(conninfo) * 2 + 256;
+	char	   *out = malloc(cap);
+	size_t		len = 0;
+
+	if (out == NULL)
+		fail("out of memory");
+	if (old == NULL)
+	{
+		if (errno != ENOENT)
+			fail("could not read \"%s\": %s", path, strerror(errno));
+		len += (size_t) sprintf(out, "# Do not edit this file manually!\n"
+								"# It will be overwritten by the ALTER SYSTEM command.\n");
+	}
+	else
+	{
+		char	   *save;
+
+		for (char *line = strtok_r(old, "\n", &save); line != NULL;
+			 line = strtok_r(NULL, "\n", &save))
+		{
+			const char *p = line;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (strncmp(p, "primary_conninfo", 16) == 0 &&
+				(p[16] == ' ' || p[16] == '\t' || p[16] == '='))
+				continue;
+			len += (size_t) sprintf(out + len, "%s\n", line);
+		}
+		free(old);
+	}
+	len += (size_t) sprintf(out + len, "primary_conninfo = '");
+	for (const char *p = conninfo; *p; p++)
+	{
+		if (*p == '\'')
+			out[len++] = '\'';
+		out[len++] = *p;
+	}
+	len += (size_t) sprintf(out + len, "'\n");
+	write_file_durably(opt.pgdata, "postgresql.auto.conf", out, len, 0600);
+	free(out);
+	free(path);
+}
+
+static int
+run_pg_rewind(const char *source)
+{
+	char	   *prog = opt.pg_rewind != NULL ? xstrdup(opt.pg_rewind) : pg_program("pg_rewind");
+	char	   *source_arg;
+	char	   *target_arg;
+	int			rc;
+
+	if (asprintf(&source_arg, "--source-server=%s", source) < 0 ||
+		asprintf(&target_arg, "--target-pgdata=%s", opt.pgdata) < 0)
+		fail("out of memory");
+	{
+		char	   *argv[] = {prog, target_arg, source_arg, NULL};
+
+		msg("running %s %s --source-server=<the leader>", prog, target_arg);
+		rc = run(argv, NULL, 0, false);
+	}
+	free(source_arg);
+	free(target_arg);
+	free(prog);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	char	   *self;
+	char	   *state;
+	char	   *kdir;
+	char	   *pgv;
+	char	   *signal_path;
+	bool		standby;
+	bool		rewind;
+	long		pid = 0;
+	Leader		leader = {0};
+
+	parse_args(argc, argv);
+	if (geteuid() == 0)
+		fail("cannot be run as root; run it as the operating-system user that owns the server");
+	pgv = path_join(opt.pgdata, "PG_VERSION");
+	if (!file_exists(pgv))
+		fail("\"%s\" is not a PostgreSQL data directory (no PG_VERSION)", opt.pgdata);
+	free(pgv);
+	if (server_running(&pid))
+		fail("the server is running (postmaster pid %ld); stop it first", pid);
+
+	/* A run that died between rewind and restore left our files aside. */
+	kdir = keep_dir();
+	if (file_exists(kdir) && !opt.dry_run)
+	{
+		msg("restoring the files an interrupted run kept in \"%s\"", kdir);
+		keep_restore(kdir);
+		if (file_exists(kdir))
+			fail("\"%s\" exists but is incomplete; remove it after checking the data directory's configuration", kdir);
+	}
+
+	self = local_node_name();
+	if (!find_leader(self, &leader))
+	{
+		if (opt.require_leader)
+			fail("no peer named a leader within %d s", opt.timeout_s);
+		msg("no peer named a leader other than \"%s\" within %d s: leaving \"%s\" unchanged "
+			"(it starts fenced and waits for an election)", self, opt.timeout_s, opt.pgdata);
+		return 0;
+	}
+	msg("leader is \"%s\" (according to \"%s\")", leader.name, leader.via);
+
+	signal_path = path_join(opt.pgdata, "standby.signal");
+	standby = file_exists(signal_path);
+	state = cluster_state();
+
+	/*
+	 * pg_rewind brings an uncleanly stopped primary to a clean state in
+	 * single-user mode, which cannot run with standby.signal; an uncleanly
+	 * stopped standby has generated no WAL of its own, and PostgreSQL will
+	 * not follow a timeline that forked before its replay position.
+	 */
+	rewind = !standby || strcmp(state, "shut down in recovery") == 0 ||
+		strcmp(state, "shut down") == 0;
+	if (opt.dry_run)
+	{
+		msg("dry run: this server (\"%s\", %s, cluster state \"%s\") would %sbecome a standby of \"%s\"",
+			self, standby ? "a standby" : "a primary", state,
+			rewind ? "be checked by pg_rewind and " : "", leader.name);
+		return 0;
+	}
+
+	if (rewind)
+	{
+		int			rc;
+
+		keep_save(kdir);
+		rc = run_pg_rewind(rewind_conninfo(leader.conninfo));
+		keep_restore(kdir);
+		if (rc != 0)
+			fail("pg_rewind failed (exit status %d); the data directory was not made a standby. "
+				 "If pg_rewind needs wal_log_hints = on or data checksums, or the directory is "
+				 "damaged, rebuild it with pg_basebackup.", rc);
+	}
+	else
+		msg("not running pg_rewind: the standby was not shut down cleanly (state \"%s\")", state);
+
+	write_primary_conninfo(standby_conninfo(leader.conninfo, self));
+	write_file_durably(opt.pgdata, "standby.signal", "", 0, 0600);
+	msg("\"%s\" is now a standby of \"%s\"; start it", opt.pgdata, leader.name);
+	return 0;
+}
