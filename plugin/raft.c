@@ -235,10 +235,15 @@ quorum__raft_init(struct quorum__raft *r, const struct quorum__raft_config *cfg,
 	r->cfg = *cfg;
 	r->cfg.trace.self = r->cfg.name;
 	r->lease_ms = quorum__raft_lease_length(cfg);
+	r->peer_index_mask = 1;
+	while (r->peer_index_mask + 1 < 2 * cfg->peers_max)
+		r->peer_index_mask = (r->peer_index_mask << 1) | 1;
 	r->peers = calloc(cfg->peers_max, sizeof(*r->peers));
+	r->peer_index = calloc(r->peer_index_mask + 1, sizeof(*r->peer_index));
 	r->out = calloc(cfg->out_max, sizeof(*r->out));
 	r->events = calloc(cfg->events_max, sizeof(*r->events));
-	if (r->peers == NULL || r->out == NULL || r->events == NULL)
+	if (r->peers == NULL || r->peer_index == NULL || r->out == NULL ||
+		r->events == NULL)
 	{
 		quorum__raft_destroy(r);
 		return QUORUM_ENOMEM;
@@ -263,9 +268,11 @@ void
 quorum__raft_destroy(struct quorum__raft *r)
 {
 	free(r->peers);
+	free(r->peer_index);
 	free(r->out);
 	free(r->events);
 	r->peers = NULL;
+	r->peer_index = NULL;
 	r->out = NULL;
 	r->events = NULL;
 }
@@ -275,13 +282,46 @@ quorum__raft_destroy(struct quorum__raft *r)
  * ---------------------------------------------------------------------
  */
 
+static uint32_t
+raft_name_hash(const char *name)
+{
+	uint32_t	h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *) name; *p; p++)
+	{
+		h ^= *p;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* The index position holding name, or the free one where it would go. */
+static uint32_t
+raft_index_probe(const struct quorum__raft *r, const char *name)
+{
+	uint32_t	i = raft_name_hash(name) & r->peer_index_mask;
+
+	while (r->peer_index[i] != 0 &&
+		   strcmp(r->peers[r->peer_index[i] - 1].name, name) != 0)
+		i = (i + 1) & r->peer_index_mask;
+	return i;
+}
+
+/* After a removal moved a peer: cheaper to rebuild than to repair probes. */
+static void
+raft_index_rebuild(struct quorum__raft *r)
+{
+	memset(r->peer_index, 0, (r->peer_index_mask + 1) * sizeof(*r->peer_index));
+	for (uint32_t k = 0; k < r->n_peers; k++)
+		r->peer_index[raft_index_probe(r, r->peers[k].name)] = k + 1;
+}
+
 struct quorum__raft_peer *
 quorum__raft_peer_find(struct quorum__raft *r, const char *name)
 {
-	for (unsigned i = 0; i < r->n_peers; i++)
-		if (strcmp(r->peers[i].name, name) == 0)
-			return &r->peers[i];
-	return NULL;
+	uint32_t	slot = r->peer_index[raft_index_probe(r, name)];
+
+	return slot != 0 ? &r->peers[slot - 1] : NULL;
 }
 
 /* Finds or adds; NULL for this node itself or when the table is full. */
@@ -302,6 +342,7 @@ quorum__raft_peer_add(struct quorum__raft *r, const char *name)
 	p = &r->peers[r->n_peers++];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "%s", name);
+	r->peer_index[raft_index_probe(r, p->name)] = r->n_peers;
 	p->next_index = quorum__raft_last_index(r) + 1;
 	return p;
 }
@@ -315,6 +356,7 @@ raft_peer_prune(struct quorum__raft *r, struct quorum__raft_peer *p)
 	if (p->known || quorum__raft_is_voter(r, p->name))
 		return;
 	r->peers[i] = r->peers[--r->n_peers];
+	raft_index_rebuild(r);
 	if (r->learner_cursor > r->n_peers)
 		r->learner_cursor = 0;
 }

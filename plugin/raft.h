@@ -330,6 +330,8 @@ struct quorum__raft
 
 	unsigned	n_peers;
 	struct quorum__raft_peer *peers;
+	uint32_t   *peer_index;		/* open addressing by name: slot + 1, 0 free */
+	uint32_t	peer_index_mask;
 
 	/* Output of the current input. */
 	bool		persist;

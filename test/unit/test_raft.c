@@ -611,6 +611,52 @@ test_lease_length(void **state)
 					 QUORUM_EINVAL);
 }
 
+/* The peer table under churn: lookups by name stay right, voters stay. */
+static void
+test_peer_table_churn(void **state)
+{
+	struct quorum__raft_config c;
+	struct quorum__raft r;
+	char		name[16];
+	unsigned	found = 0;
+
+	(void) state;
+	quorum__raft_config_init(&c);
+	snprintf(c.name, sizeof(c.name), "self");
+	c.peers_max = 64;
+	c.n_initial_voters = 2;
+	snprintf(c.initial_voters[0], sizeof(c.initial_voters[0]), "self");
+	snprintf(c.initial_voters[1], sizeof(c.initial_voters[1]), "v1");
+	assert_int_equal(quorum__raft_init(&r, &c, NULL, 0, NULL, 0), 0);
+	for (unsigned round = 0; round < 20; round++)
+	{
+		for (unsigned i = 0; i < 100; i++)
+		{
+			snprintf(name, sizeof(name), "m%u", (i * 7 + round) % 100);
+			quorum__raft_peer_seen(&r, name, QUORUM_ROLE_STANDBY, round);
+		}
+		/* Room for the largest voter set is kept free of non-voters. */
+		assert_true(r.n_peers <= c.peers_max - 1);
+		for (unsigned i = 0; i < 100; i += 1 + round % 3)
+		{
+			snprintf(name, sizeof(name), "m%u", i);
+			quorum__raft_peer_gone(&r, name, round);
+		}
+		quorum__raft_peer_gone(&r, "v1", round);
+		assert_non_null(quorum__raft_peer_find(&r, "v1"));
+		for (unsigned k = 0; k < r.n_peers; k++)
+			assert_ptr_equal(quorum__raft_peer_find(&r, r.peers[k].name), &r.peers[k]);
+	}
+	for (unsigned i = 0; i < 100; i++)
+	{
+		snprintf(name, sizeof(name), "m%u", i);
+		found += quorum__raft_peer_find(&r, name) != NULL;
+	}
+	assert_int_equal(found + 1, r.n_peers);
+	assert_null(quorum__raft_peer_find(&r, "self"));
+	quorum__raft_destroy(&r);
+}
+
 /* ------------------------------------------------------------------------
  * Tests: election
  * ------------------------------------------------------------------------
@@ -1589,6 +1635,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lease_length),
+		cmocka_unit_test(test_peer_table_churn),
 		cmocka_unit_test_setup_teardown(test_election_three, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_single_voter, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_election_many_seeds, t_setup, t_teardown),
