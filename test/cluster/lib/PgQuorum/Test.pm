@@ -13,15 +13,21 @@ use warnings;
 
 use Exporter 'import';
 use IO::Socket::INET;
+use IPC::Run;
 use Time::HiRes qw(time usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgQuorum::Workload ();
+use PgQuorum::History ();
 
 our @EXPORT = qw(
   free_gossip_ports new_key write_key quorum_conf new_quorum_node
   query wait_until wait_for_query nodes_summary log_offset
   wait_processes_gone fatal_messages
+  new_failover_cluster server_pids freeze thaw cluster_status wait_for_leader
+  try_sql wait_stopped rejoin read_rows_offline check_workload
+  wait_following
 );
 
 my %taken;    # ports already handed out by this process
@@ -77,7 +83,7 @@ sub write_key
 }
 
 # quorum_conf($node, name => ..., port => gossip port, peers => [ports],
-#             cluster => ..., extra => "more postgresql.conf lines"):
+#             cluster => ..., conninfo => ..., extra => "more postgresql.conf lines"):
 # append pg_quorum's settings for this node (later lines win, so this also
 # overrides what a standby copied from its primary's backup).
 sub quorum_conf
@@ -89,7 +95,8 @@ sub quorum_conf
 	  . "pg_quorum.listen = '127.0.0.1:$o{port}'\n"
 	  . "pg_quorum.peers = '$peers'\n"
 	  . "pg_quorum.key_file = 'quorum.key'\n"
-	  . "pg_quorum.conninfo = 'host=" . $node->host . ' port=' . $node->port . "'\n";
+	  . "pg_quorum.conninfo = '"
+	  . ($o{conninfo} // 'host=' . $node->host . ' port=' . $node->port) . "'\n";
 	$conf .= "pg_quorum.cluster = '$o{cluster}'\n" if defined $o{cluster};
 	$conf .= $o{extra} if defined $o{extra};
 	$node->append_conf('postgresql.conf', $conf);
@@ -226,6 +233,303 @@ sub fatal_messages
 	}
 	push @msgs, $cur if defined $cur;
 	return @msgs;
+}
+
+# ---------------------------------------------------------------------
+# Failover tests: three voters, synchronous mode, faults.
+
+# new_failover_cluster(extra => "postgresql.conf lines for every server",
+#                      join_s => 60): three servers, node1 a primary and
+# node2, node3 its streaming standbys, all voters from the start
+# (pg_quorum.voters), in synchronous mode, with replication and the
+# gossiped conninfo over TCP on 127.0.0.1 (so a partition made with
+# PgQuorum::Net cuts them; test clients keep using Unix sockets) and
+# wal_log_hints on for pg_rewind.  Waits until node1 is the leader and
+# writable, creates the extension and the workload's table on it, and
+# waits until both standbys have replayed that and the leader is in
+# synchronous mode.  Returns { nodes => [node1, node2, node3],
+# gossip => [ports], key => ... }.
+sub new_failover_cluster
+{
+	my (%o) = @_;
+	my $join_s = $o{join_s} // 60;
+	my @names = qw(node1 node2 node3);
+	my @gossip = free_gossip_ports(3);
+	my $key = new_key();
+	my $common = "listen_addresses = '127.0.0.1'\n"
+	  . "wal_log_hints = on\n"
+	  . "wal_keep_size = '128MB'\n"
+	  . "log_line_prefix = '%m [%p] %q%a '\n"
+	  . "pg_quorum.voters = '" . join(',', @names) . "'\n"
+	  . "pg_quorum.synchronous = on\n"
+	  . ($o{extra} // '');
+	my %cf = (key => $key);
+	my $peers = sub { my ($i) = @_; [ map { $gossip[$_] } grep { $_ != $i } 0 .. 2 ] };
+
+	my $primary = PostgreSQL::Test::Cluster->new($names[0]);
+	$primary->init(allows_streaming => 1);
+	write_key($primary, $key);
+	quorum_conf($primary,
+		name     => $names[0],
+		port     => $gossip[0],
+		peers    => $peers->(0),
+		conninfo => 'host=127.0.0.1 port=' . $primary->port,
+		extra    => $common);
+	$primary->start;
+	$primary->backup('base');
+
+	my @nodes = ($primary);
+	for my $i (1, 2)
+	{
+		my $standby = PostgreSQL::Test::Cluster->new($names[$i]);
+		$standby->init_from_backup($primary, 'base', has_streaming => 1);
+		write_key($standby, $key);
+		quorum_conf($standby,
+			name     => $names[$i],
+			port     => $gossip[$i],
+			peers    => $peers->($i),
+			conninfo => 'host=127.0.0.1 port=' . $standby->port,
+			extra    => $common
+			  . "primary_conninfo = 'host=127.0.0.1 port="
+			  . $primary->port
+			  . " application_name=$names[$i]'\n");
+		$standby->start;
+		push @nodes, $standby;
+	}
+
+	# node1 is fenced until it is elected: retry the first write.
+	my $err;
+	my $took = wait_until(
+		$join_s,
+		sub {
+			my $rc = $primary->psql('postgres',
+				'CREATE EXTENSION IF NOT EXISTS pg_quorum; '
+				  . PgQuorum::Workload::table_sql(),
+				stderr => \$err, on_error_stop => 1);
+			return $rc == 0;
+		});
+	die "node1 did not accept the first write within ${join_s}s: $err\n"
+	  unless defined $took;
+	note(sprintf('node1 elected and writable after %.1f s', $took));
+	$primary->wait_for_catchup($_, 'replay', $primary->lsn('insert')) for @nodes[ 1, 2 ];
+	defined wait_for_query($primary, 'SELECT mode FROM quorum.status', 'sync', $join_s)
+	  or die "node1 did not reach synchronous mode\n";
+	return { nodes => \@nodes, gossip => \@gossip, key => $key };
+}
+
+# server_pids($node): the postmaster's pid and its children's, postmaster
+# first (empty when it is not running).
+sub server_pids
+{
+	my ($node) = @_;
+	my $pm = $node->{_pid} or return ();
+	my @kids;
+	for my $status (glob('/proc/[0-9]*/status'))
+	{
+		open my $fh, '<', $status or next;
+		while (my $line = <$fh>)
+		{
+			if ($line =~ /^PPid:\s+(\d+)/)
+			{
+				push @kids, ($status =~ m{/proc/(\d+)/})[0] if $1 == $pm;
+				last;
+			}
+		}
+		close $fh;
+	}
+	return ($pm, @kids);
+}
+
+# freeze($node): SIGSTOP the whole server (postmaster first, so that it
+# forks no new child, then every child: backends, the pg_quorum worker,
+# WAL sender...), as a stalled machine would be.  thaw($node): SIGCONT.
+sub freeze
+{
+	my ($node) = @_;
+	my @pids = server_pids($node);
+	die $node->name . " is not running\n" unless @pids;
+	kill 'STOP', @pids;
+	# A child forked just before the postmaster stopped: stop it too.
+	my %done = map { $_ => 1 } @pids;
+	my @late = grep { !$done{$_} } server_pids($node);
+	kill 'STOP', @late if @late;
+	$node->{_pgq_frozen} = [ @pids, @late ];
+	return;
+}
+
+sub thaw
+{
+	my ($node) = @_;
+	my @pids = @{ delete $node->{_pgq_frozen} // [] };
+	kill 'CONT', reverse @pids;
+	return;
+}
+
+# cluster_status($node): { leader, term, fenced, mode, paused, recovery }
+# from quorum.status and pg_is_in_recovery(), or undef on an error.
+sub cluster_status
+{
+	my ($node) = @_;
+	my $out = query($node,
+		"SELECT coalesce(leader, ''), term, fenced, mode, paused, pg_is_in_recovery() "
+		  . 'FROM quorum.status');
+	return undef unless defined $out && $out ne '';
+	my @f = split /\|/, $out, -1;
+	return {
+		leader   => $f[0] eq '' ? undef : $f[0],
+		term     => $f[1],
+		fenced   => $f[2] eq 't',
+		mode     => $f[3],
+		paused   => $f[4] eq 't',
+		recovery => $f[5] eq 't'
+	};
+}
+
+# wait_for_leader(\@nodes, $seconds, not => NAME): poll until every server
+# in @nodes names the same leader (one of @nodes, and not NAME), and that
+# leader is out of recovery and unfenced.  Returns (leader node, term,
+# seconds it took), or an empty list after a diag of the last statuses.
+sub wait_for_leader
+{
+	my ($nodes, $seconds, %o) = @_;
+	my ($leader, $term, @last);
+	my $took = wait_until(
+		$seconds,
+		sub {
+			@last = map { [ $_->name, cluster_status($_) ] } @$nodes;
+			my %names = map { ($_->[1] && defined $_->[1]{leader}) ? ($_->[1]{leader} => 1) : ('' => 1) } @last;
+			return 0 if keys %names != 1 || exists $names{''};
+			my ($name) = keys %names;
+			return 0 if defined $o{not} && $name eq $o{not};
+			($leader) = grep { $_->name eq $name } @$nodes;
+			return 0 unless $leader;
+			my ($st) = map { $_->[1] } grep { $_->[0] eq $name } @last;
+			return 0 if $st->{fenced} || $st->{recovery};
+			$term = $st->{term};
+			return 1;
+		});
+	return ($leader, $term, $took) if defined $took;
+	diag("no agreed writable leader after ${seconds}s:\n"
+		  . join("\n", map {
+				sprintf('  %s: %s', $_->[0], $_->[1]
+					? join(' ', map { "$_=" . ($_->[1]{$_} // 'null') } qw(leader term fenced mode recovery))
+					: '(no answer)')
+			} @last));
+	return ();
+}
+
+# try_sql($node, $sql): run $sql; returns (1) on success, or (0, SQLSTATE,
+# the ERROR line with its DETAIL) on an error.
+sub try_sql
+{
+	my ($node, $sql) = @_;
+	my ($out, $err) = ('', '');
+	my $rc = $node->psql('postgres', $sql,
+		stdout => \$out, stderr => \$err, on_error_stop => 1,
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	return (1) if $rc == 0;
+	my ($state) = $err =~ /(?:ERROR|FATAL):\s+([0-9A-Z]{5}):/;
+	$err =~ s/\n(?!DETAIL|HINT)[^\n]*//g;
+	return (0, $state // '', $err);
+}
+
+# wait_stopped($node, $seconds): wait until a server that stops by itself
+# (a deposed primary) is gone, processes and postmaster.pid both, and tell
+# PostgreSQL::Test::Cluster so.  Returns the seconds it took, or undef.
+sub wait_stopped
+{
+	my ($node, $seconds) = @_;
+	my $pidfile = $node->data_dir . '/postmaster.pid';
+	my $took = wait_until($seconds, sub { !-e $pidfile });
+	return undef unless defined $took;
+	return undef unless defined wait_processes_gone($node, $seconds);
+	$node->_update_pid(0);
+	return $took;
+}
+
+# rejoin($node, @peers): run pg_quorum_rejoin on the stopped server with
+# the other servers as peers (over their Unix sockets); returns (exit
+# status, its output).
+sub rejoin
+{
+	my ($node, @peers) = @_;
+	my @cmd = ('pg_quorum_rejoin', '-D', $node->data_dir,
+		map { ('--peer', $_->connstr('postgres')) } @peers);
+	my ($out, $err) = ('', '');
+	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
+	my $rc = $? >> 8;
+	return ($rc, "\$ @cmd\n$out$err");
+}
+
+# read_rows_offline($node): read the workload's rows from a stopped server
+# without letting it write or rejoin anything: start it as a hot standby
+# with no primary to stream from and without pg_quorum, so that it replays
+# exactly the WAL it has; read; stop it again.  For a deposed primary's
+# data before pg_quorum_rejoin rewinds it.  Returns { id => server }.
+sub read_rows_offline
+{
+	my ($node) = @_;
+	my $signal = $node->data_dir . '/standby.signal';
+	my $had_signal = -e $signal;
+	open my $fh, '>', $signal or die "$signal: $!";
+	close $fh;
+	my $rc = PostgreSQL::Test::Utils::system_log('pg_ctl', '-w', '-t', '120',
+		'-D', $node->data_dir, '-l', $node->logfile,
+		'-o', "-c shared_preload_libraries='' -c primary_conninfo='' "
+		  . "-c restore_command='' -c hot_standby=on -c listen_addresses=''",
+		'start');
+	die $node->name . ": could not start it read-only\n" if $rc != 0;
+	$node->_update_pid(1);
+	my $rows = PgQuorum::History::read_rows($node);
+	$node->stop('fast');
+	unlink $signal unless $had_signal;
+	die $node->name . ": could not read its rows\n" unless $rows;
+	return $rows;
+}
+
+# check_workload($wl, leader => $node, nodes => [all], max_changes => N,
+#                rows => { label => { id => server } }): the end of a
+# failover test.  Waits until every other server has replayed all of the
+# leader's WAL, stops the workload, reads the rows back from every server
+# and runs the history checker (PgQuorum::History) over them and the extra
+# snapshots in rows (e.g. a fenced server's, read before it rejoined).
+# Emits one test per rule and notes the eras.  Returns the check's result.
+sub check_workload
+{
+	my ($wl, %o) = @_;
+	my $leader = $o{leader};
+	my @others = grep { $_ != $leader } @{ $o{nodes} };
+	my $records = [ $wl->stop ];
+	my $lsn = $leader->lsn('insert');
+	$leader->wait_for_catchup($_, 'replay', $lsn) for @others;
+	my %rows = %{ $o{rows} // {} };
+	$rows{ $_->name } = PgQuorum::History::read_rows($_) for @{ $o{nodes} };
+	my $r = PgQuorum::History::check_history(
+		records     => $records,
+		rows        => \%rows,
+		final       => $leader->name,
+		complete    => [ map { $_->name } @others ],
+		max_changes => $o{max_changes});
+	note($r->{report});
+	my @acked = grep { $_->{status} eq 'ok' } @$records;
+	ok(@acked > 100, sprintf('the workload got %d writes acknowledged', scalar @acked));
+	is_deeply($r->{violations}, [],
+		'history: no acknowledged write lost, no refused write committed, '
+		  . "at most $o{max_changes} changes of writable server")
+	  or diag(join("\n", @{ $r->{violations} }));
+	return $r;
+}
+
+# wait_following($node, $leader, $seconds): poll until $node is a standby
+# streaming from $leader (its WAL receiver connected to the leader's port).
+# Returns the seconds it took, or undef after a diag.
+sub wait_following
+{
+	my ($node, $leader, $seconds) = @_;
+	return wait_for_query($node,
+		"SELECT pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver "
+		  . "WHERE status = 'streaming' AND sender_port = " . $leader->port . ')',
+		't', $seconds);
 }
 
 1;

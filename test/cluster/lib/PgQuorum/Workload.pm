@@ -175,6 +175,21 @@ sub wait_ack
 	}
 }
 
+# $wl->wait_for($seconds, $code): poll every 20 ms until $code, called
+# with every record so far, returns true.  Returns the seconds it took, or
+# undef.
+sub wait_for
+{
+	my ($self, $seconds, $code) = @_;
+	my $start = now();
+	for (;;)
+	{
+		return now() - $start if $code->($self->records);
+		return undef if now() - $start > $seconds || !$self->running;
+		usleep(20_000);
+	}
+}
+
 # $wl->running(): is the writer process still there?
 sub running
 {
