@@ -7,7 +7,8 @@
 # PGXS also declares "installcheck", without a recipe when REGRESS is
 # unset (as here), so this recipe is the one that runs.
 
-.PHONY: installcheck check-cluster bench-detection
+.PHONY: installcheck check-cluster bench-detection bench-failover bench-switchover \
+	bench-fence
 
 # pgTAP: pg_prove over test/sql/*.sql against a temporary server.
 installcheck:
@@ -21,3 +22,17 @@ check-cluster:
 # Failure detection time on real servers (measures, asserts nothing).
 bench-detection:
 	@bash scripts/sandbox.sh perl test/bench/detection.pl $(PGQ_BENCH_RUNS)
+
+# Unplanned failover: kill -9 of the primary to the first acknowledged
+# write on the new primary (measures, asserts nothing).
+bench-failover:
+	@bash scripts/sandbox.sh perl test/bench/failover.pl $(PGQ_BENCH_RUNS)
+
+# Planned switchover: quorum.failover() to the first acknowledged write on
+# the target.
+bench-switchover:
+	@bash scripts/sandbox.sh perl test/bench/switchover.pl $(PGQ_BENCH_RUNS)
+
+# pgbench throughput with and without pg_quorum loaded, interleaved.
+bench-fence:
+	@bash scripts/sandbox.sh perl test/bench/fence_overhead.pl $(PGQ_BENCH_RUNS)
