@@ -260,6 +260,7 @@ sub new_failover_cluster
 	  . "wal_log_hints = on\n"
 	  . "wal_keep_size = '128MB'\n"
 	  . "log_line_prefix = '%m [%p] %q%a '\n"
+	  . "pg_quorum.failover = on\n"
 	  . "pg_quorum.voters = '" . join(',', @names) . "'\n"
 	  . "pg_quorum.synchronous = on\n"
 	  . ($o{extra} // '');
