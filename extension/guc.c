@@ -7,7 +7,10 @@
  * node, which is built once per worker start.  conninfo, priority and tags
  * are PGC_SIGHUP: they are gossiped metadata, and the worker re-reads them
  * on reload and gossips the change.  pgq_check_text_length() lets the
- * worker re-check the two whose length the wire format limits.
+ * worker re-check the two whose length the wire format limits.  synchronous,
+ * stop_deposed_primary and switchover_lag_max are PGC_SIGHUP too: the worker
+ * and the SQL functions read them when they act.  command_timeout is
+ * PGC_SUSET, so a superuser's session can wait longer for one switchover.
  *
  * Why the check hooks are lenient in the postmaster: a value from
  * postgresql.conf is first stored as a placeholder and only checked when
@@ -35,8 +38,13 @@
 #include "pg_compat.h"
 
 bool		pgq_allow_plaintext = false;
+int			pgq_bootstrap_expect = 0;
 char	   *pgq_cluster = NULL;
+int			pgq_command_timeout_ms = 30000;
 char	   *pgq_conninfo = NULL;
+int			pgq_election_timeout_ms = 1200;
+bool		pgq_failover_enabled = true;
+int			pgq_heartbeat_interval_ms = 100;
 int			pgq_indirect_probes = 3;
 char	   *pgq_key_file = NULL;
 char	   *pgq_listen = NULL;
@@ -47,8 +55,13 @@ int			pgq_priority = 100;
 int			pgq_probe_interval_ms = 200;
 int			pgq_probe_timeout_ms = 100;
 int			pgq_pushpull_interval_ms = 10000;
+bool		pgq_stop_deposed_primary = true;
 int			pgq_suspicion_mult = 4;
+int			pgq_switchover_lag_max_kb = 16384;
+bool		pgq_synchronous = false;
 char	   *pgq_tags = NULL;
+bool		pgq_voter = true;
+char	   *pgq_voters = NULL;
 
 /* Room for one detail sentence; validators run one at a time. */
 static char guc_detail[512];
@@ -196,6 +209,55 @@ pgq_check_text_length(const char *value, int max)
 	return NULL;
 }
 
+/*
+ * The first voter set: comma-separated node names, blanks around them
+ * ignored, no duplicates, at most PGQ_VOTERS_MAX.  names may be NULL.
+ */
+const char *
+pgq_check_voters(const char *value, char (*names)[QUORUM_NAME_MAX + 1],
+				 unsigned *n_names)
+{
+	char		local[PGQ_VOTERS_MAX][QUORUM_NAME_MAX + 1];
+	char		item[QUORUM_NAME_MAX + 2];
+	unsigned	n = 0;
+	const char *p = value != NULL ? value : "";
+
+	if (names == NULL)
+		names = local;
+	while (*p != '\0')
+	{
+		const char *end = strchr(p, ',');
+		size_t		len = end != NULL ? (size_t) (end - p) : strlen(p);
+		const char *detail;
+
+		while (len > 0 && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0)
+			return guc_detailf("An entry of the list is empty.");
+		if (len > QUORUM_NAME_MAX)
+			return guc_detailf("An entry is %zu bytes long; at most %d are allowed.",
+							   len, QUORUM_NAME_MAX);
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if ((detail = pgq_check_name(item, false)) != NULL)
+			return detail;
+		for (unsigned i = 0; i < n; i++)
+			if (strcmp(names[i], item) == 0)
+				return guc_detailf("\"%s\" is listed twice.", item);
+		if (n == PGQ_VOTERS_MAX)
+			return guc_detailf("At most %d voters can be listed.", PGQ_VOTERS_MAX);
+		strlcpy(names[n++], item, QUORUM_NAME_MAX + 1);
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	if (n_names != NULL)
+		*n_names = n;
+	return NULL;
+}
+
 static bool
 guc_report(const char *detail)
 {
@@ -247,6 +309,14 @@ guc_check_peers(char **newval, void **extra, GucSource source)
 }
 
 static bool
+guc_check_voters(char **newval, void **extra, GucSource source)
+{
+	if (!guc_strict())
+		return true;
+	return guc_report(pgq_check_voters(*newval, NULL, NULL));
+}
+
+static bool
 guc_check_tags(char **newval, void **extra, GucSource source)
 {
 	if (!guc_strict())
@@ -266,6 +336,15 @@ pgq_define_gucs(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomIntVariable("pg_quorum.bootstrap_expect",
+							"Voter-capable servers that must see each other before a new cluster forms its first voter set.",
+							"0 means join an existing cluster only; ignored when pg_quorum.voters is set.",
+							&pgq_bootstrap_expect,
+							0, 0, PGQ_VOTERS_MAX,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
 	DefineCustomStringVariable("pg_quorum.cluster",
 							   "Name of the cluster; gossip from another cluster is dropped.",
 							   NULL,
@@ -275,6 +354,15 @@ pgq_define_gucs(void)
 							   0,
 							   guc_check_cluster, NULL, NULL);
 
+	DefineCustomIntVariable("pg_quorum.command_timeout",
+							"Time quorum.failover(), pause(), resume() and forget() wait for the cluster.",
+							NULL,
+							&pgq_command_timeout_ms,
+							30000, 100, 3600000,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	DefineCustomStringVariable("pg_quorum.conninfo",
 							   "Connection string peers use to reach this server's PostgreSQL.",
 							   "Gossiped to every member.",
@@ -283,6 +371,33 @@ pgq_define_gucs(void)
 							   PGC_SIGHUP,
 							   0,
 							   guc_check_conninfo, NULL, NULL);
+
+	DefineCustomIntVariable("pg_quorum.election_timeout",
+							"Shortest time without a leader's heartbeat before a voter starts an election.",
+							"The longest is 4/3 of it; the write lease is a little shorter.  Use the same value on every server.",
+							&pgq_election_timeout_ms,
+							1200, 50, 600000,
+							PGC_POSTMASTER,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_quorum.failover",
+							 "Takes part in elections: the fence, promotion, following and synchronous mode.",
+							 "Off means gossip membership and the views only.",
+							 &pgq_failover_enabled,
+							 true,
+							 PGC_POSTMASTER,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_quorum.heartbeat_interval",
+							"Time between the leader's heartbeats.",
+							"Must be less than half of pg_quorum.election_timeout.",
+							&pgq_heartbeat_interval_ms,
+							100, 10, 60000,
+							PGC_POSTMASTER,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_quorum.indirect_probes",
 							"Members asked to probe a peer after a direct probe fails.",
@@ -374,6 +489,15 @@ pgq_define_gucs(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("pg_quorum.stop_deposed_primary",
+							 "Shuts this server down when it runs as a primary and another server is the leader.",
+							 "Off keeps a deposed primary running, fenced.",
+							 &pgq_stop_deposed_primary,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomIntVariable("pg_quorum.suspicion_mult",
 							"Multiplier of the probe interval that a suspected member has to refute the suspicion.",
 							NULL,
@@ -383,6 +507,24 @@ pgq_define_gucs(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("pg_quorum.switchover_lag_max",
+							"Largest WAL distance behind the leader at which quorum.failover() accepts a target.",
+							NULL,
+							&pgq_switchover_lag_max_kb,
+							16384, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_quorum.synchronous",
+							 "Keeps synchronous_standby_names at a quorum of healthy standbys while this server leads.",
+							 NULL,
+							 &pgq_synchronous,
+							 false,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomStringVariable("pg_quorum.tags",
 							   "Free-form tags gossiped with this server's metadata.",
 							   NULL,
@@ -391,6 +533,24 @@ pgq_define_gucs(void)
 							   PGC_SIGHUP,
 							   0,
 							   guc_check_tags, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_quorum.voter",
+							 "Allows this server to be a voter: to vote, and to be elected if its priority is above 0.",
+							 NULL,
+							 &pgq_voter,
+							 true,
+							 PGC_POSTMASTER,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.voters",
+							   "First voter set of a new cluster: comma-separated node names.",
+							   "Give every server the same list; empty means use pg_quorum.bootstrap_expect.",
+							   &pgq_voters,
+							   "",
+							   PGC_POSTMASTER,
+							   0,
+							   guc_check_voters, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_quorum");
 }

@@ -18,9 +18,17 @@
 
 #include "quorum/quorum.h"
 
+/* Most voters a configuration holds (libquorum's limit, checked here). */
+#define PGQ_VOTERS_MAX 9
+
 extern bool pgq_allow_plaintext;
+extern int	pgq_bootstrap_expect;
 extern char *pgq_cluster;
+extern int	pgq_command_timeout_ms;
 extern char *pgq_conninfo;
+extern int	pgq_election_timeout_ms;
+extern bool pgq_failover_enabled;
+extern int	pgq_heartbeat_interval_ms;
 extern int	pgq_indirect_probes;
 extern char *pgq_key_file;
 extern char *pgq_listen;
@@ -31,8 +39,13 @@ extern int	pgq_priority;
 extern int	pgq_probe_interval_ms;
 extern int	pgq_probe_timeout_ms;
 extern int	pgq_pushpull_interval_ms;
+extern bool pgq_stop_deposed_primary;
 extern int	pgq_suspicion_mult;
+extern int	pgq_switchover_lag_max_kb;
+extern bool pgq_synchronous;
 extern char *pgq_tags;
+extern bool pgq_voter;
+extern char *pgq_voters;
 
 extern void pgq_define_gucs(void);
 
@@ -49,5 +62,8 @@ extern const char *pgq_check_peers(const char *value, struct quorum_addr *seeds,
 								   unsigned *n_seeds);
 extern const char *pgq_check_name(const char *value, bool empty_ok);
 extern const char *pgq_check_text_length(const char *value, int max);
+extern const char *pgq_check_voters(const char *value,
+									char (*names)[QUORUM_NAME_MAX + 1],
+									unsigned *n_names);
 
 #endif							/* PGQ_GUC_H */

@@ -3,9 +3,11 @@
  * shmem.h
  *	  Shared state between the pg_quorum worker and SQL backends.
  *
- * The worker is the only writer of the snapshot (members, stats, events);
- * backends only read it, and only post commands into a small queue.  See
- * shmem.c for the locking rules.
+ * The worker is the only writer of the snapshot (members, stats, events,
+ * election status); backends only read it, and only post commands into a
+ * small queue and wait for their results.  lease_until_ms is the exception
+ * to the lock: the commit fence reads it lock-free.  See shmem.c for the
+ * locking rules.
  *
  * extension/shmem.h
  *
@@ -15,6 +17,8 @@
 #define PGQ_SHMEM_H
 
 #include "datatype/timestamp.h"
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 
@@ -24,6 +28,10 @@
 #define PGQ_EVENTS_MAX 256
 /* Commands that may wait for the worker at once. */
 #define PGQ_COMMANDS_MAX 16
+/* Room for an event's or a command result's detail text, with its NUL. */
+#define PGQ_DETAIL_MAX 256
+/* Room for synchronous_standby_names as pg_quorum sets it. */
+#define PGQ_SYNC_NAMES_MAX 1024
 
 /* One member as quorum.nodes and quorum.health show it. */
 typedef struct PgqMember
@@ -33,6 +41,8 @@ typedef struct PgqMember
 	enum quorum_member_state state;
 	uint64		incarnation;
 	bool		is_self;
+	bool		is_leader;		/* the leader this node knows */
+	bool		voter;			/* in the voter set this node knows */
 	bool		has_meta;		/* false: role .. tags are unknown */
 	enum quorum_role role;
 	uint32		timeline;
@@ -48,24 +58,79 @@ typedef struct PgqMember
 	uint64		acks_received;
 } PgqMember;
 
+/*
+ * What quorum.events shows: membership events from gossip, election events
+ * from the node, and what the adapter itself did about them.  The SQL names
+ * are spelled in sqlapi.c.
+ */
+typedef enum PgqEventKind
+{
+	/* membership (incarnation is the member's) */
+	PGQ_EV_ALIVE = 1,
+	PGQ_EV_SUSPECT,
+	PGQ_EV_DEAD,
+	PGQ_EV_LEFT,
+	PGQ_EV_UPDATED,
+	PGQ_EV_REAPED,
+	/* election and decisions (term is set) */
+	PGQ_EV_LEADER,				/* node = the new leader, "" = none */
+	PGQ_EV_LEASE_GAINED,
+	PGQ_EV_LEASE_LOST,
+	PGQ_EV_PAUSED,
+	PGQ_EV_RESUMED,
+	PGQ_EV_VOTER_ADDED,
+	PGQ_EV_VOTER_REMOVED,
+	PGQ_EV_SWITCHOVER,			/* node = the requested target, "" = best */
+	/* what this server did */
+	PGQ_EV_PROMOTED,			/* promote requested */
+	PGQ_EV_FOLLOWING,			/* primary_conninfo now names node */
+	PGQ_EV_DEPOSED,				/* a primary learnt that node leads */
+	PGQ_EV_DEGRADED,			/* synchronous mode without a quorum */
+	PGQ_EV_SYNCHRONOUS			/* synchronous mode with a quorum */
+} PgqEventKind;
+
 typedef struct PgqEvent
 {
 	TimestampTz at;
-	enum quorum_event_type type;
+	PgqEventKind kind;
 	char		node[QUORUM_NAME_MAX + 1];
-	uint64		incarnation;
+	uint64		incarnation;	/* 0 = not a membership event */
+	uint64		term;			/* 0 = not an election event */
+	char		detail[PGQ_DETAIL_MAX];	/* "" = none */
 } PgqEvent;
 
 typedef enum PgqCommandType
 {
-	PGQ_CMD_JOIN = 1
+	PGQ_CMD_JOIN = 1,			/* addr */
+	PGQ_CMD_FAILOVER,			/* name = target, "" = the best */
+	PGQ_CMD_PAUSE,
+	PGQ_CMD_RESUME,
+	PGQ_CMD_FORGET				/* name */
 } PgqCommandType;
 
 typedef struct PgqCommand
 {
+	uint64		id;				/* 0: nobody waits for a result */
 	PgqCommandType type;
 	struct quorum_addr addr;
+	char		name[QUORUM_NAME_MAX + 1];
 } PgqCommand;
+
+/* The worker's answer to command id: a quorum_error (0 = accepted). */
+typedef struct PgqCommandResult
+{
+	uint64		id;
+	int			rc;
+	char		detail[PGQ_DETAIL_MAX];
+} PgqCommandResult;
+
+/* quorum.status.mode */
+typedef enum PgqMode
+{
+	PGQ_MODE_ASYNC = 0,			/* pg_quorum.synchronous = off */
+	PGQ_MODE_SYNC,				/* on, and a quorum of standbys is synchronous */
+	PGQ_MODE_DEGRADED			/* on, but too few healthy standbys */
+} PgqMode;
 
 typedef struct PgqSharedState
 {
@@ -77,12 +142,34 @@ typedef struct PgqSharedState
 	TimestampTz worker_started;
 	Latch	   *worker_latch;
 
+	/*
+	 * The commit fence: CLOCK_MONOTONIC ms (quorum_runtime_now_ms()) until
+	 * which this server may commit writes; 0 = fenced.  Written by the
+	 * worker, read lock-free by every committing backend.  It starts at 0
+	 * and the worker zeroes it when it exits, so a server starts fenced.
+	 */
+	pg_atomic_uint64 lease_until_ms;
+
+	/* Broadcast after every publish, for backends waiting on a change. */
+	ConditionVariable changed;
+
 	/* Snapshot published by the worker after every step. */
 	char		node_name[QUORUM_NAME_MAX + 1];
 	char		cluster[QUORUM_NAME_MAX + 1];
 	uint64		incarnation;
 	struct quorum_node_stats stats;
 	int			n_members;
+
+	/* Election status (failover_enabled false: pg_quorum.failover = off). */
+	bool		failover_enabled;
+	uint64		term;
+	char		leader[QUORUM_NAME_MAX + 1];	/* "" = none known */
+	bool		has_quorum;
+	bool		paused;
+	bool		transferring;	/* a switchover is under way */
+	int			switchover_waiters;	/* backends in quorum.failover() */
+	PgqMode		mode;
+	char		sync_names[PGQ_SYNC_NAMES_MAX];	/* as last set, leader only */
 
 	/*
 	 * Ring of recent events: events_total counts every event ever added, and
@@ -95,6 +182,9 @@ typedef struct PgqSharedState
 	/* Commands posted by backends, taken by the worker in order. */
 	int			n_commands;
 	PgqCommand	commands[PGQ_COMMANDS_MAX];
+	uint64		next_command_id;
+	/* Result of command id in results[id % PGQ_COMMANDS_MAX]. */
+	PgqCommandResult results[PGQ_COMMANDS_MAX];
 
 	int			members_max;	/* length of members[] */
 	PgqMember	members[FLEXIBLE_ARRAY_MEMBER];

@@ -25,13 +25,16 @@
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
-/* the shared snapshot */
+/* the shared snapshot, and waiting for it to change */
+#include "miscadmin.h"
+#include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 
 #include "quorum/quorum.h"
 
 #include "errors.h"
+#include "fence.h"
 #include "guc.h"
 #include "pg_compat.h"
 #include "shmem.h"
@@ -41,11 +44,18 @@ PG_FUNCTION_INFO_V1(pgq_status);
 PG_FUNCTION_INFO_V1(pgq_events);
 PG_FUNCTION_INFO_V1(pgq_health);
 PG_FUNCTION_INFO_V1(pgq_join);
+PG_FUNCTION_INFO_V1(pgq_failover);
+PG_FUNCTION_INFO_V1(pgq_pause);
+PG_FUNCTION_INFO_V1(pgq_resume);
+PG_FUNCTION_INFO_V1(pgq_forget);
 
-#define NODES_COLS 14
-#define STATUS_COLS 11
-#define EVENTS_COLS 4
+#define NODES_COLS 17
+#define STATUS_COLS 17
+#define EVENTS_COLS 6
 #define HEALTH_COLS 13
+
+/* How long one sleep on the condition variable lasts at most, ms. */
+#define SQLAPI_POLL_MS 100
 
 static const char *
 sqlapi_state_name(enum quorum_member_state state)
@@ -82,22 +92,63 @@ sqlapi_role_name(enum quorum_role role)
 }
 
 static const char *
-sqlapi_event_name(enum quorum_event_type type)
+sqlapi_event_name(PgqEventKind kind)
 {
-	switch (type)
+	switch (kind)
 	{
-		case QUORUM_EV_MEMBER_ALIVE:
+		case PGQ_EV_ALIVE:
 			return "alive";
-		case QUORUM_EV_MEMBER_SUSPECT:
+		case PGQ_EV_SUSPECT:
 			return "suspect";
-		case QUORUM_EV_MEMBER_DEAD:
+		case PGQ_EV_DEAD:
 			return "dead";
-		case QUORUM_EV_MEMBER_LEFT:
+		case PGQ_EV_LEFT:
 			return "left";
-		case QUORUM_EV_MEMBER_UPDATED:
+		case PGQ_EV_UPDATED:
 			return "updated";
-		case QUORUM_EV_MEMBER_REAPED:
+		case PGQ_EV_REAPED:
 			return "reaped";
+		case PGQ_EV_LEADER:
+			return "leader";
+		case PGQ_EV_LEASE_GAINED:
+			return "lease_gained";
+		case PGQ_EV_LEASE_LOST:
+			return "lease_lost";
+		case PGQ_EV_PAUSED:
+			return "paused";
+		case PGQ_EV_RESUMED:
+			return "resumed";
+		case PGQ_EV_VOTER_ADDED:
+			return "voter_added";
+		case PGQ_EV_VOTER_REMOVED:
+			return "voter_removed";
+		case PGQ_EV_SWITCHOVER:
+			return "switchover";
+		case PGQ_EV_PROMOTED:
+			return "promoted";
+		case PGQ_EV_FOLLOWING:
+			return "following";
+		case PGQ_EV_DEPOSED:
+			return "deposed";
+		case PGQ_EV_DEGRADED:
+			return "degraded";
+		case PGQ_EV_SYNCHRONOUS:
+			return "synchronous";
+	}
+	return "unknown";
+}
+
+static const char *
+sqlapi_mode_name(PgqMode mode)
+{
+	switch (mode)
+	{
+		case PGQ_MODE_ASYNC:
+			return "async";
+		case PGQ_MODE_SYNC:
+			return "sync";
+		case PGQ_MODE_DEGRADED:
+			return "degraded";
 	}
 	return "unknown";
 }
@@ -126,6 +177,13 @@ typedef struct SqlapiSnapshot
 	char		cluster[QUORUM_NAME_MAX + 1];
 	uint64		incarnation;
 	struct quorum_node_stats stats;
+	bool		failover_enabled;
+	uint64		term;
+	char		leader[QUORUM_NAME_MAX + 1];
+	bool		has_quorum;
+	bool		paused;
+	bool		transferring;
+	PgqMode		mode;
 	int			n_members;
 	PgqMember  *members;
 } SqlapiSnapshot;
@@ -148,6 +206,13 @@ sqlapi_snapshot(SqlapiSnapshot *snap, bool with_members)
 		memcpy(snap->cluster, pgq_shared->cluster, sizeof(snap->cluster));
 		snap->incarnation = pgq_shared->incarnation;
 		snap->stats = pgq_shared->stats;
+		snap->failover_enabled = pgq_shared->failover_enabled;
+		snap->term = pgq_shared->term;
+		memcpy(snap->leader, pgq_shared->leader, sizeof(snap->leader));
+		snap->has_quorum = pgq_shared->has_quorum;
+		snap->paused = pgq_shared->paused;
+		snap->transferring = pgq_shared->transferring;
+		snap->mode = pgq_shared->mode;
 		if (with_members)
 		{
 			snap->n_members = pgq_shared->n_members;
@@ -156,6 +221,33 @@ sqlapi_snapshot(SqlapiSnapshot *snap, bool with_members)
 		}
 	}
 	LWLockRelease(pgq_shared->lock);
+}
+
+static const PgqMember *
+sqlapi_find_member(const SqlapiSnapshot *snap, const char *name)
+{
+	for (int i = 0; i < snap->n_members; i++)
+		if (strcmp(snap->members[i].name, name) == 0)
+			return &snap->members[i];
+	return NULL;
+}
+
+/*
+ * Bytes member m is behind the leader's WAL position as both last gossiped
+ * it; false when unknown: no leader, metadata missing, or not on the
+ * leader's timeline.  The leader itself is 0 behind.
+ */
+static bool
+sqlapi_lag(const SqlapiSnapshot *snap, const PgqMember *m, int64 *lag)
+{
+	const PgqMember *leader = snap->leader[0] != '\0' ?
+		sqlapi_find_member(snap, snap->leader) : NULL;
+
+	if (leader == NULL || !leader->has_meta || !m->has_meta ||
+		m->timeline != leader->timeline)
+		return false;
+	*lag = m->lsn >= leader->lsn ? 0 : (int64) (leader->lsn - m->lsn);
+	return true;
 }
 
 /* quorum.nodes_internal(): one row per member, this node included. */
@@ -173,6 +265,7 @@ pgq_nodes(PG_FUNCTION_ARGS)
 		const PgqMember *m = &snap.members[i];
 		Datum		values[NODES_COLS];
 		bool		nulls[NODES_COLS];
+		int64		lag;
 		int			c = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -182,17 +275,25 @@ pgq_nodes(PG_FUNCTION_ARGS)
 		values[c++] = Int64GetDatum((int64) m->incarnation);
 		values[c++] = CStringGetTextDatum(m->has_meta ? sqlapi_role_name(m->role) : "unknown");
 		values[c++] = BoolGetDatum(m->is_self);
+		values[c] = BoolGetDatum(m->is_leader);
+		nulls[c++] = !snap.failover_enabled;
+		values[c] = BoolGetDatum(m->voter);
+		nulls[c++] = !snap.failover_enabled;
 		if (m->has_meta)
 		{
 			values[c++] = Int32GetDatum((int32) m->timeline);
 			values[c++] = LSNGetDatum((XLogRecPtr) m->lsn);
+			if (sqlapi_lag(&snap, m, &lag))
+				values[c++] = Int64GetDatum(lag);
+			else
+				nulls[c++] = true;
 			values[c++] = Int32GetDatum(m->priority);
 			values[c++] = CStringGetTextDatum(m->conninfo);
 			values[c++] = CStringGetTextDatum(m->tags);
 		}
 		else
 		{
-			for (int k = 0; k < 5; k++)
+			for (int k = 0; k < 6; k++)
 				nulls[c++] = true;
 		}
 		values[c] = TimestampTzGetDatum(m->state_since);
@@ -241,6 +342,23 @@ pgq_status(PG_FUNCTION_ARGS)
 		nulls[c++] = pgq_cluster == NULL;
 		nulls[c++] = true;
 	}
+
+	/*
+	 * term .. paused: null with pg_quorum.failover = off, and what is
+	 * unknown while no worker runs.  fenced is what the commit fence would
+	 * decide right now, from the same shared value.
+	 */
+	values[c] = Int64GetDatum((int64) snap.term);
+	nulls[c++] = !pgq_failover_enabled || !snap.worker_running;
+	values[c] = CStringGetTextDatum(snap.leader);
+	nulls[c++] = !pgq_failover_enabled || snap.leader[0] == '\0';
+	values[c] = BoolGetDatum(snap.worker_running && snap.has_quorum);
+	nulls[c++] = !pgq_failover_enabled;
+	values[c++] = BoolGetDatum(pgq_failover_enabled && !pgq_has_lease());
+	values[c++] = CStringGetTextDatum(sqlapi_mode_name(pgq_failover_enabled && snap.worker_running ?
+													   snap.mode : PGQ_MODE_ASYNC));
+	values[c] = BoolGetDatum(snap.paused);
+	nulls[c++] = !pgq_failover_enabled || !snap.worker_running;
 	values[c++] = Int32GetDatum((int32) snap.stats.members_alive);
 	values[c++] = Int32GetDatum((int32) snap.stats.members_suspect);
 	values[c++] = Int32GetDatum((int32) snap.stats.members_dead);
@@ -284,9 +402,14 @@ pgq_events(PG_FUNCTION_ARGS)
 
 		memset(nulls, 0, sizeof(nulls));
 		values[0] = TimestampTzGetDatum(events[i].at);
-		values[1] = CStringGetTextDatum(sqlapi_event_name(events[i].type));
+		values[1] = CStringGetTextDatum(sqlapi_event_name(events[i].kind));
 		values[2] = CStringGetTextDatum(events[i].node);
 		values[3] = Int64GetDatum((int64) events[i].incarnation);
+		nulls[3] = events[i].incarnation == 0;
+		values[4] = Int64GetDatum((int64) events[i].term);
+		nulls[4] = events[i].term == 0;
+		values[5] = CStringGetTextDatum(events[i].detail);
+		nulls[5] = events[i].detail[0] == '\0';
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -366,6 +489,176 @@ pgq_health(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* ---------------------------------------------------------------------
+ * Commands to the worker
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Queue one command and wake the worker; returns its id.  what completes
+ * "could not %s" in the errors.
+ */
+static uint64
+sqlapi_post(PgqCommandType type, const char *name,
+			const struct quorum_addr *addr, const char *what)
+{
+	Latch	   *latch = NULL;
+	bool		running;
+	bool		queued = false;
+	uint64		id = 0;
+
+	LWLockAcquire(pgq_shared->lock, LW_EXCLUSIVE);
+	running = pgq_shared->worker_running;
+	if (running && pgq_shared->n_commands < PGQ_COMMANDS_MAX)
+	{
+		PgqCommand *cmd = &pgq_shared->commands[pgq_shared->n_commands++];
+
+		memset(cmd, 0, sizeof(*cmd));
+		id = pgq_shared->next_command_id++;
+		cmd->id = id;
+		cmd->type = type;
+		if (addr != NULL)
+			cmd->addr = *addr;
+		if (name != NULL)
+			strlcpy(cmd->name, name, sizeof(cmd->name));
+		latch = pgq_shared->worker_latch;
+		queued = true;
+	}
+	LWLockRelease(pgq_shared->lock);
+
+	if (!running)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not %s: the pg_quorum worker is not running", what),
+				 errhint("Check the server log for why it stopped; it is restarted automatically.")));
+	if (!queued)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not %s: too many requests are pending", what),
+				 errdetail("%d requests are waiting for the pg_quorum worker.",
+						   PGQ_COMMANDS_MAX),
+				 errhint("Try again in a moment.")));
+	if (latch != NULL)
+		SetLatch(latch);
+	return id;
+}
+
+static TimestampTz
+sqlapi_deadline(void)
+{
+	return TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pgq_command_timeout_ms);
+}
+
+/*
+ * Sleep until the worker publishes again or the deadline passes; false once
+ * the deadline has passed.  Interrupts (cancel, terminate) are served.
+ */
+static bool
+sqlapi_sleep(TimestampTz deadline)
+{
+	long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+
+	if (left <= 0)
+		return false;
+	(void) ConditionVariableTimedSleep(&pgq_shared->changed,
+									   Min(left, SQLAPI_POLL_MS),
+									   PGQ_WAIT_EVENT_MAIN);
+	CHECK_FOR_INTERRUPTS();
+	return true;
+}
+
+/*
+ * Wait for the worker's verdict on command id: a quorum_error, 0 when the
+ * node accepted it.  detail receives the worker's explanation.
+ */
+static int
+sqlapi_wait_result(uint64 id, TimestampTz deadline, char *detail, const char *what)
+{
+	ConditionVariablePrepareToSleep(&pgq_shared->changed);
+	for (;;)
+	{
+		bool		done = false;
+		bool		running;
+		int			rc = 0;
+
+		LWLockAcquire(pgq_shared->lock, LW_SHARED);
+		running = pgq_shared->worker_running;
+		if (pgq_shared->results[id % PGQ_COMMANDS_MAX].id == id)
+		{
+			const PgqCommandResult *r = &pgq_shared->results[id % PGQ_COMMANDS_MAX];
+
+			rc = r->rc;
+			strlcpy(detail, r->detail, PGQ_DETAIL_MAX);
+			done = true;
+		}
+		LWLockRelease(pgq_shared->lock);
+		if (done)
+		{
+			ConditionVariableCancelSleep();
+			return rc;
+		}
+		if (!running)
+		{
+			ConditionVariableCancelSleep();
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("could not %s: the pg_quorum worker stopped", what),
+					 errhint("Check the server log for why it stopped; it is restarted automatically.")));
+		}
+		if (!sqlapi_sleep(deadline))
+		{
+			ConditionVariableCancelSleep();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("could not %s: the pg_quorum worker did not answer within %d ms",
+							what, pgq_command_timeout_ms),
+					 errhint("Check the server log; raise pg_quorum.command_timeout to wait longer.")));
+		}
+	}
+}
+
+/* A refusal by the node, with the SQLSTATE its code maps to. */
+static void
+sqlapi_refused(int rc, const char *what, const char *detail)
+{
+	int			code = rc == QUORUM_ENOTFOUND ? ERRCODE_INVALID_PARAMETER_VALUE :
+		rc == QUORUM_EBUSY ? ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE :
+		pgq_errcode(rc);
+
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg("could not %s: %s", what, quorum_strerror(rc)),
+			 detail[0] != '\0' ? errdetail("%s", detail) : 0));
+}
+
+/* The checks every election command makes first. */
+static void
+sqlapi_require_failover(const SqlapiSnapshot *snap, const char *what)
+{
+	if (!pgq_failover_enabled)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not %s: pg_quorum.failover is off", what),
+				 errdetail("This server takes no part in elections."),
+				 errhint("Set pg_quorum.failover = on and restart the server.")));
+	if (!snap->worker_running)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not %s: the pg_quorum worker is not running", what),
+				 errhint("Check the server log for why it stopped; it is restarted automatically.")));
+}
+
+static void
+sqlapi_require_quorum(const SqlapiSnapshot *snap, const char *what)
+{
+	if (snap->leader[0] == '\0' || !snap->has_quorum)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not %s: no quorum", what),
+				 errdetail("This server knows no leader holding a majority of the voters."),
+				 errhint("Check quorum.nodes: a majority of the voters must be alive and see each other.")));
+}
+
 /*
  * quorum.join(address): ask the worker to contact a member.  Returns as
  * soon as the request is queued; quorum.nodes shows the outcome.
@@ -376,9 +669,6 @@ pgq_join(PG_FUNCTION_ARGS)
 	char	   *address = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	struct quorum_addr addr;
 	const char *detail;
-	Latch	   *latch = NULL;
-	bool		running;
-	bool		queued = false;
 
 	sqlapi_check_shmem();
 	detail = pgq_check_address(address, &addr);
@@ -388,35 +678,310 @@ pgq_join(PG_FUNCTION_ARGS)
 				 errmsg("invalid gossip address \"%s\"", address),
 				 errdetail("%s", detail),
 				 errhint("Give the numeric address and port a member listens on (its pg_quorum.listen), such as \"192.0.2.5:7946\".")));
+	(void) sqlapi_post(PGQ_CMD_JOIN, NULL, &addr,
+					   psprintf("join through \"%s\"", address));
+	PG_RETURN_VOID();
+}
 
-	LWLockAcquire(pgq_shared->lock, LW_EXCLUSIVE);
-	running = pgq_shared->worker_running;
-	if (running && pgq_shared->n_commands < PGQ_COMMANDS_MAX)
+/*
+ * Whether m can take over now: a voter with a priority above 0, alive, a
+ * standby on the leader's timeline and at most pg_quorum.switchover_lag_max
+ * behind.  Returns NULL, or why not, and sets *bad_param when the reason is
+ * the argument itself (22023) rather than the member's state (55000).
+ */
+static const char *
+sqlapi_unfit_target(const SqlapiSnapshot *snap, const PgqMember *m, bool *bad_param)
+{
+	int64		lag;
+
+	*bad_param = true;
+	if (!m->voter)
+		return "It is not a voter.";
+	if (!m->has_meta)
 	{
-		PgqCommand *cmd = &pgq_shared->commands[pgq_shared->n_commands++];
-
-		cmd->type = PGQ_CMD_JOIN;
-		cmd->addr = addr;
-		latch = pgq_shared->worker_latch;
-		queued = true;
+		*bad_param = false;
+		return "Its metadata has not reached this server yet.";
 	}
-	LWLockRelease(pgq_shared->lock);
+	if (m->priority <= 0)
+		return "Its pg_quorum.priority is 0, which means never promote it.";
+	if (m->role == QUORUM_ROLE_WITNESS)
+		return "It is a witness, which has no database.";
+	*bad_param = false;
+	if (m->state != QUORUM_MEMBER_ALIVE)
+		return psprintf("It is %s.", sqlapi_state_name(m->state));
+	if (m->role != QUORUM_ROLE_STANDBY)
+		return psprintf("It runs as %s, not as a standby.", sqlapi_role_name(m->role));
+	if (!sqlapi_lag(snap, m, &lag))
+		return "It is not on the leader's timeline, or the leader's WAL position is unknown.";
+	if (lag > (int64) pgq_switchover_lag_max_kb * 1024)
+		return psprintf("It is " INT64_FORMAT " bytes behind the leader; pg_quorum.switchover_lag_max is %d kB.",
+						lag, pgq_switchover_lag_max_kb);
+	return NULL;
+}
 
-	if (!running)
+/* Announce the start of a wait the worker should let finish (see worker.c). */
+static void
+sqlapi_waiters(int delta)
+{
+	LWLockAcquire(pgq_shared->lock, LW_EXCLUSIVE);
+	pgq_shared->switchover_waiters += delta;
+	LWLockRelease(pgq_shared->lock);
+}
+
+/*
+ * quorum.failover(target text DEFAULT NULL): planned switchover.  Checks the
+ * target, asks the leader (through this server's worker) to hand over, and
+ * waits until a new leader runs as the primary; returns its name.
+ */
+Datum
+pgq_failover(PG_FUNCTION_ARGS)
+{
+	char	   *target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const char *what = target != NULL ?
+		psprintf("switch over to \"%s\"", target) : "switch over";
+	SqlapiSnapshot snap;
+	char		old_leader[QUORUM_NAME_MAX + 1];
+	char		detail[PGQ_DETAIL_MAX];
+	char		result[QUORUM_NAME_MAX + 1];
+	TimestampTz deadline = sqlapi_deadline();
+	uint64		old_term;
+	uint64		id;
+	int			rc;
+	bool		bad_param;
+	bool		done = false;
+
+	sqlapi_snapshot(&snap, true);
+	sqlapi_require_failover(&snap, what);
+	if (snap.paused)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("could not join through \"%s\": the pg_quorum worker is not running",
-						address),
-				 errhint("Check the server log for why it stopped; it is restarted automatically.")));
-	if (!queued)
+				 errmsg("could not %s: failover is paused", what),
+				 errhint("Run quorum.resume() first.")));
+	sqlapi_require_quorum(&snap, what);
+	if (snap.transferring)
 		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("could not join through \"%s\": too many requests are pending",
-						address),
-				 errdetail("%d requests are waiting for the pg_quorum worker.",
-						   PGQ_COMMANDS_MAX),
-				 errhint("Try again in a moment.")));
-	if (latch != NULL)
-		SetLatch(latch);
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not %s: a switchover is already under way", what),
+				 errhint("Wait until quorum.status shows the new leader.")));
+
+	if (target != NULL)
+	{
+		const PgqMember *m = sqlapi_find_member(&snap, target);
+		const char *why;
+
+		if (m == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("could not %s: no such member", what),
+					 errhint("quorum.nodes lists the members.")));
+		if (strcmp(target, snap.leader) == 0)
+		{
+			ereport(NOTICE,
+					(errmsg("\"%s\" is already the leader", target)));
+			PG_RETURN_TEXT_P(cstring_to_text(target));
+		}
+		if ((why = sqlapi_unfit_target(&snap, m, &bad_param)) != NULL)
+			ereport(ERROR,
+					(errcode(bad_param ? ERRCODE_INVALID_PARAMETER_VALUE :
+							 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("could not %s: the member cannot take over", what),
+					 errdetail("%s", why),
+					 bad_param ? 0 : errhint("Retry when it is a streaming standby close to the leader.")));
+	}
+	else
+	{
+		bool		any = false;
+
+		for (int i = 0; i < snap.n_members && !any; i++)
+			any = strcmp(snap.members[i].name, snap.leader) != 0 &&
+				sqlapi_unfit_target(&snap, &snap.members[i], &bad_param) == NULL;
+		if (!any)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("could not %s: no standby can take over", what),
+					 errdetail("No voter with a priority above 0 is an alive standby on the leader's timeline within pg_quorum.switchover_lag_max."),
+					 errhint("quorum.nodes shows each member's state, role, lag and priority.")));
+	}
+
+	strlcpy(old_leader, snap.leader, sizeof(old_leader));
+	old_term = snap.term;
+	id = sqlapi_post(PGQ_CMD_FAILOVER, target != NULL ? target : "", NULL, what);
+	rc = sqlapi_wait_result(id, deadline, detail, what);
+	if (rc != 0)
+		sqlapi_refused(rc, what, detail);
+
+	/* Accepted: wait for a new leader that runs as the primary. */
+	sqlapi_waiters(1);
+	PG_TRY();
+	{
+		ConditionVariablePrepareToSleep(&pgq_shared->changed);
+		while (!done)
+		{
+			const PgqMember *m;
+
+			sqlapi_snapshot(&snap, true);
+			m = snap.leader[0] != '\0' ? sqlapi_find_member(&snap, snap.leader) : NULL;
+			if (snap.term > old_term && m != NULL && strcmp(snap.leader, old_leader) != 0 &&
+				m->has_meta && m->role == QUORUM_ROLE_PRIMARY)
+			{
+				strlcpy(result, snap.leader, sizeof(result));
+				done = true;
+				break;
+			}
+			if (!sqlapi_sleep(deadline))
+				break;
+		}
+		ConditionVariableCancelSleep();
+	}
+	PG_FINALLY();
+	{
+		sqlapi_waiters(-1);
+	}
+	PG_END_TRY();
+
+	if (!done)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("could not %s: no new leader took over within %d ms", what,
+						pgq_command_timeout_ms),
+				 errdetail("The leader gave up its lease for the hand-over; if the target did not catch up, the leader resumes by itself."),
+				 errhint("Check quorum.status and quorum.events; raise pg_quorum.command_timeout to wait longer.")));
+	if (target != NULL && strcmp(result, target) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not %s: \"%s\" became the leader instead", what, result)));
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/* quorum.pause() and quorum.resume(): a decision, then wait for it. */
+static void
+sqlapi_pause(bool pause)
+{
+	const char *what = pause ? "pause failover" : "resume failover";
+	SqlapiSnapshot snap;
+	char		detail[PGQ_DETAIL_MAX];
+	TimestampTz deadline = sqlapi_deadline();
+	uint64		id;
+	int			rc;
+
+	sqlapi_snapshot(&snap, false);
+	sqlapi_require_failover(&snap, what);
+	if (snap.paused == pause)
+	{
+		ereport(NOTICE,
+				(errmsg("failover is already %s", pause ? "paused" : "active")));
+		return;
+	}
+	/* Resume works without a leader: it is how a paused cluster recovers. */
+	if (pause)
+		sqlapi_require_quorum(&snap, what);
+
+	id = sqlapi_post(pause ? PGQ_CMD_PAUSE : PGQ_CMD_RESUME, NULL, NULL, what);
+	rc = sqlapi_wait_result(id, deadline, detail, what);
+	if (rc != 0)
+		sqlapi_refused(rc, what, detail);
+
+	ConditionVariablePrepareToSleep(&pgq_shared->changed);
+	for (;;)
+	{
+		sqlapi_snapshot(&snap, false);
+		if (snap.paused == pause)
+			break;
+		if (!sqlapi_sleep(deadline))
+		{
+			ConditionVariableCancelSleep();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("could not %s: the decision was not committed within %d ms",
+							what, pgq_command_timeout_ms),
+					 errdetail("It may still be committed later; quorum.status shows whether failover is paused."),
+					 errhint("Check that a majority of the voters is alive.")));
+		}
+	}
+	ConditionVariableCancelSleep();
+}
+
+Datum
+pgq_pause(PG_FUNCTION_ARGS)
+{
+	sqlapi_pause(true);
+	PG_RETURN_VOID();
+}
+
+Datum
+pgq_resume(PG_FUNCTION_ARGS)
+{
+	sqlapi_pause(false);
+	PG_RETURN_VOID();
+}
+
+/*
+ * quorum.forget(node): remove a member for good, from the voter set and
+ * from the member table.  Only a member that is dead or left, and not the
+ * leader; removing a voter needs a quorum.
+ */
+Datum
+pgq_forget(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const char *what = psprintf("forget \"%s\"", name);
+	SqlapiSnapshot snap;
+	const PgqMember *m;
+	char		detail[PGQ_DETAIL_MAX];
+	TimestampTz deadline = sqlapi_deadline();
+	uint64		id;
+	int			rc;
+
+	sqlapi_snapshot(&snap, true);
+	sqlapi_require_failover(&snap, what);
+	m = sqlapi_find_member(&snap, name);
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not %s: no such member", what),
+				 errhint("quorum.nodes lists the members.")));
+	if (m->is_self)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not %s: it is this server", what),
+				 errhint("Run quorum.forget() on another member after stopping this server.")));
+	if (m->state == QUORUM_MEMBER_ALIVE || m->state == QUORUM_MEMBER_SUSPECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not %s: it is %s", what, sqlapi_state_name(m->state)),
+				 errdetail("Only a member that is dead or has left can be forgotten."),
+				 errhint("Stop that server first, and wait until quorum.nodes shows it dead.")));
+	if (strcmp(name, snap.leader) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not %s: it is the leader", what),
+				 errhint("Wait until another leader is elected.")));
+	if (m->voter)
+		sqlapi_require_quorum(&snap, what);
+
+	id = sqlapi_post(PGQ_CMD_FORGET, name, NULL, what);
+	rc = sqlapi_wait_result(id, deadline, detail, what);
+	if (rc != 0)
+		sqlapi_refused(rc, what, detail);
+
+	ConditionVariablePrepareToSleep(&pgq_shared->changed);
+	for (;;)
+	{
+		sqlapi_snapshot(&snap, true);
+		m = sqlapi_find_member(&snap, name);
+		if (m == NULL || !m->voter)
+			break;
+		if (!sqlapi_sleep(deadline))
+		{
+			ConditionVariableCancelSleep();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("could not %s: its removal from the voters was not committed within %d ms",
+							what, pgq_command_timeout_ms),
+					 errdetail("It may still be committed later; quorum.nodes shows whether it is a voter."),
+					 errhint("Check that a majority of the voters is alive.")));
+		}
+	}
+	ConditionVariableCancelSleep();
 	PG_RETURN_VOID();
 }

@@ -31,6 +31,7 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
+#include "storage/condition_variable.h"
 #include "storage/shmem.h"
 
 /* this server's facts */
@@ -380,22 +381,56 @@ worker_update_is_news(const char *member)
 	return news;
 }
 
+/* Queue an event for quorum.events; published with the next snapshot. */
+static void
+worker_record(PgqEventKind kind, TimestampTz at, const char *node,
+			  uint64 incarnation, uint64 term, const char *detail)
+{
+	PgqEvent   *ev = &worker.pending[worker.n_pending % PGQ_EVENTS_MAX];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->at = at;
+	ev->kind = kind;
+	strlcpy(ev->node, node != NULL ? node : "", sizeof(ev->node));
+	ev->incarnation = incarnation;
+	ev->term = term;
+	strlcpy(ev->detail, detail != NULL ? detail : "", sizeof(ev->detail));
+	worker.n_pending++;
+}
+
 static void
 worker_event(void *ctx, const struct quorum_event *event)
 {
-	PgqEvent   *ev;
+	PgqEventKind kind;
 
-	if (event->type == QUORUM_EV_MEMBER_UPDATED &&
-		!worker_update_is_news(event->member))
-		return;
-	ev = &worker.pending[worker.n_pending % PGQ_EVENTS_MAX];
-
-	ev->at = worker_wall_time(event->at_ms, quorum_runtime_now_ms(),
-							  GetCurrentTimestamp());
-	ev->type = event->type;
-	strlcpy(ev->node, event->member, sizeof(ev->node));
-	ev->incarnation = event->incarnation;
-	worker.n_pending++;
+	switch (event->type)
+	{
+		case QUORUM_EV_MEMBER_ALIVE:
+			kind = PGQ_EV_ALIVE;
+			break;
+		case QUORUM_EV_MEMBER_SUSPECT:
+			kind = PGQ_EV_SUSPECT;
+			break;
+		case QUORUM_EV_MEMBER_DEAD:
+			kind = PGQ_EV_DEAD;
+			break;
+		case QUORUM_EV_MEMBER_LEFT:
+			kind = PGQ_EV_LEFT;
+			break;
+		case QUORUM_EV_MEMBER_UPDATED:
+			if (!worker_update_is_news(event->member))
+				return;
+			kind = PGQ_EV_UPDATED;
+			break;
+		case QUORUM_EV_MEMBER_REAPED:
+			kind = PGQ_EV_REAPED;
+			break;
+		default:
+			return;
+	}
+	worker_record(kind, worker_wall_time(event->at_ms, quorum_runtime_now_ms(),
+										 GetCurrentTimestamp()),
+				  event->member, event->incarnation, 0, NULL);
 }
 
 /* ---------------------------------------------------------------------
@@ -410,13 +445,19 @@ worker_detach(int code, Datum arg)
 		return;
 	if (LWLockHeldByMe(pgq_shared->lock))
 		LWLockRelease(pgq_shared->lock);
+	/* Fenced first: nothing may commit on the word of a dead worker. */
+	pg_atomic_write_u64(&pgq_shared->lease_until_ms, 0);
 	LWLockAcquire(pgq_shared->lock, LW_EXCLUSIVE);
 	pgq_shared->worker_running = false;
 	pgq_shared->worker_pid = 0;
 	pgq_shared->worker_latch = NULL;
 	pgq_shared->n_members = 0;
 	pgq_shared->n_commands = 0;
+	pgq_shared->leader[0] = '\0';
+	pgq_shared->has_quorum = false;
+	pgq_shared->transferring = false;
 	LWLockRelease(pgq_shared->lock);
+	ConditionVariableBroadcast(&pgq_shared->changed);
 }
 
 static void
@@ -434,6 +475,14 @@ worker_attach(void)
 	memset(&pgq_shared->stats, 0, sizeof(pgq_shared->stats));
 	pgq_shared->n_members = 0;
 	pgq_shared->n_commands = 0;
+	pgq_shared->failover_enabled = pgq_failover_enabled;
+	pgq_shared->term = 0;
+	pgq_shared->leader[0] = '\0';
+	pgq_shared->has_quorum = false;
+	pgq_shared->paused = false;
+	pgq_shared->transferring = false;
+	pgq_shared->mode = PGQ_MODE_ASYNC;
+	pgq_shared->sync_names[0] = '\0';
 	LWLockRelease(pgq_shared->lock);
 }
 
@@ -513,9 +562,27 @@ worker_publish(quorum_time_ms mono_now)
 	}
 	LWLockRelease(pgq_shared->lock);
 	worker.n_pending = 0;
+	ConditionVariableBroadcast(&pgq_shared->changed);
 }
 
-/* Run the commands backends posted (quorum.join()). */
+/* Publish the verdict on command id for the backend that waits for it. */
+static void
+worker_command_result(uint64 id, int rc, const char *detail)
+{
+	PgqCommandResult *r;
+
+	if (id == 0)
+		return;
+	LWLockAcquire(pgq_shared->lock, LW_EXCLUSIVE);
+	r = &pgq_shared->results[id % PGQ_COMMANDS_MAX];
+	r->id = id;
+	r->rc = rc;
+	strlcpy(r->detail, detail != NULL ? detail : "", sizeof(r->detail));
+	LWLockRelease(pgq_shared->lock);
+	ConditionVariableBroadcast(&pgq_shared->changed);
+}
+
+/* Run the commands backends posted. */
 static void
 worker_run_commands(quorum_time_ms now)
 {
@@ -530,19 +597,31 @@ worker_run_commands(quorum_time_ms now)
 
 	for (int i = 0; i < n; i++)
 	{
+		const PgqCommand *cmd = &commands[i];
 		char		text[QUORUM_ADDR_STRLEN];
 		int			rc;
 
-		if (commands[i].type != PGQ_CMD_JOIN)
-			continue;
-		quorum_addr_format(&commands[i].addr, text, sizeof(text));
-		rc = quorum_runtime_join(worker.rt, &commands[i].addr, now);
-		if (rc != 0)
-			ereport(LOG,
-					(errmsg("pg_quorum could not join through \"%s\": %s",
-							text, quorum_strerror(rc))));
-		else
-			ereport(LOG, (errmsg("pg_quorum joining through \"%s\"", text)));
+		switch (cmd->type)
+		{
+			case PGQ_CMD_JOIN:
+				quorum_addr_format(&cmd->addr, text, sizeof(text));
+				rc = quorum_runtime_join(worker.rt, &cmd->addr, now);
+				if (rc != 0)
+					ereport(LOG,
+							(errmsg("pg_quorum could not join through \"%s\": %s",
+									text, quorum_strerror(rc))));
+				else
+					ereport(LOG, (errmsg("pg_quorum joining through \"%s\"", text)));
+				worker_command_result(cmd->id, rc, NULL);
+				break;
+			case PGQ_CMD_FAILOVER:
+			case PGQ_CMD_PAUSE:
+			case PGQ_CMD_RESUME:
+			case PGQ_CMD_FORGET:
+				worker_command_result(cmd->id, QUORUM_ESTATE,
+									  "This libquorum has no election yet.");
+				break;
+		}
 	}
 }
 

@@ -3,15 +3,20 @@
 -- Expects the server and settings described in test/sql/README.md.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pg_quorum;
-SELECT plan(12);
+SELECT plan(16);
 
 SELECT results_eq(
 	$$SELECT name::text, context::text, vartype::text, coalesce(unit, '')::text,
 			 boot_val::text
 		FROM pg_settings WHERE name LIKE 'pg\_quorum.%' ORDER BY name$$,
 	$$VALUES ('pg_quorum.allow_plaintext', 'postmaster', 'bool', '', 'off'),
+			 ('pg_quorum.bootstrap_expect', 'postmaster', 'integer', '', '0'),
 			 ('pg_quorum.cluster', 'postmaster', 'string', '', 'pg_quorum'),
+			 ('pg_quorum.command_timeout', 'superuser', 'integer', 'ms', '30000'),
 			 ('pg_quorum.conninfo', 'sighup', 'string', '', ''),
+			 ('pg_quorum.election_timeout', 'postmaster', 'integer', 'ms', '1200'),
+			 ('pg_quorum.failover', 'postmaster', 'bool', '', 'on'),
+			 ('pg_quorum.heartbeat_interval', 'postmaster', 'integer', 'ms', '100'),
 			 ('pg_quorum.indirect_probes', 'postmaster', 'integer', '', '3'),
 			 ('pg_quorum.key_file', 'postmaster', 'string', '', ''),
 			 ('pg_quorum.listen', 'postmaster', 'string', '', ''),
@@ -22,8 +27,13 @@ SELECT results_eq(
 			 ('pg_quorum.probe_interval', 'postmaster', 'integer', 'ms', '200'),
 			 ('pg_quorum.probe_timeout', 'postmaster', 'integer', 'ms', '100'),
 			 ('pg_quorum.pushpull_interval', 'postmaster', 'integer', 'ms', '10000'),
+			 ('pg_quorum.stop_deposed_primary', 'sighup', 'bool', '', 'on'),
 			 ('pg_quorum.suspicion_mult', 'postmaster', 'integer', '', '4'),
-			 ('pg_quorum.tags', 'sighup', 'string', '', '')$$,
+			 ('pg_quorum.switchover_lag_max', 'sighup', 'integer', 'kB', '16384'),
+			 ('pg_quorum.synchronous', 'sighup', 'bool', '', 'off'),
+			 ('pg_quorum.tags', 'sighup', 'string', '', ''),
+			 ('pg_quorum.voter', 'postmaster', 'bool', '', 'on'),
+			 ('pg_quorum.voters', 'postmaster', 'string', '', '')$$,
 	'every setting exists with its context, type, unit and default');
 
 SELECT is(current_setting('pg_quorum.node_name'), 'pgtap',
@@ -50,6 +60,14 @@ SELECT throws_ok($$SET pg_quorum.probe_interval = '1s'$$, '55P02', NULL,
 	'pg_quorum.probe_interval cannot be changed in a session');
 SELECT throws_ok($$SET pg_quorum.key_file = 'other.key'$$, '55P02', NULL,
 	'pg_quorum.key_file cannot be changed in a session');
+SELECT throws_ok($$SET pg_quorum.synchronous = on$$, '55P02', NULL,
+	'pg_quorum.synchronous is changed by reloading, not in a session');
+SELECT throws_ok($$SET pg_quorum.bootstrap_expect = 3$$, '55P02', NULL,
+	'pg_quorum.bootstrap_expect cannot be changed in a session');
+SELECT lives_ok($$SET LOCAL pg_quorum.command_timeout = '2min'$$,
+	'a superuser may set pg_quorum.command_timeout in a session');
+SELECT throws_ok($$SET pg_quorum.command_timeout = '50ms'$$, '22023', NULL,
+	'pg_quorum.command_timeout below 100ms is rejected');
 
 SELECT * FROM finish();
 ROLLBACK;

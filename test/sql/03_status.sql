@@ -42,7 +42,7 @@ CREATE ROLE pgq_test_nobody;
 SELECT plan(15);
 
 SELECT has_view('quorum', 'status', 'view quorum.status exists');
-SELECT columns_are('quorum', 'status', ARRAY['node_name', 'cluster', 'incarnation', 'members_alive', 'members_suspect', 'members_dead', 'members_left', 'local_health', 'worker_running', 'worker_pid', 'worker_started']);
+SELECT columns_are('quorum', 'status', ARRAY['node_name', 'cluster', 'incarnation', 'term', 'leader', 'has_quorum', 'fenced', 'mode', 'paused', 'members_alive', 'members_suspect', 'members_dead', 'members_left', 'local_health', 'worker_running', 'worker_pid', 'worker_started']);
 SELECT results_eq(
 	$$SELECT attname::text COLLATE "default", format_type(atttypid, atttypmod) COLLATE "default"
 		FROM pg_attribute
@@ -51,6 +51,12 @@ SELECT results_eq(
 	$$VALUES ('node_name', 'text'),
 			 ('cluster', 'text'),
 			 ('incarnation', 'bigint'),
+			 ('term', 'bigint'),
+			 ('leader', 'text'),
+			 ('has_quorum', 'boolean'),
+			 ('fenced', 'boolean'),
+			 ('mode', 'text'),
+			 ('paused', 'boolean'),
 			 ('members_alive', 'integer'),
 			 ('members_suspect', 'integer'),
 			 ('members_dead', 'integer'),

@@ -42,7 +42,7 @@ CREATE ROLE pgq_test_nobody;
 SELECT plan(15);
 
 SELECT has_view('quorum', 'nodes', 'view quorum.nodes exists');
-SELECT columns_are('quorum', 'nodes', ARRAY['name', 'address', 'state', 'incarnation', 'role', 'is_self', 'timeline', 'lsn', 'priority', 'conninfo', 'tags', 'state_since', 'last_heard', 'rtt_ms']);
+SELECT columns_are('quorum', 'nodes', ARRAY['name', 'address', 'state', 'incarnation', 'role', 'is_self', 'is_leader', 'voter', 'timeline', 'lsn', 'lag', 'priority', 'conninfo', 'tags', 'state_since', 'last_heard', 'rtt_ms']);
 SELECT results_eq(
 	$$SELECT attname::text COLLATE "default", format_type(atttypid, atttypmod) COLLATE "default"
 		FROM pg_attribute
@@ -54,8 +54,11 @@ SELECT results_eq(
 			 ('incarnation', 'bigint'),
 			 ('role', 'text'),
 			 ('is_self', 'boolean'),
+			 ('is_leader', 'boolean'),
+			 ('voter', 'boolean'),
 			 ('timeline', 'integer'),
 			 ('lsn', 'pg_lsn'),
+			 ('lag', 'bigint'),
 			 ('priority', 'integer'),
 			 ('conninfo', 'text'),
 			 ('tags', 'text'),

@@ -42,7 +42,7 @@ CREATE ROLE pgq_test_nobody;
 SELECT plan(10);
 
 SELECT has_view('quorum', 'events', 'view quorum.events exists');
-SELECT columns_are('quorum', 'events', ARRAY['at', 'event', 'node', 'incarnation']);
+SELECT columns_are('quorum', 'events', ARRAY['at', 'event', 'node', 'incarnation', 'term', 'detail']);
 SELECT results_eq(
 	$$SELECT attname::text COLLATE "default", format_type(atttypid, atttypmod) COLLATE "default"
 		FROM pg_attribute
@@ -51,7 +51,9 @@ SELECT results_eq(
 	$$VALUES ('at', 'timestamp with time zone'),
 			 ('event', 'text'),
 			 ('node', 'text'),
-			 ('incarnation', 'bigint')$$,
+			 ('incarnation', 'bigint'),
+			 ('term', 'bigint'),
+			 ('detail', 'text')$$,
 	'quorum.events has its columns in order, with their types');
 SELECT is(pg_temp.sqlstate_as('pgq_test_monitor', 'SELECT * FROM quorum.events'),
 	'00000', 'a member of pg_monitor can read quorum.events');
@@ -62,10 +64,16 @@ SELECT ok(NOT has_table_privilege('public', 'quorum.events', 'SELECT'),
 
 SELECT ok(pg_temp.wait_for('SELECT worker_running FROM quorum.status'),
 	'the worker is running');
-SELECT ok((SELECT coalesce(bool_and(event IN ('alive', 'suspect', 'dead', 'left', 'updated', 'reaped')
-				AND node <> '' AND at <= now()), true)
+SELECT ok((SELECT coalesce(bool_and(
+				CASE WHEN event IN ('alive', 'suspect', 'dead', 'left', 'updated', 'reaped')
+					 THEN node <> '' AND incarnation IS NOT NULL AND term IS NULL
+					 ELSE event IN ('leader', 'lease_gained', 'lease_lost', 'paused', 'resumed',
+									'voter_added', 'voter_removed', 'switchover', 'promoted',
+									'following', 'deposed', 'degraded', 'synchronous')
+						  AND incarnation IS NULL AND term IS NOT NULL END
+				AND at <= now()), true)
 		  FROM quorum.events),
-	'every event has a known kind, a node and a time in the past');
+	'every event has a known kind, a time in the past, and an incarnation (membership) or a term (election)');
 SELECT ok((SELECT coalesce(bool_and(at >= prev), true)
 		  FROM (SELECT at, lag(at) OVER () AS prev FROM quorum.events) e
 		  WHERE prev IS NOT NULL),

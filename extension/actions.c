@@ -1,0 +1,366 @@
+/*-------------------------------------------------------------------------
+ *
+ * actions.c
+ *	  Promote, follow, synchronous_standby_names and stop, each through
+ *	  PostgreSQL's own mechanism, for the worker.
+ *
+ * Promotion is what pg_promote() does: create the "promote" signal file in
+ * the data directory and send SIGUSR1 to the postmaster, which tells the
+ * startup process to finish recovery.
+ *
+ * Following a new primary and keeping synchronous_standby_names both change
+ * a setting in postgresql.auto.conf and send SIGHUP to the postmaster (since
+ * PostgreSQL 13 the WAL receiver restarts on a primary_conninfo change, with
+ * no server restart).  ALTER SYSTEM would need a database connection, and
+ * the worker has none by design: it must run, gossip and follow while a
+ * standby is still recovering, when no connection is possible (before a
+ * consistent state, or with hot_standby = off).  A short-lived dynamic
+ * worker with a connection would have the same problem and add a failure
+ * mode.  So the worker rewrites the file the way ALTER SYSTEM does
+ * (AlterSystemSetConfigFile() in guc.c): under AutoFileLock, so it never
+ * races an ALTER SYSTEM; parse the current file with ParseConfigFp(), keep
+ * every other line, replace the one setting, write postgresql.auto.conf.tmp
+ * in ALTER SYSTEM's format, fsync it and durable_rename() it over the file.
+ * A file that does not parse is left alone (LOG), never overwritten.
+ *
+ * Nothing here may throw: the worker calls it between libquorum steps, and
+ * failures are LOG messages that the worker retries on its next pass.
+ *
+ * extension/actions.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+/* signals, files and settings */
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/lwlock.h"
+#include "utils/guc.h"
+
+/* the standbys that stream from this server */
+#include "replication/syncrep.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
+#include "storage/spin.h"
+#include "utils/backend_status.h"
+
+#include "lib/stringinfo.h"
+
+#include "quorum/quorum.h"
+
+#include "actions.h"
+#include "pg_compat.h"
+
+#define AUTO_CONF_TMP PG_AUTOCONF_FILENAME ".tmp"
+
+bool
+pgq_action_promote(void)
+{
+	FILE	   *f;
+
+	if (!RecoveryInProgress())
+		return true;
+	f = AllocateFile(PROMOTE_SIGNAL_FILE, "w");
+	if (f == NULL)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", PROMOTE_SIGNAL_FILE)));
+		return false;
+	}
+	if (FreeFile(f) != 0)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", PROMOTE_SIGNAL_FILE)));
+		return false;
+	}
+	if (kill(PostmasterPid, SIGUSR1) != 0)
+	{
+		ereport(LOG,
+				(errmsg("could not send the promote signal to the postmaster: %m")));
+		(void) unlink(PROMOTE_SIGNAL_FILE);
+		return false;
+	}
+	return true;
+}
+
+void
+pgq_action_stop_server(void)
+{
+	/* SIGINT: fast shutdown (backends end, a shutdown checkpoint is written). */
+	if (kill(PostmasterPid, SIGINT) != 0)
+		ereport(LOG, (errmsg("could not ask the postmaster to shut down: %m")));
+}
+
+/* value escaped as ALTER SYSTEM writes it: quotes doubled, in quotes. */
+static void
+actions_append_quoted(StringInfo buf, const char *value)
+{
+	appendStringInfoChar(buf, '\'');
+	for (const char *p = value; *p != '\0'; p++)
+	{
+		if (*p == '\'')
+			appendStringInfoChar(buf, '\'');
+		appendStringInfoChar(buf, *p);
+	}
+	appendStringInfoChar(buf, '\'');
+}
+
+static bool
+actions_write_file(const char *path, const char *data, int len)
+{
+	int			fd = OpenTransientFile(path, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
+
+	if (fd < 0)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", path)));
+		return false;
+	}
+	errno = 0;
+	if (write(fd, data, len) != len)
+	{
+		if (errno == 0)
+			errno = ENOSPC;
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", path)));
+		CloseTransientFile(fd);
+		return false;
+	}
+	if (pg_fsync(fd) != 0)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not fsync file \"%s\": %m", path)));
+		CloseTransientFile(fd);
+		return false;
+	}
+	if (CloseTransientFile(fd) != 0)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not close file \"%s\": %m", path)));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Set name = value in postgresql.auto.conf, as ALTER SYSTEM SET does, and
+ * keep every other setting.  false (after a LOG) if the file could not be
+ * read, parsed or written.
+ */
+static bool
+actions_set_auto_conf(const char *name, const char *value)
+{
+	ConfigVariable *head = NULL;
+	ConfigVariable *tail = NULL;
+	StringInfoData buf;
+	FILE	   *in;
+	bool		ok = true;
+
+	LWLockAcquire(AutoFileLock, LW_EXCLUSIVE);
+
+	in = AllocateFile(PG_AUTOCONF_FILENAME, "r");
+	if (in == NULL && errno != ENOENT)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", PG_AUTOCONF_FILENAME)));
+		ok = false;
+	}
+	else if (in != NULL)
+	{
+		ok = ParseConfigFp(in, PG_AUTOCONF_FILENAME, 0, LOG, &head, &tail);
+		FreeFile(in);
+		if (!ok)
+			ereport(LOG,
+					(errmsg("could not set \"%s\": file \"%s\" contains errors",
+							name, PG_AUTOCONF_FILENAME),
+					 errhint("Correct the file, for example with ALTER SYSTEM RESET, so that pg_quorum can update it.")));
+	}
+
+	if (ok)
+	{
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "# Do not edit this file manually!\n");
+		appendStringInfoString(&buf, "# It will be overwritten by the ALTER SYSTEM command.\n");
+		for (ConfigVariable *item = head; item != NULL; item = item->next)
+		{
+			if (pg_strcasecmp(item->name, name) == 0)
+				continue;
+			appendStringInfo(&buf, "%s = ", item->name);
+			actions_append_quoted(&buf, item->value);
+			appendStringInfoChar(&buf, '\n');
+		}
+		appendStringInfo(&buf, "%s = ", name);
+		actions_append_quoted(&buf, value);
+		appendStringInfoChar(&buf, '\n');
+
+		ok = actions_write_file(AUTO_CONF_TMP, buf.data, buf.len) &&
+			durable_rename(AUTO_CONF_TMP, PG_AUTOCONF_FILENAME, LOG) == 0;
+		if (!ok)
+			(void) unlink(AUTO_CONF_TMP);
+		pfree(buf.data);
+	}
+	LWLockRelease(AutoFileLock);
+	FreeConfigVariables(head);
+	return ok;
+}
+
+static bool
+actions_reload(void)
+{
+	if (kill(PostmasterPid, SIGHUP) != 0)
+	{
+		ereport(LOG, (errmsg("could not ask the postmaster to reload: %m")));
+		return false;
+	}
+	return true;
+}
+
+bool
+pgq_action_follow(const char *leader_conninfo, const char *self, bool *changed)
+{
+	StringInfoData want;
+	bool		ok = true;
+
+	*changed = false;
+	/* libpq takes the last of a repeated keyword, so ours wins. */
+	initStringInfo(&want);
+	appendStringInfo(&want, "%s application_name='", leader_conninfo);
+	for (const char *p = self; *p != '\0'; p++)
+	{
+		if (*p == '\'' || *p == '\\')
+			appendStringInfoChar(&want, '\\');
+		appendStringInfoChar(&want, *p);
+	}
+	appendStringInfoChar(&want, '\'');
+
+	if (PrimaryConnInfo == NULL || strcmp(PrimaryConnInfo, want.data) != 0)
+	{
+		ok = actions_set_auto_conf("primary_conninfo", want.data) && actions_reload();
+		*changed = ok;
+	}
+	pfree(want.data);
+	return ok;
+}
+
+bool
+pgq_action_set_sync_names(const char *value, bool *changed)
+{
+	*changed = false;
+	if (SyncRepStandbyNames != NULL && strcmp(SyncRepStandbyNames, value) == 0)
+		return true;
+	if (!actions_set_auto_conf("synchronous_standby_names", value) ||
+		!actions_reload())
+		return false;
+	*changed = true;
+	return true;
+}
+
+int
+pgq_action_streaming_standbys(char (*names)[QUORUM_NAME_MAX + 1], int max)
+{
+	pid_t		pids[128];
+	int			n_pids = 0;
+	int			n = 0;
+	int			backends;
+
+	if (WalSndCtl == NULL)
+		return 0;
+	for (int i = 0; i < max_wal_senders && n_pids < (int) lengthof(pids); i++)
+	{
+		WalSnd	   *w = &WalSndCtl->walsnds[i];
+		pid_t		pid;
+		WalSndState state;
+
+		SpinLockAcquire(&w->mutex);
+		pid = w->pid;
+		state = w->state;
+		SpinLockRelease(&w->mutex);
+		if (pid != 0 && state == WALSNDSTATE_STREAMING)
+			pids[n_pids++] = pid;
+	}
+	if (n_pids == 0)
+		return 0;
+
+	/* application_name lives in the backend status array; take a fresh copy. */
+	pgstat_clear_backend_activity_snapshot();
+	backends = pgstat_fetch_stat_numbackends();
+	for (int b = 1; b <= backends && n < max; b++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(b);
+
+		if (local == NULL)
+			continue;
+		for (int i = 0; i < n_pids; i++)
+		{
+			if (local->backendStatus.st_procpid == pids[i] &&
+				local->backendStatus.st_appname != NULL &&
+				local->backendStatus.st_appname[0] != '\0')
+			{
+				strlcpy(names[n++], local->backendStatus.st_appname,
+						QUORUM_NAME_MAX + 1);
+				break;
+			}
+		}
+	}
+	pgstat_clear_backend_activity_snapshot();
+	return n;
+}
+
+PgqMode
+pgq_sync_names(unsigned n_voters, char (*healthy)[QUORUM_NAME_MAX + 1],
+			   int n_healthy, char *out, size_t out_len)
+{
+	/*
+	 * A commit is on the leader and k standbys.  Any majority that can elect
+	 * a successor (majority of the n_voters) among the other n_voters - 1
+	 * voters includes one of those k if k >= n_voters - majority.
+	 */
+	int			k = (int) n_voters - (int) (n_voters / 2 + 1);
+	StringInfoData buf;
+	PgqMode		mode = PGQ_MODE_SYNC;
+
+	if (k < 1)
+		k = 1;
+	if (n_healthy < k)
+	{
+		mode = PGQ_MODE_DEGRADED;
+		k = n_healthy;
+	}
+	if (k == 0)
+	{
+		out[0] = '\0';
+		return PGQ_MODE_DEGRADED;
+	}
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "ANY %d (", k);
+	for (int i = 0; i < n_healthy; i++)
+	{
+		appendStringInfoString(&buf, i > 0 ? ", \"" : "\"");
+		for (const char *p = healthy[i]; *p != '\0'; p++)
+		{
+			if (*p == '"')
+				appendStringInfoChar(&buf, '"');
+			appendStringInfoChar(&buf, *p);
+		}
+		appendStringInfoChar(&buf, '"');
+	}
+	appendStringInfoChar(&buf, ')');
+	strlcpy(out, buf.data, out_len);
+	if (strlen(buf.data) >= out_len)
+		mode = PGQ_MODE_DEGRADED;
+	pfree(buf.data);
+	return mode;
+}

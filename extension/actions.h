@@ -1,0 +1,52 @@
+/*-------------------------------------------------------------------------
+ *
+ * actions.h
+ *	  What the worker does to PostgreSQL when the election says so: promote,
+ *	  follow a new primary, set synchronous_standby_names, stop a deposed
+ *	  primary; and which standbys stream from this server.
+ *
+ * extension/actions.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGQ_ACTIONS_H
+#define PGQ_ACTIONS_H
+
+#include "quorum/quorum.h"
+
+#include "shmem.h"
+
+/* Ask the startup process to end recovery, as pg_promote() does. */
+extern bool pgq_action_promote(void);
+
+/*
+ * Make primary_conninfo leader_conninfo plus application_name = self and
+ * reload, unless it already is that.  *changed says whether it was written.
+ */
+extern bool pgq_action_follow(const char *leader_conninfo, const char *self,
+							  bool *changed);
+
+/* Set synchronous_standby_names (in postgresql.auto.conf) and reload,
+ * unless it already has that value. */
+extern bool pgq_action_set_sync_names(const char *value, bool *changed);
+
+/* Ask the postmaster for a fast shutdown. */
+extern void pgq_action_stop_server(void);
+
+/*
+ * Names (application_name) of the standbys streaming from this server right
+ * now, at most max of them; returns how many.
+ */
+extern int	pgq_action_streaming_standbys(char (*names)[QUORUM_NAME_MAX + 1],
+										  int max);
+
+/*
+ * synchronous_standby_names for n_voters voters and the healthy standbys
+ * among them: 'ANY k (...)' with k = n_voters - majority, lowered to the
+ * number of healthy standbys; '' with none.  Returns the mode that results.
+ */
+extern PgqMode pgq_sync_names(unsigned n_voters,
+							  char (*healthy)[QUORUM_NAME_MAX + 1],
+							  int n_healthy, char *out, size_t out_len);
+
+#endif							/* PGQ_ACTIONS_H */
