@@ -85,12 +85,15 @@ sub write_key
 # quorum_conf($node, name => ..., port => gossip port, peers => [ports],
 #             cluster => ..., conninfo => ..., extra => "more postgresql.conf lines"):
 # append pg_quorum's settings for this node (later lines win, so this also
-# overrides what a standby copied from its primary's backup).
+# overrides what a standby copied from its primary's backup).  The node is
+# membership-only (pg_quorum.failover = off: never fenced, elected or
+# deposed) unless extra turns failover on, as new_failover_cluster does.
 sub quorum_conf
 {
 	my ($node, %o) = @_;
 	my $peers = join(',', map { "127.0.0.1:$_" } @{ $o{peers} // [] });
 	my $conf = "shared_preload_libraries = 'pg_quorum'\n"
+	  . "pg_quorum.failover = off\n"
 	  . "pg_quorum.node_name = '$o{name}'\n"
 	  . "pg_quorum.listen = '127.0.0.1:$o{port}'\n"
 	  . "pg_quorum.peers = '$peers'\n"
