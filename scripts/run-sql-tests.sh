@@ -55,6 +55,11 @@ pg_quorum.listen = '127.0.0.1:$gossip_port'
 pg_quorum.peers = ''
 pg_quorum.key_file = 'quorum.key'
 pg_quorum.conninfo = 'host=$dir/sock port=$pgport'
+# A cluster of one: the server elects itself and takes the write lease, so
+# that writes (createdb, CREATE EXTENSION) can commit through the fence.
+pg_quorum.bootstrap_expect = 1
+# So that the fence's check of PREPARE TRANSACTION can be tested.
+max_prepared_transactions = 2
 CONF
 
 stop_server()
@@ -67,7 +72,13 @@ trap stop_server EXIT
 pg_ctl -D "$data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
 	fail "the server did not start"
 export PGHOST=$dir/sock PGPORT=$pgport PGUSER=postgres
-createdb pgq_test || fail "createdb failed"
+# The server starts fenced; the first write commits once it has elected
+# itself (about two election timeouts).
+deadline=$((SECONDS + 60))
+until createdb pgq_test 2>"$dir/createdb.err"; do
+	[ "$SECONDS" -lt "$deadline" ] || { cat "$dir/createdb.err"; fail "createdb failed"; }
+	sleep 0.2
+done
 psql -X -q -v ON_ERROR_STOP=1 -d pgq_test -c 'CREATE EXTENSION IF NOT EXISTS pgtap' ||
 	fail "pgTAP is not installed (run scripts/setup.sh)"
 
