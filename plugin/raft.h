@@ -265,6 +265,7 @@ struct quorum__raft_peer
 	bool		pos_known;
 	/* Candidate's bookkeeping, reset on every (pre-)election started. */
 	bool		granted;
+	quorum_time_ms ask_after_ms;	/* refused: do not ask again before */
 };
 
 struct quorum__raft_stats
@@ -303,7 +304,7 @@ struct quorum__raft
 	quorum_time_ms now_ms;
 	quorum_time_ms election_at_ms;	/* when to campaign, or clear the leader */
 	quorum_time_ms contact_ms;	/* last contact with a leader, or start */
-	quorum_time_ms retry_at_ms; /* pre-vote retry after a sticky refusal */
+	quorum_time_ms resend_at_ms;	/* (pre-)vote requests go out again */
 	quorum_time_ms bootstrap_at_ms; /* expect: when the set may be fixed */
 	quorum_time_ms hello_at_ms; /* expect: next HELLO round */
 	unsigned	hello_cursor;

@@ -20,14 +20,11 @@
 
 #include <string.h>
 
-/* A vote (or pre-vote) is at most this late to be worth a quick retry. */
-#define ELECTION_RETRY_SLACK_MS 1
-
 static const char *const refusal_names[] = {"granted", "term", "sticky",
 "voted", "log", "wal", "priority", "primary"};
 
 /*
- * Randomized in [min, max] (Raft §5.2).  In the very first election a
+ * Randomized in [min, max] (Raft §5.2).  Before the very first leader a
  * non-primary waits an extra max, so that an existing primary asks first.
  */
 void
@@ -37,10 +34,11 @@ quorum__raft_reset_election_timer(struct quorum__raft *r)
 	quorum_time_ms span = r->cfg.election_timeout_max_ms - min;
 	quorum_time_ms t = min + quorum__prng_below(&r->prng, (uint32_t) span + 1);
 
-	if (quorum__raft_last_term(r) == 0 && r->facts.role != QUORUM_ROLE_PRIMARY)
+	if (quorum__raft_last_term(r) == 0 && r->leader[0] == '\0' &&
+		r->facts.role != QUORUM_ROLE_PRIMARY)
 		t += r->cfg.election_timeout_max_ms;
 	r->election_at_ms = r->now_ms + t;
-	r->retry_at_ms = 0;
+	r->resend_at_ms = 0;
 }
 
 bool
@@ -92,15 +90,23 @@ raft_count_granted(const struct quorum__raft *r)
 	return n;
 }
 
+/*
+ * Ask every voter that has neither granted nor refused for good.  Sent again
+ * each heartbeat_ms until the round ends, so that one lost request or answer
+ * costs a heartbeat, not a whole election timeout; asking twice is harmless,
+ * since a voter answers the same candidate the same way in one term.
+ */
 static void
 raft_request_votes(struct quorum__raft *r, enum quorum__raft_msg_type type,
 				   uint64_t term)
 {
+	r->resend_at_ms = r->now_ms + r->cfg.heartbeat_ms;
 	for (unsigned i = 0; i < r->n_voters; i++)
 	{
+		struct quorum__raft_peer *p = quorum__raft_peer_find(r, r->voters[i]);
 		struct quorum__raft_msg *m;
 
-		if (strcmp(r->voters[i], r->cfg.name) == 0)
+		if (p == NULL || p->granted || r->now_ms < p->ask_after_ms)
 			continue;
 		m = quorum__raft_msg_new(r, type, r->voters[i]);
 		if (m == NULL)
@@ -117,7 +123,10 @@ static void
 raft_clear_grants(struct quorum__raft *r)
 {
 	for (unsigned i = 0; i < r->n_peers; i++)
+	{
 		r->peers[i].granted = false;
+		r->peers[i].ask_after_ms = 0;
+	}
 }
 
 /* follower -> pre-candidate: election timeout with no leader contact */
@@ -174,11 +183,15 @@ quorum__raft_election_tick(struct quorum__raft *r)
 {
 	quorum_time_ms sticky_end = r->contact_ms + r->cfg.election_timeout_min_ms;
 
-	if (r->state == QUORUM__RAFT_PRE_CANDIDATE && r->retry_at_ms != 0 &&
-		r->now_ms >= r->retry_at_ms && r->now_ms < r->election_at_ms)
+	if (r->resend_at_ms != 0 && r->now_ms >= r->resend_at_ms &&
+		r->now_ms < r->election_at_ms)
 	{
-		r->retry_at_ms = 0;
-		raft_request_votes(r, QUORUM__RAFT_MSG_PREVOTE, r->d.term + 1);
+		if (r->state == QUORUM__RAFT_PRE_CANDIDATE)
+			raft_request_votes(r, QUORUM__RAFT_MSG_PREVOTE, r->d.term + 1);
+		else if (r->state == QUORUM__RAFT_CANDIDATE)
+			raft_request_votes(r, QUORUM__RAFT_MSG_VOTE, r->d.term);
+		else
+			r->resend_at_ms = 0;
 		return;
 	}
 	if (r->now_ms < r->election_at_ms)
@@ -201,8 +214,8 @@ quorum__raft_election_tick(struct quorum__raft *r)
 quorum_time_ms
 quorum__raft_election_deadline(const struct quorum__raft *r)
 {
-	if (r->retry_at_ms != 0 && r->retry_at_ms < r->election_at_ms)
-		return r->retry_at_ms;
+	if (r->resend_at_ms != 0 && r->resend_at_ms < r->election_at_ms)
+		return r->resend_at_ms;
 	return r->election_at_ms;
 }
 
@@ -291,12 +304,58 @@ raft_reply_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg,
 	m->u.vote_resp.sticky_ms = sticky_ms;
 }
 
+/*
+ * Whether the sender of a pre-vote ranks above us: longer decision log, then
+ * better database, then priority, then the smaller name.  Every pair ranks
+ * the same way seen from either side.
+ */
+static bool
+raft_outranks(const struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	uint64_t	last_term = quorum__raft_last_term(r);
+	uint64_t	last_index = quorum__raft_last_index(r);
+	int			c;
+
+	if (msg->u.vote.last_term != last_term)
+		return msg->u.vote.last_term > last_term;
+	if (msg->u.vote.last_index != last_index)
+		return msg->u.vote.last_index > last_index;
+	if ((c = quorum__raft_pos_cmp(&msg->u.vote.pos, &r->facts)) != 0)
+		return c > 0;
+	if (msg->u.vote.pos.priority != r->facts.priority)
+		return msg->u.vote.pos.priority > r->facts.priority;
+	return strcmp(msg->from, r->cfg.name) < 0;
+}
+
+/*
+ * pre-candidate -> follower: another pre-candidate for the same term ranks
+ * higher.  Two timers running out within a round trip would otherwise both
+ * win their pre-votes and split the real vote, costing a whole election
+ * timeout; the lower-ranked one yields instead, and the better one wins.
+ */
+static void
+raft_maybe_yield(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	if (r->state != QUORUM__RAFT_PRE_CANDIDATE || msg->term != r->d.term + 1 ||
+		!raft_outranks(r, msg))
+		return;
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "pre-candidate -> follower: %s ranks higher for term %llu",
+				 msg->from, (unsigned long long) msg->term);
+	r->state = QUORUM__RAFT_FOLLOWER;
+	quorum__raft_reset_election_timer(r);
+}
+
 void
 quorum__raft_on_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 {
 	bool		pre = msg->type == QUORUM__RAFT_MSG_PREVOTE;
 	uint32_t	sticky_ms = 0;
-	enum quorum__raft_refusal why = raft_judge(r, msg, &sticky_ms);
+	enum quorum__raft_refusal why;
+
+	if (pre)
+		raft_maybe_yield(r, msg);
+	why = raft_judge(r, msg, &sticky_ms);
 
 	/* A real vote request of a newer term, once past stickiness, moves us. */
 	if (!pre && msg->term > r->d.term && why != QUORUM__RAFT_REFUSE_STICKY)
@@ -316,19 +375,18 @@ quorum__raft_on_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 	raft_reply_vote(r, msg, why, sticky_ms);
 }
 
-/* A pre-vote refused only for stickiness about to end: ask again then. */
+/*
+ * A refusal for stickiness ends when the voter's minimum timeout does: ask
+ * again then (within this round).  Any other refusal stands for the round.
+ */
 static void
-raft_maybe_retry(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+raft_note_refusal(struct quorum__raft *r, struct quorum__raft_peer *p,
+				  const struct quorum__raft_msg *msg)
 {
-	quorum_time_ms soon = r->cfg.election_timeout_min_ms - 2 * r->cfg.heartbeat_ms;
-	quorum_time_ms at;
-
-	if (msg->u.vote_resp.refusal != QUORUM__RAFT_REFUSE_STICKY ||
-		msg->u.vote_resp.sticky_ms > soon)
-		return;
-	at = r->now_ms + msg->u.vote_resp.sticky_ms + ELECTION_RETRY_SLACK_MS;
-	if (r->retry_at_ms == 0 || at < r->retry_at_ms)
-		r->retry_at_ms = at;
+	if (msg->u.vote_resp.refusal == QUORUM__RAFT_REFUSE_STICKY)
+		p->ask_after_ms = r->now_ms + msg->u.vote_resp.sticky_ms + 1;
+	else
+		p->ask_after_ms = UINT64_MAX;
 }
 
 void
@@ -345,8 +403,7 @@ quorum__raft_on_vote_resp(struct quorum__raft *r,
 		return;
 	if (!msg->u.vote_resp.granted)
 	{
-		if (pre)
-			raft_maybe_retry(r, msg);
+		raft_note_refusal(r, p, msg);
 		return;
 	}
 	if (pre && msg->term != r->d.term + 1)

@@ -748,6 +748,68 @@ test_leader_crash_failover(void **state)
 	T_NO_VIOLATION();
 }
 
+/*
+ * Both followers' timers run out at the same instant: the lower-ranked one
+ * yields at the pre-vote, so the vote is not split and term + 1 has a leader.
+ */
+static void
+test_simultaneous_candidates_no_split(void **state)
+{
+	(void) state;
+	for (uint64_t seed = 100; seed < 110; seed++)
+	{
+		int			l;
+		unsigned	a,
+					b;
+		uint64_t	term;
+
+		t_teardown(NULL);
+		t_setup(NULL);
+		t_world(3, 3, seed);
+		t_boot_all();
+		assert_true(t_wait(t_stable, 6000));
+		l = t_leader();
+		a = ((unsigned) l + 1) % 3;
+		b = ((unsigned) l + 2) % 3;
+		term = W->node[l].r.d.term;
+		t_crash((unsigned) l);
+		t_run_for(QUORUM__RAFT_ELECTION_MIN_MS / 2);
+		W->node[a].r.election_at_ms = W->node[b].r.election_at_ms =
+			t_local(a, W->now) + QUORUM__RAFT_ELECTION_MIN_MS;
+		t_not = l;
+		assert_true(t_wait(t_stable_new, QUORUM__RAFT_ELECTION_MIN_MS + 100));
+		assert_int_equal(W->node[t_leader()].r.d.term, term + 1);
+		/* The higher-ranked of the two (same logs and WAL: the smaller name). */
+		assert_int_equal(t_leader(), (int) (a < b ? a : b));
+		T_NO_VIOLATION();
+	}
+}
+
+/* One lost vote answer costs a heartbeat, not an election timeout. */
+static void
+test_lost_vote_resent(void **state)
+{
+	int			l;
+	quorum_time_ms crash_at;
+
+	(void) state;
+	t_world(3, 3, 27);
+	t_boot_all();
+	assert_true(t_wait(t_stable, 6000));
+	l = t_leader();
+	W->drop_type = QUORUM__RAFT_MSG_VOTE_RESP;
+	W->drop_count = 1;
+	crash_at = W->now;
+	t_crash((unsigned) l);
+	t_not = l;
+	assert_true(t_wait(t_stable_new, QUORUM__RAFT_ELECTION_MAX_MS +
+					   2 * QUORUM__RAFT_HEARTBEAT_MS));
+	assert_int_equal(W->drop_count, 0);
+	assert_true(W->now - crash_at <= QUORUM__RAFT_ELECTION_MAX_MS +
+				2 * QUORUM__RAFT_HEARTBEAT_MS);
+	T_NO_VIOLATION();
+}
+
 /* A leader stopped for 1 s (SIGSTOP) comes back to no election at all. */
 static void
 test_pause_one_second_no_election(void **state)
@@ -1640,6 +1702,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_single_voter, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_election_many_seeds, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_leader_crash_failover, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_simultaneous_candidates_no_split, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_lost_vote_resent, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_pause_one_second_no_election, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_prevote_no_disruption, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_sticky_voter_ignores_higher_term, t_setup, t_teardown),
