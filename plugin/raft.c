@@ -219,9 +219,11 @@ raft_check_durable(const struct quorum__raft_durable *d, char *errbuf, size_t le
 	return 0;
 }
 
+/* facts may be NULL (nothing known of the database yet). */
 int
 quorum__raft_init(struct quorum__raft *r, const struct quorum__raft_config *cfg,
 				  const struct quorum__raft_durable *restored,
+				  const struct quorum_meta *facts,
 				  quorum_time_ms now_ms, char *errbuf, size_t errbuf_len)
 {
 	int			rc;
@@ -251,6 +253,8 @@ quorum__raft_init(struct quorum__raft *r, const struct quorum__raft_config *cfg,
 	quorum__prng_seed(&r->prng, cfg->seed ^ UINT64_C(0x7261667400000000));
 	if (restored != NULL)
 		r->d = *restored;
+	if (facts != NULL)
+		quorum__raft_set_facts(r, facts, now_ms);
 	r->now_ms = now_ms;
 	/* Restarted or new: behave as if a leader was just heard (essay). */
 	r->contact_ms = now_ms;

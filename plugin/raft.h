@@ -350,6 +350,7 @@ quorum_time_ms quorum__raft_lease_length(const struct quorum__raft_config *cfg);
 int			quorum__raft_init(struct quorum__raft *r,
 							  const struct quorum__raft_config *cfg,
 							  const struct quorum__raft_durable *restored,
+							  const struct quorum_meta *facts,
 							  quorum_time_ms now_ms,
 							  char *errbuf, size_t errbuf_len);
 void		quorum__raft_destroy(struct quorum__raft *r);

@@ -341,9 +341,9 @@ t_boot(unsigned i)
 
 	assert_int_equal(quorum__raft_init(&tn->r, &tn->cfg,
 									   tn->disk_written ? &tn->disk : NULL,
-									   t_local(i, W->now), err, sizeof(err)), 0);
+									   &tn->facts, t_local(i, W->now), err,
+									   sizeof(err)), 0);
 	tn->up = true;
-	quorum__raft_set_facts(&tn->r, &tn->facts, t_local(i, W->now));
 	t_peers_seen(i);
 	t_output(i);
 }
@@ -601,13 +601,13 @@ test_lease_length(void **state)
 	quorum__raft_config_init(&c);
 	snprintf(c.name, sizeof(c.name), "n1");
 	c.election_timeout_min_ms = 150;
-	assert_int_equal(quorum__raft_init(&r, &c, NULL, 0, err, sizeof(err)),
+	assert_int_equal(quorum__raft_init(&r, &c, NULL, NULL, 0, err, sizeof(err)),
 					 QUORUM_EINVAL);
 	assert_non_null(strstr(err, "heartbeat"));
 	quorum__raft_config_init(&c);
 	snprintf(c.name, sizeof(c.name), "n1");
 	c.election_timeout_max_ms = 1000;
-	assert_int_equal(quorum__raft_init(&r, &c, NULL, 0, err, sizeof(err)),
+	assert_int_equal(quorum__raft_init(&r, &c, NULL, NULL, 0, err, sizeof(err)),
 					 QUORUM_EINVAL);
 }
 
@@ -627,7 +627,7 @@ test_peer_table_churn(void **state)
 	c.n_initial_voters = 2;
 	snprintf(c.initial_voters[0], sizeof(c.initial_voters[0]), "self");
 	snprintf(c.initial_voters[1], sizeof(c.initial_voters[1]), "v1");
-	assert_int_equal(quorum__raft_init(&r, &c, NULL, 0, NULL, 0), 0);
+	assert_int_equal(quorum__raft_init(&r, &c, NULL, NULL, 0, NULL, 0), 0);
 	for (unsigned round = 0; round < 20; round++)
 	{
 		for (unsigned i = 0; i < 100; i++)
