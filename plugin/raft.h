@@ -266,6 +266,9 @@ struct quorum__raft_peer
 	/* Candidate's bookkeeping, reset on every (pre-)election started. */
 	bool		granted;
 	quorum_time_ms ask_after_ms;	/* refused: do not ask again before */
+	/* Where the host last heard from it; raft itself never reads this. */
+	bool		addr_known;
+	struct quorum_addr addr;
 };
 
 struct quorum__raft_stats
