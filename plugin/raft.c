@@ -44,6 +44,13 @@
  *   primary above a standby at the same position.  The decision log says who
  *   may lead; WAL says who can lead without losing acknowledged commits.
  *   Priority 0 and non-voters never campaign (and voters refuse them anyway).
+ *   This is Raft's (last term, last index) comparison only if timelines
+ *   follow terms, which is the host's side of the bargain: every term in
+ *   which a node writes has a timeline of its own, newer than any before it
+ *   (a promotion; an old primary elected again must move to a new timeline
+ *   too, not write on in its old one).  Then a write a majority holds is in
+ *   the history of every later leader, by Raft's argument for committed
+ *   entries; the simulator checks exactly that (test/sim/wal.h).
  * - The lease (thesis §6.4.1 uses one for reads; here it fences writes) rests
  *   on stickiness, so stickiness is a safety rule, not only a liveness one:
  *   see "The lease" below.  A freshly (re)started node therefore behaves as
@@ -58,16 +65,26 @@
  *   log are always consistent on disk.  Committed entries are folded into
  *   the snapshot once half the room is used.
  * - Bootstrap: the first voter set is a snapshot at index 1, term 0, made
- *   from an explicit list, or from the voter-capable members gossip found
- *   once exactly bootstrap_expect of them (self included) have been seen for
- *   an election timeout; its hash (config_id) travels in every message, so
- *   nodes of two clusters bootstrapped apart ignore each other.  In the
- *   first election (no entry of any term yet) a standby neither campaigns
- *   nor votes for a standby while gossip shows a primary voter alive, so an
- *   existing primary wins it.
+ *   from an explicit list, or from the voter-capable members found once
+ *   exactly bootstrap_expect of them (self included) have been known for an
+ *   election timeout.  Gossip finds the members; each says whether it may
+ *   vote in a HELLO, which only nodes still waiting to bootstrap send, so a
+ *   newcomer never counts the members of an existing cluster (whose leader
+ *   answers its HELLO with the snapshot instead).  The set's hash
+ *   (config_id) travels in every message, so nodes of two clusters
+ *   bootstrapped apart ignore each other.  In the first election (no entry
+ *   of any term yet) a standby waits an extra timeout, and neither
+ *   campaigns nor votes for a standby while gossip shows a primary voter
+ *   alive, so an existing primary wins it.
  * - Non-voters get heartbeats too (a few per round, round-robin) so that
  *   every member knows the leader and the decisions; their answers count
  *   for nothing.
+ * - A (pre-)candidate asks again each heartbeat the voters that have not
+ *   answered, so a lost request or answer costs 100 ms rather than a whole
+ *   election timeout; and of two pre-candidates for the same term the
+ *   lower-ranked (decision log, then database, priority, name) yields, so
+ *   timers that run out together do not split the vote.  Both keep the
+ *   failover time close to the shortest timeout with message loss.
  *
  * The lease
  * ---------
