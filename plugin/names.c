@@ -95,6 +95,52 @@ quorum_event_type_name(enum quorum_event_type type)
 			return "updated";
 		case QUORUM_EV_MEMBER_REAPED:
 			return "reaped";
+		case QUORUM_EV_LEADER_CHANGED:
+			return "leader_changed";
+		case QUORUM_EV_LEASE_GAINED:
+			return "lease_gained";
+		case QUORUM_EV_LEASE_LOST:
+			return "lease_lost";
+		case QUORUM_EV_DECISION_COMMITTED:
+			return "decision_committed";
+	}
+	return "unknown";
+}
+
+const char *
+quorum_decision_type_name(enum quorum_decision_type type)
+{
+	switch (type)
+	{
+		case QUORUM_DECISION_NOOP:
+			return "noop";
+		case QUORUM_DECISION_ADD_VOTER:
+			return "add_voter";
+		case QUORUM_DECISION_REMOVE_VOTER:
+			return "remove_voter";
+		case QUORUM_DECISION_PAUSE:
+			return "pause";
+		case QUORUM_DECISION_RESUME:
+			return "resume";
+		case QUORUM_DECISION_SWITCHOVER:
+			return "switchover";
+	}
+	return "unknown";
+}
+
+const char *
+quorum_election_role_name(enum quorum_election_role role)
+{
+	switch (role)
+	{
+		case QUORUM_ELECTION_FOLLOWER:
+			return "follower";
+		case QUORUM_ELECTION_PRE_CANDIDATE:
+			return "pre_candidate";
+		case QUORUM_ELECTION_CANDIDATE:
+			return "candidate";
+		case QUORUM_ELECTION_LEADER:
+			return "leader";
 	}
 	return "unknown";
 }

@@ -63,6 +63,7 @@ quorum_config_init(struct quorum_config *config)
 	config->retransmit_mult = 4;
 	config->awareness_max = 8;
 	config->trace_level = QUORUM_TRACE_INFO;
+	quorum__node_raft_config_init(config);
 }
 
 static int
@@ -190,6 +191,7 @@ quorum_node_new(const struct quorum_config *config,
 				quorum_node **node_out, char *errbuf, size_t errbuf_len)
 {
 	static const struct quorum_meta no_facts;
+	struct quorum_meta self_facts;
 	quorum_node *node;
 	int			rc;
 
@@ -212,10 +214,17 @@ quorum_node_new(const struct quorum_config *config,
 	quorum__prng_seed(&node->prng, config->seed);
 	node_draw_nonce_prefix(node);
 
+	self_facts = facts != NULL ? *facts : no_facts;
 	rc = quorum__sealer_init(&node->sealer, &config->keyring,
 							 config->allow_plaintext);
 	if (rc == 0)
-		rc = node_alloc(node, facts != NULL ? facts : &no_facts);
+		rc = node_alloc(node, &self_facts);
+	if (rc == 0 && (rc = quorum__node_raft_init(node, &self_facts, errbuf,
+												errbuf_len)) != 0)
+	{
+		quorum_node_free(node);
+		return rc;
+	}
 	if (rc != 0)
 	{
 		if (rc == QUORUM_EINVAL)
@@ -225,7 +234,8 @@ quorum_node_new(const struct quorum_config *config,
 		quorum_node_free(node);
 		return rc;
 	}
-	node->deadline_ms = quorum__swim_deadline(node);
+	node->deadline_ms = QUORUM_MIN(quorum__swim_deadline(node),
+								   quorum__raft_deadline(&node->raft));
 	if (config->allow_plaintext && config->keyring.count == 0)
 		QUORUM_TRACE(&node->trace, QUORUM_TRACE_WARNING, now_ms,
 					 "running WITHOUT encryption or authentication (allow_plaintext)");
@@ -239,6 +249,7 @@ quorum_node_free(quorum_node *node)
 	if (node == NULL)
 		return;
 	quorum__swim_destroy(node);
+	quorum__node_raft_destroy(node);
 	quorum__sealer_destroy(&node->sealer);
 	quorum__outbox_destroy(&node->outbox);
 	free(node->msg_in);
@@ -404,7 +415,10 @@ node_receive(quorum_node *node, const struct quorum_addr *from,
 		quorum__node_drop(node, QUORUM_DROP_REPLAY, msg->sender);
 		return;
 	}
-	quorum__swim_receive(node, from, msg);
+	if (msg->type == QUORUM_WIRE_RAFT)
+		quorum__node_raft_receive(node, msg);
+	else
+		quorum__swim_receive(node, from, msg);
 
 	/* Looked up again: the message may have added or moved the sender. */
 	idx = quorum__swim_find(node, msg->sender);
@@ -440,6 +454,12 @@ node_command(quorum_node *node, const struct quorum_command *cmd)
 			quorum__swim_leave(node);
 			node->left = true;
 			return 0;
+		case QUORUM_CMD_TRANSFER:
+		case QUORUM_CMD_PAUSE:
+		case QUORUM_CMD_RESUME:
+		case QUORUM_CMD_ADD_VOTER:
+		case QUORUM_CMD_REMOVE_VOTER:
+			return quorum__node_raft_command(node, cmd);
 	}
 	snprintf(node->errmsg, sizeof(node->errmsg), "unknown command type %d",
 			 (int) cmd->type);
@@ -465,6 +485,7 @@ node_dispatch(quorum_node *node, const struct quorum_input *in)
 			return 0;
 		case QUORUM_IN_FACTS:
 			quorum__swim_set_facts(node, &in->u.facts);
+			quorum__node_raft_set_facts(node, &in->u.facts);
 			return 0;
 		case QUORUM_IN_COMMAND:
 			return node_command(node, &in->u.command);
@@ -479,14 +500,18 @@ node_fill_output(quorum_node *node, struct quorum_output *out)
 {
 	uint64_t	incarnation = node->members[0].incarnation;
 
-	if (!node->persisted || incarnation > node->persisted_incarnation)
+	/* One record for both, so the host replaces them in one atomic write. */
+	if (!node->persisted || incarnation > node->persisted_incarnation ||
+		node->raft.persist)
 	{
 		out->flags |= QUORUM_OUT_PERSIST;
-		out->durable.incarnation = incarnation;
+		quorum__node_raft_durable(node, &out->durable);
 		node->persisted = true;
 		node->persisted_incarnation = incarnation;
+		node->raft.persist = false;
 	}
-	node->deadline_ms = node->left ? UINT64_MAX : quorum__swim_deadline(node);
+	node->deadline_ms = node->left ? UINT64_MAX :
+		QUORUM_MIN(quorum__swim_deadline(node), quorum__raft_deadline(&node->raft));
 	out->deadline_ms = node->deadline_ms;
 	out->datagrams = node->outbox.datagrams;
 	out->n_datagrams = node->outbox.n_datagrams;
@@ -525,7 +550,10 @@ quorum_node_step(quorum_node *node, const struct quorum_input *in,
 		return rc;
 	}
 	if (!node->left)
+	{
 		quorum__swim_tick(node);
+		quorum__node_raft_step(node, node->outbox.n_events);
+	}
 	node_fill_output(node, out);
 	return 0;
 }

@@ -33,6 +33,7 @@
 #include "quorum/node.h"
 #include "outbox.h"
 #include "prng.h"
+#include "raft.h"
 #include "seal.h"
 #include "trace.h"
 #include "wire.h"
@@ -192,6 +193,10 @@ struct quorum_node
 	quorum_time_ms next_pushpull_ms;
 	uint32_t	pushpull_exchange;
 	uint32_t	pushpull_cursor;
+
+	/* The election (raft.c), fed by node_raft.c. */
+	struct quorum__raft raft;
+	bool		raft_synced;	/* raft's peers copied from the table once */
 };
 
 /* This node's name / the name of member idx. */
@@ -234,5 +239,21 @@ void		quorum__node_event(struct quorum_node *node,
 /* msg_out cleared to a message of the given type with no updates. */
 struct quorum_wire_msg *quorum__node_msg_out(struct quorum_node *node,
 											 enum quorum_wire_type type);
+
+/* node_raft.c: the election inside the node. */
+void		quorum__node_raft_config_init(struct quorum_config *config);
+int			quorum__node_raft_init(struct quorum_node *node,
+								   const struct quorum_meta *facts,
+								   char *errbuf, size_t errbuf_len);
+void		quorum__node_raft_destroy(struct quorum_node *node);
+void		quorum__node_raft_receive(struct quorum_node *node,
+									  const struct quorum_wire_msg *msg);
+void		quorum__node_raft_set_facts(struct quorum_node *node,
+										const struct quorum_meta *facts);
+int			quorum__node_raft_command(struct quorum_node *node,
+									  const struct quorum_command *cmd);
+void		quorum__node_raft_step(struct quorum_node *node, size_t swim_events);
+void		quorum__node_raft_durable(const struct quorum_node *node,
+									  struct quorum_durable *durable);
 
 #endif							/* QUORUM_NODE_INTERNAL_H */

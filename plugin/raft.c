@@ -44,13 +44,6 @@
  *   primary above a standby at the same position.  The decision log says who
  *   may lead; WAL says who can lead without losing acknowledged commits.
  *   Priority 0 and non-voters never campaign (and voters refuse them anyway).
- *   This is Raft's (last term, last index) comparison only if timelines
- *   follow terms, which is the host's side of the bargain: every term in
- *   which a node writes has a timeline of its own, newer than any before it
- *   (a promotion; an old primary elected again must move to a new timeline
- *   too, not write on in its old one).  Then a write a majority holds is in
- *   the history of every later leader, by Raft's argument for committed
- *   entries; the simulator checks exactly that (test/sim/wal.h).
  * - The lease (thesis §6.4.1 uses one for reads; here it fences writes) rests
  *   on stickiness, so stickiness is a safety rule, not only a liveness one:
  *   see "The lease" below.  A freshly (re)started node therefore behaves as
@@ -60,31 +53,21 @@
  *   transfer flag) may bypass stickiness.  A leader that sent TIMEOUT_NOW
  *   never takes a lease again in that term: if the transfer does not finish,
  *   it steps down rather than resume.
- * - The log is tiny and bounded (QUORUM__RAFT_LOG_MAX) and lives wholly in
+ * - The log is tiny and bounded (QUORUM_LOG_MAX) and lives wholly in
  *   the durable record: the record is replaced atomically, so term, vote and
  *   log are always consistent on disk.  Committed entries are folded into
  *   the snapshot once half the room is used.
  * - Bootstrap: the first voter set is a snapshot at index 1, term 0, made
- *   from an explicit list, or from the voter-capable members found once
- *   exactly bootstrap_expect of them (self included) have been known for an
- *   election timeout.  Gossip finds the members; each says whether it may
- *   vote in a HELLO, which only nodes still waiting to bootstrap send, so a
- *   newcomer never counts the members of an existing cluster (whose leader
- *   answers its HELLO with the snapshot instead).  The set's hash
- *   (config_id) travels in every message, so nodes of two clusters
- *   bootstrapped apart ignore each other.  In the first election (no entry
- *   of any term yet) a standby waits an extra timeout, and neither
- *   campaigns nor votes for a standby while gossip shows a primary voter
- *   alive, so an existing primary wins it.
+ *   from an explicit list, or from the voter-capable members gossip found
+ *   once exactly bootstrap_expect of them (self included) have been seen for
+ *   an election timeout; its hash (config_id) travels in every message, so
+ *   nodes of two clusters bootstrapped apart ignore each other.  In the
+ *   first election (no entry of any term yet) a standby neither campaigns
+ *   nor votes for a standby while gossip shows a primary voter alive, so an
+ *   existing primary wins it.
  * - Non-voters get heartbeats too (a few per round, round-robin) so that
  *   every member knows the leader and the decisions; their answers count
  *   for nothing.
- * - A (pre-)candidate asks again each heartbeat the voters that have not
- *   answered, so a lost request or answer costs 100 ms rather than a whole
- *   election timeout; and of two pre-candidates for the same term the
- *   lower-ranked (decision log, then database, priority, name) yields, so
- *   timers that run out together do not split the vote.  Both keep the
- *   failover time close to the shortest timeout with message loss.
  *
  * The lease
  * ---------
@@ -211,20 +194,20 @@ raft_check_config(const struct quorum__raft_config *c, char *errbuf, size_t len)
 	if (quorum__raft_lease_length(c) <= c->heartbeat_ms)
 		return raft_invalid(errbuf, len,
 							"no room for a lease: election_timeout_min_ms is too short for drift_ppm, lease_margin_ms and heartbeat_ms");
-	if (c->n_initial_voters > QUORUM__RAFT_VOTERS_MAX ||
-		c->bootstrap_expect > QUORUM__RAFT_VOTERS_MAX)
+	if (c->n_initial_voters > QUORUM_VOTERS_MAX ||
+		c->bootstrap_expect > QUORUM_VOTERS_MAX)
 		return raft_invalid(errbuf, len, "at most %d voters",
-							QUORUM__RAFT_VOTERS_MAX);
-	if (c->peers_max < QUORUM__RAFT_VOTERS_MAX + 2 || c->out_max < 2 * QUORUM__RAFT_VOTERS_MAX ||
+							QUORUM_VOTERS_MAX);
+	if (c->peers_max < QUORUM_VOTERS_MAX + 2 || c->out_max < 2 * QUORUM_VOTERS_MAX ||
 		c->events_max < 4)
 		return raft_invalid(errbuf, len, "raft: peers_max, out_max or events_max too small");
 	return 0;
 }
 
 static int
-raft_check_durable(const struct quorum__raft_durable *d, char *errbuf, size_t len)
+raft_check_durable(const struct quorum_election_durable *d, char *errbuf, size_t len)
 {
-	if (d->n_entries > QUORUM__RAFT_LOG_MAX || d->snap.n_voters > QUORUM__RAFT_VOTERS_MAX)
+	if (d->n_entries > QUORUM_LOG_MAX || d->snap.n_voters > QUORUM_VOTERS_MAX)
 		return raft_invalid(errbuf, len, "restored raft state exceeds its limits");
 	for (uint32_t k = 0; k < d->n_entries; k++)
 		if (d->entries[k].term > d->term ||
@@ -239,7 +222,7 @@ raft_check_durable(const struct quorum__raft_durable *d, char *errbuf, size_t le
 /* facts may be NULL (nothing known of the database yet). */
 int
 quorum__raft_init(struct quorum__raft *r, const struct quorum__raft_config *cfg,
-				  const struct quorum__raft_durable *restored,
+				  const struct quorum_election_durable *restored,
 				  const struct quorum_meta *facts,
 				  quorum_time_ms now_ms, char *errbuf, size_t errbuf_len)
 {
@@ -358,7 +341,7 @@ quorum__raft_peer_add(struct quorum__raft *r, const char *name)
 		return NULL;
 	/* Non-voters never take the slots the largest voter set needs. */
 	if (!quorum__raft_is_voter(r, name) &&
-		r->n_peers >= r->cfg.peers_max - 1 - QUORUM__RAFT_VOTERS_MAX)
+		r->n_peers >= r->cfg.peers_max - 1 - QUORUM_VOTERS_MAX)
 		return NULL;
 	p = &r->peers[r->n_peers++];
 	memset(p, 0, sizeof(*p));
@@ -561,7 +544,7 @@ quorum__raft_event(struct quorum__raft *r, enum quorum__raft_event_type type)
  */
 void
 quorum__raft_durable_image(const struct quorum__raft *r,
-						   struct quorum__raft_durable *out)
+						   struct quorum_election_durable *out)
 {
 	*out = r->d;
 #if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_VOTE_PERSIST)
@@ -712,13 +695,13 @@ quorum__raft_set_facts(struct quorum__raft *r, const struct quorum_meta *facts,
  * entry, QUORUM_ESTATE or QUORUM_ELIMIT when the leader cannot take it now.
  */
 int
-quorum__raft_propose(struct quorum__raft *r, enum quorum__raft_entry_type type,
+quorum__raft_propose(struct quorum__raft *r, enum quorum_decision_type type,
 					 const char *name, quorum_time_ms now_ms)
 {
 	struct quorum__raft_msg *m;
 
 	raft_advance(r, now_ms);
-	if (type < QUORUM__RAFT_ADD_VOTER || type > QUORUM__RAFT_SWITCHOVER ||
+	if (type < QUORUM_DECISION_ADD_VOTER || type > QUORUM_DECISION_SWITCHOVER ||
 		name == NULL || strlen(name) > QUORUM_NAME_MAX)
 		return QUORUM_EINVAL;
 	if (r->state == QUORUM__RAFT_LEADER)
@@ -742,7 +725,7 @@ quorum__raft_transfer(struct quorum__raft *r, const char *target,
 		target = "";
 	if (target[0] != '\0' && !quorum__raft_is_voter(r, target))
 		return QUORUM_ENOTFOUND;
-	return quorum__raft_propose(r, QUORUM__RAFT_SWITCHOVER, target, now_ms);
+	return quorum__raft_propose(r, QUORUM_DECISION_SWITCHOVER, target, now_ms);
 }
 
 /*
@@ -755,7 +738,7 @@ quorum__raft_pause(struct quorum__raft *r, bool pause, quorum_time_ms now_ms)
 {
 	int			rc;
 
-	rc = quorum__raft_propose(r, pause ? QUORUM__RAFT_PAUSE : QUORUM__RAFT_RESUME,
+	rc = quorum__raft_propose(r, pause ? QUORUM_DECISION_PAUSE : QUORUM_DECISION_RESUME,
 							  "", now_ms);
 	if (rc == QUORUM_EBUSY && !pause)
 	{
@@ -813,13 +796,4 @@ quorum__raft_msg_type_name(enum quorum__raft_msg_type type)
 	"propose", "hello"};
 
 	return (unsigned) type <= QUORUM__RAFT_MSG_TYPE_MAX ? names[type] : "?";
-}
-
-const char *
-quorum__raft_entry_type_name(enum quorum__raft_entry_type type)
-{
-	static const char *const names[] = {"?", "noop", "add-voter",
-	"remove-voter", "pause", "resume", "switchover"};
-
-	return (unsigned) type <= QUORUM__RAFT_SWITCHOVER ? names[type] : "?";
 }

@@ -33,14 +33,10 @@
 #ifndef QUORUM_RAFT_H
 #define QUORUM_RAFT_H
 
-#include "quorum/types.h"
+#include "quorum/node.h"
 #include "prng.h"
 #include "trace.h"
 
-/* Most voters in a configuration: a snapshot of them fits one datagram. */
-#define QUORUM__RAFT_VOTERS_MAX 9
-/* Decision-log entries kept after the snapshot; compaction keeps it short. */
-#define QUORUM__RAFT_LOG_MAX 32
 /* Entries carried by one APPEND, so that it fits a datagram with names. */
 #define QUORUM__RAFT_APPEND_MAX 4
 /* Heartbeat rounds whose send time the leader remembers (6.4 s at 100 ms). */
@@ -56,49 +52,6 @@ enum quorum__raft_state
 	QUORUM__RAFT_PRE_CANDIDATE,
 	QUORUM__RAFT_CANDIDATE,
 	QUORUM__RAFT_LEADER
-};
-
-/* What a decision-log entry decides; `name` is the member it is about. */
-enum quorum__raft_entry_type
-{
-	QUORUM__RAFT_NOOP = 1,		/* a new leader's first entry */
-	QUORUM__RAFT_ADD_VOTER,
-	QUORUM__RAFT_REMOVE_VOTER,
-	QUORUM__RAFT_PAUSE,			/* no automatic elections */
-	QUORUM__RAFT_RESUME,
-	QUORUM__RAFT_SWITCHOVER		/* hand leadership to name ("" = best) */
-};
-
-struct quorum__raft_entry
-{
-	uint64_t	term;
-	uint8_t		type;			/* enum quorum__raft_entry_type */
-	quorum__raft_name name;
-};
-
-/*
- * Everything up to `index` folded into one record.  A cluster is bootstrapped
- * by a snapshot at index 1, term 0 holding the first voter set; config_id
- * hashes that set so two clusters bootstrapped apart never mix.
- */
-struct quorum__raft_snapshot
-{
-	uint64_t	index;
-	uint64_t	term;
-	uint64_t	config_id;
-	bool		paused;
-	uint8_t		n_voters;
-	quorum__raft_name voters[QUORUM__RAFT_VOTERS_MAX];	/* sorted */
-};
-
-/* The durable record: written, fsync'd and renamed before any send. */
-struct quorum__raft_durable
-{
-	uint64_t	term;
-	quorum__raft_name voted_for;	/* "" = no vote in term */
-	struct quorum__raft_snapshot snap;
-	uint32_t	n_entries;		/* entries[k] is index snap.index + 1 + k */
-	struct quorum__raft_entry entries[QUORUM__RAFT_LOG_MAX];
 };
 
 /*
@@ -171,7 +124,7 @@ struct quorum__raft_msg
 			uint64_t	commit;
 			uint64_t	round;	/* heartbeat round, echoed for the lease */
 			uint32_t	n_entries;
-			struct quorum__raft_entry entries[QUORUM__RAFT_APPEND_MAX];
+			struct quorum_decision entries[QUORUM__RAFT_APPEND_MAX];
 		}			append;		/* APPEND */
 		struct
 		{
@@ -183,12 +136,12 @@ struct quorum__raft_msg
 		}			append_resp;	/* APPEND_RESP */
 		struct
 		{
-			struct quorum__raft_snapshot snap;
+			struct quorum_log_snapshot snap;
 			uint64_t	round;
 		}			snapshot;	/* SNAPSHOT */
 		struct
 		{
-			struct quorum__raft_entry entry;	/* term ignored */
+			struct quorum_decision entry;	/* term ignored */
 		}			propose;	/* PROPOSE */
 		struct
 		{
@@ -212,7 +165,7 @@ struct quorum__raft_event
 	uint64_t	term;
 	quorum__raft_name leader;
 	uint64_t	index;
-	struct quorum__raft_entry entry;
+	struct quorum_decision entry;
 };
 
 /* Timing defaults, milliseconds; see the essay in raft.c for the rules. */
@@ -233,7 +186,7 @@ struct quorum__raft_config
 	 * voter-capable members to wait for (0 and no list: join only).
 	 */
 	unsigned	n_initial_voters;
-	quorum__raft_name initial_voters[QUORUM__RAFT_VOTERS_MAX];
+	quorum__raft_name initial_voters[QUORUM_VOTERS_MAX];
 	unsigned	bootstrap_expect;
 
 	quorum_time_ms heartbeat_ms;
@@ -289,12 +242,12 @@ struct quorum__raft
 	struct quorum__raft_config cfg;
 	quorum_time_ms lease_ms;	/* derived from the timings */
 	struct quorum__prng prng;
-	struct quorum__raft_durable d;
+	struct quorum_election_durable d;
 	struct quorum__raft_pos facts;	/* this node's database */
 
 	/* The configuration: the snapshot's voters plus every config entry. */
 	unsigned	n_voters;
-	quorum__raft_name voters[QUORUM__RAFT_VOTERS_MAX];
+	quorum__raft_name voters[QUORUM_VOTERS_MAX];
 	uint64_t	config_index;	/* index of the last config entry, or snap */
 
 	enum quorum__raft_state state;
@@ -352,7 +305,7 @@ void		quorum__raft_config_init(struct quorum__raft_config *cfg);
 quorum_time_ms quorum__raft_lease_length(const struct quorum__raft_config *cfg);
 int			quorum__raft_init(struct quorum__raft *r,
 							  const struct quorum__raft_config *cfg,
-							  const struct quorum__raft_durable *restored,
+							  const struct quorum_election_durable *restored,
 							  const struct quorum_meta *facts,
 							  quorum_time_ms now_ms,
 							  char *errbuf, size_t errbuf_len);
@@ -369,7 +322,7 @@ void		quorum__raft_peer_seen(struct quorum__raft *r, const char *name,
 void		quorum__raft_peer_gone(struct quorum__raft *r, const char *name,
 								   quorum_time_ms now_ms);
 int			quorum__raft_propose(struct quorum__raft *r,
-								 enum quorum__raft_entry_type type,
+								 enum quorum_decision_type type,
 								 const char *name, quorum_time_ms now_ms);
 int			quorum__raft_transfer(struct quorum__raft *r, const char *target,
 								  quorum_time_ms now_ms);
@@ -377,7 +330,7 @@ int			quorum__raft_pause(struct quorum__raft *r, bool pause,
 							   quorum_time_ms now_ms);
 void		quorum__raft_output_reset(struct quorum__raft *r);
 void		quorum__raft_durable_image(const struct quorum__raft *r,
-									   struct quorum__raft_durable *out);
+									   struct quorum_election_durable *out);
 quorum_time_ms quorum__raft_deadline(const struct quorum__raft *r);
 bool		quorum__raft_has_lease(const struct quorum__raft *r,
 								   quorum_time_ms now_ms);
@@ -386,7 +339,6 @@ uint64_t	quorum__raft_last_index(const struct quorum__raft *r);
 uint64_t	quorum__raft_last_term(const struct quorum__raft *r);
 const char *quorum__raft_state_name(enum quorum__raft_state state);
 const char *quorum__raft_msg_type_name(enum quorum__raft_msg_type type);
-const char *quorum__raft_entry_type_name(enum quorum__raft_entry_type type);
 
 /* raft.c: shared by the modules. */
 struct quorum__raft_peer *quorum__raft_peer_find(struct quorum__raft *r,
@@ -422,7 +374,7 @@ int			quorum__raft_pos_cmp(const struct quorum__raft_pos *a,
 quorum_time_ms quorum__raft_election_deadline(const struct quorum__raft *r);
 
 /* raft_log.c */
-const struct quorum__raft_entry *quorum__raft_entry_at(const struct quorum__raft *r,
+const struct quorum_decision *quorum__raft_entry_at(const struct quorum__raft *r,
 													   uint64_t index);
 uint64_t	quorum__raft_term_at(const struct quorum__raft *r, uint64_t index,
 								 bool *known);
@@ -433,7 +385,7 @@ void		quorum__raft_bootstrap_tick(struct quorum__raft *r);
 void		quorum__raft_on_hello(struct quorum__raft *r,
 								  const struct quorum__raft_msg *msg);
 bool		quorum__raft_append_local(struct quorum__raft *r,
-									  enum quorum__raft_entry_type type,
+									  enum quorum_decision_type type,
 									  const char *name);
 void		quorum__raft_send_append(struct quorum__raft *r,
 									 struct quorum__raft_peer *p);
@@ -444,7 +396,7 @@ void		quorum__raft_on_snapshot(struct quorum__raft *r,
 void		quorum__raft_on_propose(struct quorum__raft *r,
 									const struct quorum__raft_msg *msg);
 int			quorum__raft_leader_propose(struct quorum__raft *r,
-										enum quorum__raft_entry_type type,
+										enum quorum_decision_type type,
 										const char *name);
 void		quorum__raft_leader_commit(struct quorum__raft *r);
 void		quorum__raft_apply(struct quorum__raft *r);

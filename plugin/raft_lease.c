@@ -54,11 +54,11 @@ quorum__raft_become_leader(struct quorum__raft *r)
 	}
 	quorum__raft_set_leader(r, r->cfg.name);
 	/* A NOOP of our term commits what earlier terms left (Raft §5.4.2). */
-	if (quorum__raft_append_local(r, QUORUM__RAFT_NOOP, ""))
+	if (quorum__raft_append_local(r, QUORUM_DECISION_NOOP, ""))
 		r->term_start_index = quorum__raft_last_index(r);
 	/* Elected on a RESUME asked for while the cluster had no leader. */
 	if (r->resume_override && r->paused)
-		(void) quorum__raft_append_local(r, QUORUM__RAFT_RESUME, "");
+		(void) quorum__raft_append_local(r, QUORUM_DECISION_RESUME, "");
 	quorum__raft_heartbeat(r);
 	quorum__raft_leader_commit(r);
 }
@@ -119,7 +119,7 @@ lease_u64_desc(const void *a, const void *b)
 static uint64_t
 lease_majority_round(const struct quorum__raft *r)
 {
-	uint64_t	acked[QUORUM__RAFT_VOTERS_MAX];
+	uint64_t	acked[QUORUM_VOTERS_MAX];
 	uint64_t	q;
 
 	if (r->n_voters == 0)

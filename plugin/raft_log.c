@@ -5,7 +5,7 @@
  *	  compaction into the snapshot.
  *
  * The log lives in the durable record (raft.h): a snapshot standing for
- * everything up to its index, then at most QUORUM__RAFT_LOG_MAX entries.
+ * everything up to its index, then at most QUORUM_LOG_MAX entries.
  * The voter set in force is the snapshot's plus every config entry after
  * it, committed or not (thesis §4.1).  Committed entries are applied in
  * order, and once the log is half full they are folded into the snapshot,
@@ -37,7 +37,7 @@ quorum__raft_last_term(const struct quorum__raft *r)
 		r->d.snap.term;
 }
 
-const struct quorum__raft_entry *
+const struct quorum_decision *
 quorum__raft_entry_at(const struct quorum__raft *r, uint64_t index)
 {
 	if (index <= r->d.snap.index || index > quorum__raft_last_index(r))
@@ -49,7 +49,7 @@ quorum__raft_entry_at(const struct quorum__raft *r, uint64_t index)
 uint64_t
 quorum__raft_term_at(const struct quorum__raft *r, uint64_t index, bool *known)
 {
-	const struct quorum__raft_entry *e = quorum__raft_entry_at(r, index);
+	const struct quorum_decision *e = quorum__raft_entry_at(r, index);
 
 	*known = e != NULL || index == r->d.snap.index;
 	return e != NULL ? e->term : index == r->d.snap.index ? r->d.snap.term : 0;
@@ -69,17 +69,17 @@ log_name_cmp(const void *a, const void *b)
 /* Applies one config entry to a voter list. */
 static void
 log_config_apply(quorum__raft_name *voters, unsigned *n,
-				 const struct quorum__raft_entry *e)
+				 const struct quorum_decision *e)
 {
 	unsigned	i;
 
 	for (i = 0; i < *n; i++)
 		if (strcmp(voters[i], e->name) == 0)
 			break;
-	if (e->type == QUORUM__RAFT_ADD_VOTER && i == *n &&
-		*n < QUORUM__RAFT_VOTERS_MAX)
+	if (e->type == QUORUM_DECISION_ADD_VOTER && i == *n &&
+		*n < QUORUM_VOTERS_MAX)
 		memcpy(voters[(*n)++], e->name, sizeof(voters[0]));
-	else if (e->type == QUORUM__RAFT_REMOVE_VOTER && i < *n)
+	else if (e->type == QUORUM_DECISION_REMOVE_VOTER && i < *n)
 	{
 		memmove(voters[i], voters[i + 1], (*n - i - 1) * sizeof(voters[0]));
 		(*n)--;
@@ -87,10 +87,10 @@ log_config_apply(quorum__raft_name *voters, unsigned *n,
 }
 
 static bool
-log_is_config(const struct quorum__raft_entry *e)
+log_is_config(const struct quorum_decision *e)
 {
-	return e->type == QUORUM__RAFT_ADD_VOTER ||
-		e->type == QUORUM__RAFT_REMOVE_VOTER;
+	return e->type == QUORUM_DECISION_ADD_VOTER ||
+		e->type == QUORUM_DECISION_REMOVE_VOTER;
 }
 
 void
@@ -133,7 +133,7 @@ void
 quorum__raft_bootstrap(struct quorum__raft *r, unsigned n,
 					   quorum__raft_name *voters)
 {
-	struct quorum__raft_snapshot *s = &r->d.snap;
+	struct quorum_log_snapshot *s = &r->d.snap;
 	unsigned	m = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -208,7 +208,7 @@ quorum__raft_on_hello(struct quorum__raft *r, const struct quorum__raft_msg *msg
 void
 quorum__raft_bootstrap_tick(struct quorum__raft *r)
 {
-	quorum__raft_name names[QUORUM__RAFT_VOTERS_MAX];
+	quorum__raft_name names[QUORUM_VOTERS_MAX];
 	unsigned	n = 1;
 
 	if (r->n_voters > 0 || r->cfg.bootstrap_expect == 0 || !r->cfg.voter)
@@ -222,7 +222,7 @@ quorum__raft_bootstrap_tick(struct quorum__raft *r)
 	for (unsigned i = 0; i < r->n_peers; i++)
 		if (r->peers[i].known && r->peers[i].voter_capable)
 		{
-			if (n < QUORUM__RAFT_VOTERS_MAX)
+			if (n < QUORUM_VOTERS_MAX)
 				memcpy(names[n], r->peers[i].name, sizeof(names[0]));
 			n++;
 		}
@@ -249,7 +249,7 @@ quorum__raft_bootstrap_tick(struct quorum__raft *r)
 static void
 log_compact(struct quorum__raft *r)
 {
-	struct quorum__raft_snapshot *s = &r->d.snap;
+	struct quorum_log_snapshot *s = &r->d.snap;
 	uint64_t	fold = r->applied - s->index;
 	unsigned	n = s->n_voters;
 	bool		known;
@@ -273,13 +273,13 @@ log_compact(struct quorum__raft *r)
 
 bool
 quorum__raft_append_local(struct quorum__raft *r,
-						  enum quorum__raft_entry_type type, const char *name)
+						  enum quorum_decision_type type, const char *name)
 {
-	struct quorum__raft_entry *e;
+	struct quorum_decision *e;
 
-	if (r->d.n_entries == QUORUM__RAFT_LOG_MAX)
+	if (r->d.n_entries == QUORUM_LOG_MAX)
 		log_compact(r);
-	if (r->d.n_entries == QUORUM__RAFT_LOG_MAX)
+	if (r->d.n_entries == QUORUM_LOG_MAX)
 		return false;
 	e = &r->d.entries[r->d.n_entries++];
 	memset(e, 0, sizeof(*e));
@@ -381,7 +381,7 @@ log_merge(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 
 	for (uint32_t k = 0; k < msg->u.append.n_entries; k++)
 	{
-		const struct quorum__raft_entry *e = &msg->u.append.entries[k];
+		const struct quorum_decision *e = &msg->u.append.entries[k];
 		uint64_t	idx = msg->u.append.prev_index + 1 + k;
 		bool		known;
 
@@ -400,9 +400,9 @@ log_merge(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 			config |= log_is_config(quorum__raft_entry_at(r, idx));
 			log_truncate(r, idx);
 		}
-		if (r->d.n_entries == QUORUM__RAFT_LOG_MAX)
+		if (r->d.n_entries == QUORUM_LOG_MAX)
 			log_compact(r);
-		if (r->d.n_entries == QUORUM__RAFT_LOG_MAX)
+		if (r->d.n_entries == QUORUM_LOG_MAX)
 			break;
 		r->d.entries[r->d.n_entries++] = *e;
 		config |= log_is_config(e);
@@ -448,7 +448,7 @@ quorum__raft_on_append(struct quorum__raft *r, const struct quorum__raft_msg *ms
 void
 quorum__raft_on_snapshot(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 {
-	const struct quorum__raft_snapshot *s = &msg->u.snapshot.snap;
+	const struct quorum_log_snapshot *s = &msg->u.snapshot.snap;
 	bool		known;
 
 	if (msg->term < r->d.term)
@@ -490,7 +490,7 @@ quorum__raft_on_snapshot(struct quorum__raft *r, const struct quorum__raft_msg *
  */
 
 static int
-log_check_config_change(struct quorum__raft *r, enum quorum__raft_entry_type type,
+log_check_config_change(struct quorum__raft *r, enum quorum_decision_type type,
 						const char *name)
 {
 	struct quorum__raft_peer *p = quorum__raft_peer_find(r, name);
@@ -499,11 +499,11 @@ log_check_config_change(struct quorum__raft *r, enum quorum__raft_entry_type typ
 	/* One change at a time, and not before this term has committed. */
 	if (r->config_index > r->commit || r->commit < r->term_start_index)
 		return QUORUM_ESTATE;
-	if (type == QUORUM__RAFT_ADD_VOTER)
+	if (type == QUORUM_DECISION_ADD_VOTER)
 	{
 		if (voter)
 			return QUORUM_EINVAL;
-		if (r->n_voters >= QUORUM__RAFT_VOTERS_MAX)
+		if (r->n_voters >= QUORUM_VOTERS_MAX)
 			return QUORUM_ELIMIT;
 		if (strcmp(name, r->cfg.name) != 0 &&
 			(p == NULL || !p->known || !p->voter_capable))
@@ -519,13 +519,13 @@ log_check_config_change(struct quorum__raft *r, enum quorum__raft_entry_type typ
 
 int
 quorum__raft_leader_propose(struct quorum__raft *r,
-							enum quorum__raft_entry_type type, const char *name)
+							enum quorum_decision_type type, const char *name)
 {
 	int			rc = 0;
 
-	if (type == QUORUM__RAFT_ADD_VOTER || type == QUORUM__RAFT_REMOVE_VOTER)
+	if (type == QUORUM_DECISION_ADD_VOTER || type == QUORUM_DECISION_REMOVE_VOTER)
 		rc = log_check_config_change(r, type, name);
-	else if (type == QUORUM__RAFT_SWITCHOVER)
+	else if (type == QUORUM_DECISION_SWITCHOVER)
 	{
 		if (r->transfer_to[0] != '\0')
 			return QUORUM_ESTATE;
@@ -537,14 +537,14 @@ quorum__raft_leader_propose(struct quorum__raft *r,
 	if (rc != 0)
 		return rc;
 	/* Keep the last slot for a successor's NOOP. */
-	if (r->d.n_entries >= QUORUM__RAFT_LOG_MAX - 1)
+	if (r->d.n_entries >= QUORUM_LOG_MAX - 1)
 		log_compact(r);
-	if (r->d.n_entries >= QUORUM__RAFT_LOG_MAX - 1 ||
+	if (r->d.n_entries >= QUORUM_LOG_MAX - 1 ||
 		!quorum__raft_append_local(r, type, name))
 		return QUORUM_ELIMIT;
 	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
 				 "propose %s %s at index %llu",
-				 quorum__raft_entry_type_name(type), name,
+				 quorum_decision_type_name(type), name,
 				 (unsigned long long) quorum__raft_last_index(r));
 	for (unsigned i = 0; i < r->n_voters; i++)
 	{
@@ -560,18 +560,18 @@ quorum__raft_leader_propose(struct quorum__raft *r,
 void
 quorum__raft_on_propose(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 {
-	const struct quorum__raft_entry *e = &msg->u.propose.entry;
+	const struct quorum_decision *e = &msg->u.propose.entry;
 	int			rc;
 
-	if (r->state != QUORUM__RAFT_LEADER || e->type < QUORUM__RAFT_ADD_VOTER ||
-		e->type > QUORUM__RAFT_SWITCHOVER)
+	if (r->state != QUORUM__RAFT_LEADER || e->type < QUORUM_DECISION_ADD_VOTER ||
+		e->type > QUORUM_DECISION_SWITCHOVER)
 		return;
-	rc = quorum__raft_leader_propose(r, (enum quorum__raft_entry_type) e->type,
+	rc = quorum__raft_leader_propose(r, (enum quorum_decision_type) e->type,
 									 e->name);
 	if (rc != 0)
 		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
 					 "proposal %s %s from %s refused (%d)",
-					 quorum__raft_entry_type_name(e->type), e->name, msg->from, rc);
+					 quorum_decision_type_name(e->type), e->name, msg->from, rc);
 }
 
 static int
@@ -587,7 +587,7 @@ log_u64_desc(const void *a, const void *b)
 void
 quorum__raft_leader_commit(struct quorum__raft *r)
 {
-	uint64_t	match[QUORUM__RAFT_VOTERS_MAX];
+	uint64_t	match[QUORUM_VOTERS_MAX];
 	uint64_t	n;
 	bool		known;
 
@@ -611,22 +611,22 @@ quorum__raft_leader_commit(struct quorum__raft *r)
 
 static void
 log_apply_one(struct quorum__raft *r, uint64_t index,
-			  const struct quorum__raft_entry *e)
+			  const struct quorum_decision *e)
 {
 	struct quorum__raft_event *ev;
 
-	if (e->type == QUORUM__RAFT_PAUSE)
+	if (e->type == QUORUM_DECISION_PAUSE)
 		r->paused = true;
-	else if (e->type == QUORUM__RAFT_RESUME)
+	else if (e->type == QUORUM_DECISION_RESUME)
 	{
 		r->paused = false;
 		r->resume_override = false;
 	}
-	if (e->type == QUORUM__RAFT_NOOP)
+	if (e->type == QUORUM_DECISION_NOOP)
 		return;
 	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
 				 "commit %llu: %s %s", (unsigned long long) index,
-				 quorum__raft_entry_type_name(e->type), e->name);
+				 quorum_decision_type_name(e->type), e->name);
 	if ((ev = quorum__raft_event(r, QUORUM__RAFT_EV_COMMITTED)) != NULL)
 	{
 		ev->index = index;
@@ -635,10 +635,10 @@ log_apply_one(struct quorum__raft *r, uint64_t index,
 	if (r->state != QUORUM__RAFT_LEADER)
 		return;
 	/* Only this term's leader acts on a switchover it was asked for. */
-	if (e->type == QUORUM__RAFT_SWITCHOVER && e->term == r->d.term)
+	if (e->type == QUORUM_DECISION_SWITCHOVER && e->term == r->d.term)
 		quorum__raft_transfer_start(r, e->name);
 	/* A leader removed from the voters leaves office (thesis §4.2.2). */
-	if (e->type == QUORUM__RAFT_REMOVE_VOTER && strcmp(e->name, r->cfg.name) == 0)
+	if (e->type == QUORUM_DECISION_REMOVE_VOTER && strcmp(e->name, r->cfg.name) == 0)
 		quorum__raft_become_follower(r, r->d.term, "");
 }
 
@@ -647,12 +647,12 @@ quorum__raft_apply(struct quorum__raft *r)
 {
 	while (r->applied < r->commit)
 	{
-		const struct quorum__raft_entry *e = quorum__raft_entry_at(r, r->applied + 1);
+		const struct quorum_decision *e = quorum__raft_entry_at(r, r->applied + 1);
 
 		QUORUM_ASSERT(e != NULL);
 		r->applied++;
 		log_apply_one(r, r->applied, e);
 	}
-	if (r->d.n_entries > QUORUM__RAFT_LOG_MAX / 2)
+	if (r->d.n_entries > QUORUM_LOG_MAX / 2)
 		log_compact(r);
 }

@@ -29,6 +29,9 @@
 #define WIRE_ADDR6 (1 + 16 + 2)
 /* role, timeline, lsn, priority, conninfo length (2), tags length (1) */
 #define WIRE_META_FIXED (1 + 4 + 8 + 4 + 2 + 1)
+/* Election messages: raft type, term, config_id (the "to" name apart). */
+#define WIRE_RAFT_FIXED (1 + 8 + 8)
+#define WIRE_RAFT_POS (4 + 8 + 1 + 4)
 
 /*
  * A position in a buffer.  Once a read or write would pass the end, ok
@@ -44,6 +47,12 @@ typedef struct wire_cursor
 	bool		ok;
 } wire_cursor;
 
+/* Election messages, at the end of this file. */
+static size_t wire_raft_size(const struct quorum__raft_msg *m);
+static bool wire_raft_check(const struct quorum__raft_msg *m);
+static void wire_put_raft(wire_cursor *c, const struct quorum__raft_msg *m);
+static void wire_get_raft(wire_cursor *c, struct quorum__raft_msg *m);
+
 /* ---------------------------------------------------------------------
  * Validation shared by encode and decode
  * ---------------------------------------------------------------------
@@ -52,7 +61,8 @@ typedef struct wire_cursor
 static bool
 wire_type_valid(unsigned type)
 {
-	return type >= QUORUM_WIRE_PING && type <= QUORUM_WIRE_GOSSIP;
+	return (type >= QUORUM_WIRE_PING && type <= QUORUM_WIRE_GOSSIP) ||
+		type == (unsigned) QUORUM_WIRE_RAFT;
 }
 
 static bool
@@ -128,6 +138,8 @@ quorum__wire_update_size(const struct quorum_wire_update *update)
 static size_t
 wire_body_size(const struct quorum_wire_msg *msg)
 {
+	if (msg->type == QUORUM_WIRE_RAFT)
+		return wire_raft_size(&msg->u.raft);
 	switch (msg->type)
 	{
 		case QUORUM_WIRE_PING:
@@ -202,6 +214,8 @@ wire_msg_check(const struct quorum_wire_msg *msg)
 	if (!wire_type_valid((unsigned) msg->type) || !wire_name_check(msg->sender) ||
 		!wire_addr_check(&msg->sender_addr) ||
 		msg->n_updates > wire_updates_max(msg->type))
+		return false;
+	if (msg->type == QUORUM_WIRE_RAFT && !wire_raft_check(&msg->u.raft))
 		return false;
 
 	switch (msg->type)
@@ -294,6 +308,11 @@ wire_put_update(wire_cursor *c, const struct quorum_wire_update *up)
 static void
 wire_put_body(wire_cursor *c, const struct quorum_wire_msg *msg)
 {
+	if (msg->type == QUORUM_WIRE_RAFT)
+	{
+		wire_put_raft(c, &msg->u.raft);
+		return;
+	}
 	switch (msg->type)
 	{
 		case QUORUM_WIRE_PING:
@@ -499,6 +518,12 @@ wire_get_update(wire_cursor *c, struct quorum_wire_update *up)
 static void
 wire_get_body(wire_cursor *c, struct quorum_wire_msg *msg)
 {
+	if (msg->type == QUORUM_WIRE_RAFT)
+	{
+		wire_get_raft(c, &msg->u.raft);
+		memcpy(msg->u.raft.from, msg->sender, sizeof(msg->u.raft.from));
+		return;
+	}
 	switch (msg->type)
 	{
 		case QUORUM_WIRE_PING:
@@ -573,4 +598,307 @@ quorum__wire_decode(const uint8_t *buf, size_t len,
 	if (!c.ok || c.pos != len)
 		return QUORUM_EMALFORMED;
 	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Election messages (raft.h)
+ * ---------------------------------------------------------------------
+ */
+
+static size_t
+wire_entry_size(const struct quorum_decision *e)
+{
+	return 8 + 1 + 1 + wire_strlen(e->name, QUORUM_NAME_MAX);
+}
+
+static size_t
+wire_raft_body_size(const struct quorum__raft_msg *m)
+{
+	size_t		size = 0;
+
+	switch (m->type)
+	{
+		case QUORUM__RAFT_MSG_PREVOTE:
+		case QUORUM__RAFT_MSG_VOTE:
+			return 8 + 8 + WIRE_RAFT_POS + 1;
+		case QUORUM__RAFT_MSG_PREVOTE_RESP:
+		case QUORUM__RAFT_MSG_VOTE_RESP:
+			return 1 + 1 + 4;
+		case QUORUM__RAFT_MSG_APPEND:
+			size = 8 + 8 + 8 + 8 + 1;
+			for (uint32_t i = 0; i < m->u.append.n_entries &&
+				 i < QUORUM__RAFT_APPEND_MAX; i++)
+				size += wire_entry_size(&m->u.append.entries[i]);
+			return size;
+		case QUORUM__RAFT_MSG_APPEND_RESP:
+			return 1 + 8 + 8 + WIRE_RAFT_POS + 1;
+		case QUORUM__RAFT_MSG_SNAPSHOT:
+			size = 8 + 8 + 8 + 1 + 1 + 8;
+			for (unsigned i = 0; i < m->u.snapshot.snap.n_voters &&
+				 i < QUORUM_VOTERS_MAX; i++)
+				size += 1 + wire_strlen(m->u.snapshot.snap.voters[i], QUORUM_NAME_MAX);
+			return size;
+		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+			return 0;
+		case QUORUM__RAFT_MSG_PROPOSE:
+			return wire_entry_size(&m->u.propose.entry);
+		case QUORUM__RAFT_MSG_HELLO:
+			return 1;
+	}
+	return 0;
+}
+
+static size_t
+wire_raft_size(const struct quorum__raft_msg *m)
+{
+	return WIRE_RAFT_FIXED + 1 + wire_strlen(m->to, QUORUM_NAME_MAX) +
+		wire_raft_body_size(m);
+}
+
+/* An entry of an APPEND may be any decision; a proposal not a NOOP. */
+static bool
+wire_entry_check(const struct quorum_decision *e, unsigned first_type)
+{
+	return e->type >= first_type && e->type <= QUORUM_DECISION_SWITCHOVER &&
+		wire_strlen(e->name, QUORUM_NAME_MAX) <= QUORUM_NAME_MAX;
+}
+
+static bool
+wire_raft_check(const struct quorum__raft_msg *m)
+{
+	if (m->type < QUORUM__RAFT_MSG_PREVOTE || m->type > QUORUM__RAFT_MSG_TYPE_MAX ||
+		!wire_name_check(m->to))
+		return false;
+	switch (m->type)
+	{
+		case QUORUM__RAFT_MSG_PREVOTE:
+		case QUORUM__RAFT_MSG_VOTE:
+			return wire_role_valid(m->u.vote.pos.role);
+		case QUORUM__RAFT_MSG_PREVOTE_RESP:
+		case QUORUM__RAFT_MSG_VOTE_RESP:
+			return m->u.vote_resp.refusal <= QUORUM__RAFT_REFUSAL_MAX &&
+				m->u.vote_resp.granted ==
+				(m->u.vote_resp.refusal == QUORUM__RAFT_GRANTED);
+		case QUORUM__RAFT_MSG_APPEND:
+			if (m->u.append.n_entries > QUORUM__RAFT_APPEND_MAX)
+				return false;
+			for (uint32_t i = 0; i < m->u.append.n_entries; i++)
+				if (!wire_entry_check(&m->u.append.entries[i], QUORUM_DECISION_NOOP))
+					return false;
+			return true;
+		case QUORUM__RAFT_MSG_APPEND_RESP:
+			return wire_role_valid(m->u.append_resp.pos.role);
+		case QUORUM__RAFT_MSG_SNAPSHOT:
+			if (m->u.snapshot.snap.n_voters > QUORUM_VOTERS_MAX)
+				return false;
+			for (unsigned i = 0; i < m->u.snapshot.snap.n_voters; i++)
+				if (!wire_name_check(m->u.snapshot.snap.voters[i]))
+					return false;
+			return true;
+		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+			return true;
+		case QUORUM__RAFT_MSG_PROPOSE:
+			return wire_entry_check(&m->u.propose.entry, QUORUM_DECISION_ADD_VOTER);
+		case QUORUM__RAFT_MSG_HELLO:
+			return true;
+	}
+	return false;
+}
+
+static void
+wire_put_pos(wire_cursor *c, const struct quorum__raft_pos *pos)
+{
+	wire_put_uint(c, pos->timeline, 4);
+	wire_put_uint(c, pos->lsn, 8);
+	wire_put_uint(c, pos->role, 1);
+	wire_put_uint(c, (uint32_t) pos->priority, 4);
+}
+
+static void
+wire_put_entry(wire_cursor *c, const struct quorum_decision *e)
+{
+	wire_put_uint(c, e->term, 8);
+	wire_put_uint(c, e->type, 1);
+	wire_put_str(c, e->name, QUORUM_NAME_MAX, 1);
+}
+
+static void
+wire_put_raft_body(wire_cursor *c, const struct quorum__raft_msg *m)
+{
+	switch (m->type)
+	{
+		case QUORUM__RAFT_MSG_PREVOTE:
+		case QUORUM__RAFT_MSG_VOTE:
+			wire_put_uint(c, m->u.vote.last_index, 8);
+			wire_put_uint(c, m->u.vote.last_term, 8);
+			wire_put_pos(c, &m->u.vote.pos);
+			wire_put_uint(c, m->u.vote.transfer ? 1 : 0, 1);
+			break;
+		case QUORUM__RAFT_MSG_PREVOTE_RESP:
+		case QUORUM__RAFT_MSG_VOTE_RESP:
+			wire_put_uint(c, m->u.vote_resp.granted ? 1 : 0, 1);
+			wire_put_uint(c, m->u.vote_resp.refusal, 1);
+			wire_put_uint(c, m->u.vote_resp.sticky_ms, 4);
+			break;
+		case QUORUM__RAFT_MSG_APPEND:
+			wire_put_uint(c, m->u.append.prev_index, 8);
+			wire_put_uint(c, m->u.append.prev_term, 8);
+			wire_put_uint(c, m->u.append.commit, 8);
+			wire_put_uint(c, m->u.append.round, 8);
+			wire_put_uint(c, m->u.append.n_entries, 1);
+			for (uint32_t i = 0; i < m->u.append.n_entries; i++)
+				wire_put_entry(c, &m->u.append.entries[i]);
+			break;
+		case QUORUM__RAFT_MSG_APPEND_RESP:
+			wire_put_uint(c, m->u.append_resp.success ? 1 : 0, 1);
+			wire_put_uint(c, m->u.append_resp.match_index, 8);
+			wire_put_uint(c, m->u.append_resp.round, 8);
+			wire_put_pos(c, &m->u.append_resp.pos);
+			wire_put_uint(c, m->u.append_resp.voter ? 1 : 0, 1);
+			break;
+		case QUORUM__RAFT_MSG_SNAPSHOT:
+			wire_put_uint(c, m->u.snapshot.snap.index, 8);
+			wire_put_uint(c, m->u.snapshot.snap.term, 8);
+			wire_put_uint(c, m->u.snapshot.snap.config_id, 8);
+			wire_put_uint(c, m->u.snapshot.snap.paused ? 1 : 0, 1);
+			wire_put_uint(c, m->u.snapshot.snap.n_voters, 1);
+			for (unsigned i = 0; i < m->u.snapshot.snap.n_voters; i++)
+				wire_put_str(c, m->u.snapshot.snap.voters[i], QUORUM_NAME_MAX, 1);
+			wire_put_uint(c, m->u.snapshot.round, 8);
+			break;
+		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+			break;
+		case QUORUM__RAFT_MSG_PROPOSE:
+			wire_put_entry(c, &m->u.propose.entry);
+			break;
+		case QUORUM__RAFT_MSG_HELLO:
+			wire_put_uint(c, m->u.hello.voter ? 1 : 0, 1);
+			break;
+	}
+}
+
+static void
+wire_put_raft(wire_cursor *c, const struct quorum__raft_msg *m)
+{
+	wire_put_uint(c, m->type, 1);
+	wire_put_str(c, m->to, QUORUM_NAME_MAX, 1);
+	wire_put_uint(c, m->term, 8);
+	wire_put_uint(c, m->config_id, 8);
+	wire_put_raft_body(c, m);
+}
+
+static void
+wire_get_pos(wire_cursor *c, struct quorum__raft_pos *pos)
+{
+	pos->timeline = (uint32_t) wire_get_uint(c, 4);
+	pos->lsn = wire_get_uint(c, 8);
+	pos->role = (uint8_t) wire_get_uint(c, 1);
+	pos->priority = (int32_t) (uint32_t) wire_get_uint(c, 4);
+	if (!wire_role_valid(pos->role))
+		c->ok = false;
+}
+
+static void
+wire_get_entry(wire_cursor *c, struct quorum_decision *e, unsigned first_type)
+{
+	e->term = wire_get_uint(c, 8);
+	e->type = (uint8_t) wire_get_uint(c, 1);
+	wire_get_str(c, e->name, 0, QUORUM_NAME_MAX, 1);
+	if (e->type < first_type || e->type > QUORUM_DECISION_SWITCHOVER)
+		c->ok = false;
+}
+
+static void
+wire_get_votes(wire_cursor *c, struct quorum__raft_msg *m)
+{
+	if (m->type == QUORUM__RAFT_MSG_PREVOTE || m->type == QUORUM__RAFT_MSG_VOTE)
+	{
+		m->u.vote.last_index = wire_get_uint(c, 8);
+		m->u.vote.last_term = wire_get_uint(c, 8);
+		wire_get_pos(c, &m->u.vote.pos);
+		m->u.vote.transfer = wire_get_bool(c);
+		return;
+	}
+	m->u.vote_resp.granted = wire_get_bool(c);
+	m->u.vote_resp.refusal = (uint8_t) wire_get_uint(c, 1);
+	m->u.vote_resp.sticky_ms = (uint32_t) wire_get_uint(c, 4);
+	if (m->u.vote_resp.refusal > QUORUM__RAFT_REFUSAL_MAX ||
+		m->u.vote_resp.granted != (m->u.vote_resp.refusal == QUORUM__RAFT_GRANTED))
+		c->ok = false;
+}
+
+static void
+wire_get_append(wire_cursor *c, struct quorum__raft_msg *m)
+{
+	m->u.append.prev_index = wire_get_uint(c, 8);
+	m->u.append.prev_term = wire_get_uint(c, 8);
+	m->u.append.commit = wire_get_uint(c, 8);
+	m->u.append.round = wire_get_uint(c, 8);
+	m->u.append.n_entries = (uint32_t) wire_get_uint(c, 1);
+	if (m->u.append.n_entries > QUORUM__RAFT_APPEND_MAX)
+		c->ok = false;
+	for (uint32_t i = 0; i < m->u.append.n_entries && c->ok; i++)
+		wire_get_entry(c, &m->u.append.entries[i], QUORUM_DECISION_NOOP);
+}
+
+static void
+wire_get_snapshot(wire_cursor *c, struct quorum__raft_msg *m)
+{
+	struct quorum_log_snapshot *snap = &m->u.snapshot.snap;
+
+	snap->index = wire_get_uint(c, 8);
+	snap->term = wire_get_uint(c, 8);
+	snap->config_id = wire_get_uint(c, 8);
+	snap->paused = wire_get_bool(c);
+	snap->n_voters = (uint8_t) wire_get_uint(c, 1);
+	if (snap->n_voters > QUORUM_VOTERS_MAX)
+		c->ok = false;
+	for (unsigned i = 0; i < snap->n_voters && c->ok; i++)
+		wire_get_str(c, snap->voters[i], 1, QUORUM_NAME_MAX, 1);
+	m->u.snapshot.round = wire_get_uint(c, 8);
+}
+
+static void
+wire_get_raft(wire_cursor *c, struct quorum__raft_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = (enum quorum__raft_msg_type) wire_get_uint(c, 1);
+	if (m->type < QUORUM__RAFT_MSG_PREVOTE || m->type > QUORUM__RAFT_MSG_TYPE_MAX)
+	{
+		c->ok = false;
+		return;
+	}
+	wire_get_str(c, m->to, 1, QUORUM_NAME_MAX, 1);
+	m->term = wire_get_uint(c, 8);
+	m->config_id = wire_get_uint(c, 8);
+	switch (m->type)
+	{
+		case QUORUM__RAFT_MSG_PREVOTE:
+		case QUORUM__RAFT_MSG_VOTE:
+		case QUORUM__RAFT_MSG_PREVOTE_RESP:
+		case QUORUM__RAFT_MSG_VOTE_RESP:
+			wire_get_votes(c, m);
+			break;
+		case QUORUM__RAFT_MSG_APPEND:
+			wire_get_append(c, m);
+			break;
+		case QUORUM__RAFT_MSG_APPEND_RESP:
+			m->u.append_resp.success = wire_get_bool(c);
+			m->u.append_resp.match_index = wire_get_uint(c, 8);
+			m->u.append_resp.round = wire_get_uint(c, 8);
+			wire_get_pos(c, &m->u.append_resp.pos);
+			m->u.append_resp.voter = wire_get_bool(c);
+			break;
+		case QUORUM__RAFT_MSG_SNAPSHOT:
+			wire_get_snapshot(c, m);
+			break;
+		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+			break;
+		case QUORUM__RAFT_MSG_PROPOSE:
+			wire_get_entry(c, &m->u.propose.entry, QUORUM_DECISION_ADD_VOTER);
+			break;
+		case QUORUM__RAFT_MSG_HELLO:
+			m->u.hello.voter = wire_get_bool(c);
+			break;
+	}
 }

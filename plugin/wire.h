@@ -31,6 +31,25 @@
  *   meta     role (1) | timeline (4) | lsn (8) | priority (4, signed)
  *            | conninfo (str16: length (2) | bytes) | tags (str)
  *
+ *   RAFT body  raft type (1) | to (str) | term (8) | config_id (8) | then
+ *     PREVOTE, VOTE            last_index (8) | last_term (8) | pos
+ *                              | transfer (1)
+ *     PREVOTE_RESP, VOTE_RESP  granted (1) | refusal (1) | sticky_ms (4)
+ *     APPEND                   prev_index (8) | prev_term (8) | commit (8)
+ *                              | round (8) | count (1) | count * entry
+ *     APPEND_RESP              success (1) | match_index (8) | round (8)
+ *                              | pos | voter (1)
+ *     SNAPSHOT                 index (8) | term (8) | config_id (8)
+ *                              | paused (1) | count (1) | count * name (str)
+ *                              | round (8)
+ *     TIMEOUT_NOW              nothing
+ *     PROPOSE                  entry
+ *     HELLO                    voter (1)
+ *   pos      timeline (4) | lsn (8) | role (1) | priority (4, signed)
+ *   entry    term (8) | type (1) | name (str)
+ *   A granted vote has refusal 0 and a refused one not; names of voters,
+ *   "to" and the sender are never empty; counts stay within the limits.
+ *
  * plugin/wire.h
  *
  *-------------------------------------------------------------------------
@@ -39,6 +58,7 @@
 #define QUORUM_WIRE_H
 
 #include "quorum/types.h"
+#include "raft.h"
 
 #define QUORUM_WIRE_MAGIC0 'P'
 #define QUORUM_WIRE_MAGIC1 'Q'
@@ -58,6 +78,14 @@ enum quorum_wire_type
 	QUORUM_WIRE_PUSHPULL = 5,	/* one chunk of a full-state exchange */
 	QUORUM_WIRE_GOSSIP = 6		/* updates only (no probe) */
 };
+
+/*
+ * An election message (raft.h) to one member.  It shares the header but is
+ * not gossip: its code lies outside enum quorum_wire_type, so that the
+ * membership code's switches over gossip types stay exhaustive, and node.c
+ * hands it to the election before the membership code could see it.
+ */
+#define QUORUM_WIRE_RAFT ((enum quorum_wire_type) 7)
 
 /* A member's state as it travels in gossip. */
 struct quorum_wire_update
@@ -108,6 +136,7 @@ struct quorum_wire_msg
 			uint16_t	chunk;		/* 0 .. chunks-1 */
 			uint16_t	chunks;
 		}			pushpull;	/* PUSHPULL; entries are in updates[] */
+		struct quorum__raft_msg raft;	/* RAFT; from is the sender */
 	}			u;
 
 	/* piggybacked gossip; for PUSHPULL, the state entries */

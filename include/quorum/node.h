@@ -141,6 +141,42 @@ struct quorum_config
 	quorum_trace_fn trace_fn;
 	void	   *trace_ctx;
 	enum quorum_trace_level trace_level;	/* least level handed on; INFO */
+
+	/*
+	 * Election (Raft, raft.c).  A node takes part once it knows a voter set:
+	 * initial_voters (the same list on every node), or bootstrap_expect
+	 * voter-capable members found by gossip (self included), or what the
+	 * leader of an existing cluster sends it.  With neither, it only joins.
+	 * voter: whether this node may be a voter at all; default true.
+	 */
+	bool		voter;
+	unsigned	bootstrap_expect;	/* 0 = do not bootstrap by count */
+	unsigned	n_initial_voters;	/* 0 = no explicit list */
+	char		initial_voters[QUORUM_VOTERS_MAX][QUORUM_NAME_MAX + 1];
+
+	/*
+	 * Election timings, milliseconds.  Defaults: heartbeat_ms 100,
+	 * election_timeout_min_ms 1200, election_timeout_max_ms 1600,
+	 * drift_ppm 5000 (the bound on any member's clock rate error),
+	 * lease_margin_ms 100.  The write lease lasts
+	 * election_timeout_min_ms * (1 - rho) / (1 + rho) - lease_margin_ms
+	 * with rho = drift_ppm / 10^6 (1088 ms by default) from the send time
+	 * of the heartbeat a majority acknowledged.  A leader that stops for
+	 * less than election_timeout_min_ms - heartbeat_ms is not replaced.
+	 */
+	quorum_time_ms heartbeat_ms;
+	quorum_time_ms election_timeout_min_ms;
+	quorum_time_ms election_timeout_max_ms;
+	uint32_t	drift_ppm;
+	quorum_time_ms lease_margin_ms;
+
+	/*
+	 * The durable state the previous run of this node wrote (its last
+	 * out->durable), or NULL for a node that never ran.  Only the election
+	 * part is read; incarnation_start must still be set above its
+	 * incarnation.  Copied by quorum_node_new().
+	 */
+	const struct quorum_durable *restored;
 };
 
 /* Inputs. */
@@ -155,13 +191,25 @@ enum quorum_input_type
 enum quorum_command_type
 {
 	QUORUM_CMD_JOIN = 1,		/* contact u.command.addr (a seed) */
-	QUORUM_CMD_LEAVE			/* leave gracefully; the node then idles */
+	QUORUM_CMD_LEAVE,			/* leave gracefully; the node then idles */
+
+	/*
+	 * Decisions of the cluster: the leader appends them to the replicated
+	 * log, any other node forwards them to the leader it knows.  Each is
+	 * done once QUORUM_EV_DECISION_COMMITTED reports it.
+	 */
+	QUORUM_CMD_TRANSFER,		/* switchover to u.command.name ("" = best) */
+	QUORUM_CMD_PAUSE,			/* no automatic elections */
+	QUORUM_CMD_RESUME,			/* with no leader: this node may campaign */
+	QUORUM_CMD_ADD_VOTER,		/* u.command.name becomes a voter */
+	QUORUM_CMD_REMOVE_VOTER		/* u.command.name stops being one */
 };
 
 struct quorum_command
 {
 	enum quorum_command_type type;
-	struct quorum_addr addr;
+	struct quorum_addr addr;	/* JOIN */
+	char		name[QUORUM_NAME_MAX + 1];	/* TRANSFER, ADD/REMOVE_VOTER */
 };
 
 struct quorum_input
@@ -200,7 +248,11 @@ enum quorum_event_type
 	QUORUM_EV_MEMBER_DEAD,
 	QUORUM_EV_MEMBER_LEFT,
 	QUORUM_EV_MEMBER_UPDATED,	/* metadata changed */
-	QUORUM_EV_MEMBER_REAPED		/* forgotten after reap_dead_ms */
+	QUORUM_EV_MEMBER_REAPED,	/* forgotten after reap_dead_ms */
+	QUORUM_EV_LEADER_CHANGED,	/* member: the leader of term, "" = none */
+	QUORUM_EV_LEASE_GAINED,		/* member: this node; it may commit writes */
+	QUORUM_EV_LEASE_LOST,		/* member: this node; it must not any more */
+	QUORUM_EV_DECISION_COMMITTED	/* index, decision; member: its name */
 };
 
 struct quorum_event
@@ -208,13 +260,21 @@ struct quorum_event
 	enum quorum_event_type type;
 	quorum_time_ms at_ms;
 	char		member[QUORUM_NAME_MAX + 1];
-	uint64_t	incarnation;
+	uint64_t	incarnation;	/* membership events */
+	uint64_t	term;			/* election events */
+	uint64_t	index;			/* DECISION_COMMITTED: its log index */
+	struct quorum_decision decision;	/* DECISION_COMMITTED */
 };
 
-/* State that must survive a crash, written before the datagrams are sent. */
+/*
+ * State that must survive a crash, written before the datagrams are sent.
+ * The host replaces the whole record atomically (temporary file, fsync,
+ * rename) and hands it back through config.restored on the next start.
+ */
 struct quorum_durable
 {
 	uint64_t	incarnation;
+	struct quorum_election_durable election;
 };
 
 struct quorum_output
@@ -265,6 +325,37 @@ struct quorum_node_stats
 	unsigned	members_suspect;
 	unsigned	members_dead;
 	unsigned	members_left;
+	/* Election. */
+	uint64_t	election_datagrams_out; /* included in datagrams_out */
+	uint64_t	election_bytes_out; /* included in bytes_out */
+	uint64_t	elections_started;
+	uint64_t	leader_changes;
+};
+
+/* Where this node stands in the election. */
+enum quorum_election_role
+{
+	QUORUM_ELECTION_FOLLOWER = 0,
+	QUORUM_ELECTION_PRE_CANDIDATE,	/* asking whether it could win */
+	QUORUM_ELECTION_CANDIDATE,
+	QUORUM_ELECTION_LEADER
+};
+
+/* A consistent copy of the election state, for display. */
+struct quorum_election_info
+{
+	enum quorum_election_role role;
+	uint64_t	term;
+	char		leader[QUORUM_NAME_MAX + 1];	/* "" = none known */
+	char		voted_for[QUORUM_NAME_MAX + 1];	/* in term; "" = none */
+	bool		is_voter;		/* this node, in the current voter set */
+	bool		paused;			/* as of the last committed decision */
+	bool		bootstrapped;	/* a voter set is known */
+	uint64_t	commit_index;
+	uint64_t	last_index;
+	quorum_time_ms lease_until_ms;	/* leader with a lease; else 0 */
+	unsigned	n_voters;
+	char		voters[QUORUM_VOTERS_MAX][QUORUM_NAME_MAX + 1];
 };
 
 /* Fill *config with the defaults; never fails. */
@@ -286,9 +377,15 @@ QUORUM_API void quorum_node_free(quorum_node *node);
 
 /*
  * Feed one input; fills *out.  Returns 0, or QUORUM_EINVAL for an input that
- * is not well formed (unknown type, NULL data), or QUORUM_ESTATE after LEAVE
- * completed.  A malformed or unauthentic datagram is not an error: it is
- * dropped, counted in the stats and traced, and step returns 0.
+ * is not well formed (unknown type, NULL data, a missing member name), or
+ * QUORUM_ESTATE after LEAVE completed.  A decision command the cluster
+ * cannot take now returns QUORUM_EBUSY (no leader known to forward it to),
+ * QUORUM_ESTATE (an earlier voter change or switchover is under way),
+ * QUORUM_ENOTFOUND (no such voter-capable member) or QUORUM_ELIMIT (the
+ * decision log or voter set is full), with the reason in
+ * quorum_node_errmsg(); the node is unchanged and out is empty.  A
+ * malformed or unauthentic datagram is not an error: it is dropped,
+ * counted in the stats and traced, and step returns 0.
  */
 QUORUM_API int quorum_node_step(quorum_node *node,
 								const struct quorum_input *in,
@@ -316,6 +413,30 @@ QUORUM_API int quorum_node_member_find(const quorum_node *node,
 QUORUM_API void quorum_node_stats_get(const quorum_node *node,
 									  struct quorum_node_stats *stats);
 
+/* The leader this node follows (or is); "" when none is known. */
+QUORUM_API const char *quorum_node_leader(const quorum_node *node);
+
+/* The current election term (0 before the first election). */
+QUORUM_API uint64_t quorum_node_term(const quorum_node *node);
+
+/* Who this node voted for in the current term; "" for nobody. */
+QUORUM_API const char *quorum_node_voted_for(const quorum_node *node);
+
+/*
+ * Whether this node holds the write lease at now_ms (the host's clock, which
+ * may be later than the last step): the leader may let a transaction commit
+ * only while this is true.  Ask before every commit, not from an event.
+ */
+QUORUM_API bool quorum_node_has_lease(const quorum_node *node,
+									  quorum_time_ms now_ms);
+
+/* Whether name (NULL = this node) is a voter of the current voter set. */
+QUORUM_API bool quorum_node_is_voter(const quorum_node *node, const char *name);
+
+/* The election state; QUORUM_EINVAL for a NULL argument. */
+QUORUM_API int quorum_node_election_get(const quorum_node *node,
+										struct quorum_election_info *info);
+
 /* The node's own name, as configured. */
 QUORUM_API const char *quorum_node_name(const quorum_node *node);
 
@@ -337,6 +458,8 @@ QUORUM_API const char *quorum_member_state_name(enum quorum_member_state state);
 QUORUM_API const char *quorum_role_name(enum quorum_role role);
 QUORUM_API const char *quorum_drop_reason_name(enum quorum_drop_reason reason);
 QUORUM_API const char *quorum_event_type_name(enum quorum_event_type type);
+QUORUM_API const char *quorum_decision_type_name(enum quorum_decision_type type);
+QUORUM_API const char *quorum_election_role_name(enum quorum_election_role role);
 
 /*
  * Parse a key file: one key per line as 64 hex digits, the first line the

@@ -73,6 +73,12 @@ enum quorum_role
 /*
  * The host's facts about itself, gossiped to every member as metadata.
  * Newest wins: a change bumps the member's metadata version.
+ *
+ * The election ranks candidates by (timeline, lsn, primary above standby),
+ * which keeps every write a majority holds only if timelines follow the
+ * election's terms: a host that writes in a new term must first move to a
+ * timeline newer than any before it (a promotion does; an old primary that
+ * is elected again must not write on in its old timeline).
  */
 struct quorum_meta
 {
@@ -101,6 +107,54 @@ enum quorum_drop_reason
 	QUORUM_DROP_TABLE_FULL,		/* member table or queue at its limit */
 	QUORUM_DROP_OUTBOX_FULL,	/* outgoing datagram did not fit the outbox */
 	QUORUM_DROP__COUNT
+};
+
+/* Most voters in one configuration: a snapshot of them fits a datagram. */
+#define QUORUM_VOTERS_MAX 9
+/* Decision-log entries kept after the snapshot; older ones are folded in. */
+#define QUORUM_LOG_MAX 32
+
+/* What a decision of the cluster (an entry of the replicated log) says. */
+enum quorum_decision_type
+{
+	QUORUM_DECISION_NOOP = 1,	/* a new leader's first entry; not reported */
+	QUORUM_DECISION_ADD_VOTER,	/* name becomes a voter */
+	QUORUM_DECISION_REMOVE_VOTER,	/* name stops being one */
+	QUORUM_DECISION_PAUSE,		/* no automatic elections from now on */
+	QUORUM_DECISION_RESUME,
+	QUORUM_DECISION_SWITCHOVER	/* hand leadership to name ("" = the best) */
+};
+
+struct quorum_decision
+{
+	uint64_t	term;			/* term of the leader that proposed it */
+	uint8_t		type;			/* enum quorum_decision_type */
+	char		name[QUORUM_NAME_MAX + 1];
+};
+
+/*
+ * The committed prefix of the log folded into one record.  A cluster starts
+ * from one at index 1, term 0, holding its first voter set; config_id hashes
+ * that set, so that members of clusters bootstrapped apart never mix.
+ */
+struct quorum_log_snapshot
+{
+	uint64_t	index;
+	uint64_t	term;
+	uint64_t	config_id;		/* 0 = not bootstrapped */
+	bool		paused;
+	uint8_t		n_voters;
+	char		voters[QUORUM_VOTERS_MAX][QUORUM_NAME_MAX + 1];	/* sorted */
+};
+
+/* The election's durable state: term, vote and the decision log. */
+struct quorum_election_durable
+{
+	uint64_t	term;
+	char		voted_for[QUORUM_NAME_MAX + 1];	/* "" = no vote in term */
+	struct quorum_log_snapshot snap;
+	uint32_t	n_entries;		/* entries[k] has index snap.index + 1 + k */
+	struct quorum_decision entries[QUORUM_LOG_MAX];
 };
 
 #ifdef __cplusplus

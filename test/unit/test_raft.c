@@ -41,7 +41,7 @@ struct t_node
 	struct quorum__raft_config cfg;
 	struct quorum_meta facts;
 	bool		up;
-	struct quorum__raft_durable disk;	/* the fake disk */
+	struct quorum_election_durable disk;	/* the fake disk */
 	bool		disk_written;
 	unsigned	persists;
 	int32_t		ppm;
@@ -150,7 +150,7 @@ t_violate(const char *fmt,...)
 static void
 t_check_msg(unsigned i, const struct quorum__raft_msg *m)
 {
-	const struct quorum__raft_durable *disk = &W->node[i].disk;
+	const struct quorum_election_durable *disk = &W->node[i].disk;
 	bool		pre = m->type == QUORUM__RAFT_MSG_PREVOTE ||
 		m->type == QUORUM__RAFT_MSG_PREVOTE_RESP;
 
@@ -1305,18 +1305,18 @@ test_replication_and_compaction(void **state)
 	l = t_leader();
 	lag = ((unsigned) l + 1) % 3;
 	t_crash(lag);
-	for (int k = 0; k < 3 * QUORUM__RAFT_LOG_MAX; k++)
+	for (int k = 0; k < 3 * QUORUM_LOG_MAX; k++)
 	{
 		assert_int_equal(quorum__raft_propose(&W->node[l].r,
-											  k % 2 ? QUORUM__RAFT_RESUME : QUORUM__RAFT_PAUSE,
+											  k % 2 ? QUORUM_DECISION_RESUME : QUORUM_DECISION_PAUSE,
 											  "", t_local((unsigned) l, W->now)), 0);
 		t_output((unsigned) l);
 		t_run_for(10);
 	}
 	/* Committed with a majority of two; compaction kept the log short. */
-	assert_true(W->node[l].r.commit >= 3 * QUORUM__RAFT_LOG_MAX);
+	assert_true(W->node[l].r.commit >= 3 * QUORUM_LOG_MAX);
 	assert_true(W->node[l].r.d.snap.index > 2);
-	assert_true(W->node[l].r.d.n_entries <= QUORUM__RAFT_LOG_MAX / 2 + 1);
+	assert_true(W->node[l].r.d.n_entries <= QUORUM_LOG_MAX / 2 + 1);
 	t_boot(lag);
 	assert_true(t_wait(t_logs_match, 3000));
 	assert_true(W->node[lag].r.d.snap.index > 2);
@@ -1341,28 +1341,28 @@ test_config_change_one_at_a_time(void **state)
 	l = t_leader();
 	r = &W->node[l].r;
 	now = t_local((unsigned) l, W->now);
-	assert_int_equal(quorum__raft_propose(r, QUORUM__RAFT_ADD_VOTER, "n4", now), 0);
+	assert_int_equal(quorum__raft_propose(r, QUORUM_DECISION_ADD_VOTER, "n4", now), 0);
 	/* The previous change has not committed yet: refused. */
-	assert_int_equal(quorum__raft_propose(r, QUORUM__RAFT_ADD_VOTER, "n5", now),
+	assert_int_equal(quorum__raft_propose(r, QUORUM_DECISION_ADD_VOTER, "n5", now),
 					 QUORUM_ESTATE);
-	assert_int_equal(quorum__raft_propose(r, QUORUM__RAFT_ADD_VOTER, "zz", now),
+	assert_int_equal(quorum__raft_propose(r, QUORUM_DECISION_ADD_VOTER, "zz", now),
 					 QUORUM_ESTATE);
 	t_output((unsigned) l);
 	/* In force at once, on the leader. */
 	assert_int_equal(r->n_voters, 4);
 	assert_true(t_wait(t_logs_match, 1000));
 	now = t_local((unsigned) l, W->now);
-	assert_int_equal(quorum__raft_propose(r, QUORUM__RAFT_ADD_VOTER, "zz", now),
+	assert_int_equal(quorum__raft_propose(r, QUORUM_DECISION_ADD_VOTER, "zz", now),
 					 QUORUM_ENOTFOUND);
-	assert_int_equal(quorum__raft_propose(r, QUORUM__RAFT_ADD_VOTER, "n4", now),
+	assert_int_equal(quorum__raft_propose(r, QUORUM_DECISION_ADD_VOTER, "n4", now),
 					 QUORUM_EINVAL);
-	assert_int_equal(quorum__raft_propose(r, QUORUM__RAFT_ADD_VOTER, "n5", now), 0);
+	assert_int_equal(quorum__raft_propose(r, QUORUM_DECISION_ADD_VOTER, "n5", now), 0);
 	t_output((unsigned) l);
 	assert_true(t_wait(t_logs_match, 1000));
 	for (unsigned i = 0; i < 5; i++)
 		assert_int_equal(W->node[i].r.n_voters, 5);
 	/* Remove the leader itself: it commits, then steps down. */
-	assert_int_equal(quorum__raft_propose(r, QUORUM__RAFT_REMOVE_VOTER,
+	assert_int_equal(quorum__raft_propose(r, QUORUM_DECISION_REMOVE_VOTER,
 										  W->node[l].cfg.name,
 										  t_local((unsigned) l, W->now)), 0);
 	t_output((unsigned) l);

@@ -4,7 +4,7 @@
  *	  Unit tests of the wire codec (plugin/wire.c).
  *
  * Round trips cover every message type with and without updates and
- * metadata.  Malformed inputs are built two ways: by damaging a valid
+ * metadata, and every kind of election message (QUORUM_WIRE_RAFT).  Malformed inputs are built two ways: by damaging a valid
  * encoding (truncation, trailing byte, magic, version), and byte by byte with
  * the small builder below, which knows the layout from wire.h and nothing
  * from wire.c, so that a field the codec forgets to check shows up here.
@@ -36,7 +36,8 @@ static uint8_t buf2[BUF_BYTES];
 
 static const enum quorum_wire_type all_types[] = {
 	QUORUM_WIRE_PING, QUORUM_WIRE_ACK, QUORUM_WIRE_PING_REQ,
-	QUORUM_WIRE_NACK, QUORUM_WIRE_PUSHPULL, QUORUM_WIRE_GOSSIP
+	QUORUM_WIRE_NACK, QUORUM_WIRE_PUSHPULL, QUORUM_WIRE_GOSSIP,
+	QUORUM_WIRE_RAFT
 };
 #define N_TYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -86,6 +87,86 @@ make_update(struct quorum_wire_update *up, unsigned i, bool meta)
 	}
 }
 
+/*
+ * An election message of the given kind, every field set to something that
+ * is not its zero value (kind picks a variant: granted or not, and so on).
+ */
+static void
+make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
+		  unsigned kind)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	strcpy(r->from, "pg-a");
+	snprintf(r->to, sizeof(r->to), "pg-%c", 'b' + kind % 3);
+	r->term = UINT64_C(0x0a0b0c0d0e0f1011) + kind;
+	r->config_id = UINT64_C(0xfeedfacecafebeef);
+	switch (type)
+	{
+		case QUORUM__RAFT_MSG_PREVOTE:
+		case QUORUM__RAFT_MSG_VOTE:
+			r->u.vote.last_index = 77;
+			r->u.vote.last_term = 5;
+			r->u.vote.pos.timeline = 3;
+			r->u.vote.pos.lsn = UINT64_C(0x1234567890);
+			r->u.vote.pos.role = (uint8_t) (kind % 4);
+			r->u.vote.pos.priority = kind % 2 ? -1 : 100;
+			r->u.vote.transfer = kind % 2;
+			break;
+		case QUORUM__RAFT_MSG_PREVOTE_RESP:
+		case QUORUM__RAFT_MSG_VOTE_RESP:
+			r->u.vote_resp.refusal = (uint8_t) (kind % (QUORUM__RAFT_REFUSAL_MAX + 1));
+			r->u.vote_resp.granted = r->u.vote_resp.refusal == QUORUM__RAFT_GRANTED;
+			r->u.vote_resp.sticky_ms = 1100 + kind;
+			break;
+		case QUORUM__RAFT_MSG_APPEND:
+			r->u.append.prev_index = 10;
+			r->u.append.prev_term = 4;
+			r->u.append.commit = 9;
+			r->u.append.round = UINT64_MAX - kind;
+			r->u.append.n_entries = kind % (QUORUM__RAFT_APPEND_MAX + 1);
+			for (uint32_t i = 0; i < r->u.append.n_entries; i++)
+			{
+				r->u.append.entries[i].term = 4 + i;
+				r->u.append.entries[i].type = (uint8_t) (1 + (i + kind) % 6);
+				snprintf(r->u.append.entries[i].name,
+						 sizeof(r->u.append.entries[i].name), "%.*s",
+						 (int) (i * 3), "pg-voter-number");
+			}
+			break;
+		case QUORUM__RAFT_MSG_APPEND_RESP:
+			r->u.append_resp.success = kind % 2;
+			r->u.append_resp.match_index = 12;
+			r->u.append_resp.round = 99;
+			r->u.append_resp.pos.timeline = 2;
+			r->u.append_resp.pos.lsn = 0x3000000;
+			r->u.append_resp.pos.role = QUORUM_ROLE_STANDBY;
+			r->u.append_resp.pos.priority = INT32_MIN;
+			r->u.append_resp.voter = kind % 3 == 0;
+			break;
+		case QUORUM__RAFT_MSG_SNAPSHOT:
+			r->u.snapshot.snap.index = 40;
+			r->u.snapshot.snap.term = 6;
+			r->u.snapshot.snap.config_id = r->config_id;
+			r->u.snapshot.snap.paused = kind % 2;
+			r->u.snapshot.snap.n_voters = (uint8_t) (kind % (QUORUM_VOTERS_MAX + 1));
+			for (unsigned i = 0; i < r->u.snapshot.snap.n_voters; i++)
+				snprintf(r->u.snapshot.snap.voters[i],
+						 sizeof(r->u.snapshot.snap.voters[i]), "voter-%u", i);
+			r->u.snapshot.round = 1234;
+			break;
+		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+			break;
+		case QUORUM__RAFT_MSG_PROPOSE:
+			r->u.propose.entry.type = (uint8_t) (2 + kind % 5);
+			strcpy(r->u.propose.entry.name, kind % 2 ? "pg-c" : "");
+			break;
+		case QUORUM__RAFT_MSG_HELLO:
+			r->u.hello.voter = kind % 2;
+			break;
+	}
+}
+
 static void
 make_msg(struct quorum_wire_msg *m, enum quorum_wire_type type,
 		 unsigned n_updates, bool meta)
@@ -121,6 +202,8 @@ make_msg(struct quorum_wire_msg *m, enum quorum_wire_type type,
 		case QUORUM_WIRE_GOSSIP:
 			break;
 	}
+	if (type == QUORUM_WIRE_RAFT)
+		make_raft(&m->u.raft, QUORUM__RAFT_MSG_APPEND, 3);
 	m->n_updates = n_updates;
 	for (unsigned i = 0; i < n_updates; i++)
 		make_update(&m->updates[i], i, meta);
@@ -172,6 +255,83 @@ assert_update_equal(const struct quorum_wire_update *a,
 }
 
 static void
+assert_pos_equal(const struct quorum__raft_pos *a, const struct quorum__raft_pos *b)
+{
+	assert_int_equal(a->timeline, b->timeline);
+	assert_true(a->lsn == b->lsn);
+	assert_int_equal(a->role, b->role);
+	assert_int_equal(a->priority, b->priority);
+}
+
+static void
+assert_entry_equal(const struct quorum_decision *a, const struct quorum_decision *b)
+{
+	assert_true(a->term == b->term);
+	assert_int_equal(a->type, b->type);
+	assert_string_equal(a->name, b->name);
+}
+
+/* from is not sent: the receiver takes it from the header's sender. */
+static void
+assert_raft_equal(const struct quorum__raft_msg *a, const struct quorum__raft_msg *b)
+{
+	assert_int_equal(a->type, b->type);
+	assert_string_equal(a->to, b->to);
+	assert_true(a->term == b->term);
+	assert_true(a->config_id == b->config_id);
+	switch (a->type)
+	{
+		case QUORUM__RAFT_MSG_PREVOTE:
+		case QUORUM__RAFT_MSG_VOTE:
+			assert_true(a->u.vote.last_index == b->u.vote.last_index);
+			assert_true(a->u.vote.last_term == b->u.vote.last_term);
+			assert_pos_equal(&a->u.vote.pos, &b->u.vote.pos);
+			assert_int_equal(a->u.vote.transfer, b->u.vote.transfer);
+			break;
+		case QUORUM__RAFT_MSG_PREVOTE_RESP:
+		case QUORUM__RAFT_MSG_VOTE_RESP:
+			assert_int_equal(a->u.vote_resp.granted, b->u.vote_resp.granted);
+			assert_int_equal(a->u.vote_resp.refusal, b->u.vote_resp.refusal);
+			assert_int_equal(a->u.vote_resp.sticky_ms, b->u.vote_resp.sticky_ms);
+			break;
+		case QUORUM__RAFT_MSG_APPEND:
+			assert_true(a->u.append.prev_index == b->u.append.prev_index);
+			assert_true(a->u.append.prev_term == b->u.append.prev_term);
+			assert_true(a->u.append.commit == b->u.append.commit);
+			assert_true(a->u.append.round == b->u.append.round);
+			assert_int_equal(a->u.append.n_entries, b->u.append.n_entries);
+			for (uint32_t i = 0; i < a->u.append.n_entries; i++)
+				assert_entry_equal(&a->u.append.entries[i], &b->u.append.entries[i]);
+			break;
+		case QUORUM__RAFT_MSG_APPEND_RESP:
+			assert_int_equal(a->u.append_resp.success, b->u.append_resp.success);
+			assert_true(a->u.append_resp.match_index == b->u.append_resp.match_index);
+			assert_true(a->u.append_resp.round == b->u.append_resp.round);
+			assert_pos_equal(&a->u.append_resp.pos, &b->u.append_resp.pos);
+			assert_int_equal(a->u.append_resp.voter, b->u.append_resp.voter);
+			break;
+		case QUORUM__RAFT_MSG_SNAPSHOT:
+			assert_memory_equal(&a->u.snapshot.snap.index, &b->u.snapshot.snap.index, 24);
+			assert_int_equal(a->u.snapshot.snap.paused, b->u.snapshot.snap.paused);
+			assert_int_equal(a->u.snapshot.snap.n_voters, b->u.snapshot.snap.n_voters);
+			for (unsigned i = 0; i < a->u.snapshot.snap.n_voters; i++)
+				assert_string_equal(a->u.snapshot.snap.voters[i],
+									b->u.snapshot.snap.voters[i]);
+			assert_true(a->u.snapshot.round == b->u.snapshot.round);
+			break;
+		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+			break;
+		case QUORUM__RAFT_MSG_PROPOSE:
+			assert_int_equal(a->u.propose.entry.type, b->u.propose.entry.type);
+			assert_string_equal(a->u.propose.entry.name, b->u.propose.entry.name);
+			break;
+		case QUORUM__RAFT_MSG_HELLO:
+			assert_int_equal(a->u.hello.voter, b->u.hello.voter);
+			break;
+	}
+}
+
+static void
 assert_msg_equal(const struct quorum_wire_msg *a, const struct quorum_wire_msg *b)
 {
 	assert_int_equal(a->type, b->type);
@@ -204,6 +364,11 @@ assert_msg_equal(const struct quorum_wire_msg *a, const struct quorum_wire_msg *
 			break;
 		case QUORUM_WIRE_GOSSIP:
 			break;
+	}
+	if (a->type == QUORUM_WIRE_RAFT)
+	{
+		assert_raft_equal(&a->u.raft, &b->u.raft);
+		assert_string_equal(b->u.raft.from, b->sender);
 	}
 	assert_int_equal(a->n_updates, b->n_updates);
 	for (unsigned i = 0; i < a->n_updates; i++)
@@ -643,7 +808,7 @@ test_magic_and_version(void **state)
 static void
 test_unknown_type(void **state)
 {
-	static const unsigned bad[] = {0, 7, 8, 0x80, 0xff};
+	static const unsigned bad[] = {0, 8, 9, 0x80, 0xff};
 	int			n;
 
 	make_msg(&msg_in, QUORUM_WIRE_GOSSIP, 0, false);
@@ -957,7 +1122,7 @@ test_encode_rejects_what_decode_would(void **state)
 	make_msg(&msg_in, QUORUM_WIRE_PING, 0, false);
 	msg_in.type = (enum quorum_wire_type) 0;
 	assert_encode_einval();
-	msg_in.type = (enum quorum_wire_type) 7;
+	msg_in.type = (enum quorum_wire_type) 8;
 	assert_encode_einval();
 
 	make_msg(&msg_in, QUORUM_WIRE_PING, 0, false);
@@ -1118,6 +1283,395 @@ test_mutations_decode_canonically(void **state)
 	assert_true(decoded < 20000);
 }
 
+/* ---------------------------------------------------------------------
+ * Election messages
+ * ---------------------------------------------------------------------
+ */
+
+static void
+make_raft_msg(enum quorum__raft_msg_type type, unsigned kind)
+{
+	make_msg(&msg_in, QUORUM_WIRE_RAFT, 0, false);
+	make_raft(&msg_in.u.raft, type, kind);
+}
+
+static void
+test_raft_round_trip_every_kind(void **state)
+{
+	for (unsigned t = QUORUM__RAFT_MSG_PREVOTE; t <= QUORUM__RAFT_MSG_TYPE_MAX; t++)
+		for (unsigned kind = 0; kind < 12; kind++)
+		{
+			make_raft_msg((enum quorum__raft_msg_type) t, kind);
+			check_round_trip(&msg_in);
+			/* Gossip may ride along, as on any other message. */
+			msg_in.n_updates = 2;
+			make_update(&msg_in.updates[0], 0, true);
+			make_update(&msg_in.updates[1], 1, false);
+			check_round_trip(&msg_in);
+		}
+}
+
+/* The largest election message fits the default 1400-byte datagram. */
+static void
+test_raft_worst_case_size(void **state)
+{
+	make_raft_msg(QUORUM__RAFT_MSG_APPEND, 0);
+	msg_in.u.raft.u.append.n_entries = QUORUM__RAFT_APPEND_MAX;
+	for (unsigned i = 0; i < QUORUM__RAFT_APPEND_MAX; i++)
+	{
+		msg_in.u.raft.u.append.entries[i].type = QUORUM_DECISION_ADD_VOTER;
+		fill_str(msg_in.u.raft.u.append.entries[i].name, QUORUM_NAME_MAX, 'e');
+	}
+	fill_str(msg_in.sender, QUORUM_NAME_MAX, 's');
+	fill_str(msg_in.u.raft.to, QUORUM_NAME_MAX, 't');
+	make_addr(&msg_in.sender_addr, 6, 1);
+	check_round_trip(&msg_in);
+	assert_true(expected_size(&msg_in) < 1400 - 64);
+
+	make_raft_msg(QUORUM__RAFT_MSG_SNAPSHOT, 0);
+	msg_in.u.raft.u.snapshot.snap.n_voters = QUORUM_VOTERS_MAX;
+	for (unsigned i = 0; i < QUORUM_VOTERS_MAX; i++)
+		fill_str(msg_in.u.raft.u.snapshot.snap.voters[i], QUORUM_NAME_MAX, 'v');
+	fill_str(msg_in.sender, QUORUM_NAME_MAX, 's');
+	fill_str(msg_in.u.raft.to, QUORUM_NAME_MAX, 't');
+	make_addr(&msg_in.sender_addr, 6, 1);
+	check_round_trip(&msg_in);
+	assert_true(expected_size(&msg_in) < 1400 - 64);
+}
+
+static void
+test_raft_golden_bytes(void **state)
+{
+	static const uint8_t expected[] = {
+		'P', 'Q', 1, 7,			/* magic, version, RAFT */
+		0, 0, 0, 0, 0, 0, 0, 0x2a,	/* cluster_id */
+		1, 'a',					/* sender */
+		4, 10, 0, 0, 1, 0x1f, 0x0a,	/* 10.0.0.1:7946 */
+		0, 0, 0, 0, 0, 0, 0, 3,	/* boot */
+		0, 0, 0, 0, 0, 0, 0, 4,	/* seq */
+		3,						/* VOTE */
+		1, 'b',					/* to */
+		0, 0, 0, 0, 0, 0, 0, 9,	/* term */
+		0, 0, 0, 0, 0, 0, 0x10, 0x01,	/* config_id */
+		0, 0, 0, 0, 0, 0, 0, 5,	/* last_index */
+		0, 0, 0, 0, 0, 0, 0, 8,	/* last_term */
+		0, 0, 0, 2,				/* timeline */
+		0, 0, 0, 0, 0, 0, 0x40, 0,	/* lsn */
+		2,						/* STANDBY */
+		0, 0, 0, 100,			/* priority */
+		1,						/* transfer */
+		0,						/* no updates */
+	};
+	struct quorum__raft_msg *r = &msg_in.u.raft;
+
+	memset(&msg_in, 0, sizeof(msg_in));
+	msg_in.type = QUORUM_WIRE_RAFT;
+	msg_in.cluster_id = 0x2a;
+	strcpy(msg_in.sender, "a");
+	msg_in.sender_addr.family = 4;
+	msg_in.sender_addr.bytes[0] = 10;
+	msg_in.sender_addr.bytes[3] = 1;
+	msg_in.sender_addr.port = 7946;
+	msg_in.boot = 3;
+	msg_in.seq = 4;
+	r->type = QUORUM__RAFT_MSG_VOTE;
+	strcpy(r->to, "b");
+	r->term = 9;
+	r->config_id = 0x1001;
+	r->u.vote.last_index = 5;
+	r->u.vote.last_term = 8;
+	r->u.vote.pos.timeline = 2;
+	r->u.vote.pos.lsn = 0x4000;
+	r->u.vote.pos.role = QUORUM_ROLE_STANDBY;
+	r->u.vote.pos.priority = 100;
+	r->u.vote.transfer = true;
+	assert_int_equal(encode(&msg_in), sizeof(expected));
+	assert_memory_equal(buf, expected, sizeof(expected));
+	assert_int_equal(quorum__wire_decode(expected, sizeof(expected), &msg_out, NULL), 0);
+	assert_string_equal(msg_out.u.raft.from, "a");
+}
+
+/* Header of a RAFT message, its raft type, to "b", term and config. */
+static void
+bb_raft(unsigned raft_type)
+{
+	bb_header(&raw, 7, "s", 1, 4);
+	bb_uint(&raw, raft_type, 1);
+	bb_cstr(&raw, "b");
+	bb_uint(&raw, 3, 8);
+	bb_uint(&raw, 0x77, 8);
+}
+
+static void
+bb_pos(unsigned role)
+{
+	bb_uint(&raw, 1, 4);
+	bb_uint(&raw, 0x100, 8);
+	bb_uint(&raw, role, 1);
+	bb_uint(&raw, 1, 4);
+}
+
+static void
+bb_entry(unsigned type, const char *name, size_t len)
+{
+	bb_uint(&raw, 2, 8);
+	bb_uint(&raw, type, 1);
+	bb_str(&raw, name, len, 1);
+}
+
+static void
+test_raft_builder_baseline(void **state)
+{
+	bb_raft(QUORUM__RAFT_MSG_TIMEOUT_NOW);
+	bb_uint(&raw, 0, 1);
+	assert_int_equal(decode_raw(), 0);
+	assert_int_equal(msg_out.type, QUORUM_WIRE_RAFT);
+	assert_int_equal(msg_out.u.raft.type, QUORUM__RAFT_MSG_TIMEOUT_NOW);
+	assert_string_equal(msg_out.u.raft.to, "b");
+	assert_string_equal(msg_out.u.raft.from, "s");
+	assert_true(msg_out.u.raft.config_id == 0x77);
+}
+
+/* Unknown raft types, an empty or long "to", and truncated bodies. */
+static void
+test_raft_header_fields(void **state)
+{
+	memset(long_str, 'x', sizeof(long_str));
+	for (unsigned t = 0; t < 256; t++)
+	{
+		bb_raft(t);
+		bb_uint(&raw, 0, 1);
+		/* Only TIMEOUT_NOW has an empty body; the rest are truncated. */
+		assert_int_equal(decode_raw(), t == QUORUM__RAFT_MSG_TIMEOUT_NOW ? 0 :
+						 QUORUM_EMALFORMED);
+	}
+	for (size_t n = 0; n <= QUORUM_NAME_MAX + 1; n++)
+	{
+		bb_header(&raw, 7, "s", 1, 4);
+		bb_uint(&raw, QUORUM__RAFT_MSG_TIMEOUT_NOW, 1);
+		bb_str(&raw, long_str, n, 1);
+		bb_uint(&raw, 3, 8);
+		bb_uint(&raw, 0, 8);
+		bb_uint(&raw, 0, 1);
+		assert_int_equal(decode_raw(), n >= 1 && n <= QUORUM_NAME_MAX ? 0 :
+						 QUORUM_EMALFORMED);
+	}
+}
+
+/* A vote answer is granted exactly when its refusal is 0; flags are 0/1. */
+static void
+test_raft_vote_fields(void **state)
+{
+	for (unsigned granted = 0; granted < 3; granted++)
+		for (unsigned refusal = 0; refusal < 10; refusal++)
+		{
+			bool		ok = granted <= 1 && refusal <= QUORUM__RAFT_REFUSAL_MAX &&
+				(granted == 1) == (refusal == 0);
+
+			bb_raft(QUORUM__RAFT_MSG_VOTE_RESP);
+			bb_uint(&raw, granted, 1);
+			bb_uint(&raw, refusal, 1);
+			bb_uint(&raw, 5, 4);
+			bb_uint(&raw, 0, 1);
+			assert_int_equal(decode_raw(), ok ? 0 : QUORUM_EMALFORMED);
+		}
+	for (unsigned role = 0; role < 6; role++)
+		for (unsigned transfer = 0; transfer < 3; transfer++)
+		{
+			bb_raft(QUORUM__RAFT_MSG_PREVOTE);
+			bb_uint(&raw, 4, 8);
+			bb_uint(&raw, 2, 8);
+			bb_pos(role);
+			bb_uint(&raw, transfer, 1);
+			bb_uint(&raw, 0, 1);
+			assert_int_equal(decode_raw(), role <= QUORUM_ROLE_WITNESS &&
+							 transfer <= 1 ? 0 : QUORUM_EMALFORMED);
+		}
+	for (unsigned success = 0; success < 3; success++)
+		for (unsigned voter = 0; voter < 3; voter++)
+		{
+			bb_raft(QUORUM__RAFT_MSG_APPEND_RESP);
+			bb_uint(&raw, success, 1);
+			bb_uint(&raw, 4, 8);
+			bb_uint(&raw, 2, 8);
+			bb_pos(QUORUM_ROLE_PRIMARY);
+			bb_uint(&raw, voter, 1);
+			bb_uint(&raw, 0, 1);
+			assert_int_equal(decode_raw(), success <= 1 && voter <= 1 ? 0 :
+							 QUORUM_EMALFORMED);
+		}
+	for (unsigned voter = 0; voter < 256; voter++)
+	{
+		bb_raft(QUORUM__RAFT_MSG_HELLO);
+		bb_uint(&raw, voter, 1);
+		bb_uint(&raw, 0, 1);
+		assert_int_equal(decode_raw(), voter <= 1 ? 0 : QUORUM_EMALFORMED);
+	}
+}
+
+static void
+bb_append_with(unsigned count, unsigned type, size_t name_len)
+{
+	bb_raft(QUORUM__RAFT_MSG_APPEND);
+	bb_uint(&raw, 1, 8);
+	bb_uint(&raw, 1, 8);
+	bb_uint(&raw, 1, 8);
+	bb_uint(&raw, 1, 8);
+	bb_uint(&raw, count, 1);
+	for (unsigned i = 0; i < count; i++)
+		bb_entry(type, long_str, name_len);
+	bb_uint(&raw, 0, 1);
+}
+
+/* Entry counts, entry types and name lengths at and past their limits. */
+static void
+test_raft_entry_limits(void **state)
+{
+	memset(long_str, 'x', sizeof(long_str));
+	for (unsigned count = 0; count <= QUORUM__RAFT_APPEND_MAX + 1; count++)
+	{
+		bb_append_with(count, QUORUM_DECISION_PAUSE, 2);
+		assert_int_equal(decode_raw(), count <= QUORUM__RAFT_APPEND_MAX ? 0 :
+						 QUORUM_EMALFORMED);
+	}
+	for (unsigned type = 0; type < 256; type++)
+	{
+		bb_append_with(1, type, 0);
+		assert_int_equal(decode_raw(), type >= QUORUM_DECISION_NOOP &&
+						 type <= QUORUM_DECISION_SWITCHOVER ? 0 : QUORUM_EMALFORMED);
+		/* A proposal is never a NOOP. */
+		bb_raft(QUORUM__RAFT_MSG_PROPOSE);
+		bb_entry(type, "n", 1);
+		bb_uint(&raw, 0, 1);
+		assert_int_equal(decode_raw(), type >= QUORUM_DECISION_ADD_VOTER &&
+						 type <= QUORUM_DECISION_SWITCHOVER ? 0 : QUORUM_EMALFORMED);
+	}
+	bb_append_with(1, QUORUM_DECISION_ADD_VOTER, QUORUM_NAME_MAX);
+	assert_int_equal(decode_raw(), 0);
+	bb_append_with(1, QUORUM_DECISION_ADD_VOTER, QUORUM_NAME_MAX + 1);
+	assert_int_equal(decode_raw(), QUORUM_EMALFORMED);
+	bb_append_with(1, QUORUM_DECISION_ADD_VOTER, 2);
+	raw.b[raw.len - 2] = '\0';
+	assert_int_equal(decode_raw(), QUORUM_EMALFORMED);
+}
+
+static void
+bb_snapshot_with(unsigned paused, unsigned count, size_t name_len)
+{
+	bb_raft(QUORUM__RAFT_MSG_SNAPSHOT);
+	bb_uint(&raw, 9, 8);
+	bb_uint(&raw, 2, 8);
+	bb_uint(&raw, 0x77, 8);
+	bb_uint(&raw, paused, 1);
+	bb_uint(&raw, count, 1);
+	for (unsigned i = 0; i < count; i++)
+		bb_str(&raw, long_str, name_len, 1);
+	bb_uint(&raw, 5, 8);
+	bb_uint(&raw, 0, 1);
+}
+
+static void
+test_raft_snapshot_limits(void **state)
+{
+	memset(long_str, 'v', sizeof(long_str));
+	for (unsigned count = 0; count <= QUORUM_VOTERS_MAX + 1; count++)
+	{
+		bb_snapshot_with(1, count, 3);
+		assert_int_equal(decode_raw(), count <= QUORUM_VOTERS_MAX ? 0 :
+						 QUORUM_EMALFORMED);
+	}
+	bb_snapshot_with(2, 1, 3);
+	assert_int_equal(decode_raw(), QUORUM_EMALFORMED);
+	/* A voter has a name. */
+	bb_snapshot_with(0, 1, 0);
+	assert_int_equal(decode_raw(), QUORUM_EMALFORMED);
+	bb_snapshot_with(0, 1, QUORUM_NAME_MAX);
+	assert_int_equal(decode_raw(), 0);
+	bb_snapshot_with(0, 1, QUORUM_NAME_MAX + 1);
+	assert_int_equal(decode_raw(), QUORUM_EMALFORMED);
+}
+
+static void
+test_raft_encode_rejects(void **state)
+{
+	make_raft_msg(QUORUM__RAFT_MSG_VOTE, 0);
+	msg_in.u.raft.type = (enum quorum__raft_msg_type) 0;
+	assert_encode_einval();
+	msg_in.u.raft.type = (enum quorum__raft_msg_type) (QUORUM__RAFT_MSG_TYPE_MAX + 1);
+	assert_encode_einval();
+
+	make_raft_msg(QUORUM__RAFT_MSG_VOTE, 0);
+	msg_in.u.raft.to[0] = '\0';
+	assert_encode_einval();
+	make_raft_msg(QUORUM__RAFT_MSG_VOTE, 0);
+	msg_in.u.raft.u.vote.pos.role = 4;
+	assert_encode_einval();
+
+	make_raft_msg(QUORUM__RAFT_MSG_VOTE_RESP, 0);
+	msg_in.u.raft.u.vote_resp.granted = false;
+	assert_encode_einval();
+	make_raft_msg(QUORUM__RAFT_MSG_VOTE_RESP, 2);
+	msg_in.u.raft.u.vote_resp.granted = true;
+	assert_encode_einval();
+	msg_in.u.raft.u.vote_resp.granted = false;
+	msg_in.u.raft.u.vote_resp.refusal = QUORUM__RAFT_REFUSAL_MAX + 1;
+	assert_encode_einval();
+
+	make_raft_msg(QUORUM__RAFT_MSG_APPEND, 4);
+	msg_in.u.raft.u.append.n_entries = QUORUM__RAFT_APPEND_MAX + 1;
+	assert_encode_einval();
+	make_raft_msg(QUORUM__RAFT_MSG_APPEND, 4);
+	msg_in.u.raft.u.append.entries[1].type = 0;
+	assert_encode_einval();
+	make_raft_msg(QUORUM__RAFT_MSG_APPEND, 4);
+	memset(msg_in.u.raft.u.append.entries[1].name, 'n', QUORUM_NAME_MAX + 1);
+	assert_encode_einval();
+
+	make_raft_msg(QUORUM__RAFT_MSG_SNAPSHOT, 3);
+	msg_in.u.raft.u.snapshot.snap.n_voters = QUORUM_VOTERS_MAX + 1;
+	assert_encode_einval();
+	make_raft_msg(QUORUM__RAFT_MSG_SNAPSHOT, 3);
+	msg_in.u.raft.u.snapshot.snap.voters[2][0] = '\0';
+	assert_encode_einval();
+
+	make_raft_msg(QUORUM__RAFT_MSG_PROPOSE, 0);
+	msg_in.u.raft.u.propose.entry.type = QUORUM_DECISION_NOOP;
+	assert_encode_einval();
+}
+
+/* The mutation walk again, over every kind of election message. */
+static void
+test_raft_mutations_decode_canonically(void **state)
+{
+	uint64_t	x = 0x2545f4914f6cdd1d;
+	unsigned	decoded = 0;
+
+	for (int round = 0; round < 20000; round++)
+	{
+		int			n;
+		int			rc;
+
+		make_raft_msg((enum quorum__raft_msg_type) (1 + round % QUORUM__RAFT_MSG_TYPE_MAX),
+					  (unsigned) round / QUORUM__RAFT_MSG_TYPE_MAX % 12);
+		n = encode(&msg_in);
+		assert_true(n > 0);
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[x % (uint64_t) n] = (uint8_t) (x >> 32);
+		rc = quorum__wire_decode(buf, (size_t) n, &msg_out, NULL);
+		assert_true(rc == 0 || rc == QUORUM_EMALFORMED);
+		if (rc == 0)
+		{
+			decoded++;
+			assert_int_equal(quorum__wire_encode(&msg_out, buf2, sizeof(buf2)), n);
+			assert_memory_equal(buf, buf2, (size_t) n);
+		}
+	}
+	assert_true(decoded > 1000);
+	assert_true(decoded < 20000);
+}
+
 int
 main(void)
 {
@@ -1146,6 +1700,16 @@ main(void)
 		cmocka_unit_test(test_encode_nospace),
 		cmocka_unit_test(test_null_arguments),
 		cmocka_unit_test(test_mutations_decode_canonically),
+		cmocka_unit_test(test_raft_round_trip_every_kind),
+		cmocka_unit_test(test_raft_worst_case_size),
+		cmocka_unit_test(test_raft_golden_bytes),
+		cmocka_unit_test(test_raft_builder_baseline),
+		cmocka_unit_test(test_raft_header_fields),
+		cmocka_unit_test(test_raft_vote_fields),
+		cmocka_unit_test(test_raft_entry_limits),
+		cmocka_unit_test(test_raft_snapshot_limits),
+		cmocka_unit_test(test_raft_encode_rejects),
+		cmocka_unit_test(test_raft_mutations_decode_canonically),
 	};
 
 	return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
