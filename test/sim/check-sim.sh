@@ -2,12 +2,15 @@
 # test/sim/check-sim.sh: run the simulator's tests and print one summary
 # line, "N passed, N failed" (used by "make check-sim").
 #
-#   check-sim.sh BUILD_DIR BROKEN_BUILD_DIR
+#   check-sim.sh BUILD_DIR BROKEN_BUILD_DIR [BREAK_VOTE_DIR BREAK_LEASE_DIR]
 #
 # 1. every fixed scenario of sim-test (each an "ok -" / "not ok -" line);
-# 2. the refutation check against the core built with QUORUM_BREAK_REFUTE,
-#    which must FAIL: a checker that cannot fail proves nothing;
-# 3. sim-fuzz on fixed seeds of each profile, and one seed run twice to show
+# 2. the checkers against cores broken on purpose, which must FAIL: a
+#    checker that cannot fail proves nothing.  QUORUM_BREAK_REFUTE never
+#    refutes, QUORUM_BREAK_VOTE_PERSIST never writes its vote to disk,
+#    QUORUM_BREAK_LEASE holds a lease longer than the election timeout;
+# 3. sim-fuzz on fixed seeds of each profile, the election running in all of
+#    them, at least 10^6 node steps in all, and one seed run twice to show
 #    that it replays bit-for-bit.
 #
 # Every run's first line is its seed; a failure prints it again together
@@ -16,6 +19,8 @@
 set -u
 build=${1:-build/sim}
 broken=${2:-build/sim-broken}
+break_vote=${3:-build/sim-break-vote}
+break_lease=${4:-build/sim-break-lease}
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 pass=0
@@ -49,22 +54,51 @@ else
 	notok "broken_refute_detected: the core built with QUORUM_BREAK_REFUTE passed pause_refute_suspect, so the check cannot catch a node that never refutes"
 fi
 
-# 3. Random runs on fixed seeds, two steps budgets.
+# The election's checkers, against cores that break what they check.
+broken_check() {
+	local dir=$1 flag=$2 test=$3 expect=$4 what=$5
+	echo "== sim-test $test against the $flag core (must fail)"
+	"$dir/sim-test" "$test" > "$log/broken" 2>&1
+	rc=$?
+	sed 's/^/    | /' "$log/broken"
+	if [ $rc -ne 0 ] && grep -q "^not ok - $test: .*$expect" "$log/broken"; then
+		ok "$(echo "$flag" | tr 'A-Z' 'a-z')_detected ($what)"
+	else
+		notok "$(echo "$flag" | tr 'A-Z' 'a-z')_detected: the core built with $flag passed $test, or failed it for another reason than \"$expect\""
+	fi
+}
+broken_check "$break_vote" QUORUM_BREAK_VOTE_PERSIST vote_persisted_across_restart \
+	"its vote was not persisted" "a voter that forgets its vote across a restart is caught"
+broken_check "$break_lease" QUORUM_BREAK_LEASE lease_partitioned_leader \
+	"both hold a valid lease" "a lease that outlives the election timeout is caught"
+
+# 3. Random runs on fixed seeds.
 echo "== sim-fuzz"
 fuzz_steps=${SIM_FUZZ_STEPS:-150000}
-for run in "lossy 1" "lossy 2" "partition 3" "partition 4" "crash 5" "crash 6" "drift 7" "drift 8"; do
+total_steps=0
+for run in "lossy 1" "lossy 2" "partition 3" "partition 4" "crash 5" "crash 6" \
+	"drift 7" "drift 8" "election 11" "election 12" "election 13" "election 14" \
+	"election 15" "election 16" "election 17" "election 18"; do
 	set -- $run
 	name="sim-fuzz --seed $2 --profile $1 --steps $fuzz_steps"
 	"$build/sim-fuzz" --seed "$2" --profile "$1" --steps "$fuzz_steps" > "$log/fuzz" 2>&1
 	rc=$?
 	head -1 "$log/fuzz"
+	steps=$(sed -n 's/^hash=[0-9a-f]* steps=\([0-9]*\).*/\1/p' "$log/fuzz")
+	total_steps=$((total_steps + ${steps:-0}))
 	if [ $rc -eq 0 ]; then
 		ok "$name ($(grep '^ok seed=' "$log/fuzz" | sed 's/^ok seed=[0-9]*: //'))"
+		grep '^  election:' "$log/fuzz"
 	else
 		sed 's/^/    | /' "$log/fuzz"
 		notok "$name"
 	fi
 done
+if [ "$total_steps" -ge 1000000 ]; then
+	ok "sim-fuzz ran $total_steps node steps under the election's checkers (at least 10^6)"
+else
+	notok "sim-fuzz ran only $total_steps node steps (fewer than 10^6)"
+fi
 
 # Replay: the same seed gives the same hash of everything that happened.
 a=$("$build/sim-fuzz" --seed 99 --profile crash --steps 50000 | grep '^hash=')

@@ -25,7 +25,7 @@
 #define CHECK_VIEW_HOSTS_MAX 2048
 
 struct sim_check *
-sim_check_new(unsigned n, enum sim_check_level level)
+sim_check_new(unsigned n, enum sim_check_level level, bool election)
 {
 	struct sim_check *c = calloc(1, sizeof(*c));
 
@@ -33,13 +33,16 @@ sim_check_new(unsigned n, enum sim_check_level level)
 		return NULL;
 	c->n = n;
 	c->level = level;
+	c->election = election;
+	c->election_check = sim_election_check_new(n);
 	c->self_inc_max = calloc(n, sizeof(uint64_t));
 	c->seen_inc_max = calloc(n, sizeof(uint64_t));
 	c->tainted = calloc(n, sizeof(bool));
 	if (n <= CHECK_VIEW_HOSTS_MAX)
 		c->view_inc = calloc((size_t) n * n, sizeof(uint64_t));
 	if (c->self_inc_max == NULL || c->seen_inc_max == NULL ||
-		c->tainted == NULL || (n <= CHECK_VIEW_HOSTS_MAX && c->view_inc == NULL))
+		c->tainted == NULL || c->election_check == NULL ||
+		(n <= CHECK_VIEW_HOSTS_MAX && c->view_inc == NULL))
 	{
 		sim_check_free(c);
 		return NULL;
@@ -57,6 +60,7 @@ sim_check_free(struct sim_check *c)
 	free(c->view_inc);
 	free(c->tainted);
 	free(c->watch.seen);
+	sim_election_check_free(c->election_check);
 	free(c);
 }
 
@@ -91,6 +95,8 @@ sim_check_on_persist(struct sim_world *w, unsigned i,
 				 "state went backwards", i,
 				 (unsigned long long) now->incarnation,
 				 (unsigned long long) old->incarnation);
+	if (w->check->election && !w->failed)
+		sim_check_election_persist(w, i, old, had_old, now);
 }
 
 /*
@@ -134,6 +140,12 @@ check_event(struct sim_world *w, unsigned i, const struct quorum_event *e)
 	struct sim_check *c = w->check;
 	int			s = sim_name_host(w, e->member);
 
+	/* The election's events name leaders and decisions, not incarnations. */
+	if (e->type > QUORUM_EV_MEMBER_REAPED)
+	{
+		sim_check_election_event(w, i, e);
+		return;
+	}
 	if ((unsigned) e->type < sizeof(c->counts.events) / sizeof(c->counts.events[0]))
 		c->counts.events[e->type]++;
 	if (s < 0)
@@ -252,6 +264,8 @@ sim_check_after_step(struct sim_world *w, unsigned i,
 		check_event(w, i, &out->events[k]);
 	if (w->check->level == SIM_CHECK_FULL && !w->failed)
 		check_table(w, i);
+	if (w->check->election && !w->failed)
+		sim_check_election_step(w, i);
 }
 
 uint64_t
@@ -539,6 +553,21 @@ sim_check_report(struct sim_world *w, FILE *f)
 			(unsigned long long) ns->to_crashed,
 			(unsigned long long) ns->buffer_full,
 			(unsigned long long) w->steps);
+	if (w->check->election)
+	{
+		const struct sim_election_counts *e = sim_check_election_counts(w);
+
+		fprintf(f, "  election: terms with a leader=%llu (max term %llu) "
+				"leases gained=%llu lost=%llu votes=%llu decisions=%llu "
+				"primaries=%llu acked writes=%llu lease checks=%llu\n",
+				(unsigned long long) e->leaders, (unsigned long long) e->max_term,
+				(unsigned long long) e->leases_gained,
+				(unsigned long long) e->leases_lost, (unsigned long long) e->votes,
+				(unsigned long long) e->decisions,
+				(unsigned long long) e->promotions,
+				(unsigned long long) e->acked_writes,
+				(unsigned long long) e->lease_checks);
+	}
 	fprintf(f, "  drops:");
 	for (int r = 0; r < QUORUM_DROP__COUNT; r++)
 		if (sum.drops[r] > 0)

@@ -16,6 +16,10 @@
  *     and its persisted incarnation never decreases;
  *   - every member a node reports is a host of this world, at its address.
  *
+ * and, in worlds that run the election (check_election.c): one leader per
+ * term, one valid lease at any instant, one vote per term across crashes,
+ * matching decision logs, and no acknowledged write lost by a new primary.
+ *
  * Liveness (convergence) is a predicate the scenarios wait for with a bound.
  *
  * test/sim/check.h
@@ -52,10 +56,29 @@ struct sim_watch
 	quorum_time_ms done_ms;		/* when hits reached target */
 };
 
+/* What the election checkers saw. */
+struct sim_election_counts
+{
+	uint64_t	leaders;		/* terms that had a leader */
+	uint64_t	max_term;
+	uint64_t	leader_events;
+	uint64_t	leases_gained;
+	uint64_t	leases_lost;
+	uint64_t	lease_checks;
+	uint64_t	votes;
+	uint64_t	decisions;		/* distinct committed log indexes */
+	uint64_t	promotions;		/* wal.c: new primaries checked */
+	uint64_t	acked_writes;	/* wal.c: writes a majority holds */
+};
+
+struct sim_election_check;
+
 struct sim_check
 {
 	unsigned	n;
 	enum sim_check_level level;
+	bool		election;		/* the world runs the election */
+	struct sim_election_check *election_check;
 	/* Highest incarnation each host has held itself (its self entry). */
 	uint64_t   *self_inc_max;
 	/* Highest incarnation of host s any other host has reported. */
@@ -69,8 +92,29 @@ struct sim_check
 	struct sim_watch watch;
 };
 
-struct sim_check *sim_check_new(unsigned n, enum sim_check_level level);
+struct sim_check *sim_check_new(unsigned n, enum sim_check_level level,
+								bool election);
 void		sim_check_free(struct sim_check *check);
+
+/* check_election.c */
+struct sim_election_check *sim_election_check_new(unsigned n);
+void		sim_election_check_free(struct sim_election_check *ec);
+void		sim_check_election_boot(struct sim_world *w, unsigned i);
+void		sim_check_election_persist(struct sim_world *w, unsigned i,
+									   const struct quorum_durable *old,
+									   bool had_old,
+									   const struct quorum_durable *now);
+void		sim_check_election_event(struct sim_world *w, unsigned i,
+									 const struct quorum_event *e);
+void		sim_check_election_step(struct sim_world *w, unsigned i);
+struct sim_election_counts *sim_check_election_counts(struct sim_world *w);
+
+/*
+ * Exactly one running node leads with a lease, and every running node that
+ * can reach it both ways follows it; *leader is that host, or -1.
+ */
+bool		sim_check_leader_stable(struct sim_world *w, int *leader,
+									char *why, size_t why_len);
 
 /* Hooks the hosts call. */
 void		sim_check_on_boot(struct sim_world *w, unsigned i,

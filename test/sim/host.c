@@ -103,6 +103,17 @@ host_step(struct sim_world *w, struct sim_host *h, struct quorum_input *in)
 	rc = quorum_node_step(h->node, in, &out);
 	w->steps++;
 	h->steps++;
+	/* A command the node refuses (no leader yet, a change under way) is an
+	 * answer to the operator, not a failure of the run. */
+	if (in->type == QUORUM_IN_COMMAND && in->u.command.type > QUORUM_CMD_LEAVE &&
+		(rc == QUORUM_EBUSY || rc == QUORUM_ESTATE || rc == QUORUM_ENOTFOUND ||
+		 rc == QUORUM_ELIMIT))
+	{
+		h->command_rc = rc;
+		host_schedule_tick(w, h);
+		return true;
+	}
+	h->command_rc = rc;
 	if (rc != 0)
 	{
 		sim_fail(w, "%s: quorum_node_step(input %d) returned %s: %s",
@@ -195,6 +206,8 @@ sim_host_boot(struct sim_world *w, unsigned i)
 	config.seed = sim_mix64(w->seed ^ sim_mix64(((uint64_t) i << 20) | h->boots));
 	/* Above every incarnation an earlier run persisted, as node.h asks. */
 	config.incarnation_start = h->disk_written ? h->disk.incarnation + 1 : 1;
+	/* The election's state comes back from the disk, and from nowhere else. */
+	config.restored = h->disk_written ? &h->disk : NULL;
 	if (w->opts.trace)
 	{
 		config.trace_fn = host_trace;
@@ -216,6 +229,8 @@ sim_host_boot(struct sim_world *w, unsigned i)
 	h->tick_pending = false;
 	h->ticks_same_time = 0;
 	sim_check_on_boot(w, i, config.incarnation_start);
+	if (w->check->election)
+		sim_check_election_boot(w, i);
 	host_schedule_tick(w, h);
 	/* The seed's first boot has no one to join; everyone else joins. */
 	if (i != 0 || h->boots > 1)
@@ -351,18 +366,19 @@ sim_host_set_facts(struct sim_world *w, unsigned i, const struct quorum_meta *fa
 	host_step(w, h, &in);
 }
 
-void
+int
 sim_host_command(struct sim_world *w, unsigned i, const struct quorum_command *cmd)
 {
 	struct sim_host *h = &w->hosts[i];
 	struct quorum_input in;
 
 	if (h->state != SIM_HOST_UP)
-		return;
+		return QUORUM_ESTATE;
 	memset(&in, 0, sizeof(in));
 	in.type = QUORUM_IN_COMMAND;
 	in.u.command = *cmd;
 	host_step(w, h, &in);
+	return h->command_rc;
 }
 
 void

@@ -66,6 +66,7 @@ struct sim_host
 	quorum_time_ms paused_total_ms;
 
 	uint64_t	steps;
+	int			command_rc;		/* of the last step */
 };
 
 /* Local clock of host h at global time g, and its inverse (rounded up). */
@@ -84,8 +85,12 @@ void		sim_host_drift(struct sim_world *w, unsigned i, int32_t ppm);
 /* Change a host's facts (a metadata update), as a QUORUM_IN_FACTS step. */
 void		sim_host_set_facts(struct sim_world *w, unsigned i,
 							   const struct quorum_meta *facts);
-/* Send a command, e.g. a join, as a QUORUM_IN_COMMAND step. */
-void		sim_host_command(struct sim_world *w, unsigned i,
+/*
+ * Send a command, e.g. a join, as a QUORUM_IN_COMMAND step.  Returns what
+ * quorum_node_step() returned; an election command the node refuses
+ * (QUORUM_EBUSY, ESTATE, ENOTFOUND, ELIMIT) does not fail the run.
+ */
+int			sim_host_command(struct sim_world *w, unsigned i,
 							 const struct quorum_command *cmd);
 
 /* Dispatch of the world's events to hosts. */

@@ -2,10 +2,11 @@
  *
  * main_fuzz.c
  *	  sim-fuzz: random fault schedules against the real core, with the
- *	  membership invariants checked after every node step.
+ *	  membership and election invariants checked after every node step.
  *
- *	  sim-fuzz [--seed N] [--steps M] [--profile lossy|partition|crash|drift]
- *	           [--nodes K] [-v] [--trace]
+ *	  sim-fuzz [--seed N] [--steps M]
+ *	           [--profile lossy|partition|crash|drift|election]
+ *	           [--nodes K] [--voters V] [-v] [--trace]
  *
  * The first line is always "seed=<n> commit=<sha> ...", and every failure
  * repeats the seed; rerunning with that seed (and the same steps, profile and
@@ -13,10 +14,17 @@
  * Without --seed one is picked from /dev/urandom, the only thing in the
  * simulator that is not a function of the seed.
  *
+ * The first min(K, 5) hosts (or V, 0 = none) are the voters of an election
+ * that runs all along, with wal.h's toy database under every host; the
+ * election profile mixes every fault with switchovers, pauses and resumes.
+ * The drift profile drifts clocks by up to 5%, so its nodes are configured
+ * for that (drift_ppm 50000) and the lease shrinks accordingly.
+ *
  * A run has two phases.  Chaos: until M node steps have run, pick a fault of
  * the profile, then run a random while.  Liveness: heal everything (network,
- * pauses, crashed hosts restart, loss off) and require convergence within a
- * bound derived from the configuration.
+ * pauses, crashed hosts restart, loss off) and require convergence, and a
+ * leader with a lease that everyone follows, within bounds derived from the
+ * configuration.
  *
  * test/sim/main_fuzz.c
  *
@@ -36,10 +44,14 @@ enum fuzz_profile
 	FUZZ_LOSSY,
 	FUZZ_PARTITION,
 	FUZZ_CRASH,
-	FUZZ_DRIFT
+	FUZZ_DRIFT,
+	FUZZ_ELECTION
 };
 
-static const char *const fuzz_profile_names[] = {"lossy", "partition", "crash", "drift"};
+#define FUZZ_PROFILES 5
+
+static const char *const fuzz_profile_names[] = {"lossy", "partition", "crash",
+"drift", "election"};
 
 static bool fuzz_verbose;
 static bool fuzz_trace;
@@ -249,12 +261,107 @@ fuzz_drift(struct sim_world *w)
 	fuzz_log(w, msg);
 }
 
+/* Clocks within the configured drift bound (the lease's assumption). */
+static void
+fuzz_drift_within(struct sim_world *w)
+{
+	unsigned	i = (unsigned) sim_rng_below(&w->rng, w->n);
+	int32_t		max = (int32_t) w->opts.config.drift_ppm;
+	int32_t		ppm = (int32_t) sim_rng_below(&w->rng, 2 * (uint64_t) max + 1) - max;
+	char		msg[64];
+
+	sim_host_drift(w, i, ppm);
+	snprintf(msg, sizeof(msg), "drift n%u %d ppm", i, ppm);
+	fuzz_log(w, msg);
+}
+
+/* What an operator does: switchover, pause, resume, at any member. */
+static void
+fuzz_decision(struct sim_world *w)
+{
+	static const enum quorum_command_type types[] = {QUORUM_CMD_TRANSFER,
+	QUORUM_CMD_TRANSFER, QUORUM_CMD_PAUSE, QUORUM_CMD_RESUME, QUORUM_CMD_RESUME};
+	struct quorum_command cmd;
+	unsigned	i = (unsigned) sim_rng_below(&w->rng, w->n);
+	char		msg[128];
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = types[sim_rng_below(&w->rng, 5)];
+	if (cmd.type == QUORUM_CMD_TRANSFER && sim_rng_chance(&w->rng, 0.5))
+		snprintf(cmd.name, sizeof(cmd.name), "n%u",
+				 (unsigned) sim_rng_below(&w->rng, w->opts.voters));
+	snprintf(msg, sizeof(msg), "n%u asks for %s %s", i,
+			 cmd.type == QUORUM_CMD_TRANSFER ? "switchover to" :
+			 cmd.type == QUORUM_CMD_PAUSE ? "pause" : "resume", cmd.name);
+	fuzz_log(w, msg);
+	if (w->hosts[i].state != SIM_HOST_UP)
+		return;
+	sim_host_command(w, i, &cmd);
+}
+
+static void
+fuzz_election(struct sim_world *w, unsigned *a, unsigned *b)
+{
+	switch (sim_rng_below(&w->rng, 6))
+	{
+		case 0:
+			fuzz_lossy(w);
+			break;
+		case 1:
+			fuzz_partition(w, a, b);
+			break;
+		case 2:
+		case 3:
+			fuzz_crash(w);
+			break;
+		case 4:
+			fuzz_drift_within(w);
+			break;
+		default:
+			fuzz_decision(w);
+			break;
+	}
+}
+
+/*
+ * After the heal: a leader with a lease that everyone follows.  A RESUME
+ * first, since a paused cluster whose leader died elects no one by design.
+ */
+static void
+fuzz_election_liveness(struct sim_world *w, quorum_time_ms *took)
+{
+	const struct quorum_config *c = &w->opts.config;
+	quorum_time_ms bound = 4 * (c->heartbeat_ms + c->election_timeout_max_ms) +
+		2 * c->election_timeout_max_ms;
+	quorum_time_ms start = w->now_ms;
+	struct quorum_command cmd;
+	int			leader;
+	char		why[256] = "";
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = QUORUM_CMD_RESUME;
+	for (unsigned i = 0; i < w->n && !w->failed; i++)
+		sim_host_command(w, i, &cmd);
+	while (!w->failed && !sim_check_leader_stable(w, &leader, why, sizeof(why)))
+	{
+		if (w->now_ms - start >= bound)
+		{
+			sim_fail(w, "no stable leader %llu ms after the final heal: %s",
+					 (unsigned long long) bound, why);
+			return;
+		}
+		sim_run_for(w, 10);
+		fuzz_flush_trace(w);
+	}
+	*took = w->now_ms - start;
+}
+
 static int
 fuzz_usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s [--seed N] [--steps M] "
-			"[--profile lossy|partition|crash|drift] [--nodes K] [-v] "
-			"[--trace]\n", argv0);
+			"[--profile lossy|partition|crash|drift|election] [--nodes K] "
+			"[--voters V] [-v] [--trace]\n", argv0);
 	return 2;
 }
 
@@ -266,6 +373,8 @@ main(int argc, char **argv)
 	uint64_t	steps = 200000;
 	enum fuzz_profile profile = FUZZ_LOSSY;
 	unsigned	nodes = 0;
+	int			voters = -1;
+	quorum_time_ms elected_in = 0;
 	struct sim_opts o;
 	struct sim_world *w;
 	struct sim_rng pick;
@@ -287,14 +396,16 @@ main(int argc, char **argv)
 			steps = strtoull(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--nodes") == 0 && i + 1 < argc)
 			nodes = (unsigned) strtoul(argv[++i], NULL, 0);
+		else if (strcmp(argv[i], "--voters") == 0 && i + 1 < argc)
+			voters = (int) strtol(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc)
 		{
 			const char *p = argv[++i];
 			int			k;
 
-			for (k = 0; k < 4 && strcmp(p, fuzz_profile_names[k]) != 0; k++)
+			for (k = 0; k < FUZZ_PROFILES && strcmp(p, fuzz_profile_names[k]) != 0; k++)
 				;
-			if (k == 4)
+			if (k == FUZZ_PROFILES)
 				return fuzz_usage(argv[0]);
 			profile = (enum fuzz_profile) k;
 		}
@@ -312,9 +423,11 @@ main(int argc, char **argv)
 	sim_rng_seed(&pick, sim_mix64(seed));
 	if (nodes == 0)
 		nodes = 3 + (unsigned) sim_rng_below(&pick, 10);
-	printf("seed=%llu commit=%s profile=%s steps=%llu nodes=%u\n",
+	if (voters < 0)
+		voters = (int) (nodes < 5 ? nodes : 5);
+	printf("seed=%llu commit=%s profile=%s steps=%llu nodes=%u voters=%d\n",
 		   (unsigned long long) seed, SIM_COMMIT, fuzz_profile_names[profile],
-		   (unsigned long long) steps, nodes);
+		   (unsigned long long) steps, nodes, voters);
 	fflush(stdout);
 
 	sim_opts_init(&o, nodes, seed);
@@ -327,8 +440,12 @@ main(int argc, char **argv)
 	o.net.duplicate = 0.01;
 	o.net.reorder = 0.05;
 	o.net.garbage = 0.01;
-	if (profile == FUZZ_CRASH)
+	if (profile == FUZZ_CRASH || profile == FUZZ_ELECTION)
 		o.crash_mid_output = 0.002;
+	sim_opts_election(&o, (unsigned) voters, 250);
+	/* The drift profile's clocks: the lease must be sized for them. */
+	if (profile == FUZZ_DRIFT)
+		o.config.drift_ppm = 50000;
 	w = sim_world_new(&o);
 	a = calloc(nodes, sizeof(unsigned));
 	b = calloc(nodes, sizeof(unsigned));
@@ -357,6 +474,9 @@ main(int argc, char **argv)
 				break;
 			case FUZZ_DRIFT:
 				fuzz_drift(w);
+				break;
+			case FUZZ_ELECTION:
+				fuzz_election(w, a, b);
 				break;
 		}
 		sim_run_for(w, 100 + sim_rng_below(&w->rng, 10000));
@@ -399,6 +519,8 @@ main(int argc, char **argv)
 			sim_run_for(w, 10);
 			fuzz_flush_trace(w);
 		}
+		if (!w->failed && voters > 0)
+			fuzz_election_liveness(w, &elected_in);
 	}
 
 	if (w->failed)
@@ -407,16 +529,18 @@ main(int argc, char **argv)
 		printf("FAIL %s\n", w->fail_msg);
 		if (fuzz_verbose)
 			sim_check_dump_views(w, stdout);
-		printf("replay: sim-fuzz --seed %llu --steps %llu --profile %s --nodes %u -v\n",
-			   (unsigned long long) seed, (unsigned long long) steps,
-			   fuzz_profile_names[profile], nodes);
+		printf("replay: sim-fuzz --seed %llu --steps %llu --profile %s --nodes %u "
+			   "--voters %d -v\n", (unsigned long long) seed,
+			   (unsigned long long) steps, fuzz_profile_names[profile], nodes,
+			   voters);
 		rc = 1;
 	}
 	else
-		printf("ok seed=%llu: converged %llu ms after the final heal, at "
-			   "%llu ms of virtual time\n", (unsigned long long) seed,
-			   (unsigned long long) (w->now_ms - heal_at),
-			   (unsigned long long) w->now_ms);
+		printf("ok seed=%llu: converged %llu ms after the final heal, a leader "
+			   "with a lease %llu ms later, at %llu ms of virtual time\n",
+			   (unsigned long long) seed,
+			   (unsigned long long) (w->now_ms - heal_at - elected_in),
+			   (unsigned long long) elected_in, (unsigned long long) w->now_ms);
 	sim_check_report(w, stdout);
 	printf("hash=%016llx steps=%llu buggify_fired=%llu\n",
 		   (unsigned long long) w->hash, (unsigned long long) w->steps,

@@ -82,6 +82,18 @@ sim_test_new(const struct sim_opts *opts)
 }
 
 void
+sim_test_free(struct sim_world *w)
+{
+	for (size_t j = 0; j < run_n_worlds; j++)
+		if (run_worlds[j] == w)
+		{
+			sim_world_free(w);
+			run_worlds[j] = run_worlds[--run_n_worlds];
+			return;
+		}
+}
+
+void
 sim_note(const char *fmt, ...)
 {
 	va_list		ap;

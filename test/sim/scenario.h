@@ -55,6 +55,8 @@ extern struct sim_run_opts sim_run;
 void		sim_test_opts(struct sim_opts *opts, unsigned n, uint64_t salt);
 /* A world the runner frees at the end of the test; fails the test on ENOMEM. */
 struct sim_world *sim_test_new(const struct sim_opts *opts);
+/* Free a world of this test early, so that a loop can make many. */
+void		sim_test_free(struct sim_world *w);
 
 /* Informational output of a test, shown under its result line. */
 void		sim_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -17,6 +17,7 @@
 #include "net.h"
 #include "host.h"
 #include "check.h"
+#include "wal.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -252,6 +253,20 @@ sim_opts_init(struct sim_opts *opts, unsigned n, uint64_t seed)
 }
 
 void
+sim_opts_election(struct sim_opts *opts, unsigned voters,
+				  quorum_time_ms wal_interval_ms)
+{
+	if (voters > QUORUM_VOTERS_MAX)
+		voters = QUORUM_VOTERS_MAX;
+	opts->voters = voters;
+	opts->wal_interval_ms = wal_interval_ms;
+	opts->config.n_initial_voters = voters;
+	for (unsigned v = 0; v < voters; v++)
+		snprintf(opts->config.initial_voters[v],
+				 sizeof(opts->config.initial_voters[v]), "n%u", v);
+}
+
+void
 sim_host_addr(unsigned i, struct quorum_addr *addr)
 {
 	memset(addr, 0, sizeof(*addr));
@@ -306,8 +321,12 @@ sim_world_new(const struct sim_opts *opts)
 	w->hash = sim_hash_u64(0, opts->seed);
 	w->hosts = calloc(opts->n, sizeof(*w->hosts));
 	w->net = sim_net_new(&opts->net, opts->n);
-	w->check = sim_check_new(opts->n, opts->check_level);
-	if (w->hosts == NULL || w->net == NULL || w->check == NULL)
+	w->check = sim_check_new(opts->n, opts->check_level,
+							 opts->voters > 0 || opts->config.bootstrap_expect > 0);
+	if (opts->wal_interval_ms > 0)
+		w->wal = sim_wal_new(opts->wal_interval_ms, opts->n);
+	if (w->hosts == NULL || w->net == NULL || w->check == NULL ||
+		(opts->wal_interval_ms > 0 && w->wal == NULL))
 	{
 		sim_world_free(w);
 		return NULL;
@@ -328,6 +347,11 @@ sim_world_new(const struct sim_opts *opts)
 				 "host=10.%u.%u.%u port=5432", h->addr.bytes[1],
 				 h->addr.bytes[2], h->addr.bytes[3]);
 	}
+	/* An existing primary under an election: it should win the first one. */
+	if (opts->voters > 0 && w->n > 0)
+		w->hosts[0].facts.role = QUORUM_ROLE_PRIMARY;
+	if (w->wal != NULL)
+		sim_schedule(w, opts->wal_interval_ms, SIM_EV_WAL, 0, 0, NULL);
 
 	/* The seed boots first; the rest spread over join_spread_ms after it. */
 	sim_schedule(w, 0, SIM_EV_START, 0, 0, NULL);
@@ -358,6 +382,7 @@ sim_world_free(struct sim_world *w)
 	free(w->hosts);
 	sim_net_free(w->net);
 	sim_check_free(w->check);
+	sim_wal_free(w->wal);
 	free(w->trace_buf);
 	free(w);
 }
@@ -435,6 +460,10 @@ world_dispatch(struct sim_world *w, struct sim_event *ev)
 			break;
 		case SIM_EV_REJOIN:
 			sim_host_on_rejoin(w, ev->host, ev->gen);
+			break;
+		case SIM_EV_WAL:
+			sim_wal_tick(w);
+			sim_schedule(w, w->now_ms + w->wal->interval_ms, SIM_EV_WAL, 0, 0, NULL);
 			break;
 	}
 }

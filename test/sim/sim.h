@@ -99,6 +99,13 @@ struct sim_opts
 	quorum_time_ms rejoin_interval_ms;
 	double		crash_mid_output;	/* chance a crash lands between persist
 									 * and send */
+	/*
+	 * The election: hosts n0 .. n<voters - 1> are the first voter set (set
+	 * by sim_opts_election()); 0 = membership only, nothing elected.  With
+	 * wal_interval_ms, wal.h's toy database runs under every host.
+	 */
+	unsigned	voters;
+	quorum_time_ms wal_interval_ms;
 };
 
 /* What an entry of the event heap does when its time comes. */
@@ -108,7 +115,8 @@ enum sim_event_kind
 	SIM_EV_DELIVER,				/* a datagram reaches a host */
 	SIM_EV_RESUME,				/* a paused host is continued */
 	SIM_EV_START,				/* a host boots (staggered start) */
-	SIM_EV_REJOIN				/* a host re-contacts its seed if alone */
+	SIM_EV_REJOIN,				/* a host re-contacts its seed if alone */
+	SIM_EV_WAL					/* wal.h: a round of writes and replay */
 };
 
 struct sim_packet;
@@ -139,6 +147,7 @@ struct sim_world
 	struct sim_host *hosts;
 	struct sim_net *net;
 	struct sim_check *check;
+	struct sim_wal *wal;		/* NULL unless opts.wal_interval_ms */
 
 	/* Everything that happened, folded into one number for replay checks. */
 	uint64_t	hash;
@@ -153,6 +162,13 @@ struct sim_world
 };
 
 void		sim_opts_init(struct sim_opts *opts, unsigned n, uint64_t seed);
+
+/*
+ * Run the election: n0 .. n<voters - 1> are the first voter set, host 0 is
+ * the primary at the start, and with wal_interval_ms the toy database runs.
+ */
+void		sim_opts_election(struct sim_opts *opts, unsigned voters,
+							  quorum_time_ms wal_interval_ms);
 
 /* Creates the world and schedules every host's boot; NULL on ENOMEM. */
 struct sim_world *sim_world_new(const struct sim_opts *opts);

@@ -1,19 +1,26 @@
 # test/sim/sim.mk: the deterministic simulator, included by the top-level
 # Makefile.
 #
-#   make check-sim   fixed scenarios, the broken-core check, a handful of
-#                    sim-fuzz seeds; ends with "N passed, N failed"
-#   make bench-sim   dissemination and bandwidth benchmarks (measure only)
+#   make check-sim   fixed scenarios, the broken-core checks, sim-fuzz seeds
+#                    (over 10^6 steps); ends with "N passed, N failed"
+#   make soak-sim    sim-fuzz on many more seeds and steps (SOAK_SEEDS,
+#                    SOAK_STEPS); every failure prints its replay command
+#   make bench-sim   dissemination, bandwidth and election benchmarks
 #
 # The simulator links the real plugin sources, compiled here a second time
-# with -DQUORUM_SIMULATION into build/sim/ (and once more with
-# -DQUORUM_BREAK_REFUTE into build/sim-broken/, a core that never refutes, to
-# show that the refutation check can fail).  runtime.c is left out: it owns
-# real sockets and clocks, which the simulator replaces.
+# with -DQUORUM_SIMULATION into build/sim/, and once more for each core that
+# is broken on purpose, to show that a checker can fail: -DQUORUM_BREAK_REFUTE
+# (never refutes) into build/sim-broken/, -DQUORUM_BREAK_VOTE_PERSIST (the
+# vote never reaches the disk) into build/sim-break-vote/, and
+# -DQUORUM_BREAK_LEASE (a lease longer than the election timeout) into
+# build/sim-break-lease/.  runtime.c is left out: it owns real sockets and
+# clocks, which the simulator replaces.
 
 SIM_PLUGIN_SRCS := $(filter-out plugin/runtime.c,$(QUORUM_SRCS))
 SIM_PLUGIN_OBJS := $(patsubst plugin/%.c,build/sim/plugin/%.o,$(SIM_PLUGIN_SRCS))
 SIM_BROKEN_OBJS := $(patsubst plugin/%.c,build/sim-broken/plugin/%.o,$(SIM_PLUGIN_SRCS))
+SIM_BREAK_VOTE_OBJS := $(patsubst plugin/%.c,build/sim-break-vote/plugin/%.o,$(SIM_PLUGIN_SRCS))
+SIM_BREAK_LEASE_OBJS := $(patsubst plugin/%.c,build/sim-break-lease/plugin/%.o,$(SIM_PLUGIN_SRCS))
 
 SIM_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 SIM_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wshadow \
@@ -32,7 +39,8 @@ $(SIM_COMMIT_STAMP):
 
 $(SIM_MAIN_OBJS): $(SIM_COMMIT_STAMP)
 
-SIM_LIB_SRCS := test/sim/sim.c test/sim/net.c test/sim/host.c test/sim/check.c
+SIM_LIB_SRCS := test/sim/sim.c test/sim/net.c test/sim/host.c test/sim/check.c \
+	test/sim/check_election.c test/sim/wal.c
 SIM_LIB_OBJS := $(patsubst test/sim/%.c,build/sim/obj/%.o,$(SIM_LIB_SRCS))
 SIM_SCENARIO_SRCS := $(sort $(wildcard test/sim/scenarios/*.c))
 SIM_SCENARIO_OBJS := $(patsubst test/sim/%.c,build/sim/obj/%.o,$(SIM_SCENARIO_SRCS))
@@ -44,6 +52,14 @@ build/sim/plugin/%.o: plugin/%.c
 build/sim-broken/plugin/%.o: plugin/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(QUORUM_CFLAGS) -DQUORUM_SIMULATION -DQUORUM_BREAK_REFUTE -MMD -MP -c $< -o $@
+
+build/sim-break-vote/plugin/%.o: plugin/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(QUORUM_CFLAGS) -DQUORUM_SIMULATION -DQUORUM_BREAK_VOTE_PERSIST -MMD -MP -c $< -o $@
+
+build/sim-break-lease/plugin/%.o: plugin/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(QUORUM_CFLAGS) -DQUORUM_SIMULATION -DQUORUM_BREAK_LEASE -MMD -MP -c $< -o $@
 
 build/sim/obj/%.o: test/sim/%.c
 	@mkdir -p $(dir $@)
@@ -57,10 +73,26 @@ build/sim-broken/libquorum-sim.a: $(SIM_BROKEN_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+build/sim-break-vote/libquorum-sim.a: $(SIM_BREAK_VOTE_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+build/sim-break-lease/libquorum-sim.a: $(SIM_BREAK_LEASE_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
 build/sim/sim-test: build/sim/obj/main_scenarios.o $(SIM_SCENARIO_OBJS) $(SIM_LIB_OBJS) build/sim/libquorum-sim.a
 	$(CC) -o $@ $^ $(SIM_LIBS)
 
 build/sim-broken/sim-test: build/sim/obj/main_scenarios.o $(SIM_SCENARIO_OBJS) $(SIM_LIB_OBJS) build/sim-broken/libquorum-sim.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(SIM_LIBS)
+
+build/sim-break-vote/sim-test: build/sim/obj/main_scenarios.o $(SIM_SCENARIO_OBJS) $(SIM_LIB_OBJS) build/sim-break-vote/libquorum-sim.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(SIM_LIBS)
+
+build/sim-break-lease/sim-test: build/sim/obj/main_scenarios.o $(SIM_SCENARIO_OBJS) $(SIM_LIB_OBJS) build/sim-break-lease/libquorum-sim.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(SIM_LIBS)
 
@@ -70,21 +102,31 @@ build/sim/sim-fuzz: build/sim/obj/main_fuzz.o $(SIM_LIB_OBJS) build/sim/libquoru
 build/sim/bench-%: build/sim/obj/bench_%.o build/sim/obj/bench_common.o $(SIM_LIB_OBJS) build/sim/libquorum-sim.a
 	$(CC) -o $@ $^ $(SIM_LIBS)
 
-SIM_BINS = build/sim/sim-test build/sim-broken/sim-test build/sim/sim-fuzz
-SIM_BENCHES = build/sim/bench-dissemination build/sim/bench-bandwidth
+SIM_BINS = build/sim/sim-test build/sim-broken/sim-test build/sim/sim-fuzz \
+	build/sim-break-vote/sim-test build/sim-break-lease/sim-test
+SIM_BENCHES = build/sim/bench-dissemination build/sim/bench-bandwidth \
+	build/sim/bench-election
 
-.PHONY: sim check-sim bench-sim
+SOAK_SEEDS ?= 200
+SOAK_STEPS ?= 1000000
+
+.PHONY: sim check-sim soak-sim bench-sim
 sim: $(SIM_BINS) $(SIM_BENCHES)
 
 check-sim: $(SIM_BINS)
-	@bash test/sim/check-sim.sh build/sim build/sim-broken
+	@bash test/sim/check-sim.sh build/sim build/sim-broken build/sim-break-vote build/sim-break-lease
+
+soak-sim: build/sim/sim-fuzz
+	@bash test/sim/soak-sim.sh build/sim $(SOAK_SEEDS) $(SOAK_STEPS)
 
 # Benchmarks take longer than the tests (N up to 10000); see test/sim/README.md.
 bench-sim: $(SIM_BENCHES)
 	build/sim/bench-dissemination
 	build/sim/bench-bandwidth
+	build/sim/bench-election
 
 -include $(SIM_PLUGIN_OBJS:.o=.d) $(SIM_BROKEN_OBJS:.o=.d)
+-include $(SIM_BREAK_VOTE_OBJS:.o=.d) $(SIM_BREAK_LEASE_OBJS:.o=.d)
 -include $(SIM_LIB_OBJS:.o=.d) $(SIM_SCENARIO_OBJS:.o=.d)
 -include build/sim/obj/main_scenarios.d build/sim/obj/main_fuzz.d
 -include $(patsubst test/sim/%.c,build/sim/obj/%.d,$(wildcard test/sim/bench_*.c))

@@ -1,0 +1,375 @@
+/*-------------------------------------------------------------------------
+ *
+ * election.c
+ *	  The election acceptance scenarios: a leader with a lease in every
+ *	  configuration, failover within the bound the timings predict, no
+ *	  election for a 1 s stop, pre-vote against a rejoining node, the WAL
+ *	  restriction, switchover, pause, bootstrap, drift, and the two
+ *	  scenarios that the broken builds must fail.
+ *
+ * Every scenario runs with the election checkers after every step
+ * (check_election.c); what a scenario asserts is liveness, with bounds
+ * derived from the timings, and the virtual time it measured is noted.
+ *
+ * test/sim/scenarios/election.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "scenario.h"
+#include "wal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int	stable_leader;
+
+/* The bound an election takes after the leader is gone, ignoring losses. */
+static quorum_time_ms
+election_bound_ms(const struct quorum_config *c)
+{
+	/* The last heartbeat, the longest timeout, pre-vote, vote, first ack. */
+	return c->heartbeat_ms + c->election_timeout_max_ms + 100;
+}
+
+static bool
+stable(struct sim_world *w)
+{
+	return sim_check_leader_stable(w, &stable_leader, sim_why, sizeof(sim_why));
+}
+
+/* Stable, with a leader other than `not`. */
+static bool
+stable_without(struct sim_world *w, int not)
+{
+	return stable(w) && stable_leader != not;
+}
+
+static struct sim_world *
+election_world(unsigned n, unsigned voters, uint64_t salt, bool wal)
+{
+	struct sim_opts o;
+
+	sim_test_opts(&o, n, salt);
+	o.join_spread_ms = 200;
+	sim_opts_election(&o, voters, wal ? 250 : 0);
+	return sim_test_new(&o);
+}
+
+static uint64_t
+term_of(struct sim_world *w, unsigned h)
+{
+	return quorum_node_term(w->hosts[h].node);
+}
+
+static void
+command(struct sim_world *w, unsigned h, enum quorum_command_type type,
+		const char *name)
+{
+	struct quorum_command cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = type;
+	snprintf(cmd.name, sizeof(cmd.name), "%s", name);
+	sim_host_command(w, h, &cmd);
+}
+
+/* ---------------------------------------------------------------- golden */
+
+/* Three voters, n0 the primary: its election, line by line. */
+TEST(golden_election3)
+{
+	struct sim_world *W;
+	struct sim_opts o;
+
+	sim_test_opts(&o, 3, 0);
+	o.trace_capture = true;
+	sim_opts_election(&o, 3, 0);
+	W = sim_test_new(&o);
+	SIM_WAIT_UNTIL(stable(W), 10000);
+	SIM_ASSERT(stable_leader == 0, "n%d leads, not the primary n0", stable_leader);
+	SIM_RUN_FOR(500);
+	sim_test_golden(W, "election3");
+}
+
+/* ------------------------------------------------------------- elections */
+
+/* 3, 5 and 7 voters (and two non-voters): one leader with a lease. */
+TEST(elect_3_5_7)
+{
+	for (unsigned v = 3; v <= 7; v += 2)
+	{
+		struct sim_world *W = election_world(v + 2, v, v, false);
+		struct quorum_election_info info;
+
+		SIM_WAIT_UNTIL(stable(W), 4 * election_bound_ms(&W->opts.config));
+		sim_note("%u voters: n%d leads with a lease %llu ms after the start",
+				 v, stable_leader, (unsigned long long) W->now_ms);
+		SIM_ASSERT(stable_leader == 0, "n%d leads, not the primary n0",
+				   stable_leader);
+		SIM_ASSERT(quorum_node_election_get(W->hosts[v + 1].node, &info) == 0 &&
+				   !info.is_voter && strcmp(info.leader, "n0") == 0,
+				   "the non-voter n%u does not follow n0", v + 1);
+		SIM_RUN_FOR(20000);
+		SIM_ASSERT(stable(W) && stable_leader == 0 && term_of(W, 0) == 1,
+				   "the quiet cluster changed leader or term");
+		sim_test_free(W);
+	}
+}
+
+/*
+ * Item 3 of the issue: crash the leader of 3 voters, with 2% loss, on many
+ * seeds; a new leader with a lease must follow within the bound the timings
+ * predict in at least 99% of the runs.  The bound is the longest election
+ * timeout after the last heartbeat plus three round trips; a run over it
+ * lost a message of its only election round, or split its vote.
+ */
+TEST(failover_within_bound)
+{
+	const unsigned runs = 300;
+	unsigned	within = 0;
+	quorum_time_ms worst = 0;
+	quorum_time_ms sum = 0;
+	quorum_time_ms bound_ms = 0;
+
+	for (unsigned r = 0; r < runs; r++)
+	{
+		struct sim_world *W = election_world(3, 3, 1000 + r, false);
+		quorum_time_ms bound = bound_ms = election_bound_ms(&W->opts.config);
+		quorum_time_ms crash_at;
+		int			old;
+
+		W->net->params.loss = 0.02;
+		W->opts.trace_capture = getenv("FODBG") != NULL;
+		SIM_WAIT_UNTIL(stable(W), 30000);
+		SIM_RUN_FOR(1000 + sim_rng_below(&W->rng, 1000));
+		SIM_WAIT_UNTIL(stable(W), 30000);
+		old = stable_leader;
+		crash_at = W->now_ms;
+		size_t mark = W->trace_len;
+		SIM_CRASH((unsigned) old);
+		SIM_WAIT_UNTIL(stable_without(W, old), 30000);
+		sum += W->now_ms - crash_at;
+		if (W->now_ms - crash_at > worst)
+			worst = W->now_ms - crash_at;
+		within += W->now_ms - crash_at <= bound;
+		if (W->now_ms - crash_at > bound && getenv("FODBG")) { printf("RUN %u crash at %llu took %llu\n%s\n", r, (unsigned long long) crash_at, (unsigned long long)(W->now_ms - crash_at), W->trace_buf ? W->trace_buf + mark : ""); }
+		SIM_ASSERT(W->now_ms - crash_at >= W->opts.config.election_timeout_min_ms -
+				   W->opts.config.heartbeat_ms - 10,
+				   "a new leader %llu ms after the crash: sooner than stickiness allows",
+				   (unsigned long long) (W->now_ms - crash_at));
+		sim_test_free(W);
+	}
+	sim_note("%u of %u failovers within %llu ms; mean %llu ms, worst %llu ms",
+			 within, runs, (unsigned long long) bound_ms,
+			 (unsigned long long) (sum / runs), (unsigned long long) worst);
+	if (within * 100 < runs * 99)
+	{
+		struct sim_world *W = election_world(3, 3, 0, false);
+
+		SIM_FAIL("only %u of %u failovers within the bound", within, runs);
+	}
+}
+
+/* kill -STOP of the leader for 1 s, ten times: no election, no new term. */
+TEST(sigstop_1s_no_election)
+{
+	struct sim_world *W = election_world(3, 3, 0, true);
+	uint64_t	term;
+	int			l;
+
+	SIM_WAIT_UNTIL(stable(W), 10000);
+	l = stable_leader;
+	term = term_of(W, (unsigned) l);
+	for (int k = 0; k < 10; k++)
+	{
+		SIM_RUN_FOR(500 + sim_rng_below(&W->rng, 1000));
+		SIM_PAUSE((unsigned) l, 1000);
+		SIM_RUN_FOR(1000);
+		SIM_WAIT_UNTIL(stable(W), 500);
+		SIM_ASSERT(stable_leader == l, "n%d took over from n%d", stable_leader, l);
+		for (unsigned h = 0; h < 3; h++)
+			SIM_ASSERT(term_of(W, h) == term, "n%u moved to term %llu", h,
+					   (unsigned long long) term_of(W, h));
+	}
+}
+
+/* A follower cut off for 20 s comes back without deposing anyone. */
+TEST(prevote_rejoin_no_disruption)
+{
+	struct sim_world *W = election_world(5, 5, 0, false);
+	int			l;
+	unsigned	f;
+	uint64_t	term;
+
+	SIM_WAIT_UNTIL(stable(W), 10000);
+	l = stable_leader;
+	f = (unsigned) (l + 1) % 5;
+	term = term_of(W, (unsigned) l);
+	SIM_ISOLATE(f);
+	SIM_RUN_FOR(20000);
+	SIM_ASSERT(term_of(W, f) == term, "the isolated n%u bumped its term to %llu",
+			   f, (unsigned long long) term_of(W, f));
+	SIM_HEAL();
+	SIM_RUN_FOR(3000);
+	SIM_WAIT_UNTIL(stable(W), 2000);
+	SIM_ASSERT(stable_leader == l && term_of(W, (unsigned) l) == term,
+			   "n%d leads in term %llu after the rejoin", stable_leader,
+			   (unsigned long long) term_of(W, (unsigned) stable_leader));
+}
+
+/* The leader cut off: it loses its lease before the majority elects. */
+TEST(lease_partitioned_leader)
+{
+	struct sim_world *W = election_world(5, 5, 0, true);
+	int			l;
+
+	SIM_WAIT_UNTIL(stable(W), 10000);
+	for (int k = 0; k < 5; k++)
+	{
+		l = stable_leader;
+		SIM_ISOLATE((unsigned) l);
+		SIM_WAIT_UNTIL(stable_without(W, l), 3 * election_bound_ms(&W->opts.config));
+		SIM_RUN_FOR(3000);
+		SIM_HEAL();
+		SIM_RUN_FOR(2000);
+		SIM_WAIT_UNTIL(stable(W), 5000);
+	}
+	sim_note("%llu leases gained, %llu acknowledged writes, %llu new primaries",
+			 (unsigned long long) sim_check_election_counts(W)->leases_gained,
+			 (unsigned long long) sim_check_election_counts(W)->acked_writes,
+			 (unsigned long long) sim_check_election_counts(W)->promotions);
+}
+
+/* Clocks at the edge of the drift bound, leaders cut off again and again. */
+TEST(lease_drift_at_bound)
+{
+	struct sim_world *W = election_world(3, 3, 0, true);
+	int32_t		ppm = (int32_t) W->opts.config.drift_ppm;
+
+	SIM_WAIT_UNTIL(stable(W), 10000);
+	for (int k = 0; k < 20; k++)
+	{
+		int			l = stable_leader;
+
+		/* The leader slow, the others fast: the worst case for the lease. */
+		for (unsigned h = 0; h < 3; h++)
+			SIM_DRIFT(h, (int) h == l ? -ppm : ppm);
+		SIM_RUN_FOR(sim_rng_below(&W->rng, 100));
+		SIM_ISOLATE((unsigned) l);
+		SIM_WAIT_UNTIL(stable_without(W, l), 3 * election_bound_ms(&W->opts.config));
+		SIM_HEAL();
+		SIM_WAIT_UNTIL(stable(W), 5000);
+	}
+}
+
+/* --------------------------------------------------- the WAL restriction */
+
+/* Of two standbys, the one with more WAL takes over; never the other. */
+TEST(wal_newest_wins)
+{
+	for (uint64_t salt = 0; salt < 20; salt++)
+	{
+		struct sim_world *W = election_world(3, 3, salt, false);
+		unsigned	a,
+					b;
+		struct quorum_meta f;
+
+		SIM_WAIT_UNTIL(stable(W), 10000);
+		a = (unsigned) (stable_leader + 1 + salt % 2) % 3;
+		b = (unsigned) (stable_leader + 2 - salt % 2) % 3;
+		f = W->hosts[a].facts;
+		f.lsn += 100;
+		sim_host_set_facts(W, a, &f);
+		f = W->hosts[b].facts;
+		f.lsn += 200;
+		sim_host_set_facts(W, b, &f);
+		SIM_CRASH((unsigned) stable_leader);
+		SIM_WAIT_UNTIL(stable(W), 4 * election_bound_ms(&W->opts.config));
+		SIM_ASSERT(stable_leader == (int) b, "n%d (less WAL) won over n%u",
+				   stable_leader, b);
+		sim_test_free(W);
+	}
+}
+
+/* ------------------------------------------------------------ operations */
+
+/* quorum.failover('n3'): a switchover, fast, with the lease handed over. */
+TEST(switchover)
+{
+	struct sim_world *W = election_world(5, 5, 0, true);
+	quorum_time_ms asked;
+
+	SIM_WAIT_UNTIL(stable(W), 10000);
+	asked = W->now_ms;
+	command(W, (unsigned) (stable_leader + 1) % 5, QUORUM_CMD_TRANSFER, "n3");
+	SIM_WAIT_UNTIL(stable(W) && stable_leader == 3, 3000);
+	sim_note("n3 leads with a lease %llu ms after the request",
+			 (unsigned long long) (W->now_ms - asked));
+	command(W, 1, QUORUM_CMD_TRANSFER, "");
+	SIM_WAIT_UNTIL(stable_without(W, 3), 3000);
+}
+
+/* Paused: the leader dies and nobody takes over, until a RESUME. */
+TEST(pause_then_resume)
+{
+	struct sim_world *W = election_world(3, 3, 0, false);
+	struct quorum_election_info info;
+	int			l;
+
+	SIM_WAIT_UNTIL(stable(W), 10000);
+	l = stable_leader;
+	command(W, (unsigned) (l + 1) % 3, QUORUM_CMD_PAUSE, "");
+	SIM_RUN_FOR(500);
+	SIM_CRASH((unsigned) l);
+	SIM_RUN_FOR(10000);
+	for (unsigned h = 0; h < 3; h++)
+		SIM_ASSERT((int) h == l || (quorum_node_election_get(W->hosts[h].node, &info) == 0 &&
+									info.paused && info.role != QUORUM_ELECTION_LEADER),
+				   "n%u is not paused, or leads", h);
+	command(W, (unsigned) (l + 2) % 3, QUORUM_CMD_RESUME, "");
+	SIM_WAIT_UNTIL(stable(W), 3 * election_bound_ms(&W->opts.config));
+	SIM_ASSERT(stable_leader == (l + 2) % 3, "n%d took over, not the one resumed",
+			   stable_leader);
+}
+
+/* bootstrap_expect: the voters find each other by gossip; n0 (primary) wins. */
+TEST(bootstrap_expect)
+{
+	struct sim_world *W;
+	struct sim_opts o;
+
+	sim_test_opts(&o, 3, 0);
+	o.join_spread_ms = 1000;
+	o.config.bootstrap_expect = 3;
+	W = sim_test_new(&o);
+	W->hosts[0].facts.role = QUORUM_ROLE_PRIMARY;
+	SIM_WAIT_UNTIL(stable(W), 20000);
+	sim_note("bootstrapped and elected n%d %llu ms after the start",
+			 stable_leader, (unsigned long long) W->now_ms);
+	SIM_ASSERT(stable_leader == 0 && term_of(W, 0) == 1,
+			   "n%d leads in term %llu, not the primary n0 in term 1",
+			   stable_leader, (unsigned long long) term_of(W, (unsigned) stable_leader));
+}
+
+/* ------------------------------------------------ what broken builds fail */
+
+/*
+ * Every voter restarts from its disk after voting.  Built with
+ * QUORUM_BREAK_VOTE_PERSIST the vote never reaches the disk, and the
+ * checker must notice at the restart (sim.mk runs that build).
+ */
+TEST(vote_persisted_across_restart)
+{
+	struct sim_world *W = election_world(3, 3, 0, false);
+	int			l;
+
+	SIM_WAIT_UNTIL(stable(W), 10000);
+	l = stable_leader;
+	for (unsigned h = 0; h < 3; h++)
+		if ((int) h != l)
+			SIM_RESTART(h);
+	SIM_WAIT_UNTIL(stable(W), 10000);
+	SIM_RESTART((unsigned) l);
+	SIM_WAIT_UNTIL(stable(W), 10000);
+}
