@@ -26,6 +26,10 @@ static const char *const refusal_names[] = {"granted", "term", "sticky",
 /*
  * Randomized in [min, max] (Raft §5.2).  Before the very first leader a
  * non-primary waits an extra max, so that an existing primary asks first.
+ * A non-voter never campaigns; its timer only decides when it stops
+ * believing in a silent leader, and the leader's heartbeats reach it only
+ * every few rounds (QUORUM__RAFT_LEARNERS_PER_ROUND at a time), so it
+ * waits four times as long.
  */
 void
 quorum__raft_reset_election_timer(struct quorum__raft *r)
@@ -34,8 +38,10 @@ quorum__raft_reset_election_timer(struct quorum__raft *r)
 	quorum_time_ms span = r->cfg.election_timeout_max_ms - min;
 	quorum_time_ms t = min + quorum__prng_below(&r->prng, (uint32_t) span + 1);
 
-	if (quorum__raft_last_term(r) == 0 && r->leader[0] == '\0' &&
-		r->facts.role != QUORUM_ROLE_PRIMARY)
+	if (r->n_voters > 0 && !quorum__raft_self_voter(r))
+		t = 4 * r->cfg.election_timeout_max_ms;
+	else if (quorum__raft_last_term(r) == 0 && r->leader[0] == '\0' &&
+			 r->facts.role != QUORUM_ROLE_PRIMARY)
 		t += r->cfg.election_timeout_max_ms;
 	r->election_at_ms = r->now_ms + t;
 	r->resend_at_ms = 0;

@@ -194,6 +194,33 @@ TEST(sigstop_1s_no_election)
 	}
 }
 
+/*
+ * 3 voters and 197 non-voters: the leader reaches non-voters a few per
+ * heartbeat, so each hears it every 2.5 s only; they must keep following it
+ * quietly (no LEADER_CHANGED back and forth) for a minute.
+ */
+TEST(nonvoters_follow_quietly)
+{
+	struct sim_world *W;
+	struct sim_opts o;
+	uint64_t	events;
+
+	sim_test_opts(&o, 200, 0);
+	o.join_spread_ms = 2000;
+	o.check_level = SIM_CHECK_EVENTS;
+	o.trace = false;
+	sim_opts_election(&o, 3, 0);
+	W = sim_test_new(&o);
+	SIM_WAIT_UNTIL(sim_check_converged(W, SIM_WHY) && stable(W), 60000);
+	events = sim_check_election_counts(W)->leader_events;
+	SIM_RUN_FOR(60000);
+	SIM_ASSERT(stable(W), "not stable any more: %s", sim_why);
+	SIM_ASSERT(sim_check_election_counts(W)->leader_events == events,
+			   "%llu leader changes in a quiet minute",
+			   (unsigned long long) (sim_check_election_counts(W)->leader_events - events));
+	sim_note("200 members follow n%d; no leader change in a quiet minute", stable_leader);
+}
+
 /* A follower cut off for 20 s comes back without deposing anyone. */
 TEST(prevote_rejoin_no_disruption)
 {
