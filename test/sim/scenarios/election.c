@@ -400,3 +400,55 @@ TEST(vote_persisted_across_restart)
 	SIM_RESTART((unsigned) l);
 	SIM_WAIT_UNTIL(stable(W), 10000);
 }
+
+/*
+ * The election checkers that the broken builds do not reach fire on
+ * hand-made violations too: a durable term going back, a durable vote
+ * changing within a term, and two decisions committed at one index.
+ */
+TEST(election_checkers_fire)
+{
+	struct sim_world *W = election_world(3, 3, 0, false);
+	struct quorum_durable old_d,
+				new_d;
+	struct quorum_event ev;
+
+	SIM_WAIT_UNTIL(stable(W), 10000);
+	command(W, (unsigned) stable_leader, QUORUM_CMD_PAUSE, "");
+	SIM_RUN_FOR(500);
+
+	memset(&old_d, 0, sizeof(old_d));
+	old_d.election.term = 5;
+	snprintf(old_d.election.voted_for, sizeof(old_d.election.voted_for), "n1");
+	new_d = old_d;
+	new_d.election.term = 4;
+	sim_check_election_persist(W, 2, &old_d, true, &new_d);
+	SIM_ASSERT(W->failed && strstr(W->fail_msg, "persisted term 4 after 5"),
+			   "a durable term going back was not caught");
+	W->failed = false;
+
+	new_d = old_d;
+	snprintf(new_d.election.voted_for, sizeof(new_d.election.voted_for), "n2");
+	sim_check_election_persist(W, 2, &old_d, true, &new_d);
+	SIM_ASSERT(W->failed && strstr(W->fail_msg, "persisted a vote"),
+			   "a durable vote changing within its term was not caught");
+	W->failed = false;
+
+	/* Index 3 holds the PAUSE everyone committed; claim a RESUME there. */
+	memset(&ev, 0, sizeof(ev));
+	ev.type = QUORUM_EV_DECISION_COMMITTED;
+	ev.index = 3;
+	ev.decision.term = term_of(W, 0);
+	ev.decision.type = QUORUM_DECISION_RESUME;
+	sim_check_election_event(W, 1, &ev);
+	SIM_ASSERT(W->failed && strstr(W->fail_msg, "decision logs differ at index 3"),
+			   "two decisions at one index were not caught");
+	W->failed = false;
+
+	ev.decision.type = QUORUM_DECISION_NOOP;
+	ev.index = 99;
+	sim_check_election_event(W, 1, &ev);
+	SIM_ASSERT(W->failed && strstr(W->fail_msg, "NOOP"),
+			   "a NOOP reported as a decision was not caught");
+	W->failed = false;
+}
