@@ -610,6 +610,23 @@ quorum_runtime_leave(quorum_runtime *runtime, quorum_time_ms now_ms)
 	return rc;
 }
 
+int
+quorum_runtime_command(quorum_runtime *runtime, const struct quorum_command *cmd,
+					   quorum_time_ms now_ms)
+{
+	struct quorum_input in;
+
+	if (cmd == NULL)
+		return QUORUM_EINVAL;
+	if (cmd->type == QUORUM_CMD_LEAVE)
+		return quorum_runtime_leave(runtime, now_ms);
+	memset(&in, 0, sizeof(in));
+	in.type = QUORUM_IN_COMMAND;
+	in.now_ms = now_ms;
+	in.u.command = *cmd;
+	return runtime_step_guarded(runtime, &in);
+}
+
 const quorum_node *
 quorum_runtime_node(const quorum_runtime *runtime)
 {

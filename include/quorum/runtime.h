@@ -98,6 +98,16 @@ QUORUM_API int quorum_runtime_join(quorum_runtime *runtime,
 QUORUM_API int quorum_runtime_leave(quorum_runtime *runtime,
 									quorum_time_ms now_ms);
 
+/*
+ * Feed one command (node.h): a decision such as QUORUM_CMD_TRANSFER,
+ * _PAUSE, _RESUME, _ADD_VOTER or _REMOVE_VOTER, or a join or leave.
+ * Returns what quorum_node_step() returns for it, with the reason in
+ * quorum_node_errmsg(), or QUORUM_EBUSY when re-entered from a callback.
+ */
+QUORUM_API int quorum_runtime_command(quorum_runtime *runtime,
+									  const struct quorum_command *cmd,
+									  quorum_time_ms now_ms);
+
 /* The node, for its read-only accessors (members, stats). */
 QUORUM_API const quorum_node *quorum_runtime_node(const quorum_runtime *runtime);
 
