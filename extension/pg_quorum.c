@@ -5,8 +5,10 @@
  *
  * pg_quorum must be loaded by shared_preload_libraries, because it needs
  * shared memory and a background worker, both of which exist only if they
- * are requested while the postmaster starts.  Everything else lives in the
- * files named below: guc.c, shmem.c, worker.c and sqlapi.c.
+ * are requested while the postmaster starts, and its commit fence is a
+ * transaction callback every backend inherits from the postmaster.
+ * Everything else lives in the files named below: guc.c, shmem.c, fence.c,
+ * worker.c (with failover.c and actions.c) and sqlapi.c.
  *
  * extension/pg_quorum.c
  *
@@ -23,6 +25,7 @@
 
 #include "quorum/quorum.h"
 
+#include "fence.h"
 #include "guc.h"
 #include "pg_compat.h"
 #include "shmem.h"
@@ -93,5 +96,6 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = pgq_shmem_startup_hook;
 
+	pgq_fence_init();
 	pgq_register_worker();
 }

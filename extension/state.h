@@ -10,18 +10,30 @@
 #ifndef PGQ_STATE_H
 #define PGQ_STATE_H
 
+#include "quorum/quorum.h"
+
 /* Relative to the data directory, which is the worker's working directory. */
 #define PGQ_STATE_FILE "pg_quorum.state"
 
 /*
- * The incarnation this run of node_name starts at: one above the one last
- * persisted, or, without a state file of its own, one above anything an
- * earlier run can have used (see state.c).  FATAL if the file is unreadable
- * or malformed.
+ * Load what the last run of node_name persisted into *durable; false if
+ * there is nothing of this node's (no file, or a file written for another
+ * node name: a copy made by pg_basebackup, which must not inherit the
+ * source's identity, term or vote).  FATAL if the file is unreadable or
+ * malformed.
  */
-extern uint64 pgq_state_start_incarnation(const char *node_name);
+extern bool pgq_state_load(const char *node_name, struct quorum_durable *durable);
+
+/*
+ * The incarnation this run starts at: one above the persisted one, or,
+ * without a record of its own, one above anything an earlier run can have
+ * used (see state.c).
+ */
+extern uint64 pgq_state_start_incarnation(const char *node_name, bool loaded,
+										  const struct quorum_durable *durable);
 
 /* Replace the file atomically and durably; false (after a LOG) on failure. */
-extern bool pgq_state_save(const char *node_name, uint64 incarnation);
+extern bool pgq_state_save(const char *node_name,
+						   const struct quorum_durable *durable);
 
 #endif							/* PGQ_STATE_H */

@@ -8,8 +8,12 @@
  * libquorum's driven-mode runtime on its own (only) thread: wait until the
  * socket is readable, the latch is set or the runtime's deadline passes,
  * then let the runtime do all pending work, feed this server's facts (role,
- * timeline, WAL position) when they change, and publish a snapshot to shared
- * memory for the SQL views.  Time comes only from quorum_runtime_now_ms().
+ * timeline, WAL position) when they change, carry out what the election
+ * decided (failover.c: fence, promote, follow, synchronous mode), and
+ * publish a snapshot to shared memory for the SQL views.  Time comes only
+ * from quorum_runtime_now_ms().  The durable record (incarnation, term, vote,
+ * decision log) is written by the persist callback before anything that
+ * depends on it is sent (state.c).
  *
  * A bad setting ends the worker with FATAL naming it; the postmaster restarts
  * it after bgw_restart_time while the server keeps serving.  The worker never
@@ -47,14 +51,18 @@
 #include "quorum/quorum.h"
 
 #include "errors.h"
+#include "failover.h"
 #include "guc.h"
 #include "pg_compat.h"
 #include "shmem.h"
 #include "state.h"
 #include "worker.h"
 
-/* How often this server's role and WAL position are re-read, ms. */
-#define WORKER_FACTS_INTERVAL_MS 500
+/*
+ * How often this server's role and WAL position are re-read, ms: often
+ * enough that the election ranks candidates by a recent WAL position.
+ */
+#define WORKER_FACTS_INTERVAL_MS 150
 /* Least time between two LOG summaries of dropped datagrams, ms. */
 #define WORKER_DROP_LOG_INTERVAL_MS 60000
 /* Largest key file accepted, bytes: QUORUM_KEYS_MAX lines and comments. */
@@ -88,6 +96,9 @@ typedef struct PgqWorker
 	quorum_time_ms next_drop_log_ms;
 
 	PgqMember  *members;		/* publish buffer, pgq_members_max long */
+	PgqElectionStatus election; /* as failover.c last reported it */
+	bool		facts_due;		/* re-read the facts now (role changed) */
+	struct quorum_durable restored; /* what the last run persisted */
 
 	/*
 	 * The metadata each member had at its last recorded 'updated' event, to
@@ -236,6 +247,50 @@ worker_read_facts(struct quorum_meta *facts)
 	strlcpy(facts->tags, pgq_tags != NULL ? pgq_tags : "", sizeof(facts->tags));
 }
 
+/*
+ * The election's part of the configuration.  With pg_quorum.failover = off
+ * the node is no voter and bootstraps nothing: it gossips, and at most
+ * learns of a cluster's leader without acting on it.
+ */
+static void
+worker_configure_election(struct quorum_runtime_config *rc, const char *name)
+{
+	char		voters[PGQ_VOTERS_MAX][QUORUM_NAME_MAX + 1];
+	unsigned	n_voters = 0;
+	const char *detail;
+	bool		listed = false;
+
+	if (!pgq_failover_enabled)
+	{
+		rc->node.voter = false;
+		rc->node.bootstrap_expect = 0;
+		rc->node.n_initial_voters = 0;
+		return;
+	}
+	if ((detail = pgq_check_voters(pgq_voters, voters, &n_voters)) != NULL)
+		worker_bad_setting("pg_quorum.voters", pgq_voters, detail,
+						   "List the node names of the first voters, separated by commas.");
+	for (unsigned i = 0; i < n_voters; i++)
+		listed = listed || strcmp(voters[i], name) == 0;
+	if (listed && !pgq_voter)
+		worker_bad_setting("pg_quorum.voters", pgq_voters,
+						   psprintf("It names this server, \"%s\", but pg_quorum.voter is off.", name),
+						   "Remove this server from the list or set pg_quorum.voter = on.");
+	if (pgq_heartbeat_interval_ms * 2 >= pgq_election_timeout_ms)
+		worker_bad_setting("pg_quorum.heartbeat_interval",
+						   GetConfigOption("pg_quorum.heartbeat_interval", false, false),
+						   psprintf("pg_quorum.heartbeat_interval must be less than half of pg_quorum.election_timeout (%d ms).",
+									pgq_election_timeout_ms), NULL);
+
+	rc->node.voter = pgq_voter;
+	rc->node.bootstrap_expect = n_voters > 0 ? 0 : (unsigned) pgq_bootstrap_expect;
+	rc->node.n_initial_voters = n_voters;
+	memcpy(rc->node.initial_voters, voters, sizeof(voters[0]) * n_voters);
+	rc->node.heartbeat_ms = pgq_heartbeat_interval_ms;
+	rc->node.election_timeout_min_ms = pgq_election_timeout_ms;
+	rc->node.election_timeout_max_ms = (quorum_time_ms) pgq_election_timeout_ms * 4 / 3;
+}
+
 static void worker_trace(void *ctx, enum quorum_trace_level level,
 						 const char *line);
 static int	worker_persist(void *ctx, const struct quorum_durable *durable);
@@ -278,6 +333,7 @@ worker_configure(struct quorum_runtime_config *rc)
 						   GetConfigOption("pg_quorum.probe_timeout", false, false),
 						   psprintf("pg_quorum.probe_timeout must be shorter than pg_quorum.probe_interval (%d ms).",
 									pgq_probe_interval_ms), NULL);
+	worker_configure_election(rc, name);
 	worker_load_keyring(&rc->node.keyring);
 
 	strlcpy(worker.node_name, name, sizeof(worker.node_name));
@@ -288,7 +344,13 @@ worker_configure(struct quorum_runtime_config *rc)
 	rc->node.addr = rc->bind;
 	rc->node.allow_plaintext = pgq_allow_plaintext;
 	rc->node.seed = quorum_runtime_random_seed();
-	rc->node.incarnation_start = pgq_state_start_incarnation(name);
+	{
+		bool		loaded = pgq_state_load(name, &worker.restored);
+
+		rc->node.incarnation_start = pgq_state_start_incarnation(name, loaded,
+																  &worker.restored);
+		rc->node.restored = loaded ? &worker.restored : NULL;
+	}
 	rc->node.members_max = pgq_members_max;
 	rc->node.probe_interval_ms = pgq_probe_interval_ms;
 	rc->node.probe_timeout_ms = pgq_probe_timeout_ms;
@@ -331,7 +393,13 @@ worker_trace(void *ctx, enum quorum_trace_level level, const char *line)
 static int
 worker_persist(void *ctx, const struct quorum_durable *durable)
 {
-	return pgq_state_save(worker.node_name, durable->incarnation) ? 0 : QUORUM_EIO;
+	if (!pgq_state_save(worker.node_name, durable))
+		return QUORUM_EIO;
+	/* Before this step's datagrams are sent (see failover.c). */
+	if (pgq_failover_enabled)
+		pgq_failover_persisted(quorum_runtime_node(worker.rt), durable,
+							   quorum_runtime_now_ms());
+	return 0;
 }
 
 /*
@@ -398,6 +466,14 @@ worker_record(PgqEventKind kind, TimestampTz at, const char *node,
 	worker.n_pending++;
 }
 
+/* failover.c's events: stamped now. */
+static void
+worker_record_election(PgqEventKind kind, const char *node, uint64 term,
+					   const char *detail)
+{
+	worker_record(kind, GetCurrentTimestamp(), node, 0, term, detail);
+}
+
 static void
 worker_event(void *ctx, const struct quorum_event *event)
 {
@@ -426,6 +502,7 @@ worker_event(void *ctx, const struct quorum_event *event)
 			kind = PGQ_EV_REAPED;
 			break;
 		default:
+			pgq_failover_event(quorum_runtime_node(worker.rt), event);
 			return;
 	}
 	worker_record(kind, worker_wall_time(event->at_ms, quorum_runtime_now_ms(),
@@ -446,7 +523,7 @@ worker_detach(int code, Datum arg)
 	if (LWLockHeldByMe(pgq_shared->lock))
 		LWLockRelease(pgq_shared->lock);
 	/* Fenced first: nothing may commit on the word of a dead worker. */
-	pg_atomic_write_u64(&pgq_shared->lease_until_ms, 0);
+	pgq_failover_fence();
 	LWLockAcquire(pgq_shared->lock, LW_EXCLUSIVE);
 	pgq_shared->worker_running = false;
 	pgq_shared->worker_pid = 0;
@@ -536,12 +613,17 @@ worker_publish(quorum_time_ms mono_now)
 	for (size_t i = 0; i < count && n < pgq_members_max; i++)
 	{
 		struct quorum_member_info info;
+		PgqMember  *m = &worker.members[n];
 
 		if (quorum_node_member_get(node, i, &info) != 0)
 			continue;
-		worker_copy_member(&info, &worker.members[n++], mono_now, wall_now);
+		worker_copy_member(&info, m, mono_now, wall_now);
+		m->is_leader = strcmp(info.name, worker.election.leader) == 0;
+		for (unsigned v = 0; v < worker.election.n_voters; v++)
+			m->voter = m->voter || strcmp(info.name, worker.election.voters[v]) == 0;
 		if (info.is_self)
 			self_incarnation = info.incarnation;
+		n++;
 	}
 	qsort(worker.members, n, sizeof(PgqMember), worker_member_cmp);
 	quorum_node_stats_get(node, &stats);
@@ -554,6 +636,14 @@ worker_publish(quorum_time_ms mono_now)
 	pgq_shared->n_members = n;
 	pgq_shared->stats = stats;
 	pgq_shared->incarnation = self_incarnation;
+	pgq_shared->term = worker.election.term;
+	strlcpy(pgq_shared->leader, worker.election.leader, sizeof(pgq_shared->leader));
+	pgq_shared->has_quorum = worker.election.has_quorum;
+	pgq_shared->paused = worker.election.paused;
+	pgq_shared->transferring = worker.election.transferring;
+	pgq_shared->mode = worker.election.mode;
+	strlcpy(pgq_shared->sync_names, worker.election.sync_names,
+			sizeof(pgq_shared->sync_names));
 	for (uint64 e = first; e < worker.n_pending; e++)
 	{
 		pgq_shared->events[pgq_shared->events_total % PGQ_EVENTS_MAX] =
@@ -580,6 +670,61 @@ worker_command_result(uint64 id, int rc, const char *detail)
 	strlcpy(r->detail, detail != NULL ? detail : "", sizeof(r->detail));
 	LWLockRelease(pgq_shared->lock);
 	ConditionVariableBroadcast(&pgq_shared->changed);
+}
+
+/* A decision command: a switchover, pause, resume or voter removal. */
+static int
+worker_election_command(const PgqCommand *cmd, quorum_time_ms now)
+{
+	struct quorum_command qc;
+	const char *what;
+	int			rc;
+
+	if (!pgq_failover_enabled)
+		return QUORUM_ESTATE;
+	memset(&qc, 0, sizeof(qc));
+	switch (cmd->type)
+	{
+		case PGQ_CMD_FAILOVER:
+			qc.type = QUORUM_CMD_TRANSFER;
+			what = "switchover";
+			break;
+		case PGQ_CMD_PAUSE:
+			qc.type = QUORUM_CMD_PAUSE;
+			what = "pause";
+			break;
+		case PGQ_CMD_RESUME:
+			qc.type = QUORUM_CMD_RESUME;
+			what = "resume";
+			break;
+		case PGQ_CMD_FORGET:
+			/* Only a voter needs a decision; the backend waits for it. */
+			if (!quorum_node_is_voter(quorum_runtime_node(worker.rt), cmd->name))
+				return 0;
+			qc.type = QUORUM_CMD_REMOVE_VOTER;
+			what = "removal of a voter";
+			break;
+		default:
+			return QUORUM_EINVAL;
+	}
+	strlcpy(qc.name, cmd->name, sizeof(qc.name));
+	rc = quorum_runtime_command(worker.rt, &qc, now);
+	if (rc == QUORUM_EIO)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE)));
+	if (rc != 0)
+		ereport(LOG,
+				(errmsg("pg_quorum could not request the %s%s%s%s: %s", what,
+						cmd->name[0] != '\0' ? " of \"" : "", cmd->name,
+						cmd->name[0] != '\0' ? "\"" : "", quorum_strerror(rc)),
+				 errdetail("%s", quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
+	else
+		ereport(LOG,
+				(errmsg("pg_quorum requested the %s%s%s%s", what,
+						cmd->name[0] != '\0' ? " of \"" : "", cmd->name,
+						cmd->name[0] != '\0' ? "\"" : "")));
+	return rc;
 }
 
 /* Run the commands backends posted. */
@@ -618,8 +763,9 @@ worker_run_commands(quorum_time_ms now)
 			case PGQ_CMD_PAUSE:
 			case PGQ_CMD_RESUME:
 			case PGQ_CMD_FORGET:
-				worker_command_result(cmd->id, QUORUM_ESTATE,
-									  "This libquorum has no election yet.");
+				rc = worker_election_command(cmd, now);
+				worker_command_result(cmd->id, rc, rc != 0 ?
+									  quorum_node_errmsg(quorum_runtime_node(worker.rt)) : NULL);
 				break;
 		}
 	}
@@ -632,8 +778,9 @@ worker_refresh_facts(quorum_time_ms now, bool force)
 	struct quorum_meta facts;
 	int			rc;
 
-	if (!force && now < worker.next_facts_ms)
+	if (!force && !worker.facts_due && now < worker.next_facts_ms)
 		return;
+	worker.facts_due = false;
 	worker.next_facts_ms = now + WORKER_FACTS_INTERVAL_MS;
 	worker_read_facts(&facts);
 	if (memcmp(&facts, &worker.facts, sizeof(facts)) == 0)
@@ -691,7 +838,10 @@ static void
 worker_leave_and_exit(void)
 {
 	quorum_time_ms now = quorum_runtime_now_ms();
-	int			rc = quorum_runtime_leave(worker.rt, now);
+	int			rc;
+
+	pgq_failover_fence();
+	rc = quorum_runtime_leave(worker.rt, now);
 
 	if (rc != 0)
 		pgq_report_quorum_error(LOG, rc, "leave the cluster gracefully",
@@ -709,7 +859,7 @@ worker_timeout_ms(quorum_time_ms now)
 {
 	long		timeout = quorum_runtime_timeout_ms(worker.rt, now);
 
-	if (worker.next_facts_ms <= now)
+	if (worker.next_facts_ms <= now || worker.facts_due)
 		return 0;
 	return Min(timeout, (long) (worker.next_facts_ms - now));
 }
@@ -733,6 +883,7 @@ pgq_worker_main(Datum main_arg)
 				 errmsg("pg_quorum shared memory is not initialized")));
 
 	worker_configure(&rc);
+	pgq_failover_init(worker.node_name, worker_record_election);
 	if (pgq_allow_plaintext)
 		ereport(WARNING,
 				(errmsg("pg_quorum gossip traffic is neither authenticated nor encrypted"),
@@ -809,6 +960,9 @@ pgq_worker_main(Datum main_arg)
 		if (err != 0)
 			pgq_report_quorum_error(FATAL, err, "process gossip",
 									quorum_node_errmsg(quorum_runtime_node(worker.rt)));
+		worker.facts_due |= pgq_failover_reconcile(quorum_runtime_node(worker.rt),
+												   quorum_runtime_now_ms(),
+												   &worker.election);
 		worker_publish(now);
 		worker_log_drops(now);
 		MemoryContextSwitchTo(old);

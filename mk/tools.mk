@@ -30,3 +30,8 @@ uninstall-tools:
 	rm -f $(addprefix '$(DESTDIR)$(TOOLS_BINDIR)'/,$(notdir $(TOOLS)))
 
 EXTRA_CLEAN += $(TOOLS)
+
+# PGXS tracks no header dependencies: rebuild the extension's objects when
+# a header they include changes, so that no object keeps an old layout of
+# the shared-memory structs.
+$(OBJS): $(wildcard extension/*.h include/quorum/*.h)

@@ -17,7 +17,9 @@
  *	   directory next to the data directory, since pg_rewind replaces them
  *	   with the leader's (and a copied pg_quorum.state would lose this node's
  *	   term and vote); a later run restores them first if a run died here;
- *	4. run pg_rewind --source-server=<leader> (it rewinds only when the WAL
+ *	4. checkpoint the leader (a just-promoted server's control file names its
+ *	   new timeline only after that, and pg_rewind reads it there), then run
+ *	   pg_rewind --source-server=<leader> (it rewinds only when the WAL
  *	   diverged, and reports "no rewind required" otherwise);
  *	5. restore the kept files, then write standby.signal and
  *	   primary_conninfo into postgresql.auto.conf (temporary file, fsync,
@@ -945,6 +947,29 @@ write_primary_conninfo(const char *conninfo)
 	free(path);
 }
 
+/*
+ * A freshly promoted leader's control file still names its old timeline
+ * until its first checkpoint, and pg_rewind reads the timeline from there:
+ * it would see "the same timeline" and rewind nothing.  So checkpoint first,
+ * as the pg_rewind documentation asks.
+ */
+static void
+checkpoint_leader(const char *conninfo)
+{
+	PGconn	   *conn = peer_connect(conninfo);
+	PGresult   *res;
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		fail("could not connect to the leader to checkpoint it: %s", PQerrorMessage(conn));
+	res = PQexec(conn, "CHECKPOINT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		fail("could not checkpoint the leader, which pg_rewind needs after a promotion: %s"
+			 "Give the conninfo's user superuser or the pg_checkpoint role.",
+			 PQerrorMessage(conn));
+	PQclear(res);
+	PQfinish(conn);
+}
+
 static int
 run_pg_rewind(const char *source)
 {
@@ -1035,9 +1060,11 @@ main(int argc, char **argv)
 	if (rewind)
 	{
 		int			rc;
+		char	   *source = rewind_conninfo(leader.conninfo);
 
+		checkpoint_leader(source);
 		keep_save(kdir);
-		rc = run_pg_rewind(rewind_conninfo(leader.conninfo));
+		rc = run_pg_rewind(source);
 		keep_restore(kdir);
 		if (rc != 0)
 			fail("pg_rewind failed (exit status %d); the data directory was not made a standby. "

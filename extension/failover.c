@@ -1,0 +1,498 @@
+/*-------------------------------------------------------------------------
+ *
+ * failover.c
+ *	  The worker's side of the election: after every step, bring this
+ *	  server in line with what libquorum's node decided.
+ *
+ * The node decides who leads and whether this server holds the write lease;
+ * this file only carries that out, level-triggered (it compares the wanted
+ * state with the current one on every pass, so a missed signal or a failed
+ * attempt is simply retried):
+ *
+ *	fence     publish the lease's end in shared memory, or 0, for the commit
+ *	          fence; writes are allowed only on the leader with the lease,
+ *	          running as the primary, outside a switchover, and on a timeline
+ *	          no member has gone past (see below);
+ *	promote   the leader with the lease that is still a standby promotes
+ *	          itself (actions.c), once per term, retried if it is slow;
+ *	follow    a standby points primary_conninfo at the leader's conninfo;
+ *	deposed   a primary that learns of another leader records it and, with
+ *	          pg_quorum.stop_deposed_primary, shuts its server down, after
+ *	          letting a quorum.failover() that waits on it see the result;
+ *	sync      the leader keeps synchronous_standby_names at a quorum of the
+ *	          healthy standbys (pgq_sync_names()).
+ *
+ * Two safety details.  A switchover hands leadership over with TIMEOUT_NOW,
+ * which lets the target be elected at once, and libquorum gives the lease up
+ * in the same step; but the runtime sends a step's datagrams before the
+ * worker can publish anything, so a write could commit here in that gap.
+ * The leader appends the SWITCHOVER decision (and has the runtime persist
+ * it) at least one round trip before it can commit and act on it, so the
+ * persist callback, which runs before any send, fences this server as soon
+ * as such a decision of its own term appears, until leadership moved on or
+ * the hand-over had time to fail.  Second, libquorum ranks candidates by
+ * timeline first: a primary whose timeline another member has gone past
+ * (someone promoted while this server was cut off) must not write on, even
+ * if it is elected again, because that member would outrank the writes
+ * made here.  It stays fenced and says so in the log; pg_quorum_rejoin on
+ * the member with the newer timeline (or on this one) resolves it.
+ *
+ * extension/failover.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+/* this server's recovery state and timeline */
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/lwlock.h"
+
+#include "quorum/quorum.h"
+
+#include "actions.h"
+#include "failover.h"
+#include "guc.h"
+#include "pg_compat.h"
+#include "shmem.h"
+
+/* Between two promote requests in one term, ms. */
+#define FAILOVER_PROMOTE_RETRY_MS 5000
+/* Between two recomputations of synchronous_standby_names, ms. */
+#define FAILOVER_SYNC_INTERVAL_MS 250
+/* A deposed primary lets a waiting quorum.failover() see the new primary
+ * for this long before it stops, ms ... */
+#define FAILOVER_STOP_GRACE_MS 500
+/* ... but never waits longer than this for that, ms. */
+#define FAILOVER_STOP_WAIT_MAX_MS 10000
+/* Added to libquorum's hand-over window (2 longest election timeouts). */
+#define FAILOVER_HOLD_EXTRA_MS 1000
+
+typedef struct FailoverState
+{
+	char		self[QUORUM_NAME_MAX + 1];
+	PgqRecordFn record;
+	quorum_time_ms hand_over_ms;	/* libquorum's transfer window */
+
+	/* switchover hold (see the header comment) */
+	uint64		hold_term;
+	quorum_time_ms hold_until_ms;	/* 0 = no hold */
+	uint64		switchover_index_seen;
+
+	/* a switchover of the current term was committed */
+	uint64		transfer_term;
+	quorum_time_ms transfer_until_ms;
+
+	bool		was_in_recovery;
+	uint64		promote_term;
+	quorum_time_ms promote_retry_ms;
+
+	char		followed_leader[QUORUM_NAME_MAX + 1];
+	char		followed_conninfo[QUORUM_CONNINFO_MAX + 1];
+
+	uint64		deposed_term;
+	quorum_time_ms deposed_since_ms;
+	quorum_time_ms leader_primary_since_ms;
+	bool		stop_requested;
+
+	uint64		stale_logged_term;
+
+	PgqMode		mode;
+	bool		mode_known;		/* mode was computed as leader this term */
+	uint64		mode_term;
+	char		sync_names[PGQ_SYNC_NAMES_MAX];	/* as we last set it */
+	quorum_time_ms next_sync_ms;
+} FailoverState;
+
+static FailoverState st;
+
+void
+pgq_failover_init(const char *self, PgqRecordFn record)
+{
+	memset(&st, 0, sizeof(st));
+	strlcpy(st.self, self, sizeof(st.self));
+	st.record = record;
+	st.was_in_recovery = RecoveryInProgress();
+	st.hand_over_ms = 2 * (quorum_time_ms) pgq_election_timeout_ms * 4 / 3;
+}
+
+void
+pgq_failover_fence(void)
+{
+	if (pgq_shared != NULL)
+		pg_atomic_write_u64(&pgq_shared->lease_until_ms, 0);
+}
+
+void
+pgq_failover_persisted(const quorum_node *node,
+					   const struct quorum_durable *durable,
+					   quorum_time_ms now)
+{
+	const struct quorum_election_durable *e = &durable->election;
+	struct quorum_election_info info;
+
+	if (quorum_node_election_get(node, &info) != 0 ||
+		info.role != QUORUM_ELECTION_LEADER)
+		return;
+	for (uint32 k = 0; k < e->n_entries && k < QUORUM_LOG_MAX; k++)
+	{
+		uint64		index = e->snap.index + 1 + k;
+
+		if (e->entries[k].type != QUORUM_DECISION_SWITCHOVER ||
+			e->entries[k].term != e->term || index <= st.switchover_index_seen)
+			continue;
+		st.switchover_index_seen = index;
+		/* Only a hand-over to another member gives the lease up. */
+		if (strcmp(e->entries[k].name, st.self) == 0)
+			continue;
+		pgq_failover_fence();
+		st.hold_term = e->term;
+		st.hold_until_ms = now + st.hand_over_ms + FAILOVER_HOLD_EXTRA_MS;
+		ereport(LOG,
+				(errmsg("pg_quorum fenced this server for a switchover to %s%s%s",
+						e->entries[k].name[0] != '\0' ? "\"" : "",
+						e->entries[k].name[0] != '\0' ? e->entries[k].name : "the best standby",
+						e->entries[k].name[0] != '\0' ? "\"" : "")));
+	}
+}
+
+void
+pgq_failover_event(const quorum_node *node, const struct quorum_event *event)
+{
+	switch (event->type)
+	{
+		case QUORUM_EV_LEADER_CHANGED:
+			st.record(PGQ_EV_LEADER, event->member, event->term, NULL);
+			if (event->member[0] != '\0')
+				ereport(LOG,
+						(errmsg("pg_quorum: \"%s\" is the leader in term " UINT64_FORMAT,
+								event->member, event->term)));
+			else
+				ereport(LOG,
+						(errmsg("pg_quorum: no leader in term " UINT64_FORMAT,
+								event->term)));
+			break;
+		case QUORUM_EV_LEASE_GAINED:
+			st.record(PGQ_EV_LEASE_GAINED, event->member, event->term, NULL);
+			break;
+		case QUORUM_EV_LEASE_LOST:
+			st.record(PGQ_EV_LEASE_LOST, event->member, event->term, NULL);
+			break;
+		case QUORUM_EV_DECISION_COMMITTED:
+			{
+				const struct quorum_decision *d = &event->decision;
+				char		detail[64];
+
+				snprintf(detail, sizeof(detail), "decision " UINT64_FORMAT, event->index);
+				switch ((enum quorum_decision_type) d->type)
+				{
+					case QUORUM_DECISION_ADD_VOTER:
+						st.record(PGQ_EV_VOTER_ADDED, d->name, d->term, detail);
+						break;
+					case QUORUM_DECISION_REMOVE_VOTER:
+						st.record(PGQ_EV_VOTER_REMOVED, d->name, d->term, detail);
+						break;
+					case QUORUM_DECISION_PAUSE:
+						st.record(PGQ_EV_PAUSED, "", d->term, detail);
+						ereport(LOG, (errmsg("pg_quorum: automatic failover is paused")));
+						break;
+					case QUORUM_DECISION_RESUME:
+						st.record(PGQ_EV_RESUMED, "", d->term, detail);
+						ereport(LOG, (errmsg("pg_quorum: automatic failover is resumed")));
+						break;
+					case QUORUM_DECISION_SWITCHOVER:
+						st.record(PGQ_EV_SWITCHOVER, d->name, d->term, detail);
+						if (d->term == quorum_node_term(node))
+						{
+							st.transfer_term = d->term;
+							st.transfer_until_ms = event->at_ms + st.hand_over_ms +
+								FAILOVER_HOLD_EXTRA_MS;
+						}
+						break;
+					case QUORUM_DECISION_NOOP:
+						break;
+				}
+				break;
+			}
+		default:
+			break;
+	}
+}
+
+/*
+ * Whether another member gossips a timeline above this primary's; *who
+ * and *tli name the first such.
+ */
+static bool
+failover_timeline_passed(const quorum_node *node, TimeLineID mine,
+						 char *who, uint32 *tli)
+{
+	size_t		count = quorum_node_member_count(node);
+
+	for (size_t i = 0; i < count; i++)
+	{
+		struct quorum_member_info m;
+
+		if (quorum_node_member_get(node, i, &m) != 0 || m.is_self || !m.has_meta)
+			continue;
+		if (m.meta.timeline > mine)
+		{
+			strlcpy(who, m.name, QUORUM_NAME_MAX + 1);
+			*tli = m.meta.timeline;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+failover_is_voter(const struct quorum_election_info *info, const char *name)
+{
+	for (unsigned i = 0; i < info->n_voters && i < QUORUM_VOTERS_MAX; i++)
+		if (strcmp(info->voters[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void
+failover_follow(const quorum_node *node, const struct quorum_election_info *info)
+{
+	struct quorum_member_info m;
+	bool		changed;
+
+	if (quorum_node_member_find(node, info->leader, &m) != 0 || !m.has_meta ||
+		m.meta.conninfo[0] == '\0')
+		return;
+	if (strcmp(st.followed_leader, info->leader) == 0 &&
+		strcmp(st.followed_conninfo, m.meta.conninfo) == 0)
+		return;
+	if (!pgq_action_follow(m.meta.conninfo, st.self, &changed))
+		return;
+	strlcpy(st.followed_leader, info->leader, sizeof(st.followed_leader));
+	strlcpy(st.followed_conninfo, m.meta.conninfo, sizeof(st.followed_conninfo));
+	if (changed)
+	{
+		st.record(PGQ_EV_FOLLOWING, info->leader, info->term, m.meta.conninfo);
+		ereport(LOG,
+				(errmsg("pg_quorum: this standby now replicates from the leader \"%s\"",
+						info->leader),
+				 errdetail("primary_conninfo is \"%s\" plus this node's application_name.",
+						   m.meta.conninfo)));
+	}
+}
+
+static void
+failover_deposed(const quorum_node *node, const struct quorum_election_info *info,
+				 quorum_time_ms now)
+{
+	struct quorum_member_info m;
+	int			waiters;
+	bool		leader_primary;
+
+	if (st.deposed_term != info->term)
+	{
+		st.deposed_term = info->term;
+		st.deposed_since_ms = now;
+		st.leader_primary_since_ms = 0;
+		st.record(PGQ_EV_DEPOSED, info->leader, info->term, NULL);
+		ereport(LOG,
+				(errmsg("pg_quorum: this server runs as a primary but \"%s\" is the leader in term " UINT64_FORMAT,
+						info->leader, info->term),
+				 errdetail("It is fenced: no write transaction can commit here."),
+				 pgq_stop_deposed_primary ?
+				 errhint("It shuts down now; run pg_quorum_rejoin before starting it again, to make it a standby.") :
+				 errhint("Stop it and run pg_quorum_rejoin to make it a standby.")));
+	}
+	if (!pgq_stop_deposed_primary || st.stop_requested)
+		return;
+
+	leader_primary = quorum_node_member_find(node, info->leader, &m) == 0 &&
+		m.has_meta && m.meta.role == QUORUM_ROLE_PRIMARY;
+	if (leader_primary && st.leader_primary_since_ms == 0)
+		st.leader_primary_since_ms = now;
+	LWLockAcquire(pgq_shared->lock, LW_SHARED);
+	waiters = pgq_shared->switchover_waiters;
+	LWLockRelease(pgq_shared->lock);
+
+	if (waiters == 0 ||
+		(leader_primary && now >= st.leader_primary_since_ms + FAILOVER_STOP_GRACE_MS) ||
+		now >= st.deposed_since_ms + FAILOVER_STOP_WAIT_MAX_MS)
+	{
+		ereport(LOG,
+				(errmsg("pg_quorum is shutting down this deposed primary (pg_quorum.stop_deposed_primary is on)")));
+		pgq_action_stop_server();
+		st.stop_requested = true;
+	}
+}
+
+/* The leader's synchronous_standby_names, every FAILOVER_SYNC_INTERVAL_MS. */
+static void
+failover_sync(const quorum_node *node, const struct quorum_election_info *info,
+			  quorum_time_ms now)
+{
+	char		streaming[QUORUM_VOTERS_MAX * 2][QUORUM_NAME_MAX + 1];
+	char		healthy[QUORUM_VOTERS_MAX][QUORUM_NAME_MAX + 1];
+	char		names[PGQ_SYNC_NAMES_MAX];
+	int			n_streaming;
+	int			n_healthy = 0;
+	PgqMode		mode;
+	bool		changed;
+
+	if (now < st.next_sync_ms && st.mode_term == info->term)
+		return;
+	st.next_sync_ms = now + FAILOVER_SYNC_INTERVAL_MS;
+	if (st.mode_term != info->term)
+	{
+		st.mode_term = info->term;
+		st.mode_known = false;
+	}
+
+	if (!pgq_synchronous)
+	{
+		/* Undo only what this worker set; an operator's value stays. */
+		if (st.sync_names[0] != '\0' &&
+			pgq_action_set_sync_names("", &changed))
+			st.sync_names[0] = '\0';
+		st.mode = PGQ_MODE_ASYNC;
+		st.mode_known = false;
+		return;
+	}
+
+	n_streaming = pgq_action_streaming_standbys(streaming, lengthof(streaming));
+	for (int i = 0; i < n_streaming && n_healthy < QUORUM_VOTERS_MAX; i++)
+	{
+		struct quorum_member_info m;
+		bool		dup = false;
+
+		if (strcmp(streaming[i], st.self) == 0 ||
+			!failover_is_voter(info, streaming[i]) ||
+			quorum_node_member_find(node, streaming[i], &m) != 0 ||
+			m.state != QUORUM_MEMBER_ALIVE ||
+			(m.has_meta && m.meta.role == QUORUM_ROLE_WITNESS))
+			continue;
+		for (int j = 0; j < n_healthy; j++)
+			dup = dup || strcmp(healthy[j], streaming[i]) == 0;
+		if (!dup)
+			strlcpy(healthy[n_healthy++], streaming[i], QUORUM_NAME_MAX + 1);
+	}
+	mode = pgq_sync_names(info->n_voters, healthy, n_healthy, names, sizeof(names));
+	if (!pgq_action_set_sync_names(names, &changed))
+		return;
+	strlcpy(st.sync_names, names, sizeof(st.sync_names));
+	if (!st.mode_known || mode != st.mode)
+	{
+		st.record(mode == PGQ_MODE_DEGRADED ? PGQ_EV_DEGRADED : PGQ_EV_SYNCHRONOUS,
+				  st.self, info->term, names[0] != '\0' ? names : "(none)");
+		if (mode == PGQ_MODE_DEGRADED)
+			ereport(LOG,
+					(errmsg("pg_quorum synchronous mode is degraded: %d healthy standby(s)",
+							n_healthy),
+					 errdetail("synchronous_standby_names is \"%s\"; commits acknowledged now may be lost if this server fails.",
+							   names)));
+		else
+			ereport(LOG,
+					(errmsg("pg_quorum synchronous mode has a quorum of standbys"),
+					 errdetail("synchronous_standby_names is \"%s\".", names)));
+	}
+	st.mode = mode;
+	st.mode_known = true;
+}
+
+bool
+pgq_failover_reconcile(const quorum_node *node, quorum_time_ms now,
+					   PgqElectionStatus *status)
+{
+	struct quorum_election_info info;
+	bool		in_recovery = RecoveryInProgress();
+	bool		self_leader;
+	bool		stale = false;
+	bool		may_write;
+	bool		facts_changed = false;
+	quorum_time_ms lease_until;
+
+	memset(status, 0, sizeof(*status));
+	if (quorum_node_election_get(node, &info) != 0)
+	{
+		pgq_failover_fence();
+		return false;
+	}
+	self_leader = info.leader[0] != '\0' && strcmp(info.leader, st.self) == 0;
+	lease_until = info.lease_until_ms > now ? info.lease_until_ms : 0;
+
+	if (st.hold_until_ms != 0 &&
+		(!self_leader || info.term != st.hold_term || now >= st.hold_until_ms))
+		st.hold_until_ms = 0;
+	if (st.transfer_until_ms != 0 &&
+		(info.term != st.transfer_term || now >= st.transfer_until_ms))
+		st.transfer_until_ms = 0;
+
+	if (self_leader && !in_recovery)
+	{
+		char		who[QUORUM_NAME_MAX + 1];
+		uint32		tli = 0;
+
+		stale = failover_timeline_passed(node, GetWALInsertionTimeLine(), who, &tli);
+		if (stale && st.stale_logged_term != info.term)
+		{
+			st.stale_logged_term = info.term;
+			ereport(WARNING,
+					(errmsg("pg_quorum leader \"%s\" stays fenced: member \"%s\" is on timeline %u, past this primary's timeline %u",
+							st.self, who, tli, GetWALInsertionTimeLine()),
+					 errdetail("Another server was promoted while this one was cut off; writing on here could be outranked and lost."),
+					 errhint("Make \"%s\" a standby of this server with pg_quorum_rejoin, or this server a standby of it.",
+							 who)));
+		}
+	}
+
+	/* The fence: the only thing backends read. */
+	may_write = pgq_failover_enabled && self_leader && lease_until != 0 &&
+		!in_recovery && st.hold_until_ms == 0 && !stale;
+	pg_atomic_write_u64(&pgq_shared->lease_until_ms, may_write ? lease_until : 0);
+
+	if (pgq_failover_enabled)
+	{
+		/* Promote: the leader with the lease, while still a standby. */
+		if (self_leader && lease_until != 0 && in_recovery &&
+			(st.promote_term != info.term || now >= st.promote_retry_ms))
+		{
+			if (st.promote_term != info.term)
+			{
+				st.record(PGQ_EV_PROMOTED, st.self, info.term, NULL);
+				ereport(LOG,
+						(errmsg("pg_quorum is promoting this standby: it leads term " UINT64_FORMAT " and holds the lease",
+								info.term)));
+			}
+			(void) pgq_action_promote();
+			st.promote_term = info.term;
+			st.promote_retry_ms = now + FAILOVER_PROMOTE_RETRY_MS;
+		}
+		if (st.was_in_recovery && !in_recovery)
+		{
+			ereport(LOG, (errmsg("pg_quorum: this server now runs as the primary")));
+			facts_changed = true;
+		}
+
+		if (in_recovery && info.leader[0] != '\0' && !self_leader)
+			failover_follow(node, &info);
+		if (!in_recovery && info.leader[0] != '\0' && !self_leader)
+			failover_deposed(node, &info, now);
+		if (self_leader && !in_recovery)
+			failover_sync(node, &info, now);
+	}
+	st.was_in_recovery = in_recovery;
+
+	status->term = info.term;
+	strlcpy(status->leader, info.leader, sizeof(status->leader));
+	status->has_quorum = info.leader[0] != '\0';
+	status->paused = info.paused;
+	status->transferring = st.transfer_until_ms != 0 && info.term == st.transfer_term;
+	if (self_leader && !in_recovery && pgq_synchronous && st.mode_known)
+		status->mode = st.mode;
+	else
+		status->mode = pgq_synchronous ? PGQ_MODE_SYNC : PGQ_MODE_ASYNC;
+	strlcpy(status->sync_names, self_leader ? st.sync_names : "", sizeof(status->sync_names));
+	status->n_voters = Min(info.n_voters, QUORUM_VOTERS_MAX);
+	memcpy(status->voters, info.voters, sizeof(status->voters));
+	return facts_changed;
+}

@@ -1,0 +1,91 @@
+-- test/sql/09_fence.sql: the commit fence.  The lone server (a cluster of
+-- one, pg_quorum.bootstrap_expect = 1) leads and holds the write lease, so
+-- writes commit; while its worker is stopped it has no lease, and a
+-- transaction that wrote something cannot commit, prepare, or commit a
+-- prepared transaction, with SQLSTATE 25006, while read-only ones work.
+-- Once the restarted worker has elected itself again, writes commit again.
+--
+-- The writes run through dblink, each in its own connection and
+-- transaction, since this file's own transaction is rolled back.
+--
+-- Expects the server and settings described in test/sql/README.md.
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pg_quorum;
+CREATE EXTENSION IF NOT EXISTS dblink;
+-- Poll a boolean query until it is true or timeout_s seconds have passed.
+CREATE FUNCTION pg_temp.wait_for(query text, timeout_s double precision DEFAULT 30)
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+DECLARE
+	deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
+	result boolean;
+BEGIN
+	LOOP
+		EXECUTE query INTO result;
+		IF result THEN
+			RETURN true;
+		END IF;
+		IF clock_timestamp() > deadline THEN
+			RETURN false;
+		END IF;
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END
+$fn$;
+-- Run sql in a new session of this database (and its own transaction).
+CREATE FUNCTION pg_temp.remote(sql text) RETURNS text LANGUAGE sql AS $fn$
+	SELECT dblink_exec(format('host=%s port=%s dbname=%s user=%s',
+							  current_setting('unix_socket_directories'),
+							  current_setting('port'), current_database(),
+							  current_user), sql)
+$fn$;
+-- The worker has no database connection: signal it as 08_worker_restart does.
+CREATE FUNCTION pg_temp.sigterm(pid int) RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+	EXECUTE format($c$COPY (SELECT 1) TO PROGRAM 'cat >/dev/null; kill -TERM %s'$c$, pid);
+	RETURN true;
+END
+$fn$;
+SELECT plan(16);
+
+SELECT ok(pg_temp.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
+	'the lone server leads and is not fenced');
+SELECT lives_ok($$SELECT pg_temp.remote('DROP TABLE IF EXISTS pgq_fence_probe; CREATE TABLE pgq_fence_probe (i int); INSERT INTO pgq_fence_probe VALUES (1)')$$,
+	'the leader commits a write transaction');
+SELECT lives_ok($$SELECT pg_temp.remote('BEGIN; INSERT INTO pgq_fence_probe VALUES (2); PREPARE TRANSACTION ''pgq_fence_1''')$$,
+	'the leader prepares a write transaction');
+
+-- Stop the worker: it fences the server before it exits, and the
+-- postmaster restarts it only after 5 s, which then campaigns again.
+SELECT ok(pg_temp.sigterm(worker_pid), 'the worker is told to stop') FROM quorum.status;
+SELECT ok(pg_temp.wait_for('SELECT fenced FROM quorum.status', 10),
+	'without its worker the server is fenced');
+
+SELECT throws_ok($$SELECT pg_temp.remote('INSERT INTO pgq_fence_probe VALUES (3)')$$, '25006', NULL,
+	'a write transaction cannot commit on a fenced server');
+SELECT throws_ok($$SELECT pg_temp.remote('BEGIN; CREATE TEMP TABLE pgq_t (i int); COMMIT')$$, '25006', NULL,
+	'a transaction that wrote only a temporary table cannot commit either');
+SELECT lives_ok($$SELECT pg_temp.remote('BEGIN; SELECT count(*) FROM pgq_fence_probe; COMMIT')$$,
+	'a read-only transaction commits on a fenced server');
+SELECT lives_ok($$SELECT pg_temp.remote('BEGIN READ ONLY; SELECT pg_is_in_recovery(); COMMIT')$$,
+	'an explicitly read-only transaction commits on a fenced server');
+SELECT throws_ok($$SELECT pg_temp.remote('BEGIN; INSERT INTO pgq_fence_probe VALUES (4); PREPARE TRANSACTION ''pgq_fence_2''')$$, '25006', NULL,
+	'a write transaction cannot be prepared on a fenced server');
+SELECT throws_ok($$SELECT pg_temp.remote('COMMIT PREPARED ''pgq_fence_1''')$$, '25006', NULL,
+	'a prepared write transaction cannot be committed on a fenced server');
+SELECT is((SELECT count(*)::int FROM pg_prepared_xacts WHERE gid = 'pgq_fence_1'), 1,
+	'the refused COMMIT PREPARED left the prepared transaction in place');
+
+SELECT ok(pg_temp.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
+	'the restarted worker elects this server again and the fence opens');
+SELECT lives_ok($$SELECT pg_temp.remote('COMMIT PREPARED ''pgq_fence_1''')$$,
+	'the prepared transaction commits once the server leads again');
+SELECT is((SELECT array_agg(i ORDER BY i) FROM dblink(
+			format('host=%s port=%s dbname=%s user=%s', current_setting('unix_socket_directories'),
+				   current_setting('port'), current_database(), current_user),
+			'SELECT i FROM pgq_fence_probe') AS t(i int)),
+	ARRAY[1, 2], 'exactly the rows of the transactions that committed are there');
+SELECT lives_ok($$SELECT pg_temp.remote('DROP TABLE pgq_fence_probe')$$,
+	'the probe table is dropped');
+
+SELECT * FROM finish();
+ROLLBACK;

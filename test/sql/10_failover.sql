@@ -1,0 +1,131 @@
+-- test/sql/10_failover.sql: the election's status columns and the functions
+-- that act on the election: quorum.failover(), pause(), resume(), forget().
+-- On a cluster of one only the refusals and pause/resume can be exercised;
+-- switchovers between servers are tested in test/cluster.
+--
+-- Expects the server and settings described in test/sql/README.md.
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pg_quorum;
+-- Poll a boolean query until it is true or timeout_s seconds have passed.
+CREATE FUNCTION pg_temp.wait_for(query text, timeout_s double precision DEFAULT 30)
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+DECLARE
+	deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
+	result boolean;
+BEGIN
+	LOOP
+		EXECUTE query INTO result;
+		IF result THEN
+			RETURN true;
+		END IF;
+		IF clock_timestamp() > deadline THEN
+			RETURN false;
+		END IF;
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+END
+$fn$;
+-- The SQLSTATE that query raises when run as role_name ('00000' if none).
+CREATE FUNCTION pg_temp.sqlstate_as(role_name name, query text)
+RETURNS text LANGUAGE plpgsql AS $fn$
+BEGIN
+	EXECUTE format('SET LOCAL ROLE %I', role_name);
+	BEGIN
+		EXECUTE query;
+	EXCEPTION WHEN OTHERS THEN
+		RESET ROLE;
+		RETURN SQLSTATE;
+	END;
+	RESET ROLE;
+	RETURN '00000';
+END
+$fn$;
+CREATE ROLE pgq_test_monitor IN ROLE pg_monitor;
+SELECT plan(42);
+
+-- The objects and who may call them.
+SELECT has_function('quorum', 'failover', ARRAY['text']);
+SELECT function_returns('quorum', 'failover', ARRAY['text'], 'text');
+SELECT has_function('quorum', 'pause', ARRAY[]::name[]);
+SELECT function_returns('quorum', 'pause', ARRAY[]::name[], 'void');
+SELECT has_function('quorum', 'resume', ARRAY[]::name[]);
+SELECT function_returns('quorum', 'resume', ARRAY[]::name[], 'void');
+SELECT has_function('quorum', 'forget', ARRAY['text']);
+SELECT function_returns('quorum', 'forget', ARRAY['text'], 'void');
+SELECT is((SELECT pg_get_expr(proargdefaults, 0) FROM pg_proc
+			WHERE oid = 'quorum.failover(text)'::regprocedure),
+	'NULL::text', 'quorum.failover''s target defaults to NULL');
+SELECT ok(NOT has_function_privilege('public', 'quorum.failover(text)', 'EXECUTE'),
+	'PUBLIC may not execute quorum.failover()');
+SELECT ok(NOT has_function_privilege('public', 'quorum.pause()', 'EXECUTE'),
+	'PUBLIC may not execute quorum.pause()');
+SELECT ok(NOT has_function_privilege('public', 'quorum.resume()', 'EXECUTE'),
+	'PUBLIC may not execute quorum.resume()');
+SELECT ok(NOT has_function_privilege('public', 'quorum.forget(text)', 'EXECUTE'),
+	'PUBLIC may not execute quorum.forget()');
+SELECT is(pg_temp.sqlstate_as('pgq_test_monitor', 'SELECT quorum.pause()'), '42501',
+	'a pg_monitor member cannot pause failover');
+SELECT is(pg_temp.sqlstate_as('pgq_test_monitor', 'SELECT quorum.failover()'), '42501',
+	'a pg_monitor member cannot switch over');
+
+-- A cluster of one: this server leads, with the lease.
+SELECT ok(pg_temp.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
+	'the lone server is the leader and not fenced');
+SELECT ok((SELECT term >= 1 AND has_quorum AND mode = 'async' AND NOT paused FROM quorum.status),
+	'quorum.status: a term, a quorum, asynchronous mode, not paused');
+SELECT is((SELECT (is_leader, voter, lag) FROM quorum.nodes WHERE is_self),
+	(true, true, 0::bigint), 'quorum.nodes: this server is the leader, a voter, 0 bytes behind');
+SELECT ok(EXISTS (SELECT FROM quorum.events
+				   WHERE event = 'leader' AND node = 'pgtap' AND term >= 1 AND incarnation IS NULL),
+	'quorum.events records the election of this server with its term');
+SELECT ok(EXISTS (SELECT FROM quorum.events WHERE event = 'lease_gained' AND term >= 1),
+	'quorum.events records that this server gained the lease');
+
+-- quorum.failover(): refusals change nothing.
+SELECT throws_ok($$SELECT quorum.failover('no_such_node')$$, '22023', NULL,
+	'a switchover to an unknown member fails with invalid_parameter_value');
+SELECT throws_ok($$SELECT quorum.failover('')$$, '22023', NULL,
+	'a switchover to an empty name fails with invalid_parameter_value');
+SELECT throws_ok($$SELECT quorum.failover()$$, '55000', NULL,
+	'a switchover with no standby to take over fails with object_not_in_prerequisite_state');
+SELECT is(quorum.failover('pgtap'), 'pgtap',
+	'a switchover to the current leader returns its name');
+SELECT is((SELECT leader FROM quorum.status), 'pgtap', 'the leader is unchanged');
+
+-- quorum.forget()
+SELECT throws_ok($$SELECT quorum.forget('no_such_node')$$, '22023', NULL,
+	'forgetting an unknown member fails with invalid_parameter_value');
+SELECT throws_ok($$SELECT quorum.forget('pgtap')$$, '22023', NULL,
+	'forgetting this server itself fails with invalid_parameter_value');
+SELECT is(quorum.forget(NULL)::text, NULL, 'quorum.forget(NULL) is NULL (strict)');
+
+-- pause and resume
+SELECT lives_ok('SELECT quorum.pause()', 'quorum.pause() succeeds');
+SELECT ok((SELECT paused FROM quorum.status), 'quorum.status shows failover paused');
+SELECT ok(EXISTS (SELECT FROM quorum.events WHERE event = 'paused' AND term >= 1),
+	'quorum.events records the pause');
+SELECT lives_ok('SELECT quorum.pause()', 'pausing again is harmless');
+SELECT throws_ok($$SELECT quorum.failover('pgtap')$$, '55000', NULL,
+	'a switchover while paused fails with object_not_in_prerequisite_state');
+SELECT throws_ok($$SELECT quorum.failover()$$, '55000', NULL,
+	'a switchover to the best standby while paused fails the same way');
+SELECT ok((SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status),
+	'while paused the leader keeps leading and writing');
+SELECT lives_ok('SELECT quorum.resume()', 'quorum.resume() succeeds');
+SELECT ok(NOT (SELECT paused FROM quorum.status), 'quorum.status shows failover active again');
+SELECT ok(EXISTS (SELECT FROM quorum.events WHERE event = 'resumed' AND term >= 1),
+	'quorum.events records the resumption');
+SELECT lives_ok('SELECT quorum.resume()', 'resuming again is harmless');
+
+-- The wait is bounded by pg_quorum.command_timeout.
+SET LOCAL pg_quorum.command_timeout = '100ms';
+SELECT is(current_setting('pg_quorum.command_timeout'), '100ms',
+	'pg_quorum.command_timeout can be lowered in a session');
+RESET pg_quorum.command_timeout;
+SELECT throws_ok($$SELECT quorum.failover('no_such_node')$$, '22023', NULL,
+	'checks come before any waiting');
+SELECT ok((SELECT leader = 'pgtap' AND NOT fenced AND NOT paused FROM quorum.status),
+	'after all this the server still leads, unfenced and not paused');
+
+SELECT * FROM finish();
+ROLLBACK;
