@@ -886,7 +886,21 @@ sqlapi_pause(bool pause)
 	{
 		sqlapi_snapshot(&snap, false);
 		if (snap.paused == pause)
+		{
+			/*
+			 * Committed here; the other voters learn the commit with the
+			 * leader's next heartbeats.  Waiting for two of them keeps a
+			 * voter that has the decision but not yet its commit from
+			 * campaigning as if failover were still on, should the leader
+			 * die right after this returns.
+			 */
+			TimestampTz settled = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+															  2 * pgq_heartbeat_interval_ms);
+
+			while (sqlapi_sleep(Min(settled, deadline)))
+				;
 			break;
+		}
 		if (!sqlapi_sleep(deadline))
 		{
 			ConditionVariableCancelSleep();
