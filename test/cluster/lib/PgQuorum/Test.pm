@@ -525,14 +525,27 @@ sub check_workload
 }
 
 # wait_following($node, $leader, $seconds): poll until $node is a standby
-# streaming from $leader (its WAL receiver connected to the leader's port).
-# Returns the seconds it took, or undef after a diag.
+# that really follows $leader: its WAL receiver streams from the leader's
+# port on the leader's current timeline, and it has replayed the leader's
+# WAL up to where it was when the wait began (a standby whose WAL diverged
+# keeps reconnecting and never gets there).  Returns the seconds it took,
+# or undef after a diag.
 sub wait_following
 {
 	my ($node, $leader, $seconds) = @_;
+	my $pos = query($leader,
+		'SELECT pg_current_wal_insert_lsn() || \' \' || '
+		  . "('x' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8))::bit(32)::int");
+	unless (defined $pos && $pos =~ /^(\S+) (\d+)$/)
+	{
+		diag($leader->name . ' gives no WAL position (is it a primary?)');
+		return undef;
+	}
+	my ($lsn, $tli) = ($1, $2);
 	return wait_for_query($node,
 		"SELECT pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver "
-		  . "WHERE status = 'streaming' AND sender_port = " . $leader->port . ')',
+		  . "WHERE status = 'streaming' AND sender_port = " . $leader->port
+		  . " AND received_tli = $tli) AND pg_last_wal_replay_lsn() >= '$lsn'",
 		't', $seconds);
 }
 

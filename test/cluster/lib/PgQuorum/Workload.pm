@@ -311,7 +311,9 @@ sub session_open
 	$by_fd{ fileno($out_r) } = [ $s, 'out' ];
 	$by_fd{ fileno($err_r) } = [ $s, 'err' ];
 	$sel->add($out_r, $err_r);
-	syswrite($s->{in}, "\\echo ready\n");
+	# Keep the servers' logs readable: the workload's statements are not
+	# logged (PostgreSQL::Test::Cluster sets log_statement = all).
+	syswrite($s->{in}, "SET log_statement = none;\n\\echo ready\n");
 	return;
 }
 
@@ -429,7 +431,10 @@ sub writer_main
 		}
 		for my $fh ($sel->can_read($wait > 0 ? $wait : 0))
 		{
-			my $entry = $by_fd{ fileno($fh) } or next;
+			# A handle closed earlier in this round (the session ended).
+			my $fd = fileno($fh);
+			next unless defined $fd;
+			my $entry = $by_fd{$fd} or next;
 			my ($s, $which) = @$entry;
 			my $n = sysread($fh, my $buf, 65536);
 			next if !defined $n && ($! == EAGAIN || $! == EINTR);

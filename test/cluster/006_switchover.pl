@@ -1,0 +1,103 @@
+# test/cluster/006_switchover.pl: planned switchover there and back.
+#
+# Three voters in synchronous mode with a workload writing to all three.
+# quorum.failover() with a bad target fails with the documented SQLSTATE
+# and changes nothing; SELECT quorum.failover('node2') on the primary hands
+# leadership to node2, which becomes a writable primary that node3
+# follows, while node1 shuts itself down and rejoins with
+# pg_quorum_rejoin; then SELECT quorum.failover('node1') on node2 hands it
+# back the same way.  The history checker finds every acknowledged write
+# everywhere and exactly the two changes of writable server.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PgQuorum::Test;
+use PgQuorum::Workload;
+use PgQuorum::History;
+
+my $fail_s = 30;    # bound for a switchover, a rejoin, a catch-up
+
+my $c = new_failover_cluster();
+my @nodes = @{ $c->{nodes} };
+my ($node1, $node2, $node3) = @nodes;
+my $now = \&PgQuorum::Workload::now;
+
+my ($leader, $term) = wait_for_leader(\@nodes, $fail_s);
+is($leader && $leader->name, 'node1', 'node1, the primary, is the first leader');
+
+my $wl = PgQuorum::Workload->start(
+	nodes => \@nodes,
+	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_006.tsv");
+ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
+
+# Bad targets change nothing.
+my ($ok, $state, $msg) = try_sql($node1, "SELECT quorum.failover('nosuch')");
+ok(!$ok, 'quorum.failover() of an unknown server fails');
+is($state, '22023', 'with SQLSTATE 22023') or diag($msg);
+my ($out, $err) = ('', '');
+$node1->psql('postgres', "SELECT quorum.failover('node1')", stdout => \$out, stderr => \$err);
+is($out, 'node1', 'quorum.failover() of the leader itself returns its name');
+like($err, qr/NOTICE/, 'with a NOTICE');
+my $st = cluster_status($node1);
+ok($st && ($st->{leader} // '') eq 'node1' && !$st->{fenced} && $st->{term} == $term,
+	'node1 is still the writable leader, in the same term');
+
+# switch_to($from, $to, @others): quorum.failover($to) on $from, then the
+# old primary stops and rejoins.  Returns the seconds the call took.
+sub switch_to
+{
+	my ($from, $to, @rest) = @_;
+	my $tname = $to->name;
+	# The target must be known alive, streaming, on the leader's timeline.
+	ok( defined wait_for_query(
+			$from,
+			"SELECT n.state || ' ' || n.role || ' ' || (n.timeline = s.timeline)::text "
+			  . "FROM quorum.nodes n, quorum.nodes s WHERE n.name = '$tname' AND s.is_self",
+			'alive standby true', $fail_s),
+		"$tname is seen alive as a standby on the leader's timeline");
+	my $t0 = $now->();
+	my ($out, $err) = ('', '');
+	my $rc = $from->psql('postgres', "SELECT quorum.failover('$tname')",
+		stdout => \$out, stderr => \$err);
+	my $t1 = $now->();
+	is($out, $tname, "quorum.failover('$tname') on " . $from->name . " returns $tname")
+	  or diag("exit $rc: $err");
+	note(sprintf("quorum.failover('%s') took %.3f s", $tname, $t1 - $t0));
+	my $first = $wl->wait_ack($fail_s, server => $tname, sent_after => $t0);
+	ok($first, "$tname accepts the workload's writes");
+	note(sprintf('first write acknowledged by %s %.3f s after the call',
+			$tname, $first->{done} - $t0)) if $first;
+	my ($l) = wait_for_leader([ $to, @rest ], $fail_s);
+	is($l && $l->name, $tname, "$tname is the leader, out of recovery and unfenced");
+	ok(defined wait_following($_, $to, $fail_s), $_->name . " follows $tname") for @rest;
+
+	my $stopped = wait_stopped($from, $fail_s);
+	ok(defined $stopped, $from->name . ' shuts itself down once deposed');
+	BAIL_OUT($from->name . ' did not stop') unless defined $stopped;
+	my ($rrc, $rout) = rejoin($from, $to, @rest);
+	is($rrc, 0, 'pg_quorum_rejoin prepares ' . $from->name . ' as a standby') or diag($rout);
+	note($rout);
+	$from->start;
+	ok(defined wait_following($from, $to, $fail_s), $from->name . " follows $tname");
+	ok(defined wait_for_query($to, 'SELECT mode FROM quorum.status', 'sync', $fail_s),
+		"$tname is in synchronous mode");
+	return $t1 - $t0;
+}
+
+switch_to($node1, $node2, $node3);
+switch_to($node2, $node1, $node3);
+
+check_workload($wl,
+	leader      => $node1,
+	nodes       => \@nodes,
+	max_changes => 2);
+
+$_->stop for @nodes;
+done_testing();
