@@ -220,6 +220,9 @@ quorum__raft_election_tick(struct quorum__raft *r)
 quorum_time_ms
 quorum__raft_election_deadline(const struct quorum__raft *r)
 {
+	/* No voter set yet: nothing to time (bootstrap has its own timers). */
+	if (r->n_voters == 0)
+		return UINT64_MAX;
 	if (r->resend_at_ms != 0 && r->resend_at_ms < r->election_at_ms)
 		return r->resend_at_ms;
 	return r->election_at_ms;
