@@ -261,6 +261,8 @@ struct quorum__raft
 	quorum_time_ms election_at_ms;	/* when to campaign, or clear the leader */
 	quorum_time_ms contact_ms;	/* last contact with a leader, or start */
 	quorum_time_ms resend_at_ms;	/* (pre-)vote requests go out again */
+	uint64_t	prevote_term;	/* last pre-vote granted to another: term */
+	quorum_time_ms prevote_at_ms;	/* ... and when */
 	quorum_time_ms bootstrap_at_ms; /* expect: when the set may be fixed */
 	quorum_time_ms hello_at_ms; /* expect: next HELLO round */
 	unsigned	hello_cursor;

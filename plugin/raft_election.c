@@ -20,6 +20,9 @@
 
 #include <string.h>
 
+static bool raft_outranks(const struct quorum__raft *r,
+						  const struct quorum__raft_msg *msg);
+
 static const char *const refusal_names[] = {"granted", "term", "sticky",
 "voted", "log", "wal", "priority", "primary"};
 
@@ -214,6 +217,16 @@ quorum__raft_election_tick(struct quorum__raft *r)
 		quorum__raft_reset_election_timer(r);
 		return;
 	}
+	/*
+	 * We just granted someone a pre-vote for the term we would ask for: it
+	 * is about to win; give it two heartbeats before competing with it.
+	 */
+	if (r->prevote_term == r->d.term + 1 &&
+		r->now_ms < r->prevote_at_ms + 2 * r->cfg.heartbeat_ms)
+	{
+		r->election_at_ms = r->prevote_at_ms + 2 * r->cfg.heartbeat_ms;
+		return;
+	}
 	raft_prevote(r);
 }
 
@@ -291,6 +304,11 @@ raft_judge(const struct quorum__raft *r, const struct quorum__raft_msg *msg,
 		raft_primary_alive((struct quorum__raft *) r, msg->from))
 		return QUORUM__RAFT_REFUSE_PRIMARY;
 	if (!raft_vote_free(r, msg))
+		return QUORUM__RAFT_REFUSE_VOTED;
+	/* Pre-candidates for one term: only the higher-ranked one gets ours. */
+	if (msg->type == QUORUM__RAFT_MSG_PREVOTE &&
+		r->state == QUORUM__RAFT_PRE_CANDIDATE && msg->term == r->d.term + 1 &&
+		!raft_outranks(r, msg))
 		return QUORUM__RAFT_REFUSE_VOTED;
 	return QUORUM__RAFT_GRANTED;
 }
@@ -376,6 +394,11 @@ quorum__raft_on_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 		r->stats.votes_granted++;
 		/* Granting a vote restarts the timer (Raft §5.2). */
 		quorum__raft_reset_election_timer(r);
+	}
+	if (pre && why == QUORUM__RAFT_GRANTED)
+	{
+		r->prevote_term = msg->term;
+		r->prevote_at_ms = r->now_ms;
 	}
 	r->stats.refusals[why]++;
 	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
