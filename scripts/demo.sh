@@ -119,24 +119,47 @@ unix_socket_directories = '$DEMO_DIR'
 wal_level = replica
 max_wal_senders = 10
 hot_standby = on
+# pg_rewind, which pg_quorum_rejoin runs, needs it.
+wal_log_hints = on
 shared_preload_libraries = 'pg_quorum'
 pg_quorum.key_file = '$DEMO_DIR/quorum.key'
+# The three servers are the voters; the leader keeps a quorum of standbys
+# synchronous, so that a failover loses no acknowledged commit.
+pg_quorum.voters = 'node1,node2,node3'
+pg_quorum.synchronous = on
 $(node_conf 0)
 CONF
 	pgq_as_server "$DEMO_DIR" pg_ctl -D "$DEMO_DIR/node1" -l "$DEMO_DIR/node1.log" -w -t 60 start >/dev/null
-	demo_psql 1 -q -c 'CREATE EXTENSION pg_quorum'
 
 	for i in 1 2; do
 		n=node$((i + 1))
 		pgq_log "creating the standby $n (port ${pg[$i]}) with pg_basebackup"
 		pgq_as_server "$DEMO_DIR" pg_basebackup -h 127.0.0.1 -p "${pg[0]}" -U postgres \
 			-D "$DEMO_DIR/$n" -R -X stream -c fast
-		node_conf "$i" | pgq_as_server "$DEMO_DIR" bash -c "cat >>'$DEMO_DIR/$n/postgresql.conf'"
+		{
+			node_conf "$i"
+			# Its node name as application_name, for synchronous_standby_names.
+			echo "primary_conninfo = 'host=127.0.0.1 port=${pg[0]} user=postgres application_name=$n'"
+		} | pgq_as_server "$DEMO_DIR" bash -c "cat >>'$DEMO_DIR/$n/postgresql.conf'"
 		pgq_as_server "$DEMO_DIR" pg_ctl -D "$DEMO_DIR/$n" -l "$DEMO_DIR/$n.log" -w -t 60 start >/dev/null
 	done
 
-	pgq_log "waiting until every server sees all three alive and knows their roles (at most ${JOIN_TIMEOUT_S}s)"
+	# node1 starts fenced and accepts writes once the three have elected
+	# it, so the first write (the extension) is retried until then.
+	pgq_log "waiting until node1 is elected and accepts CREATE EXTENSION pg_quorum (at most ${JOIN_TIMEOUT_S}s)"
 	local t0=$SECONDS
+	until demo_psql 1 -q -c 'CREATE EXTENSION IF NOT EXISTS pg_quorum' 2>/dev/null; do
+		if [ $((SECONDS - t0)) -ge "$JOIN_TIMEOUT_S" ]; then
+			echo "demo: node1 did not accept a write within ${JOIN_TIMEOUT_S}s" >&2
+			tail -n 15 "$DEMO_DIR/node1.log" >&2
+			echo "Stop the servers with: bash scripts/demo.sh stop" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+
+	pgq_log "waiting until every server sees all three alive and knows their roles (at most ${JOIN_TIMEOUT_S}s)"
+	t0=$SECONDS
 	until all_alive; do
 		if [ $((SECONDS - t0)) -ge "$JOIN_TIMEOUT_S" ]; then
 			echo "demo: the servers did not all see each other alive within ${JOIN_TIMEOUT_S}s" >&2
@@ -165,6 +188,18 @@ Connect to a server (node1 is the primary; node2 and node3 are standbys):
 
 and try: SELECT * FROM quorum.nodes; SELECT * FROM quorum.status;
          SELECT * FROM quorum.events; SELECT * FROM quorum.health;
+
+Watch a failover: kill node1's postmaster, and within about two seconds
+node2 or node3 is the leader and writable (SELECT leader, fenced FROM
+quorum.status), the other one following it.  Then bring node1 back as a
+standby of the new leader (pg_rewind included):
+
+    ${as}kill -9 \$(head -1 $DEMO_DIR/node1/postmaster.pid)
+    ${as}$PG_BINDIR/pg_quorum_rejoin -D $DEMO_DIR/node1 --peer 'host=127.0.0.1 port=${pg[1]} user=postgres' --peer 'host=127.0.0.1 port=${pg[2]} user=postgres'
+    ${as}$PG_BINDIR/pg_ctl -D $DEMO_DIR/node1 -l $DEMO_DIR/node1.log start
+
+and switch over back to it with SELECT quorum.failover('node1') (the
+deposed primary stops itself; rejoin and start it the same way).
 
 Watch failure detection: stop node3 abruptly, look at quorum.nodes on node1
 (node3 turns suspect, then dead), then start node3 again (alive, with a
