@@ -1,26 +1,31 @@
 /*-------------------------------------------------------------------------
  *
  * runtime.c
- *	  Sockets and clocks around one quorum_node: the driven mode of
- *	  include/quorum/runtime.h.
+ *	  Sockets and clocks around one quorum_node: configuration, the UDP
+ *	  socket, carrying out a step's output, the driven mode, and the public
+ *	  calls of include/quorum/runtime.h that both modes share.
  *
- * This is the only file of libquorum that touches a socket, reads a clock or
- * asks the kernel for randomness.  The host owns the loop: it waits on
- * quorum_runtime_fd() for at most quorum_runtime_timeout_ms(), then calls
- * quorum_runtime_process(), which feeds every pending datagram and any due
- * tick to the node and carries out each step's output in the order node.h
- * fixes (persist, then send, then events, then output_done).
+ * The runtime files are the only ones in libquorum that touch a socket,
+ * read a clock or ask the kernel for randomness.  runtime_thread.c adds the
+ * IO thread and its command queue, runtime_tcp.c push-pull over TCP.  Each
+ * step's output is carried out in the order node.h fixes: persist, then
+ * send, then events, then output_done.
  *
- * Threading: none.  Everything runs on the caller's thread; a flag rejects
- * re-entry from a callback with QUORUM_EBUSY, because a step inside a step
- * would invalidate the output the outer call is still carrying out.
+ * Threading (runtime_internal.h has the rules): one writer at a time steps
+ * the node, holding `lock` only around quorum_node_step(); snapshot reads
+ * take the same lock.  A thread-local marks the thread that is inside a
+ * runtime's callbacks, so that re-entry is refused with QUORUM_EBUSY
+ * wherever it would step the node under its own feet or join itself.
  *
  * plugin/runtime.c
  *
  *-------------------------------------------------------------------------
  */
-#include "quorum/runtime.h"
+#include "runtime_internal.h"
+
 #include "quorum/error.h"
+#include "internal.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,52 +37,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 /*
- * Most datagrams read in one process() call.  The socket stays readable
- * while more are queued, so a level-triggered host loop comes straight back;
- * the cap only keeps one call from starving the host under a flood.
+ * Most datagrams read in one pass.  The socket stays readable while more
+ * are queued, so a level-triggered loop comes straight back; the cap only
+ * keeps one pass from starving commands and timers under a flood.
  */
 #define RUNTIME_RECV_BATCH 1024
 
-/* Room for the largest datagram the node may be configured to accept. */
-#define RUNTIME_RECV_BYTES 65536
+/* Events read from epoll per wait in driven mode. */
+#define RUNTIME_EPOLL_EVENTS 32
 
-struct quorum_runtime
+_Thread_local quorum_runtime *quorum__runtime_current = NULL;
+
+bool
+quorum__runtime_valid(const quorum_runtime *rt)
 {
-	quorum_node *node;
-	int			fd;
-	int			sock_family;	/* AF_INET or AF_INET6 */
+	return rt != NULL && rt->magic == QUORUM__RUNTIME_MAGIC;
+}
 
-	struct quorum_addr seeds[QUORUM_SEEDS_MAX];
-	unsigned	n_seeds;
-	quorum_time_ms rejoin_interval_ms;
-	quorum_time_ms next_rejoin_ms;	/* 0: join at the first process() */
-
-	quorum_persist_fn persist_fn;
-	quorum_event_fn event_fn;
-	void	   *callback_ctx;
-
-	bool		stepped;		/* the node has had at least one input */
-	bool		busy;			/* inside a call that steps the node */
-	bool		left;			/* leave completed; the node idles */
-
-	/* Counted, not returned: the protocol treats them as message loss. */
-	uint64_t	send_errors;
-	uint64_t	recv_errors;
-
-	uint8_t		recv_buf[RUNTIME_RECV_BYTES];
-};
-
-static void runtime_errmsg(char *errbuf, size_t errbuf_len, int err,
-						   const char *fmt,...) __attribute__((format(printf, 4, 5)));
+/* The mutex is not part of the runtime's logical value: reads lock it too. */
+static pthread_mutex_t *
+runtime_lock_of(const quorum_runtime *rt)
+{
+	return (pthread_mutex_t *) &rt->lock;
+}
 
 /* errbuf gets fmt's text, followed by strerror(err) when err is not 0. */
-static void
-runtime_errmsg(char *errbuf, size_t errbuf_len, int err, const char *fmt, ...)
+void
+quorum__runtime_errmsg(char *errbuf, size_t errbuf_len, int err, const char *fmt, ...)
 {
 	char		what[256];
 	va_list		ap;
@@ -98,9 +88,9 @@ runtime_errmsg(char *errbuf, size_t errbuf_len, int err, const char *fmt, ...)
  * an IPv6 socket becomes v4-mapped (the socket is dual-stack when bound to
  * the wildcard); an IPv6 address cannot leave an IPv4 socket.
  */
-static bool
-runtime_to_sockaddr(const struct quorum_addr *addr, int sock_family,
-					struct sockaddr_storage *ss, socklen_t *len)
+bool
+quorum__runtime_to_sockaddr(const struct quorum_addr *addr, int sock_family,
+							struct sockaddr_storage *ss, socklen_t *len)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (sock_family == AF_INET)
@@ -137,9 +127,9 @@ runtime_to_sockaddr(const struct quorum_addr *addr, int sock_family,
 }
 
 /* The reverse; v4-mapped sources come back as IPv4 so peers compare equal. */
-static bool
-runtime_from_sockaddr(const struct sockaddr_storage *ss,
-					  struct quorum_addr *addr)
+bool
+quorum__runtime_from_sockaddr(const struct sockaddr_storage *ss,
+							  struct quorum_addr *addr)
 {
 	memset(addr, 0, sizeof(*addr));
 	if (ss->ss_family == AF_INET)
@@ -172,12 +162,12 @@ runtime_from_sockaddr(const struct sockaddr_storage *ss,
 }
 
 /*
- * Open and bind the UDP socket.  Returns the descriptor, or -1 with errno
- * set and a description of what failed in errbuf.
+ * Open and bind the UDP socket.  Returns the descriptor, or -1 with a
+ * description of what failed in errbuf.
  */
 static int
-runtime_open_socket(const struct quorum_addr *bind_addr, int *sock_family,
-					char *errbuf, size_t errbuf_len)
+runtime_open_udp(const struct quorum_addr *bind_addr, int *sock_family,
+				 char *errbuf, size_t errbuf_len)
 {
 	struct sockaddr_storage ss;
 	socklen_t	len;
@@ -190,10 +180,8 @@ runtime_open_socket(const struct quorum_addr *bind_addr, int *sock_family,
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 	{
-		err = errno;
-		runtime_errmsg(errbuf, errbuf_len, err,
-					   "could not create UDP socket for \"%s\"", text);
-		errno = err;
+		quorum__runtime_errmsg(errbuf, errbuf_len, errno,
+							   "could not create UDP socket for \"%s\"", text);
 		return -1;
 	}
 
@@ -210,14 +198,13 @@ runtime_open_socket(const struct quorum_addr *bind_addr, int *sock_family,
 			(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	}
 
-	if (!runtime_to_sockaddr(bind_addr, family, &ss, &len) ||
+	if (!quorum__runtime_to_sockaddr(bind_addr, family, &ss, &len) ||
 		bind(fd, (struct sockaddr *) &ss, len) != 0)
 	{
 		err = errno != 0 ? errno : EINVAL;
-		runtime_errmsg(errbuf, errbuf_len, err,
-					   "could not bind UDP socket to \"%s\"", text);
+		quorum__runtime_errmsg(errbuf, errbuf_len, err,
+							   "could not bind UDP socket to \"%s\"", text);
 		close(fd);
-		errno = err;
 		return -1;
 	}
 	*sock_family = family;
@@ -227,11 +214,42 @@ runtime_open_socket(const struct quorum_addr *bind_addr, int *sock_family,
 void
 quorum_runtime_config_init(struct quorum_runtime_config *config)
 {
+	if (config == NULL)
+		return;
 	memset(config, 0, sizeof(*config));
 	quorum_config_init(&config->node);
 	config->facts.role = QUORUM_ROLE_UNKNOWN;
 	config->facts.priority = 100;
 	config->rejoin_interval_ms = 1000;
+	config->tcp = QUORUM_RUNTIME_TCP_AUTO;
+	config->command_queue_max = 64;
+}
+
+/* The checks quorum_node_new() cannot make; false with errbuf filled. */
+static bool
+runtime_check_config(const struct quorum_runtime_config *config,
+					 char *errbuf, size_t errbuf_len)
+{
+	if (config->n_seeds > QUORUM_SEEDS_MAX)
+		quorum__runtime_errmsg(errbuf, errbuf_len, 0, "too many seeds: %u (at most %d)",
+							   config->n_seeds, QUORUM_SEEDS_MAX);
+	else if (config->bind.family != 4 && config->bind.family != 6)
+		quorum__runtime_errmsg(errbuf, errbuf_len, 0,
+							   "bind address is neither IPv4 nor IPv6");
+	else if (config->rejoin_interval_ms == 0)
+		quorum__runtime_errmsg(errbuf, errbuf_len, 0, "rejoin interval must be positive");
+	else if (config->tcp != QUORUM_RUNTIME_TCP_AUTO &&
+			 config->tcp != QUORUM_RUNTIME_TCP_ON &&
+			 config->tcp != QUORUM_RUNTIME_TCP_OFF)
+		quorum__runtime_errmsg(errbuf, errbuf_len, 0, "unknown TCP mode %d",
+							   (int) config->tcp);
+	else if (config->command_queue_max == 0 || config->command_queue_max > 4096)
+		quorum__runtime_errmsg(errbuf, errbuf_len, 0,
+							   "command_queue_max must be 1 to 4096, not %u",
+							   config->command_queue_max);
+	else
+		return true;
+	return false;
 }
 
 int
@@ -247,33 +265,48 @@ quorum_runtime_new(const struct quorum_runtime_config *config,
 	if (config == NULL || runtime == NULL)
 		return QUORUM_EINVAL;
 	*runtime = NULL;
-	if (config->n_seeds > QUORUM_SEEDS_MAX)
-	{
-		runtime_errmsg(errbuf, errbuf_len, 0, "too many seeds: %u (at most %d)",
-					   config->n_seeds, QUORUM_SEEDS_MAX);
+	if (!runtime_check_config(config, errbuf, errbuf_len))
 		return QUORUM_EINVAL;
-	}
-	if (config->bind.family != 4 && config->bind.family != 6)
-	{
-		runtime_errmsg(errbuf, errbuf_len, 0, "bind address is neither IPv4 nor IPv6");
-		return QUORUM_EINVAL;
-	}
-	if (config->rejoin_interval_ms == 0)
-	{
-		runtime_errmsg(errbuf, errbuf_len, 0, "rejoin interval must be positive");
-		return QUORUM_EINVAL;
-	}
 
 	rt = calloc(1, sizeof(*rt));
 	if (rt == NULL)
 		return QUORUM_ENOMEM;
-
-	rt->fd = runtime_open_socket(&config->bind, &rt->sock_family,
-								 errbuf, errbuf_len);
-	if (rt->fd < 0)
+	rt->udp_fd = rt->epoll_fd = rt->wake_fd = rt->tcp.listen_fd = -1;
+	rt->n_slots = config->command_queue_max;
+	rt->datagram_bytes_max = config->node.datagram_bytes_max;
+	rt->slots = calloc(rt->n_slots, sizeof(*rt->slots));
+	if (rt->slots == NULL ||
+		pthread_mutex_init(&rt->lock, NULL) != 0)
 	{
+		free(rt->slots);
 		free(rt);
+		return QUORUM_ENOMEM;
+	}
+	if (pthread_cond_init(&rt->done_cond, NULL) != 0)
+	{
+		pthread_mutex_destroy(&rt->lock);
+		free(rt->slots);
+		free(rt);
+		return QUORUM_ENOMEM;
+	}
+	rt->magic = QUORUM__RUNTIME_MAGIC;
+
+	rt->udp_fd = runtime_open_udp(&config->bind, &rt->sock_family,
+								  errbuf, errbuf_len);
+	if (rt->udp_fd < 0)
+	{
+		quorum__runtime_destroy(rt);
 		return QUORUM_EIO;
+	}
+	rt->bound = config->bind;
+	{
+		struct sockaddr_storage ss;
+		socklen_t	len = sizeof(ss);
+		struct quorum_addr bound;
+
+		if (getsockname(rt->udp_fd, (struct sockaddr *) &ss, &len) == 0 &&
+			quorum__runtime_from_sockaddr(&ss, &bound))
+			rt->bound.port = bound.port;
 	}
 
 	/*
@@ -282,51 +315,180 @@ quorum_runtime_new(const struct quorum_runtime_config *config,
 	 */
 	node_config = config->node;
 	if (node_config.addr.port == 0)
-	{
-		struct sockaddr_storage ss;
-		socklen_t	len = sizeof(ss);
-		struct quorum_addr bound;
-
-		if (getsockname(rt->fd, (struct sockaddr *) &ss, &len) == 0 &&
-			runtime_from_sockaddr(&ss, &bound))
-			node_config.addr.port = bound.port;
-	}
+		node_config.addr.port = rt->bound.port;
 
 	rc = quorum_node_new(&node_config, &config->facts, quorum_runtime_now_ms(),
 						 &rt->node, errbuf, errbuf_len);
+	explicit_bzero(&node_config.keyring, sizeof(node_config.keyring));
 	if (rc != 0)
 	{
-		close(rt->fd);
-		free(rt);
+		quorum__runtime_destroy(rt);
 		return rc;
 	}
 
 	memcpy(rt->seeds, config->seeds, sizeof(rt->seeds[0]) * config->n_seeds);
 	rt->n_seeds = config->n_seeds;
 	rt->rejoin_interval_ms = config->rejoin_interval_ms;
-	rt->next_rejoin_ms = 0;
 	rt->persist_fn = config->persist_fn;
 	rt->event_fn = config->event_fn;
 	rt->callback_ctx = config->callback_ctx;
+	rt->facts = config->facts;
+	rt->tcp_mode = config->tcp;
+
+	if (config->tcp != QUORUM_RUNTIME_TCP_OFF)
+	{
+		rt->keyring_pending = true;
+		rt->pending_keyring = config->node.keyring;
+		rt->pending_plaintext = config->node.allow_plaintext;
+	}
+	if (config->tcp == QUORUM_RUNTIME_TCP_ON)
+	{
+		rc = quorum__runtime_enable_tcp(rt, errbuf, errbuf_len);
+		if (rc != 0)
+		{
+			quorum__runtime_destroy(rt);
+			return rc;
+		}
+	}
 	*runtime = rt;
 	return 0;
+}
+
+/* Forget the keyring copy kept for a TCP decision that has now been made. */
+static void
+runtime_wipe_pending_keyring(quorum_runtime *rt)
+{
+	explicit_bzero(&rt->pending_keyring, sizeof(rt->pending_keyring));
+	rt->keyring_pending = false;
+}
+
+/* Register fd with the epoll set under tag; 0 or QUORUM_EIO. */
+static int
+runtime_epoll_add(quorum_runtime *rt, int fd, uint64_t tag)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = tag;
+	return epoll_ctl(rt->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : QUORUM_EIO;
+}
+
+/*
+ * Create the epoll set (with the UDP socket in it) if there is none yet.
+ * Returns 0 or QUORUM_EIO with errbuf filled.
+ */
+static int
+runtime_ensure_epoll(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
+{
+	if (rt->epoll_fd >= 0)
+		return 0;
+	rt->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (rt->epoll_fd < 0 || runtime_epoll_add(rt, rt->udp_fd, QUORUM__RT_TAG_UDP) != 0)
+	{
+		quorum__runtime_errmsg(errbuf, errbuf_len, errno, "could not create an epoll set");
+		if (rt->epoll_fd >= 0)
+			close(rt->epoll_fd);
+		rt->epoll_fd = -1;
+		return QUORUM_EIO;
+	}
+	return 0;
+}
+
+/*
+ * Turn push-pull over TCP on: the sealer that classifies outgoing
+ * datagrams, the scratch buffer, the epoll set and the listener.
+ */
+int
+quorum__runtime_enable_tcp(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
+{
+	int			rc;
+
+	if (rt->tcp.enabled)
+		return 0;
+	rc = quorum__sealer_init(&rt->sealer, &rt->pending_keyring, rt->pending_plaintext);
+	runtime_wipe_pending_keyring(rt);
+	if (rc != 0)
+	{
+		quorum__runtime_errmsg(errbuf, errbuf_len, 0,
+							   "could not prepare the keyring for TCP push-pull: %s",
+							   quorum_strerror(rc));
+		return rc;
+	}
+	rt->sealer_ready = true;
+	rt->scratch = malloc(rt->datagram_bytes_max);
+	if (rt->scratch == NULL)
+		return QUORUM_ENOMEM;
+	rc = runtime_ensure_epoll(rt, errbuf, errbuf_len);
+	if (rc != 0)
+		return rc;
+	rc = quorum__runtime_tcp_open(rt, errbuf, errbuf_len);
+	if (rc != 0)
+		return rc;
+	rt->tcp.enabled = true;
+	return 0;
+}
+
+/* Everything but the thread, which the caller has stopped or is. */
+void
+quorum__runtime_destroy(quorum_runtime *rt)
+{
+	quorum__runtime_tcp_close(rt);
+	if (rt->udp_fd >= 0)
+		close(rt->udp_fd);
+	if (rt->epoll_fd >= 0)
+		close(rt->epoll_fd);
+	if (rt->wake_fd >= 0)
+		close(rt->wake_fd);
+	quorum_node_free(rt->node);
+	if (rt->sealer_ready)
+		quorum__sealer_destroy(&rt->sealer);
+	runtime_wipe_pending_keyring(rt);
+	free(rt->scratch);
+	free(rt->slots);
+	pthread_cond_destroy(&rt->done_cond);
+	pthread_mutex_destroy(&rt->lock);
+	rt->magic = QUORUM__RUNTIME_MAGIC_FREED;
+	free(rt);
 }
 
 void
 quorum_runtime_free(quorum_runtime *runtime)
 {
-	if (runtime == NULL)
+	quorum_runtime *rt = runtime;
+	enum quorum__runtime_mode mode;
+
+	/* A runtime freed already (magic cleared) is ignored: best effort. */
+	if (!quorum__runtime_valid(rt))
 		return;
-	if (runtime->fd >= 0)
-		close(runtime->fd);
-	quorum_node_free(runtime->node);
-	free(runtime);
+	if (quorum__runtime_current == rt)
+	{
+		pthread_mutex_lock(&rt->lock);
+		rt->free_requested = true;
+		pthread_mutex_unlock(&rt->lock);
+		return;
+	}
+	pthread_mutex_lock(&rt->lock);
+	mode = rt->mode;
+	pthread_mutex_unlock(&rt->lock);
+	if (mode == QUORUM__RT_MODE_THREADED)
+		(void) quorum_runtime_stop(rt, false);
+	quorum__runtime_destroy(rt);
 }
 
 int
 quorum_runtime_fd(const quorum_runtime *runtime)
 {
-	return runtime != NULL ? runtime->fd : -1;
+	enum quorum__runtime_mode mode;
+
+	if (!quorum__runtime_valid(runtime))
+		return -1;
+	pthread_mutex_lock(runtime_lock_of(runtime));
+	mode = runtime->mode;
+	pthread_mutex_unlock(runtime_lock_of(runtime));
+	if (mode == QUORUM__RT_MODE_THREADED || mode == QUORUM__RT_MODE_STOPPED)
+		return -1;
+	return runtime->tcp.enabled ? runtime->epoll_fd : runtime->udp_fd;
 }
 
 /* Whether any member other than this node is alive right now. */
@@ -352,16 +514,35 @@ runtime_wants_rejoin(const quorum_runtime *rt)
 	return rt->n_seeds > 0 && !rt->left && !runtime_others_alive(rt);
 }
 
+/* When the writer next has work to do without any input: the earliest of
+ * the node's deadline, a rejoin and a TCP timer. */
+quorum_time_ms
+quorum__runtime_next_ms(const quorum_runtime *rt)
+{
+	quorum_time_ms deadline = rt->left ? UINT64_MAX : quorum_node_deadline_ms(rt->node);
+	quorum_time_ms tcp = quorum__runtime_tcp_deadline(rt);
+
+	if (!rt->stepped)
+		return 0;
+	if (runtime_wants_rejoin(rt) && rt->next_rejoin_ms < deadline)
+		deadline = rt->next_rejoin_ms;
+	return QUORUM_MIN(deadline, tcp);
+}
+
 int
 quorum_runtime_timeout_ms(const quorum_runtime *runtime, quorum_time_ms now_ms)
 {
 	quorum_time_ms deadline;
+	enum quorum__runtime_mode mode;
 
-	if (runtime == NULL)
-		return 0;
-	deadline = quorum_node_deadline_ms(runtime->node);
-	if (runtime_wants_rejoin(runtime) && runtime->next_rejoin_ms < deadline)
-		deadline = runtime->next_rejoin_ms;
+	if (!quorum__runtime_valid(runtime))
+		return QUORUM_EINVAL;
+	pthread_mutex_lock(runtime_lock_of(runtime));
+	mode = runtime->mode;
+	pthread_mutex_unlock(runtime_lock_of(runtime));
+	if (mode == QUORUM__RT_MODE_THREADED || mode == QUORUM__RT_MODE_STOPPED)
+		return QUORUM_ESTATE;
+	deadline = quorum__runtime_next_ms(runtime);
 	if (deadline <= now_ms)
 		return 0;
 	if (deadline - now_ms > (quorum_time_ms) INT_MAX)
@@ -369,28 +550,42 @@ quorum_runtime_timeout_ms(const quorum_runtime *runtime, quorum_time_ms now_ms)
 	return (int) (deadline - now_ms);
 }
 
-static void
-runtime_send(quorum_runtime *rt, const struct quorum_datagram *dg)
+void
+quorum__runtime_send_udp(quorum_runtime *rt, const uint8_t *data, size_t len,
+						 const struct quorum_addr *to)
 {
 	struct sockaddr_storage ss;
-	socklen_t	len;
+	socklen_t	sslen;
 	ssize_t		sent;
 
-	if (!runtime_to_sockaddr(&dg->to, rt->sock_family, &ss, &len))
+	if (!quorum__runtime_to_sockaddr(to, rt->sock_family, &ss, &sslen))
 	{
-		rt->send_errors++;
+		quorum__runtime_count(&rt->counters.send_errors, 1);
 		return;
 	}
 	do
-		sent = sendto(rt->fd, dg->data, dg->len, 0, (struct sockaddr *) &ss, len);
+		sent = sendto(rt->udp_fd, data, len, 0, (struct sockaddr *) &ss, sslen);
 	while (sent < 0 && errno == EINTR);
 
 	/*
 	 * A full socket buffer (EAGAIN), an unreachable network or a refused
 	 * port are all the same to the protocol: the datagram was lost.
 	 */
-	if (sent < 0 || (size_t) sent != dg->len)
-		rt->send_errors++;
+	if (sent < 0 || (size_t) sent != len)
+		quorum__runtime_count(&rt->counters.send_errors, 1);
+}
+
+/* Whether an outgoing (sealed) datagram is a push-pull chunk. */
+static bool
+runtime_is_pushpull(quorum_runtime *rt, const struct quorum_datagram *dg)
+{
+	int			n;
+
+	n = quorum__unseal(&rt->sealer, dg->data, dg->len, rt->scratch,
+					   rt->datagram_bytes_max);
+	return n >= 4 && rt->scratch[0] == QUORUM_WIRE_MAGIC0 &&
+		rt->scratch[1] == QUORUM_WIRE_MAGIC1 &&
+		rt->scratch[3] == (uint8_t) QUORUM_WIRE_PUSHPULL;
 }
 
 /*
@@ -398,7 +593,8 @@ runtime_send(quorum_runtime *rt, const struct quorum_datagram *dg)
  * datagrams that depend on it are not sent, and the error is returned.
  */
 static int
-runtime_carry_out(quorum_runtime *rt, struct quorum_output *out)
+runtime_carry_out(quorum_runtime *rt, struct quorum_output *out,
+				  quorum_time_ms now_ms)
 {
 	if ((out->flags & QUORUM_OUT_PERSIST) && rt->persist_fn != NULL)
 	{
@@ -406,6 +602,7 @@ runtime_carry_out(quorum_runtime *rt, struct quorum_output *out)
 
 		if (rc != 0)
 		{
+			rt->persist_failed = true;
 			quorum_node_output_done(rt->node, out);
 			return rc < 0 ? rc : QUORUM_EIO;
 		}
@@ -413,7 +610,17 @@ runtime_carry_out(quorum_runtime *rt, struct quorum_output *out)
 	if (out->flags & QUORUM_OUT_SEND)
 	{
 		for (size_t i = 0; i < out->n_datagrams; i++)
-			runtime_send(rt, &out->datagrams[i]);
+		{
+			const struct quorum_datagram *dg = &out->datagrams[i];
+
+			if (rt->tcp.enabled && runtime_is_pushpull(rt, dg))
+			{
+				if (quorum__runtime_tcp_queue(rt, dg, now_ms))
+					continue;
+				quorum__runtime_count(&rt->counters.tcp_fallbacks, 1);
+			}
+			quorum__runtime_send_udp(rt, dg->data, dg->len, &dg->to);
+		}
 	}
 	if ((out->flags & QUORUM_OUT_EVENTS) && rt->event_fn != NULL)
 	{
@@ -424,23 +631,42 @@ runtime_carry_out(quorum_runtime *rt, struct quorum_output *out)
 	return 0;
 }
 
-static int
-runtime_step(quorum_runtime *rt, const struct quorum_input *in)
+/*
+ * Step the node with one input and carry out the output.  Only the writer
+ * calls this; the lock keeps snapshot readers out while the node changes.
+ */
+int
+quorum__runtime_step(quorum_runtime *rt, const struct quorum_input *in)
 {
 	struct quorum_output out;
 	int			rc;
 
 	memset(&out, 0, sizeof(out));
-	rt->stepped = true;
+	pthread_mutex_lock(&rt->lock);
 	rc = quorum_node_step(rt->node, in, &out);
+	if (rc == 0 && in->type == QUORUM_IN_FACTS)
+		rt->facts = in->u.facts;
+	pthread_mutex_unlock(&rt->lock);
+	rt->stepped = true;
 	if (rc != 0)
 		return rc;
-	return runtime_carry_out(rt, &out);
+	if (in->type == QUORUM_IN_COMMAND && in->u.command.type == QUORUM_CMD_LEAVE)
+		rt->left = true;
+	return runtime_carry_out(rt, &out, in->now_ms);
+}
+
+/* A host-initiated input (facts or a command), on the writer's thread. */
+int
+quorum__runtime_exec(quorum_runtime *rt, struct quorum_input *in)
+{
+	if (rt->left)
+		return QUORUM_ESTATE;
+	return quorum__runtime_step(rt, in);
 }
 
 /* Feed every queued datagram (up to the batch cap) to the node. */
 static int
-runtime_drain_socket(quorum_runtime *rt, quorum_time_ms now_ms)
+runtime_drain_udp(quorum_runtime *rt, quorum_time_ms now_ms)
 {
 	for (int n = 0; n < RUNTIME_RECV_BATCH; n++)
 	{
@@ -450,14 +676,14 @@ runtime_drain_socket(quorum_runtime *rt, quorum_time_ms now_ms)
 		ssize_t		got;
 		int			rc;
 
-		got = recvfrom(rt->fd, rt->recv_buf, sizeof(rt->recv_buf), 0,
+		got = recvfrom(rt->udp_fd, rt->recv_buf, sizeof(rt->recv_buf), 0,
 					   (struct sockaddr *) &ss, &sslen);
 		if (got < 0)
 		{
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				rt->recv_errors++;
+				quorum__runtime_count(&rt->counters.recv_errors, 1);
 			return 0;
 		}
 
@@ -468,11 +694,11 @@ runtime_drain_socket(quorum_runtime *rt, quorum_time_ms now_ms)
 		memset(&in, 0, sizeof(in));
 		in.type = QUORUM_IN_DATAGRAM;
 		in.now_ms = now_ms;
-		if (!runtime_from_sockaddr(&ss, &in.u.datagram.from))
+		if (!quorum__runtime_from_sockaddr(&ss, &in.u.datagram.from))
 			continue;
 		in.u.datagram.data = rt->recv_buf;
 		in.u.datagram.len = (size_t) got;
-		rc = runtime_step(rt, &in);
+		rc = quorum__runtime_step(rt, &in);
 		if (rc != 0)
 			return rc;
 	}
@@ -492,32 +718,67 @@ runtime_join_seeds(quorum_runtime *rt, quorum_time_ms now_ms)
 		in.now_ms = now_ms;
 		in.u.command.type = QUORUM_CMD_JOIN;
 		in.u.command.addr = rt->seeds[i];
-		rc = runtime_step(rt, &in);
+		rc = quorum__runtime_step(rt, &in);
 		if (rc != 0)
 			return rc;
 	}
 	return 0;
 }
 
-int
-quorum_runtime_process(quorum_runtime *runtime, quorum_time_ms now_ms)
+/* Read the eventfd down to zero; its count means nothing but "look". */
+static void
+runtime_drain_wake(quorum_runtime *rt)
 {
-	quorum_runtime *rt = runtime;
-	int			rc;
+	uint64_t	count;
 
-	if (rt == NULL)
-		return QUORUM_EINVAL;
-	if (rt->busy)
-		return QUORUM_EBUSY;
-	rt->busy = true;
+	while (read(rt->wake_fd, &count, sizeof(count)) == (ssize_t) sizeof(count))
+		;
+}
 
-	rc = runtime_drain_socket(rt, now_ms);
+/*
+ * One pass of all pending work, for either mode: queued commands, every
+ * readable socket, due TCP timers, the node's tick and a rejoin.  evs are
+ * the ready descriptors from epoll; NULL means "no epoll set: try the UDP
+ * socket".  Returns 0 or the persist callback's error.
+ */
+int
+quorum__runtime_work(quorum_runtime *rt, quorum_time_ms now_ms,
+					 const struct epoll_event *evs, int n_evs)
+{
+	bool		udp_ready = evs == NULL;
+	bool		woken = false;
+	int			rc = 0;
+
+	quorum__runtime_count(&rt->counters.wakeups, 1);
+	for (int i = 0; i < n_evs; i++)
+	{
+		if (evs[i].data.u64 == QUORUM__RT_TAG_WAKE)
+			woken = true;
+		else if (evs[i].data.u64 == QUORUM__RT_TAG_UDP)
+			udp_ready = true;
+	}
+	if (woken)
+	{
+		/* Drain before looking at the queue, so no later wake-up is lost. */
+		runtime_drain_wake(rt);
+		rc = quorum__runtime_thread_commands(rt);
+	}
+	if (rc == 0 && udp_ready)
+		rc = runtime_drain_udp(rt, now_ms);
+	for (int i = 0; rc == 0 && i < n_evs; i++)
+	{
+		uint64_t	tag = evs[i].data.u64;
+
+		if (tag != QUORUM__RT_TAG_WAKE && tag != QUORUM__RT_TAG_UDP)
+			rc = quorum__runtime_tcp_event(rt, tag, evs[i].events, now_ms);
+	}
+	if (rc == 0 && rt->tcp.enabled)
+		rc = quorum__runtime_tcp_timers(rt, now_ms);
 
 	/*
-	 * The first call always ticks: the node asks to persist its starting
-	 * incarnation at its first step, and a host reading the node after
-	 * process() should find that done rather than wait for the first
-	 * probe deadline.
+	 * The first pass always ticks: the node asks to persist its starting
+	 * incarnation at its first step, and a host reading the node after it
+	 * should find that done rather than wait for the first probe deadline.
 	 */
 	if (rc == 0 && !rt->left &&
 		(!rt->stepped || quorum_node_deadline_ms(rt->node) <= now_ms))
@@ -527,7 +788,7 @@ quorum_runtime_process(quorum_runtime *runtime, quorum_time_ms now_ms)
 		memset(&in, 0, sizeof(in));
 		in.type = QUORUM_IN_TICK;
 		in.now_ms = now_ms;
-		rc = runtime_step(rt, &in);
+		rc = quorum__runtime_step(rt, &in);
 	}
 
 	/*
@@ -540,26 +801,107 @@ quorum_runtime_process(quorum_runtime *runtime, quorum_time_ms now_ms)
 		rt->next_rejoin_ms = now_ms + rt->rejoin_interval_ms;
 		rc = runtime_join_seeds(rt, now_ms);
 	}
-
-	rt->busy = false;
 	return rc;
 }
 
-/* One host-initiated input, under the re-entry guard. */
-static int
-runtime_step_guarded(quorum_runtime *rt, const struct quorum_input *in)
+int
+quorum_runtime_process(quorum_runtime *runtime, quorum_time_ms now_ms)
 {
+	quorum_runtime *rt = runtime;
+	struct epoll_event evs[RUNTIME_EPOLL_EVENTS];
+	bool		free_requested;
+	int			n_evs = 0;
 	int			rc;
 
-	if (rt == NULL)
+	if (!quorum__runtime_valid(rt))
 		return QUORUM_EINVAL;
-	if (rt->busy)
+	if (quorum__runtime_current == rt)
 		return QUORUM_EBUSY;
-	if (rt->left)
+	pthread_mutex_lock(&rt->lock);
+	if (rt->mode == QUORUM__RT_MODE_THREADED || rt->mode == QUORUM__RT_MODE_STOPPED)
+	{
+		pthread_mutex_unlock(&rt->lock);
 		return QUORUM_ESTATE;
+	}
+	if (rt->busy)
+	{
+		pthread_mutex_unlock(&rt->lock);
+		return QUORUM_EBUSY;
+	}
+	rt->mode = QUORUM__RT_MODE_DRIVEN;
 	rt->busy = true;
-	rc = runtime_step(rt, in);
+	pthread_mutex_unlock(&rt->lock);
+
+	/* Driven for good: the keyring kept for a threaded start is not needed. */
+	if (rt->keyring_pending && !rt->tcp.enabled)
+		runtime_wipe_pending_keyring(rt);
+
+	quorum__runtime_current = rt;
+	if (rt->epoll_fd >= 0)
+	{
+		do
+			n_evs = epoll_wait(rt->epoll_fd, evs, RUNTIME_EPOLL_EVENTS, 0);
+		while (n_evs < 0 && errno == EINTR);
+		if (n_evs < 0)
+			n_evs = 0;
+		rc = quorum__runtime_work(rt, now_ms, evs, n_evs);
+	}
+	else
+		rc = quorum__runtime_work(rt, now_ms, NULL, 0);
+	quorum__runtime_current = NULL;
+
+	pthread_mutex_lock(&rt->lock);
 	rt->busy = false;
+	free_requested = rt->free_requested;
+	pthread_mutex_unlock(&rt->lock);
+	if (free_requested)
+		quorum__runtime_destroy(rt);
+	return rc;
+}
+
+/*
+ * A host-initiated input from any thread: queued for the IO thread in
+ * threaded mode, run here otherwise.
+ */
+static int
+runtime_call(quorum_runtime *rt, struct quorum_input *in)
+{
+	bool		free_requested;
+	int			rc;
+
+	if (!quorum__runtime_valid(rt))
+		return QUORUM_EINVAL;
+	if (quorum__runtime_current == rt)
+		return QUORUM_EBUSY;
+	pthread_mutex_lock(&rt->lock);
+	if (rt->mode == QUORUM__RT_MODE_THREADED)
+	{
+		pthread_mutex_unlock(&rt->lock);
+		return quorum__runtime_thread_submit(rt, in);
+	}
+	if (rt->mode == QUORUM__RT_MODE_STOPPED)
+	{
+		pthread_mutex_unlock(&rt->lock);
+		return QUORUM_ESTATE;
+	}
+	if (rt->busy)
+	{
+		pthread_mutex_unlock(&rt->lock);
+		return QUORUM_EBUSY;
+	}
+	rt->busy = true;
+	pthread_mutex_unlock(&rt->lock);
+
+	quorum__runtime_current = rt;
+	rc = quorum__runtime_exec(rt, in);
+	quorum__runtime_current = NULL;
+
+	pthread_mutex_lock(&rt->lock);
+	rt->busy = false;
+	free_requested = rt->free_requested;
+	pthread_mutex_unlock(&rt->lock);
+	if (free_requested)
+		quorum__runtime_destroy(rt);
 	return rc;
 }
 
@@ -575,63 +917,198 @@ quorum_runtime_set_facts(quorum_runtime *runtime,
 	in.type = QUORUM_IN_FACTS;
 	in.now_ms = now_ms;
 	in.u.facts = *facts;
-	return runtime_step_guarded(runtime, &in);
+	return runtime_call(runtime, &in);
+}
+
+int
+quorum_runtime_command(quorum_runtime *runtime,
+					   const struct quorum_command *command, quorum_time_ms now_ms)
+{
+	struct quorum_input in;
+
+	if (command == NULL)
+		return QUORUM_EINVAL;
+	memset(&in, 0, sizeof(in));
+	in.type = QUORUM_IN_COMMAND;
+	in.now_ms = now_ms;
+	in.u.command = *command;
+	return runtime_call(runtime, &in);
 }
 
 int
 quorum_runtime_join(quorum_runtime *runtime, const struct quorum_addr *seed,
 					quorum_time_ms now_ms)
 {
-	struct quorum_input in;
+	struct quorum_command cmd;
 
 	if (seed == NULL)
 		return QUORUM_EINVAL;
-	memset(&in, 0, sizeof(in));
-	in.type = QUORUM_IN_COMMAND;
-	in.now_ms = now_ms;
-	in.u.command.type = QUORUM_CMD_JOIN;
-	in.u.command.addr = *seed;
-	return runtime_step_guarded(runtime, &in);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = QUORUM_CMD_JOIN;
+	cmd.addr = *seed;
+	return quorum_runtime_command(runtime, &cmd, now_ms);
 }
 
 int
 quorum_runtime_leave(quorum_runtime *runtime, quorum_time_ms now_ms)
 {
-	struct quorum_input in;
+	struct quorum_command cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = QUORUM_CMD_LEAVE;
+	return quorum_runtime_command(runtime, &cmd, now_ms);
+}
+
+int
+quorum_runtime_transfer(quorum_runtime *runtime, const char *name,
+						quorum_time_ms now_ms)
+{
+	struct quorum_command cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = QUORUM_CMD_TRANSFER;
+	if (name != NULL)
+	{
+		if (strlen(name) > QUORUM_NAME_MAX)
+			return QUORUM_EINVAL;
+		strcpy(cmd.name, name);
+	}
+	return quorum_runtime_command(runtime, &cmd, now_ms);
+}
+
+/* ---------------------------------------------------------------------
+ * Snapshot reads.
+ * ---------------------------------------------------------------------
+ */
+
+int
+quorum_runtime_members(quorum_runtime *runtime, struct quorum_member_info *members,
+					   size_t max, size_t *count)
+{
+	size_t		n;
+
+	if (!quorum__runtime_valid(runtime) || count == NULL ||
+		(members == NULL && max > 0))
+		return QUORUM_EINVAL;
+	pthread_mutex_lock(&runtime->lock);
+	n = quorum_node_member_count(runtime->node);
+	for (size_t i = 0; i < n && i < max; i++)
+		(void) quorum_node_member_get(runtime->node, i, &members[i]);
+	pthread_mutex_unlock(&runtime->lock);
+	*count = n;
+	return n > max ? QUORUM_ENOSPACE : 0;
+}
+
+int
+quorum_runtime_election(quorum_runtime *runtime, struct quorum_election_info *info)
+{
 	int			rc;
 
-	memset(&in, 0, sizeof(in));
-	in.type = QUORUM_IN_COMMAND;
-	in.now_ms = now_ms;
-	in.u.command.type = QUORUM_CMD_LEAVE;
-	rc = runtime_step_guarded(runtime, &in);
-	if (rc == 0)
-		runtime->left = true;
+	if (!quorum__runtime_valid(runtime) || info == NULL)
+		return QUORUM_EINVAL;
+	pthread_mutex_lock(&runtime->lock);
+	rc = quorum_node_election_get(runtime->node, info);
+	pthread_mutex_unlock(&runtime->lock);
 	return rc;
 }
 
 int
-quorum_runtime_command(quorum_runtime *runtime, const struct quorum_command *cmd,
-					   quorum_time_ms now_ms)
+quorum_runtime_leader(quorum_runtime *runtime, char *buf, size_t buf_len,
+					  uint64_t *term)
 {
-	struct quorum_input in;
+	int			rc = 0;
 
-	if (cmd == NULL)
+	if (!quorum__runtime_valid(runtime) || buf == NULL || buf_len == 0)
 		return QUORUM_EINVAL;
-	if (cmd->type == QUORUM_CMD_LEAVE)
-		return quorum_runtime_leave(runtime, now_ms);
-	memset(&in, 0, sizeof(in));
-	in.type = QUORUM_IN_COMMAND;
-	in.now_ms = now_ms;
-	in.u.command = *cmd;
-	return runtime_step_guarded(runtime, &in);
+	pthread_mutex_lock(&runtime->lock);
+	if (strlen(quorum_node_leader(runtime->node)) >= buf_len)
+	{
+		buf[0] = '\0';
+		rc = QUORUM_ENOSPACE;
+	}
+	else
+		strcpy(buf, quorum_node_leader(runtime->node));
+	if (term != NULL)
+		*term = quorum_node_term(runtime->node);
+	pthread_mutex_unlock(&runtime->lock);
+	return rc;
+}
+
+bool
+quorum_runtime_has_lease(quorum_runtime *runtime, quorum_time_ms now_ms)
+{
+	bool		has;
+
+	if (!quorum__runtime_valid(runtime))
+		return false;
+	pthread_mutex_lock(&runtime->lock);
+	has = quorum_node_has_lease(runtime->node, now_ms);
+	pthread_mutex_unlock(&runtime->lock);
+	return has;
+}
+
+static uint64_t
+runtime_load(const atomic_uint_fast64_t *counter)
+{
+	return atomic_load_explicit(counter, memory_order_relaxed);
+}
+
+int
+quorum_runtime_stats(quorum_runtime *runtime, struct quorum_runtime_stats *stats)
+{
+	const struct quorum__rt_counters *c;
+
+	if (!quorum__runtime_valid(runtime) || stats == NULL)
+		return QUORUM_EINVAL;
+	memset(stats, 0, sizeof(*stats));
+	c = &runtime->counters;
+	pthread_mutex_lock(&runtime->lock);
+	quorum_node_stats_get(runtime->node, &stats->node);
+	stats->running = runtime->thread_running;
+	stats->error = runtime->error;
+	pthread_mutex_unlock(&runtime->lock);
+	stats->wakeups = runtime_load(&c->wakeups);
+	stats->commands = runtime_load(&c->commands);
+	stats->send_errors = runtime_load(&c->send_errors);
+	stats->recv_errors = runtime_load(&c->recv_errors);
+	stats->tcp_connects = runtime_load(&c->tcp_connects);
+	stats->tcp_accepts = runtime_load(&c->tcp_accepts);
+	stats->tcp_frames_out = runtime_load(&c->tcp_frames_out);
+	stats->tcp_frames_in = runtime_load(&c->tcp_frames_in);
+	stats->tcp_fallbacks = runtime_load(&c->tcp_fallbacks);
+	stats->tcp_errors = runtime_load(&c->tcp_errors);
+	return 0;
+}
+
+int
+quorum_runtime_get_facts(quorum_runtime *runtime, struct quorum_meta *facts)
+{
+	if (!quorum__runtime_valid(runtime) || facts == NULL)
+		return QUORUM_EINVAL;
+	pthread_mutex_lock(&runtime->lock);
+	*facts = runtime->facts;
+	pthread_mutex_unlock(&runtime->lock);
+	return 0;
 }
 
 const quorum_node *
 quorum_runtime_node(const quorum_runtime *runtime)
 {
-	return runtime != NULL ? runtime->node : NULL;
+	bool		foreign;
+
+	if (!quorum__runtime_valid(runtime))
+		return NULL;
+	pthread_mutex_lock(runtime_lock_of(runtime));
+	foreign = runtime->mode == QUORUM__RT_MODE_THREADED &&
+		runtime->thread_running && quorum__runtime_current != runtime;
+	pthread_mutex_unlock(runtime_lock_of(runtime));
+	return foreign ? NULL : runtime->node;
 }
+
+/* ---------------------------------------------------------------------
+ * Helpers.
+ * ---------------------------------------------------------------------
+ */
 
 quorum_time_ms
 quorum_runtime_now_ms(void)
