@@ -7,14 +7,15 @@
  * Every incoming datagram passes, in this order: size check (OVERSIZE),
  * unseal (AUTH, PLAINTEXT, MALFORMED), decode (MALFORMED, VERSION), cluster
  * check (CLUSTER), self check (SELF), replay check (REPLAY); only then does
- * swim*.c see it.  A drop is counted and traced, never an error: garbage is a
+ * swim*.c see it, or, for an election message, node_raft.c.  A drop is counted and traced, never an error: garbage is a
  * normal input.  Every outgoing datagram is encoded, numbered (boot, seq)
  * and sealed here, into the step's bounded outbox.
  *
- * Output order per node.h: persist (this node's incarnation, when it grew),
- * then datagrams, then events.  Since all three leave in one batch and the
- * host persists first, an incarnation bump in a step is durable before any
- * datagram of that step reveals it.
+ * Output order per node.h: persist (this node's incarnation and the
+ * election's term, vote and log, whenever either changed), then datagrams,
+ * then events.  Since all three leave in one batch and the host persists
+ * first, whatever a step changed is durable before any datagram of that
+ * step reveals it.
  *
  * plugin/node.c
  *
