@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * node_internal.h
- *	  The layout of struct quorum_node, shared by node.c and the swim*.c
- *	  modules (private).
+ *	  The layout of struct quorum_node, shared by node.c, node_raft.c and
+ *	  the swim*.c modules (private).
  *
  * Everything is allocated by quorum_node_new() from the config's limits;
  * after that no step allocates.  The member table is a dense array with this
