@@ -269,9 +269,11 @@ pgq_action_set_sync_names(const char *value, bool *changed)
 }
 
 int
-pgq_action_streaming_standbys(char (*names)[QUORUM_NAME_MAX + 1], int max)
+pgq_action_streaming_standbys(char (*names)[QUORUM_NAME_MAX + 1], uint64 *flush,
+							  int max)
 {
 	pid_t		pids[128];
+	XLogRecPtr	flushed[128];
 	int			n_pids = 0;
 	int			n = 0;
 	int			backends;
@@ -283,13 +285,18 @@ pgq_action_streaming_standbys(char (*names)[QUORUM_NAME_MAX + 1], int max)
 		WalSnd	   *w = &WalSndCtl->walsnds[i];
 		pid_t		pid;
 		WalSndState state;
+		XLogRecPtr	f;
 
 		SpinLockAcquire(&w->mutex);
 		pid = w->pid;
 		state = w->state;
+		f = w->flush;
 		SpinLockRelease(&w->mutex);
 		if (pid != 0 && state == WALSNDSTATE_STREAMING)
+		{
+			flushed[n_pids] = f;
 			pids[n_pids++] = pid;
+		}
 	}
 	if (n_pids == 0)
 		return 0;
@@ -309,8 +316,9 @@ pgq_action_streaming_standbys(char (*names)[QUORUM_NAME_MAX + 1], int max)
 				local->backendStatus.st_appname != NULL &&
 				local->backendStatus.st_appname[0] != '\0')
 			{
-				strlcpy(names[n++], local->backendStatus.st_appname,
+				strlcpy(names[n], local->backendStatus.st_appname,
 						QUORUM_NAME_MAX + 1);
+				flush[n++] = flushed[i];
 				break;
 			}
 		}
@@ -319,37 +327,37 @@ pgq_action_streaming_standbys(char (*names)[QUORUM_NAME_MAX + 1], int max)
 	return n;
 }
 
-PgqMode
-pgq_sync_names(unsigned n_voters, char (*healthy)[QUORUM_NAME_MAX + 1],
-			   int n_healthy, char *out, size_t out_len)
+int
+pgq_sync_quorum(unsigned n_voters)
 {
 	/*
 	 * A commit is on the leader and k standbys.  Any majority that can elect
-	 * a successor (majority of the n_voters) among the other n_voters - 1
+	 * a successor (a majority of the n_voters) among the other n_voters - 1
 	 * voters includes one of those k if k >= n_voters - majority.
 	 */
 	int			k = (int) n_voters - (int) (n_voters / 2 + 1);
-	StringInfoData buf;
-	PgqMode		mode = PGQ_MODE_SYNC;
 
-	if (k < 1)
-		k = 1;
-	if (n_healthy < k)
-	{
-		mode = PGQ_MODE_DEGRADED;
-		k = n_healthy;
-	}
-	if (k == 0)
+	return Max(k, 1);
+}
+
+bool
+pgq_sync_names(int k, char (*names)[QUORUM_NAME_MAX + 1], int n, char *out,
+			   size_t out_len)
+{
+	StringInfoData buf;
+	bool		fits;
+
+	if (k <= 0 || n <= 0)
 	{
 		out[0] = '\0';
-		return PGQ_MODE_DEGRADED;
+		return true;
 	}
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "ANY %d (", k);
-	for (int i = 0; i < n_healthy; i++)
+	for (int i = 0; i < n; i++)
 	{
 		appendStringInfoString(&buf, i > 0 ? ", \"" : "\"");
-		for (const char *p = healthy[i]; *p != '\0'; p++)
+		for (const char *p = names[i]; *p != '\0'; p++)
 		{
 			if (*p == '"')
 				appendStringInfoChar(&buf, '"');
@@ -358,9 +366,8 @@ pgq_sync_names(unsigned n_voters, char (*healthy)[QUORUM_NAME_MAX + 1],
 		appendStringInfoChar(&buf, '"');
 	}
 	appendStringInfoChar(&buf, ')');
-	strlcpy(out, buf.data, out_len);
-	if (strlen(buf.data) >= out_len)
-		mode = PGQ_MODE_DEGRADED;
+	fits = strlen(buf.data) < out_len;
+	strlcpy(out, fits ? buf.data : "", out_len);
 	pfree(buf.data);
-	return mode;
+	return fits;
 }

@@ -35,18 +35,20 @@ extern void pgq_action_stop_server(void);
 
 /*
  * Names (application_name) of the standbys streaming from this server right
- * now, at most max of them; returns how many.
+ * now and the WAL position each has flushed, at most max of them; returns
+ * how many.
  */
 extern int	pgq_action_streaming_standbys(char (*names)[QUORUM_NAME_MAX + 1],
-										  int max);
+										  uint64 *flush, int max);
+
+/* How many standbys a commit must reach: k = n_voters - majority, >= 1. */
+extern int	pgq_sync_quorum(unsigned n_voters);
 
 /*
- * synchronous_standby_names for n_voters voters and the healthy standbys
- * among them: 'ANY k (...)' with k = n_voters - majority, lowered to the
- * number of healthy standbys; '' with none.  Returns the mode that results.
+ * synchronous_standby_names 'ANY k (names...)', or '' for k = 0; false if
+ * it does not fit out.
  */
-extern PgqMode pgq_sync_names(unsigned n_voters,
-							  char (*healthy)[QUORUM_NAME_MAX + 1],
-							  int n_healthy, char *out, size_t out_len);
+extern bool pgq_sync_names(int k, char (*names)[QUORUM_NAME_MAX + 1], int n,
+						   char *out, size_t out_len);
 
 #endif							/* PGQ_ACTIONS_H */

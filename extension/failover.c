@@ -20,7 +20,8 @@
  *	          pg_quorum.stop_deposed_primary, shuts its server down, after
  *	          letting a quorum.failover() that waits on it see the result;
  *	sync      the leader keeps synchronous_standby_names at a quorum of the
- *	          healthy standbys (pgq_sync_names()).
+ *	          healthy standbys, and degrades only with failover paused
+ *	          (failover_sync()).
  *
  * Two safety details.  A switchover hands leadership over with TIMEOUT_NOW,
  * which lets the target be elected at once, and libquorum gives the lease up
@@ -68,6 +69,10 @@
 #define FAILOVER_STOP_WAIT_MAX_MS 10000
 /* Added to libquorum's hand-over window (2 longest election timeouts). */
 #define FAILOVER_HOLD_EXTRA_MS 1000
+/* Between two automatic pause or resume requests, ms. */
+#define FAILOVER_AUTO_CMD_MS 1000
+/* Time the backends get to reload synchronous_standby_names, ms. */
+#define FAILOVER_RELOAD_MS 200
 
 typedef struct FailoverState
 {
@@ -103,16 +108,25 @@ typedef struct FailoverState
 	uint64		mode_term;
 	char		sync_names[PGQ_SYNC_NAMES_MAX];	/* as we last set it */
 	quorum_time_ms next_sync_ms;
+	quorum_time_ms paused_seen_ms;	/* when this leader saw failover paused */
+	quorum_time_ms short_since_ms;	/* since when too few standbys are healthy */
+	uint64		sync_ready_term;	/* names set for this term ... */
+	quorum_time_ms sync_open_ms;	/* ... and backends reloaded by then */
+	bool		auto_paused;	/* this worker paused it, to degrade */
+	uint64		restore_lsn;	/* WAL to be on k standbys before resuming */
+	quorum_time_ms next_auto_cmd_ms;
+	PgqCommandFn command;
 } FailoverState;
 
 static FailoverState st;
 
 void
-pgq_failover_init(const char *self, PgqRecordFn record)
+pgq_failover_init(const char *self, PgqRecordFn record, PgqCommandFn command)
 {
 	memset(&st, 0, sizeof(st));
 	strlcpy(st.self, self, sizeof(st.self));
 	st.record = record;
+	st.command = command;
 	st.was_in_recovery = RecoveryInProgress();
 	st.hand_over_ms = 2 * (quorum_time_ms) pgq_election_timeout_ms * 4 / 3;
 }
@@ -246,15 +260,6 @@ failover_timeline_passed(const quorum_node *node, TimeLineID mine,
 	return false;
 }
 
-static bool
-failover_is_voter(const struct quorum_election_info *info, const char *name)
-{
-	for (unsigned i = 0; i < info->n_voters && i < QUORUM_VOTERS_MAX; i++)
-		if (strcmp(info->voters[i], name) == 0)
-			return true;
-	return false;
-}
-
 static void
 failover_follow(const quorum_node *node, const struct quorum_election_info *info)
 {
@@ -326,18 +331,136 @@ failover_deposed(const quorum_node *node, const struct quorum_election_info *inf
 	}
 }
 
-/* The leader's synchronous_standby_names, every FAILOVER_SYNC_INTERVAL_MS. */
+/*
+ * The voter standbys the leader's synchronous_standby_names names: every
+ * voter but this server and witnesses, with the WAL each has flushed here
+ * (0 when it is not streaming, or not alive in gossip).
+ */
+static int
+failover_standbys(const quorum_node *node, const struct quorum_election_info *info,
+				  char (*names)[QUORUM_NAME_MAX + 1], uint64 *flush, int *n_healthy)
+{
+	char		streaming[QUORUM_VOTERS_MAX * 2][QUORUM_NAME_MAX + 1];
+	uint64		streamed[QUORUM_VOTERS_MAX * 2];
+	int			n_streaming = pgq_action_streaming_standbys(streaming, streamed,
+															lengthof(streaming));
+	int			n = 0;
+
+	*n_healthy = 0;
+	for (unsigned v = 0; v < info->n_voters && v < QUORUM_VOTERS_MAX; v++)
+	{
+		struct quorum_member_info m;
+		bool		known = quorum_node_member_find(node, info->voters[v], &m) == 0;
+
+		if (strcmp(info->voters[v], st.self) == 0 ||
+			(known && m.has_meta && m.meta.role == QUORUM_ROLE_WITNESS))
+			continue;
+		strlcpy(names[n], info->voters[v], QUORUM_NAME_MAX + 1);
+		flush[n] = 0;
+		if (known && m.state == QUORUM_MEMBER_ALIVE)
+		{
+			for (int i = 0; i < n_streaming; i++)
+				if (strcmp(streaming[i], names[n]) == 0)
+					flush[n] = Max(flush[n], streamed[i]);
+		}
+		if (flush[n] != 0)
+			(*n_healthy)++;
+		n++;
+	}
+	return n;
+}
+
+/* How many of the n standbys have flushed at least lsn. */
+static int
+failover_flushed(const uint64 *flush, int n, uint64 lsn)
+{
+	int			count = 0;
+
+	for (int i = 0; i < n; i++)
+		if (flush[i] != 0 && flush[i] >= lsn)
+			count++;
+	return count;
+}
+
+static void
+failover_set_mode(PgqMode mode, const struct quorum_election_info *info,
+				  const char *names, const char *why)
+{
+	if (st.mode_known && mode == st.mode)
+		return;
+	st.record(mode == PGQ_MODE_DEGRADED ? PGQ_EV_DEGRADED : PGQ_EV_SYNCHRONOUS,
+			  st.self, info->term, why);
+	if (mode == PGQ_MODE_DEGRADED)
+		ereport(LOG,
+				(errmsg("pg_quorum synchronous mode is degraded: %s", why),
+				 errdetail("synchronous_standby_names is \"%s\".", names)));
+	else
+		ereport(LOG,
+				(errmsg("pg_quorum synchronous mode has a quorum of standbys"),
+				 errdetail("synchronous_standby_names is \"%s\".", names)));
+	st.mode = mode;
+	st.mode_known = true;
+}
+
+/*
+ * synchronous_standby_names is set for this term: the fence may open once
+ * the backends have had time to reload it (they do before their next
+ * command), so that no commit of this term is acknowledged without it.
+ */
+static void
+failover_sync_ready(const struct quorum_election_info *info, quorum_time_ms now)
+{
+	if (st.sync_ready_term == info->term)
+		return;
+	st.sync_ready_term = info->term;
+	st.sync_open_ms = now + FAILOVER_RELOAD_MS;
+}
+
+/* 'ANY k (every voter standby)': commits wait for k of them. */
+static void
+failover_strict_names(const quorum_node *node, const struct quorum_election_info *info)
+{
+	char		names[QUORUM_VOTERS_MAX][QUORUM_NAME_MAX + 1];
+	uint64		flush[QUORUM_VOTERS_MAX];
+	char		list[PGQ_SYNC_NAMES_MAX];
+	int			n_healthy;
+	int			n = failover_standbys(node, info, names, flush, &n_healthy);
+	bool		changed;
+
+	if (pgq_sync_names(pgq_sync_quorum(info->n_voters), names, n, list, sizeof(list)) &&
+		pgq_action_set_sync_names(list, &changed))
+		strlcpy(st.sync_names, list, sizeof(st.sync_names));
+}
+
+/*
+ * The leader's synchronous_standby_names, every FAILOVER_SYNC_INTERVAL_MS.
+ *
+ * A commit must reach k = pgq_sync_quorum() voter standbys, so that every
+ * majority that can elect a successor holds it.  With k healthy (alive,
+ * streaming) standbys the list is 'ANY k (healthy ones)'.  With fewer, the
+ * leader may not simply lower k: a commit acknowledged by fewer standbys is
+ * lost if the others elect a successor (as when this leader is cut off and
+ * its standbys vanish from gossip while it still holds its lease).  So it
+ * degrades as Patroni does: first it makes failover impossible (a PAUSE
+ * decision, committed by a majority and known to the voters), and only then
+ * lowers k to the healthy standbys, or to '' with none; until then the list
+ * names every voter standby with the full k and commits wait.  When k
+ * standbys are healthy again and have flushed everything written while
+ * degraded, it resumes failover, if it was the one that paused it.
+ */
 static void
 failover_sync(const quorum_node *node, const struct quorum_election_info *info,
 			  quorum_time_ms now)
 {
-	char		streaming[QUORUM_VOTERS_MAX * 2][QUORUM_NAME_MAX + 1];
+	char		names[QUORUM_VOTERS_MAX][QUORUM_NAME_MAX + 1];
 	char		healthy[QUORUM_VOTERS_MAX][QUORUM_NAME_MAX + 1];
-	char		names[PGQ_SYNC_NAMES_MAX];
-	int			n_streaming;
-	int			n_healthy = 0;
-	PgqMode		mode;
+	uint64		flush[QUORUM_VOTERS_MAX];
+	char		list[PGQ_SYNC_NAMES_MAX];
+	int			n;
+	int			n_healthy;
+	int			k = pgq_sync_quorum(info->n_voters);
 	bool		changed;
+	bool		degrade;
 
 	if (now < st.next_sync_ms && st.mode_term == info->term)
 		return;
@@ -346,7 +469,12 @@ failover_sync(const quorum_node *node, const struct quorum_election_info *info,
 	{
 		st.mode_term = info->term;
 		st.mode_known = false;
+		st.short_since_ms = 0;
 	}
+	if (!info->paused)
+		st.paused_seen_ms = 0;
+	else if (st.paused_seen_ms == 0)
+		st.paused_seen_ms = now;
 
 	if (!pgq_synchronous)
 	{
@@ -359,44 +487,89 @@ failover_sync(const quorum_node *node, const struct quorum_election_info *info,
 		return;
 	}
 
-	n_streaming = pgq_action_streaming_standbys(streaming, lengthof(streaming));
-	for (int i = 0; i < n_streaming && n_healthy < QUORUM_VOTERS_MAX; i++)
+	n = failover_standbys(node, info, names, flush, &n_healthy);
+	if (n_healthy >= k)
 	{
-		struct quorum_member_info m;
-		bool		dup = false;
+		int			h = 0;
 
-		if (strcmp(streaming[i], st.self) == 0 ||
-			!failover_is_voter(info, streaming[i]) ||
-			quorum_node_member_find(node, streaming[i], &m) != 0 ||
-			m.state != QUORUM_MEMBER_ALIVE ||
-			(m.has_meta && m.meta.role == QUORUM_ROLE_WITNESS))
-			continue;
-		for (int j = 0; j < n_healthy; j++)
-			dup = dup || strcmp(healthy[j], streaming[i]) == 0;
-		if (!dup)
-			strlcpy(healthy[n_healthy++], streaming[i], QUORUM_NAME_MAX + 1);
-	}
-	mode = pgq_sync_names(info->n_voters, healthy, n_healthy, names, sizeof(names));
-	if (!pgq_action_set_sync_names(names, &changed))
+		for (int i = 0; i < n; i++)
+			if (flush[i] != 0)
+				strlcpy(healthy[h++], names[i], QUORUM_NAME_MAX + 1);
+		if (!pgq_sync_names(k, healthy, h, list, sizeof(list)) ||
+			!pgq_action_set_sync_names(list, &changed))
+			return;
+		strlcpy(st.sync_names, list, sizeof(st.sync_names));
+		failover_sync_ready(info, now);
+		failover_set_mode(PGQ_MODE_SYNC, info, list, list);
+		st.short_since_ms = 0;
+
+		/* Resume what this worker paused, once nothing can be lost. */
+		if (st.auto_paused && !info->paused)
+		{
+			st.auto_paused = false;
+			st.restore_lsn = 0;
+		}
+		else if (st.auto_paused)
+		{
+			if (st.restore_lsn == 0)
+				st.restore_lsn = GetXLogInsertRecPtr();
+			else if (failover_flushed(flush, n, st.restore_lsn) >= k &&
+					 now >= st.next_auto_cmd_ms)
+			{
+				st.next_auto_cmd_ms = now + FAILOVER_AUTO_CMD_MS;
+				if (st.command(QUORUM_CMD_RESUME) == 0)
+					ereport(LOG,
+							(errmsg("pg_quorum resumes automatic failover: %d standbys hold every commit again",
+									k)));
+			}
+		}
 		return;
-	strlcpy(st.sync_names, names, sizeof(st.sync_names));
-	if (!st.mode_known || mode != st.mode)
-	{
-		st.record(mode == PGQ_MODE_DEGRADED ? PGQ_EV_DEGRADED : PGQ_EV_SYNCHRONOUS,
-				  st.self, info->term, names[0] != '\0' ? names : "(none)");
-		if (mode == PGQ_MODE_DEGRADED)
-			ereport(LOG,
-					(errmsg("pg_quorum synchronous mode is degraded: %d healthy standby(s)",
-							n_healthy),
-					 errdetail("synchronous_standby_names is \"%s\"; commits acknowledged now may be lost if this server fails.",
-							   names)));
-		else
-			ereport(LOG,
-					(errmsg("pg_quorum synchronous mode has a quorum of standbys"),
-					 errdetail("synchronous_standby_names is \"%s\".", names)));
 	}
-	st.mode = mode;
-	st.mode_known = true;
+
+	/*
+	 * Too few healthy standbys: commits wait, and if that lasts an election
+	 * timeout (a new leader's standbys reconnect well within it), pause
+	 * failover so as to degrade; degrade only once it is paused.
+	 */
+	if (st.short_since_ms == 0)
+		st.short_since_ms = now;
+	degrade = info->paused && st.paused_seen_ms != 0 &&
+		now >= st.paused_seen_ms + 2 * (quorum_time_ms) pgq_heartbeat_interval_ms;
+	if (degrade)
+	{
+		int			h = 0;
+
+		for (int i = 0; i < n; i++)
+			if (flush[i] != 0)
+				strlcpy(healthy[h++], names[i], QUORUM_NAME_MAX + 1);
+		if (!pgq_sync_names(h, healthy, h, list, sizeof(list)))
+			return;
+	}
+	else if (!pgq_sync_names(k, names, n, list, sizeof(list)))
+		return;
+	if (!pgq_action_set_sync_names(list, &changed))
+		return;
+	strlcpy(st.sync_names, list, sizeof(st.sync_names));
+	failover_sync_ready(info, now);
+	st.restore_lsn = 0;
+	if (!info->paused && now >= st.next_auto_cmd_ms &&
+		now >= st.short_since_ms + (quorum_time_ms) pgq_election_timeout_ms)
+	{
+		st.next_auto_cmd_ms = now + FAILOVER_AUTO_CMD_MS;
+		if (st.command(QUORUM_CMD_PAUSE) == 0)
+		{
+			st.auto_paused = true;
+			ereport(LOG,
+					(errmsg("pg_quorum pauses automatic failover: %d of the %d standbys a commit needs are healthy",
+							n_healthy, k),
+					 errdetail("Commits wait for a standby until the pause is committed; then they are acknowledged by this server alone, and failover stays paused until enough standbys hold them.")));
+		}
+	}
+	failover_set_mode(PGQ_MODE_DEGRADED, info, list,
+					  degrade ? psprintf("%d of %d standbys healthy; failover paused, commits do not wait for a quorum",
+										 n_healthy, k) :
+					  psprintf("%d of %d standbys healthy; commits wait until failover is paused",
+							   n_healthy, k));
 }
 
 bool
@@ -445,9 +618,15 @@ pgq_failover_reconcile(const quorum_node *node, quorum_time_ms now,
 		}
 	}
 
+	/* The leader's synchronous_standby_names come before its first write. */
+	if (pgq_failover_enabled && self_leader && !in_recovery)
+		failover_sync(node, &info, now);
+
 	/* The fence: the only thing backends read. */
 	may_write = pgq_failover_enabled && self_leader && lease_until != 0 &&
-		!in_recovery && st.hold_until_ms == 0 && !stale;
+		!in_recovery && st.hold_until_ms == 0 && !stale &&
+		(!pgq_synchronous ||
+		 (st.sync_ready_term == info.term && now >= st.sync_open_ms));
 	pg_atomic_write_u64(&pgq_shared->lease_until_ms, may_write ? lease_until : 0);
 
 	if (pgq_failover_enabled)
@@ -463,6 +642,17 @@ pgq_failover_reconcile(const quorum_node *node, quorum_time_ms now,
 						(errmsg("pg_quorum is promoting this standby: it leads term " UINT64_FORMAT " and holds the lease",
 								info.term)));
 			}
+			/*
+			 * In synchronous mode the first commit after promotion must
+			 * already wait for k standbys: set the strict list before the
+			 * promotion, so that no backend runs a write before reloading.
+			 */
+			if (pgq_synchronous)
+			{
+				failover_strict_names(node, &info);
+				st.sync_ready_term = info.term;
+				st.sync_open_ms = now;
+			}
 			(void) pgq_action_promote();
 			st.promote_term = info.term;
 			st.promote_retry_ms = now + FAILOVER_PROMOTE_RETRY_MS;
@@ -477,8 +667,6 @@ pgq_failover_reconcile(const quorum_node *node, quorum_time_ms now,
 			failover_follow(node, &info);
 		if (!in_recovery && info.leader[0] != '\0' && !self_leader)
 			failover_deposed(node, &info, now);
-		if (self_leader && !in_recovery)
-			failover_sync(node, &info, now);
 	}
 	st.was_in_recovery = in_recovery;
 

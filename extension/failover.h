@@ -34,7 +34,11 @@ typedef struct PgqElectionStatus
 typedef void (*PgqRecordFn) (PgqEventKind kind, const char *node, uint64 term,
 							 const char *detail);
 
-extern void pgq_failover_init(const char *self, PgqRecordFn record);
+/* Feed a decision command (pause, resume) to the node; 0 or a quorum_error. */
+typedef int (*PgqCommandFn) (enum quorum_command_type type);
+
+extern void pgq_failover_init(const char *self, PgqRecordFn record,
+							  PgqCommandFn command);
 
 /*
  * Called by the persist callback, before the step's datagrams are sent: a

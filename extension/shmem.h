@@ -129,7 +129,8 @@ typedef enum PgqMode
 {
 	PGQ_MODE_ASYNC = 0,			/* pg_quorum.synchronous = off */
 	PGQ_MODE_SYNC,				/* on, and a quorum of standbys is synchronous */
-	PGQ_MODE_DEGRADED			/* on, but too few healthy standbys */
+	PGQ_MODE_DEGRADED			/* on, too few healthy standbys: commits
+								 * wait, or with failover paused do not */
 } PgqMode;
 
 typedef struct PgqSharedState

@@ -672,6 +672,28 @@ worker_command_result(uint64 id, int rc, const char *detail)
 	ConditionVariableBroadcast(&pgq_shared->changed);
 }
 
+/* failover.c's own decisions (pause and resume around degrading). */
+static int
+worker_failover_command(enum quorum_command_type type)
+{
+	struct quorum_command qc;
+	int			rc;
+
+	memset(&qc, 0, sizeof(qc));
+	qc.type = type;
+	rc = quorum_runtime_command(worker.rt, &qc, quorum_runtime_now_ms());
+	if (rc == QUORUM_EIO)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE)));
+	if (rc != 0)
+		ereport(LOG,
+				(errmsg("pg_quorum could not %s automatic failover: %s",
+						type == QUORUM_CMD_PAUSE ? "pause" : "resume", quorum_strerror(rc)),
+				 errdetail("%s", quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
+	return rc;
+}
+
 /* A decision command: a switchover, pause, resume or voter removal. */
 static int
 worker_election_command(const PgqCommand *cmd, quorum_time_ms now)
@@ -883,7 +905,8 @@ pgq_worker_main(Datum main_arg)
 				 errmsg("pg_quorum shared memory is not initialized")));
 
 	worker_configure(&rc);
-	pgq_failover_init(worker.node_name, worker_record_election);
+	pgq_failover_init(worker.node_name, worker_record_election,
+					  worker_failover_command);
 	if (pgq_allow_plaintext)
 		ereport(WARNING,
 				(errmsg("pg_quorum gossip traffic is neither authenticated nor encrypted"),

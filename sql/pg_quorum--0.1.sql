@@ -82,7 +82,8 @@ CREATE VIEW quorum.nodes AS
  *   fenced       a write transaction cannot commit here now (no lease)
  *   mode         'async' (pg_quorum.synchronous off), 'sync' (a quorum of
  *                healthy standbys is synchronous) or 'degraded' (too few
- *                healthy standbys: commits do not wait for a quorum)
+ *                healthy standbys: commits wait, or, once failover is
+ *                paused, do not wait for a quorum)
  *   paused       automatic failover is paused (quorum.pause())
  * With pg_quorum.failover = off, term, leader, has_quorum and paused are
  * null, fenced is false and mode is 'async'.
