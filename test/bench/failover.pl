@@ -108,11 +108,11 @@ for my $run (1 .. $runs)
 	my $last = (sort { $b->{done} <=> $a->{done} }
 		  $wl->acked(server => $victim->name))[0];
 	reportf "run %d: killed %s; %s writable, first write acknowledged %.3f s after the kill "
-	  . "(%s; last write acknowledged by %s %.3f s before the kill)\n",
+	  . "(%s; last write acknowledged by %s at %+.3f s)\n",
 	  $run, $victim->name, $new->name, $took,
 	  join(', ', map { sprintf('%s +%.3f s', $_, $ev->{$_}) } sort { $ev->{$a} <=> $ev->{$b} } keys %$ev)
 	  || 'no events',
-	  $victim->name, $last ? $t_kill - $last->{done} : -1;
+	  $victim->name, $last ? $last->{done} - $t_kill : 0;
 
 	defined wait_processes_gone($victim, $bound_s)
 	  or die "run $run: processes of " . $victim->name . " survived\n";

@@ -9,9 +9,10 @@
 # the target acknowledges, and how long the call itself took.  The old
 # primary then shuts itself down; it comes back as a standby with
 # pg_quorum_rejoin, and the next run starts once the cluster is whole
-# again.  Targets alternate between the two standbys.  RUNS defaults to
-# $PGQ_BENCH_RUNS or 5.  A call that fails is reported and counted, and
-# the next run starts once the cluster is whole again.  It measures and
+# again.  Leadership goes round: node1 -> node2 -> node3 -> node1 ...
+# RUNS defaults to $PGQ_BENCH_RUNS or 5.  A call that fails is reported
+# and counted, and the next run starts once the cluster is whole again.  It
+# measures and
 # asserts nothing; run it with "make bench-switchover".
 
 use strict;
@@ -74,10 +75,12 @@ my (@times, @calls, @failed);
 for my $run (1 .. $runs)
 {
 	my $from = stable();
-	my @rest = sort { $a->name cmp $b->name } grep { $_ != $from } @nodes;
-	my $to = $rest[ $run % 2 ];
+	my @rest = grep { $_ != $from } @nodes;
+	# The next server in the order node1, node2, node3, node1, ...
+	my ($fi) = grep { $nodes[$_] == $from } 0 .. $#nodes;
+	my $to = $nodes[ ($fi + 1) % @nodes ];
 	my $tname = $to->name;
-	my $session = $from->background_psql('postgres');
+	my $session = $from->background_psql('postgres', on_error_stop => 0);
 	my $t0 = $now->();
 	my ($out, $err) = $session->query("SELECT quorum.failover('$tname')");
 	my $t1 = $now->();
@@ -98,7 +101,7 @@ for my $run (1 .. $runs)
 	push @calls, $t1 - $t0;
 	my $last = (sort { $b->{done} <=> $a->{done} } $wl->acked(server => $from->name))[0];
 	reportf "run %d: %s -> %s: first write acknowledged %.3f s after the call "
-	  . "(the call took %.3f s; last write on %s acknowledged %.3f s after the call)\n",
+	  . "(the call took %.3f s; last write on %s acknowledged at %+.3f s)\n",
 	  $run, $from->name, $tname, $took, $t1 - $t0, $from->name,
 	  $last ? $last->{done} - $t0 : -1;
 
