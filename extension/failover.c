@@ -105,6 +105,7 @@ typedef struct FailoverState
 
 	PgqMode		mode;
 	bool		mode_known;		/* mode was computed as leader this term */
+	bool		mode_waiting;	/* degraded, and commits still wait */
 	uint64		mode_term;
 	char		sync_names[PGQ_SYNC_NAMES_MAX];	/* as we last set it */
 	quorum_time_ms next_sync_ms;
@@ -383,11 +384,12 @@ failover_flushed(const uint64 *flush, int n, uint64 lsn)
 }
 
 static void
-failover_set_mode(PgqMode mode, const struct quorum_election_info *info,
+failover_set_mode(PgqMode mode, bool waiting, const struct quorum_election_info *info,
 				  const char *names, const char *why)
 {
-	if (st.mode_known && mode == st.mode)
+	if (st.mode_known && mode == st.mode && waiting == st.mode_waiting)
 		return;
+	st.mode_waiting = waiting;
 	st.record(mode == PGQ_MODE_DEGRADED ? PGQ_EV_DEGRADED : PGQ_EV_SYNCHRONOUS,
 			  st.self, info->term, why);
 	if (mode == PGQ_MODE_DEGRADED)
@@ -500,7 +502,7 @@ failover_sync(const quorum_node *node, const struct quorum_election_info *info,
 			return;
 		strlcpy(st.sync_names, list, sizeof(st.sync_names));
 		failover_sync_ready(info, now);
-		failover_set_mode(PGQ_MODE_SYNC, info, list, list);
+		failover_set_mode(PGQ_MODE_SYNC, false, info, list, list);
 		st.short_since_ms = 0;
 
 		/* Resume what this worker paused, once nothing can be lost. */
@@ -565,7 +567,7 @@ failover_sync(const quorum_node *node, const struct quorum_election_info *info,
 					 errdetail("Commits wait for a standby until the pause is committed; then they are acknowledged by this server alone, and failover stays paused until enough standbys hold them.")));
 		}
 	}
-	failover_set_mode(PGQ_MODE_DEGRADED, info, list,
+	failover_set_mode(PGQ_MODE_DEGRADED, !degrade, info, list,
 					  degrade ? psprintf("%d of %d standbys healthy; failover paused, commits do not wait for a quorum",
 										 n_healthy, k) :
 					  psprintf("%d of %d standbys healthy; commits wait until failover is paused",

@@ -49,7 +49,7 @@ demo_stop()
 demo_show()
 {
 	demo_psql 1 -P pager=off -c \
-		'SELECT name, address, state, incarnation, role, is_self, timeline, lsn, priority, conninfo, rtt_ms FROM quorum.nodes ORDER BY name'
+		'SELECT name, address, state, role, is_leader, voter, timeline, lsn, lag, priority, conninfo, rtt_ms FROM quorum.nodes ORDER BY name'
 }
 
 # All three servers show all three alive, with their roles known?
@@ -119,8 +119,10 @@ unix_socket_directories = '$DEMO_DIR'
 wal_level = replica
 max_wal_senders = 10
 hot_standby = on
-# pg_rewind, which pg_quorum_rejoin runs, needs it.
+# pg_rewind, which pg_quorum_rejoin runs, needs both: hints logged, and the
+# old primary's WAL back to the last checkpoint it shares with the leader.
 wal_log_hints = on
+wal_keep_size = '256MB'
 shared_preload_libraries = 'pg_quorum'
 pg_quorum.key_file = '$DEMO_DIR/quorum.key'
 # The three servers are the voters; the leader keeps a quorum of standbys

@@ -1068,8 +1068,9 @@ main(int argc, char **argv)
 		keep_restore(kdir);
 		if (rc != 0)
 			fail("pg_rewind failed (exit status %d); the data directory was not made a standby. "
-				 "If pg_rewind needs wal_log_hints = on or data checksums, or the directory is "
-				 "damaged, rebuild it with pg_basebackup.", rc);
+				 "If pg_rewind needs wal_log_hints = on or data checksums, could not find WAL "
+				 "(keep more with wal_keep_size), or the directory is damaged, rebuild it with "
+				 "pg_basebackup.", rc);
 	}
 	else
 		msg("not running pg_rewind: the standby was not shut down cleanly (state \"%s\")", state);
