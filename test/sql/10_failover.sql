@@ -41,7 +41,7 @@ BEGIN
 END
 $fn$;
 CREATE ROLE pgq_test_monitor IN ROLE pg_monitor;
-SELECT plan(42);
+SELECT plan(44);
 
 -- The objects and who may call them.
 SELECT has_function('quorum', 'failover', ARRAY['text']);
@@ -80,6 +80,13 @@ SELECT ok(EXISTS (SELECT FROM quorum.events
 	'quorum.events records the election of this server with its term');
 SELECT ok(EXISTS (SELECT FROM quorum.events WHERE event = 'lease_gained' AND term >= 1),
 	'quorum.events records that this server gained the lease');
+
+-- The durable state file holds the election's record with the node name.
+SELECT is(substring(pg_read_file('pg_quorum.state') from E'\nterm=([0-9]+)\n')::bigint,
+	(SELECT term FROM quorum.status), 'pg_quorum.state holds the current term');
+SELECT ok(pg_read_file('pg_quorum.state') ~ E'\nvoted_for=pgtap\n'
+		  AND pg_read_file('pg_quorum.state') ~ E'\nvoter=pgtap\n',
+	'pg_quorum.state holds this term''s vote and the voter set');
 
 -- quorum.failover(): refusals change nothing.
 SELECT throws_ok($$SELECT quorum.failover('no_such_node')$$, '22023', NULL,
