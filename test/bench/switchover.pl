@@ -47,9 +47,33 @@ my @settings = map { "$_=" . $nodes[0]->safe_psql('postgres', "SHOW pg_quorum.$_
   qw(election_timeout heartbeat_interval synchronous);
 report "switchover benchmark: 3 servers, $runs runs, @settings\n";
 
+# bring_back(): a server that stopped itself (a deposed primary, also
+# after a failed switchover in which another server won) rejoins as a
+# standby; one that runs as a fenced primary under another leader is given
+# time to stop first.
+sub bring_back
+{
+	for my $node (@nodes)
+	{
+		if (-e $node->data_dir . '/postmaster.pid')
+		{
+			my $st = cluster_status($node);
+			next unless $st && !$st->{recovery} && defined $st->{leader}
+			  && $st->{leader} ne $node->name;
+		}
+		defined wait_stopped($node, $bound_s)
+		  or die $node->name . " neither leads nor follows nor stops\n";
+		my ($rc, $out) = rejoin($node, grep { $_ != $node } @nodes);
+		die "pg_quorum_rejoin failed:\n$out\n" if $rc != 0;
+		$node->start;
+	}
+	return;
+}
+
 # stable(): the leader once the cluster is whole (see failover.pl).
 sub stable
 {
+	bring_back();
 	my ($leader) = wait_for_leader(\@nodes, $bound_s);
 	die "no leader\n" unless $leader;
 	for my $node (@nodes)
