@@ -27,6 +27,7 @@ include mk/libquorum.mk
 -include test/fuzz/fuzz.mk
 -include mk/tests.mk
 -include mk/tools.mk
+-include mk/programs.mk
 
 $(shlib): build/libquorum.a
 

@@ -186,6 +186,12 @@ thread_main(void *arg)
 	bool		free_requested;
 	int			error = 0;
 
+	/* Until quorum_runtime_start() is done with rt. */
+	pthread_mutex_lock(&rt->lock);
+	while (rt->busy)
+		pthread_cond_wait(&rt->done_cond, &rt->lock);
+	pthread_mutex_unlock(&rt->lock);
+
 	quorum__runtime_current = rt;
 	for (;;)
 	{
@@ -336,6 +342,10 @@ quorum_runtime_start(quorum_runtime *runtime, char *errbuf, size_t errbuf_len)
 		}
 	}
 
+	/*
+	 * The IO thread waits for this before it does anything, because a
+	 * callback may free the runtime: after the unlock, rt may be gone.
+	 */
 	pthread_mutex_lock(&rt->lock);
 	rt->busy = false;
 	if (rc != 0)
@@ -344,6 +354,7 @@ quorum_runtime_start(quorum_runtime *runtime, char *errbuf, size_t errbuf_len)
 		rt->thread_running = false;
 		rt->mode = QUORUM__RT_MODE_NONE;
 	}
+	pthread_cond_broadcast(&rt->done_cond);
 	pthread_mutex_unlock(&rt->lock);
 	return rc;
 }
@@ -360,7 +371,8 @@ quorum_runtime_stop(quorum_runtime *runtime, bool leave)
 	if (quorum__runtime_current == rt)
 		return QUORUM_EBUSY;
 	pthread_mutex_lock(&rt->lock);
-	rc = rt->mode != QUORUM__RT_MODE_THREADED || rt->stop_requested ? QUORUM_ESTATE : 0;
+	rc = rt->mode != QUORUM__RT_MODE_THREADED || rt->stop_requested ? QUORUM_ESTATE :
+		rt->busy ? QUORUM_EBUSY : 0;	/* another thread is inside start() */
 	pthread_mutex_unlock(&rt->lock);
 	if (rc != 0)
 		return rc;

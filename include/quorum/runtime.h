@@ -178,8 +178,8 @@ QUORUM_API int quorum_runtime_start(quorum_runtime *runtime,
  * Afterwards the runtime only answers the snapshot reads until freed.
  * Returns 0; the error that had already stopped the IO thread (a persist
  * failure); QUORUM_EINVAL; QUORUM_EBUSY from a callback (the IO thread
- * cannot join itself); or QUORUM_ESTATE if the thread was not started or
- * was already stopped.
+ * cannot join itself) or while another thread is inside start(); or
+ * QUORUM_ESTATE if the thread was not started or was already stopped.
  */
 QUORUM_API int quorum_runtime_stop(quorum_runtime *runtime, bool leave);
 

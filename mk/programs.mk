@@ -1,0 +1,120 @@
+# mk/programs.mk: the programs built on libquorum, the ThreadSanitizer run
+# of the threaded runtime, and the idle benchmark (included by Makefile).
+#
+#   make                  also builds witness/quorum_witness (the witness
+#                         daemon) and examples/leader_server (the example host)
+#   make check-tsan       test_runtime and test_runtime_thread under
+#                         ThreadSanitizer, then the witness daemon's own
+#                         tests (witness/test_witness.sh) against TSan builds
+#                         of the daemon and the example; ends with one line
+#                         "N passed, N failed" summing both
+#   make bench-idle       idle CPU and resident memory of 5 threaded-runtime
+#                         processes on 127.0.0.1 (measures, asserts nothing)
+#   make install          also installs quorum_witness next to pg_ctl, where
+#                         the cluster tests find it
+#   make install-witness  quorum_witness, its systemd unit and an example
+#                         configuration under QUORUM_PREFIX (/usr/local), for
+#                         a witness machine without PostgreSQL
+
+PROGRAMS = witness/quorum_witness examples/leader_server
+PROGRAMS_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(QUORUM_WARN) -Iinclude
+PROGRAMS_LIBS = -lssl -lcrypto -lpthread
+PROGRAMS_HEADERS := $(wildcard include/quorum/*.h)
+WITNESS_SRCS = witness/quorum_witness.c witness/witness_state.c
+PROGRAMS_BINDIR := $(shell $(PG_CONFIG) --bindir)
+
+all: $(PROGRAMS)
+
+witness/quorum_witness: $(WITNESS_SRCS) witness/witness_state.h $(PROGRAMS_HEADERS) build/libquorum.a
+	$(CC) $(PROGRAMS_CFLAGS) -o $@ $(WITNESS_SRCS) build/libquorum.a $(PROGRAMS_LIBS)
+
+examples/leader_server: examples/leader_server.c $(PROGRAMS_HEADERS) build/libquorum.a
+	$(CC) $(PROGRAMS_CFLAGS) -o $@ $< build/libquorum.a $(PROGRAMS_LIBS)
+
+# ThreadSanitizer builds: the plugin (with its internal assertions, like the
+# other sanitizer builds), the runtime tests, and both programs.
+PROGRAMS_TSAN = -fsanitize=thread -fno-omit-frame-pointer
+PROGRAMS_TSAN_OBJS := $(patsubst plugin/%.c,build/tsan/plugin/%.o,$(QUORUM_SRCS))
+PROGRAMS_TSAN_TESTS = build/tsan/unit/test_runtime build/tsan/unit/test_runtime_thread
+
+build/tsan/plugin/%.o: plugin/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -O2,$(QUORUM_CFLAGS)) -O1 $(PROGRAMS_TSAN) -MMD -MP -c $< -o $@
+
+build/tsan/libquorum.a: $(PROGRAMS_TSAN_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+build/tsan/unit/%.o: test/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) $(PROGRAMS_TSAN) -MMD -MP -c $< -o $@
+
+build/tsan/unit/test_%: build/tsan/unit/test_%.o build/tsan/libquorum.a
+	$(CC) $(PROGRAMS_TSAN) -o $@ $< build/tsan/libquorum.a -lcmocka $(PROGRAMS_LIBS)
+
+build/tsan/quorum_witness: $(WITNESS_SRCS) witness/witness_state.h $(PROGRAMS_HEADERS) build/tsan/libquorum.a
+	$(CC) $(filter-out -O2,$(PROGRAMS_CFLAGS)) -O1 $(PROGRAMS_TSAN) -o $@ $(WITNESS_SRCS) \
+		build/tsan/libquorum.a $(PROGRAMS_LIBS)
+
+build/tsan/leader_server: examples/leader_server.c $(PROGRAMS_HEADERS) build/tsan/libquorum.a
+	$(CC) $(filter-out -O2,$(PROGRAMS_CFLAGS)) -O1 $(PROGRAMS_TSAN) -o $@ $< \
+		build/tsan/libquorum.a $(PROGRAMS_LIBS)
+
+# A test passes with cmocka's "[       OK ]" line; one that started without
+# it failed, whether a TSan report stopped the process (halt_on_error) or
+# an assertion did.  A binary that exits non-zero with no failed test
+# counts once.  The witness script prints "witness: N passed, N failed".
+.PHONY: check-tsan bench-idle install-programs uninstall-programs install-witness
+check-tsan: export TSAN_OPTIONS = halt_on_error=1 second_deadlock_stack=1
+check-tsan: $(PROGRAMS_TSAN_TESTS) build/tsan/quorum_witness build/tsan/leader_server
+	@pass=0; fail=0; \
+	for t in $(PROGRAMS_TSAN_TESTS); do \
+		echo "== $$t"; \
+		$$t > $$t.log 2>&1; rc=$$?; \
+		cat $$t.log; \
+		run=$$(grep -c '^\[ RUN      \]' $$t.log); \
+		ok=$$(grep -c '^\[       OK \]' $$t.log); \
+		bad=$$((run - ok)); \
+		if [ $$rc -ne 0 ] && [ $$bad -eq 0 ]; then \
+			echo "$$t: exited with status $$rc"; bad=1; \
+		fi; \
+		pass=$$((pass + ok)); fail=$$((fail + bad)); \
+	done; \
+	echo "== witness/test_witness.sh (TSan builds)"; \
+	bash witness/test_witness.sh build/tsan/quorum_witness build/tsan/leader_server \
+		2>&1 | tee build/tsan/test_witness.log; \
+	line=$$(grep -E '^witness: [0-9]+ passed, [0-9]+ failed' build/tsan/test_witness.log | tail -n 1); \
+	if [ -n "$$line" ]; then \
+		set -- $$line; pass=$$((pass + $$2)); fail=$$((fail + $$4)); \
+	else \
+		echo "witness/test_witness.sh printed no summary"; fail=$$((fail + 1)); \
+	fi; \
+	if grep -q 'WARNING: ThreadSanitizer' build/tsan/test_witness.log; then \
+		echo "ThreadSanitizer reported in the witness tests"; fail=$$((fail + 1)); \
+	fi; \
+	echo "$$pass passed, $$fail failed"; \
+	test $$fail -eq 0
+
+bench-idle: $(PROGRAMS)
+	@bash examples/bench_idle.sh $(PGQ_BENCH_SECONDS)
+
+install: install-programs
+install-programs: witness/quorum_witness
+	$(MKDIR_P) '$(DESTDIR)$(PROGRAMS_BINDIR)'
+	$(INSTALL_PROGRAM) witness/quorum_witness '$(DESTDIR)$(PROGRAMS_BINDIR)/'
+
+uninstall: uninstall-programs
+uninstall-programs:
+	rm -f '$(DESTDIR)$(PROGRAMS_BINDIR)/quorum_witness'
+
+install-witness: witness/quorum_witness
+	install -d $(DESTDIR)$(QUORUM_PREFIX)/bin $(DESTDIR)$(QUORUM_PREFIX)/share/quorum-witness
+	install -m 755 witness/quorum_witness $(DESTDIR)$(QUORUM_PREFIX)/bin/
+	install -m 644 witness/quorum-witness.service witness/quorum-witness.conf.example \
+		$(DESTDIR)$(QUORUM_PREFIX)/share/quorum-witness/
+
+EXTRA_CLEAN += $(PROGRAMS)
+
+.SECONDARY: $(PROGRAMS_TSAN_TESTS:=.o) $(PROGRAMS_TSAN_TESTS)
+
+-include $(PROGRAMS_TSAN_OBJS:.o=.d) $(PROGRAMS_TSAN_TESTS:=.d)
