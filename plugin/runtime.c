@@ -291,22 +291,40 @@ quorum_runtime_new(const struct quorum_runtime_config *config,
 	}
 	rt->magic = QUORUM__RUNTIME_MAGIC;
 
-	rt->udp_fd = runtime_open_udp(&config->bind, &rt->sock_family,
-								  errbuf, errbuf_len);
-	if (rt->udp_fd < 0)
+	/*
+	 * Push-pull over TCP listens on the UDP port's number.  A port the
+	 * kernel picks for UDP may be taken for TCP (by an outgoing connection's
+	 * ephemeral port, say), so reserve both now, trying other ports.
+	 */
+	for (int attempt = 0;; attempt++)
 	{
-		quorum__runtime_destroy(rt);
-		return QUORUM_EIO;
-	}
-	rt->bound = config->bind;
-	{
-		struct sockaddr_storage ss;
-		socklen_t	len = sizeof(ss);
-		struct quorum_addr bound;
+		rt->udp_fd = runtime_open_udp(&config->bind, &rt->sock_family,
+									  errbuf, errbuf_len);
+		if (rt->udp_fd < 0)
+		{
+			quorum__runtime_destroy(rt);
+			return QUORUM_EIO;
+		}
+		rt->bound = config->bind;
+		{
+			struct sockaddr_storage ss;
+			socklen_t	len = sizeof(ss);
+			struct quorum_addr bound;
 
-		if (getsockname(rt->udp_fd, (struct sockaddr *) &ss, &len) == 0 &&
-			quorum__runtime_from_sockaddr(&ss, &bound))
-			rt->bound.port = bound.port;
+			if (getsockname(rt->udp_fd, (struct sockaddr *) &ss, &len) == 0 &&
+				quorum__runtime_from_sockaddr(&ss, &bound))
+				rt->bound.port = bound.port;
+		}
+		if (config->tcp == QUORUM_RUNTIME_TCP_OFF || config->bind.port != 0 ||
+			quorum__runtime_tcp_bind(rt, errbuf, errbuf_len) == 0)
+			break;
+		close(rt->udp_fd);
+		rt->udp_fd = -1;
+		if (attempt == 15)
+		{
+			quorum__runtime_destroy(rt);
+			return QUORUM_EIO;
+		}
 	}
 
 	/*
@@ -832,9 +850,20 @@ quorum_runtime_process(quorum_runtime *runtime, quorum_time_ms now_ms)
 	rt->busy = true;
 	pthread_mutex_unlock(&rt->lock);
 
-	/* Driven for good: the keyring kept for a threaded start is not needed. */
-	if (rt->keyring_pending && !rt->tcp.enabled)
-		runtime_wipe_pending_keyring(rt);
+	/*
+	 * Driven for good: the keyring and the TCP port kept for a threaded
+	 * start are not needed.
+	 */
+	if (!rt->tcp.enabled)
+	{
+		if (rt->keyring_pending)
+			runtime_wipe_pending_keyring(rt);
+		if (rt->tcp.listen_fd >= 0)
+		{
+			close(rt->tcp.listen_fd);
+			rt->tcp.listen_fd = -1;
+		}
+	}
 
 	quorum__runtime_current = rt;
 	if (rt->epoll_fd >= 0)

@@ -83,7 +83,7 @@ struct quorum__rt_notcp
 struct quorum__rt_tcp
 {
 	bool		enabled;
-	int			listen_fd;
+	int			listen_fd;		/* bound early to reserve the port; listens once enabled */
 	struct quorum__rt_conn *in[QUORUM__RT_TCP_CONNS_MAX];
 	struct quorum__rt_conn *out[QUORUM__RT_TCP_CONNS_MAX];
 	struct quorum__rt_notcp notcp[QUORUM__RT_TCP_NOTCP_MAX];
@@ -199,6 +199,8 @@ int			quorum__runtime_thread_submit(quorum_runtime *rt,
 int			quorum__runtime_thread_commands(quorum_runtime *rt);
 
 /* runtime_tcp.c */
+int			quorum__runtime_tcp_bind(quorum_runtime *rt, char *errbuf,
+									 size_t errbuf_len);
 int			quorum__runtime_tcp_open(quorum_runtime *rt, char *errbuf,
 									 size_t errbuf_len);
 void		quorum__runtime_tcp_close(quorum_runtime *rt);

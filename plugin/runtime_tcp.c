@@ -87,10 +87,9 @@ tcp_get32(const uint8_t *p)
 }
 
 int
-quorum__runtime_tcp_open(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
+quorum__runtime_tcp_bind(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
 {
 	struct sockaddr_storage ss;
-	struct epoll_event ev;
 	socklen_t	len;
 	char		text[QUORUM_ADDR_STRLEN];
 	int			one = 1;
@@ -115,25 +114,43 @@ quorum__runtime_tcp_open(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
 			(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	}
 	if (!quorum__runtime_to_sockaddr(&rt->bound, rt->sock_family, &ss, &len) ||
-		bind(fd, (struct sockaddr *) &ss, len) != 0 ||
-		listen(fd, QUORUM__RT_TCP_CONNS_MAX) != 0)
+		bind(fd, (struct sockaddr *) &ss, len) != 0)
 	{
 		quorum__runtime_errmsg(errbuf, errbuf_len, errno,
-							   "could not listen on TCP \"%s\" for push-pull", text);
-		close(fd);
-		return QUORUM_EIO;
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.u64 = QUORUM__RT_TAG_LISTEN;
-	if (epoll_ctl(rt->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
-	{
-		quorum__runtime_errmsg(errbuf, errbuf_len, errno,
-							   "could not add the TCP listener to the epoll set");
+							   "could not bind TCP socket to \"%s\" for push-pull", text);
 		close(fd);
 		return QUORUM_EIO;
 	}
 	rt->tcp.listen_fd = fd;
+	return 0;
+}
+
+int
+quorum__runtime_tcp_open(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
+{
+	struct epoll_event ev;
+	char		text[QUORUM_ADDR_STRLEN];
+	int			rc;
+
+	if (rt->tcp.listen_fd < 0)
+	{
+		rc = quorum__runtime_tcp_bind(rt, errbuf, errbuf_len);
+		if (rc != 0)
+			return rc;
+	}
+	quorum_addr_format(&rt->bound, text, sizeof(text));
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = QUORUM__RT_TAG_LISTEN;
+	if (listen(rt->tcp.listen_fd, QUORUM__RT_TCP_CONNS_MAX) != 0 ||
+		epoll_ctl(rt->epoll_fd, EPOLL_CTL_ADD, rt->tcp.listen_fd, &ev) != 0)
+	{
+		quorum__runtime_errmsg(errbuf, errbuf_len, errno,
+							   "could not listen on TCP \"%s\" for push-pull", text);
+		close(rt->tcp.listen_fd);
+		rt->tcp.listen_fd = -1;
+		return QUORUM_EIO;
+	}
 	return 0;
 }
 
