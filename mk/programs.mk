@@ -1,8 +1,9 @@
 # mk/programs.mk: the programs built on libquorum, the ThreadSanitizer run
 # of the threaded runtime, and the idle benchmark (included by Makefile).
 #
-#   make                  also builds witness/quorum_witness (the witness
-#                         daemon) and examples/leader_server (the example host)
+#   make                  also builds build/quorum_witness (the witness
+#                         daemon, witness/) and build/leader_server (the
+#                         example host, examples/)
 #   make check-tsan       test_runtime and test_runtime_thread under
 #                         ThreadSanitizer, then the witness daemon's own
 #                         tests (witness/test_witness.sh) against TSan builds
@@ -16,7 +17,7 @@
 #                         configuration under QUORUM_PREFIX (/usr/local), for
 #                         a witness machine without PostgreSQL
 
-PROGRAMS = witness/quorum_witness examples/leader_server
+PROGRAMS = build/quorum_witness build/leader_server
 PROGRAMS_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(QUORUM_WARN) -Iinclude
 PROGRAMS_LIBS = -lssl -lcrypto -lpthread
 PROGRAMS_HEADERS := $(wildcard include/quorum/*.h)
@@ -25,10 +26,10 @@ PROGRAMS_BINDIR := $(shell $(PG_CONFIG) --bindir)
 
 all: $(PROGRAMS)
 
-witness/quorum_witness: $(WITNESS_SRCS) witness/witness_state.h $(PROGRAMS_HEADERS) build/libquorum.a
+build/quorum_witness: $(WITNESS_SRCS) witness/witness_state.h $(PROGRAMS_HEADERS) build/libquorum.a
 	$(CC) $(PROGRAMS_CFLAGS) -o $@ $(WITNESS_SRCS) build/libquorum.a $(PROGRAMS_LIBS)
 
-examples/leader_server: examples/leader_server.c $(PROGRAMS_HEADERS) build/libquorum.a
+build/leader_server: examples/leader_server.c $(PROGRAMS_HEADERS) build/libquorum.a
 	$(CC) $(PROGRAMS_CFLAGS) -o $@ $< build/libquorum.a $(PROGRAMS_LIBS)
 
 # ThreadSanitizer builds: the plugin (with its internal assertions, like the
@@ -99,21 +100,19 @@ bench-idle: $(PROGRAMS)
 	@bash examples/bench_idle.sh $(PGQ_BENCH_SECONDS)
 
 install: install-programs
-install-programs: witness/quorum_witness
+install-programs: build/quorum_witness
 	$(MKDIR_P) '$(DESTDIR)$(PROGRAMS_BINDIR)'
-	$(INSTALL_PROGRAM) witness/quorum_witness '$(DESTDIR)$(PROGRAMS_BINDIR)/'
+	$(INSTALL_PROGRAM) build/quorum_witness '$(DESTDIR)$(PROGRAMS_BINDIR)/'
 
 uninstall: uninstall-programs
 uninstall-programs:
 	rm -f '$(DESTDIR)$(PROGRAMS_BINDIR)/quorum_witness'
 
-install-witness: witness/quorum_witness
+install-witness: build/quorum_witness
 	install -d $(DESTDIR)$(QUORUM_PREFIX)/bin $(DESTDIR)$(QUORUM_PREFIX)/share/quorum-witness
-	install -m 755 witness/quorum_witness $(DESTDIR)$(QUORUM_PREFIX)/bin/
+	install -m 755 build/quorum_witness $(DESTDIR)$(QUORUM_PREFIX)/bin/
 	install -m 644 witness/quorum-witness.service witness/quorum-witness.conf.example \
 		$(DESTDIR)$(QUORUM_PREFIX)/share/quorum-witness/
-
-EXTRA_CLEAN += $(PROGRAMS)
 
 .SECONDARY: $(PROGRAMS_TSAN_TESTS:=.o) $(PROGRAMS_TSAN_TESTS)
 

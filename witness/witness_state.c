@@ -138,7 +138,8 @@ witness_state_load(const char *dir, const char *node_name,
 	char	   *save;
 
 	memset(durable, 0, sizeof(*durable));
-	snprintf(path, sizeof(path), "%s/%s", dir, WITNESS_STATE_FILE);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, WITNESS_STATE_FILE) >= (int) sizeof(path))
+		return state_fail(errbuf, errbuf_len, "state directory path is too long");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 	{
@@ -233,8 +234,9 @@ witness_state_save(const char *dir, const char *node_name,
 		return state_fail(errbuf, errbuf_len, "the state record does not fit %zu bytes",
 						  sizeof(buf));
 
-	snprintf(path, sizeof(path), "%s/%s", dir, WITNESS_STATE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, WITNESS_STATE_FILE) >= (int) sizeof(path) ||
+		snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, WITNESS_STATE_FILE) >= (int) sizeof(tmp))
+		return state_fail(errbuf, errbuf_len, "state directory path is too long");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return state_fail(errbuf, errbuf_len, "could not create \"%s\": %s", tmp,
