@@ -152,7 +152,7 @@ is($leader && $leader->name, 'node1', 'node1, the primary, leads');
 ok(defined wait_for_query($node1,
 		"SELECT state || ' ' || role || ' ' || voter || ' ' || priority || ' ' || is_leader "
 		  . "FROM quorum.nodes WHERE name = 'witness'",
-		'alive witness t 0 f', $fail_s),
+		'alive witness true 0 false', $fail_s),
 	'node1 shows the witness as an alive voter, role witness, priority 0');
 ok(defined wait_for_query($node1, 'SELECT mode FROM quorum.status', 'sync', $fail_s),
 	'node1 is in synchronous mode with node2');
@@ -187,7 +187,7 @@ is($st && $st->{mode}, 'degraded', 'in degraded synchronous mode');
 $node2->start;
 ok(defined wait_following($node2, $node1, $fail_s), 'node2 follows node1 again');
 ok(defined wait_for_query($node1, "SELECT mode || ' ' || paused FROM quorum.status",
-		'sync f', $fail_s),
+		'sync false', $fail_s),
 	'node1 is back in synchronous mode, failover not paused');
 
 # --- 2. Loss of the primary. --------------------------------------------
