@@ -68,6 +68,7 @@ if (pgq_pg_env) >/dev/null 2>&1; then pgq_pg_env; else PG_CONFIG=pg_config; fi
 run_suite build 900 make -j2
 run_suite unit 900 make check-unit
 run_suite unit-asan 1200 make check-unit-asan
+run_suite tsan 900 make check-tsan
 run_suite sim 1500 make check-sim
 run_suite fuzz 1200 make check-fuzz
 run_suite meta 60 make check-meta
