@@ -162,8 +162,8 @@ QUORUM_API void quorum_runtime_free(quorum_runtime *runtime);
  */
 
 /*
- * Start the IO thread; it joins the seeds at once.  Signals: the thread
- * inherits the caller's signal mask, so block the host's signals first.
+ * Start the IO thread; it joins the seeds at once.  The IO thread blocks
+ * every signal, so the host's handlers run on the host's own threads.
  * Returns 0, QUORUM_EINVAL, QUORUM_EBUSY (from a callback), QUORUM_ESTATE
  * (already started or stopped, or used in driven mode), QUORUM_EIO (the
  * eventfd, epoll, TCP listener or thread could not be created; errbuf says
