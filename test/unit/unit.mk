@@ -5,7 +5,9 @@
 #   make check-unit-asan  the same tests, with the plugin sources and the
 #                         tests built with ASan + UBSan into build/asan/
 #
-# Each test binary is one cmocka program.  Both targets end with one line
+# Each test binary is one cmocka program, linked with the shared test pump
+# (test/unit/pump.c, the small fake network of the multi-node tests; it
+# defines no tests of its own).  Both targets end with one line
 # "N passed, N failed" that sums the tests of every binary; a binary that
 # dies before cmocka reports (a sanitizer abort, a crash outside a test)
 # counts as one more failure.
@@ -13,6 +15,8 @@
 UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS := $(patsubst test/unit/%.c,build/unit/%,$(UNIT_SRCS))
 UNIT_ASAN_BINS := $(patsubst test/unit/%.c,build/asan/unit/%,$(UNIT_SRCS))
+UNIT_SHARED_OBJS := build/unit/pump.o
+UNIT_ASAN_SHARED_OBJS := build/asan/unit/pump.o
 
 UNIT_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
 	-Iinclude -Iplugin -Itest/unit
@@ -26,8 +30,8 @@ build/unit/%.o: test/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -MMD -MP -c $< -o $@
 
-build/unit/test_%: build/unit/test_%.o build/libquorum.a
-	$(CC) -o $@ $< build/libquorum.a $(UNIT_LIBS)
+build/unit/test_%: build/unit/test_%.o $(UNIT_SHARED_OBJS) build/libquorum.a
+	$(CC) -o $@ $< $(UNIT_SHARED_OBJS) build/libquorum.a $(UNIT_LIBS)
 
 build/asan/plugin/%.o: plugin/%.c
 	@mkdir -p $(dir $@)
@@ -41,8 +45,8 @@ build/asan/unit/%.o: test/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN) -MMD -MP -c $< -o $@
 
-build/asan/unit/test_%: build/asan/unit/test_%.o build/asan/libquorum.a
-	$(CC) $(UNIT_SAN) -o $@ $< build/asan/libquorum.a $(UNIT_LIBS)
+build/asan/unit/test_%: build/asan/unit/test_%.o $(UNIT_ASAN_SHARED_OBJS) build/asan/libquorum.a
+	$(CC) $(UNIT_SAN) -o $@ $< $(UNIT_ASAN_SHARED_OBJS) build/asan/libquorum.a $(UNIT_LIBS)
 
 # Runs the binaries in $(1) and prints the summary.  Passed tests are the
 # "[       OK ]" lines; a test that started ("[ RUN      ]") without one
@@ -75,6 +79,8 @@ check-unit-asan: $(UNIT_ASAN_BINS)
 	$(call UNIT_RUN,$(UNIT_ASAN_BINS))
 
 # Test binaries are not intermediate: keep them for debugging.
-.SECONDARY: $(UNIT_BINS:=.o) $(UNIT_ASAN_BINS:=.o) $(UNIT_BINS) $(UNIT_ASAN_BINS)
+.SECONDARY: $(UNIT_BINS:=.o) $(UNIT_ASAN_BINS:=.o) $(UNIT_BINS) $(UNIT_ASAN_BINS) \
+	$(UNIT_SHARED_OBJS) $(UNIT_ASAN_SHARED_OBJS)
 
--include $(UNIT_BINS:=.d) $(UNIT_ASAN_BINS:=.d) $(UNIT_ASAN_OBJS:.o=.d)
+-include $(UNIT_BINS:=.d) $(UNIT_ASAN_BINS:=.d) $(UNIT_ASAN_OBJS:.o=.d) \
+	$(UNIT_SHARED_OBJS:.o=.d) $(UNIT_ASAN_SHARED_OBJS:.o=.d)
