@@ -9,7 +9,11 @@
 # The plugin sources a target needs are compiled again with the fuzzer's
 # instrumentation into build/fuzz/plugin/, so a target does not depend on
 # the rest of libquorum.  New inputs go to build/fuzz/work/<target>/, never
-# into the committed seeds; crashes go to build/fuzz/artifacts/.
+# into the committed seeds; crashes go to build/fuzz/artifacts/.  libFuzzer
+# writes what it finds into its first corpus directory, so a run by hand
+# names the work directory first, as check-fuzz does:
+#
+#   build/fuzz/fuzz_wire build/fuzz/work/wire test/fuzz/corpus/wire
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20

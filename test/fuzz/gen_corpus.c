@@ -4,9 +4,12 @@
  *	  Writes the seed corpora of the fuzz targets (make fuzz-corpus).
  *
  * The seeds are small valid inputs of every kind, so that the fuzzers start
- * past the magic, the version and the tag checks: one message of each wire
- * type with and without updates and metadata, datagrams sealed with each
- * key of fuzz_unseal's keyring and as plaintext, and typical key files.
+ * past the magic, the version and the tag checks: one message of each gossip
+ * type with and without updates and metadata, election messages of every
+ * kind in the shapes the election sends (granted and refused votes, empty
+ * and full appends, ...), datagrams sealed with each key of fuzz_unseal's
+ * keyring and as plaintext, and typical key files.  Every message is decoded
+ * again before it is written, so a seed the decoder refuses stops the run.
  * The output is deterministic; the generated files are committed.
  *
  * Usage: gen_corpus DIR   (writes DIR/wire, DIR/unseal, DIR/keyring)
@@ -25,6 +28,7 @@
 #include <string.h>
 
 static struct quorum_wire_msg msg;
+static struct quorum_wire_msg decoded;
 static uint8_t buf[1 << 16];
 static uint8_t sealed[1 << 16];
 static const char *outdir;
@@ -120,6 +124,13 @@ encode_msg(void)
 		fprintf(stderr, "gen_corpus: encode failed: %s\n", quorum_strerror(n));
 		exit(1);
 	}
+	/* A seed the decoder refuses would start the fuzzer nowhere useful. */
+	if (quorum__wire_decode(buf, (size_t) n, &decoded, NULL) != 0)
+	{
+		fprintf(stderr, "gen_corpus: a type %d message does not decode\n",
+				(int) msg.type);
+		exit(1);
+	}
 	return n;
 }
 
@@ -143,6 +154,169 @@ gen_wire(void)
 		snprintf(name, sizeof(name), "%s-updates", names[t]);
 		write_seed("wire", name, buf, (size_t) n);
 	}
+}
+
+/* A position (what a vote is judged by) on timeline 3 with priority 100. */
+static void
+set_pos(struct quorum__raft_pos *pos, enum quorum_role role)
+{
+	pos->timeline = 3;
+	pos->lsn = 0x3000060;
+	pos->role = (uint8_t) role;
+	pos->priority = 100;
+}
+
+static void
+set_decision(struct quorum_decision *d, enum quorum_decision_type type,
+			 const char *name)
+{
+	d->term = 7;
+	d->type = (uint8_t) type;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+}
+
+/*
+ * An election message from pg-a to pg-b in term 7 of a cluster of three
+ * voters; the caller fills the body.  Election messages carry no gossip.
+ */
+static struct quorum__raft_msg *
+make_raft(enum quorum__raft_msg_type type)
+{
+	struct quorum__raft_msg *m = &msg.u.raft;
+
+	make_msg(QUORUM_WIRE_RAFT, 0, false);
+	m->type = type;
+	strcpy(m->from, "pg-a");
+	strcpy(m->to, "pg-b");
+	m->term = 7;
+	m->config_id = 0x9e3779b97f4a7c15;
+	return m;
+}
+
+static void
+write_raft(const char *name)
+{
+	int			n = encode_msg();
+
+	write_seed("wire", name, buf, (size_t) n);
+}
+
+/* Votes and pre-votes: asked for, by transfer, granted, and refused. */
+static void
+gen_raft_votes(void)
+{
+	static const struct
+	{
+		enum quorum__raft_msg_type ask;
+		enum quorum__raft_msg_type answer;
+		const char *name;
+	}			kinds[] = {
+		{QUORUM__RAFT_MSG_PREVOTE, QUORUM__RAFT_MSG_PREVOTE_RESP, "prevote"},
+		{QUORUM__RAFT_MSG_VOTE, QUORUM__RAFT_MSG_VOTE_RESP, "vote"},
+	};
+	struct quorum__raft_msg *m;
+	char		name[64];
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+	{
+		m = make_raft(kinds[k].ask);
+		m->u.vote.last_index = 12;
+		m->u.vote.last_term = 6;
+		set_pos(&m->u.vote.pos, QUORUM_ROLE_STANDBY);
+		snprintf(name, sizeof(name), "raft-%s", kinds[k].name);
+		write_raft(name);
+
+		m->u.vote.transfer = true;
+		snprintf(name, sizeof(name), "raft-%s-transfer", kinds[k].name);
+		write_raft(name);
+
+		m = make_raft(kinds[k].answer);
+		m->u.vote_resp.granted = true;
+		m->u.vote_resp.refusal = QUORUM__RAFT_GRANTED;
+		snprintf(name, sizeof(name), "raft-%s-granted", kinds[k].name);
+		write_raft(name);
+
+		m->u.vote_resp.granted = false;
+		m->u.vote_resp.refusal = QUORUM__RAFT_REFUSE_STICKY;
+		m->u.vote_resp.sticky_ms = 800;
+		snprintf(name, sizeof(name), "raft-%s-refused-sticky", kinds[k].name);
+		write_raft(name);
+
+		m->u.vote_resp.refusal = QUORUM__RAFT_REFUSE_WAL;
+		m->u.vote_resp.sticky_ms = 0;
+		snprintf(name, sizeof(name), "raft-%s-refused-wal", kinds[k].name);
+		write_raft(name);
+	}
+}
+
+/* The log: heartbeats, entries, answers, a snapshot, and a forwarded decision. */
+static void
+gen_raft_log(void)
+{
+	struct quorum__raft_msg *m;
+
+	m = make_raft(QUORUM__RAFT_MSG_APPEND);
+	m->u.append.prev_index = 12;
+	m->u.append.prev_term = 7;
+	m->u.append.commit = 12;
+	m->u.append.round = 340;
+	write_raft("raft-append-heartbeat");
+
+	m->u.append.n_entries = QUORUM__RAFT_APPEND_MAX;
+	set_decision(&m->u.append.entries[0], QUORUM_DECISION_NOOP, "");
+	set_decision(&m->u.append.entries[1], QUORUM_DECISION_ADD_VOTER, "pg-d");
+	set_decision(&m->u.append.entries[2], QUORUM_DECISION_PAUSE, "");
+	set_decision(&m->u.append.entries[3], QUORUM_DECISION_SWITCHOVER, "pg-c");
+	write_raft("raft-append-entries");
+
+	m = make_raft(QUORUM__RAFT_MSG_APPEND_RESP);
+	m->u.append_resp.success = true;
+	m->u.append_resp.match_index = 16;
+	m->u.append_resp.round = 340;
+	m->u.append_resp.voter = true;
+	set_pos(&m->u.append_resp.pos, QUORUM_ROLE_STANDBY);
+	write_raft("raft-append-resp");
+
+	m->u.append_resp.success = false;
+	m->u.append_resp.match_index = 9;
+	m->u.append_resp.voter = false;
+	write_raft("raft-append-resp-behind");
+
+	m = make_raft(QUORUM__RAFT_MSG_SNAPSHOT);
+	m->u.snapshot.snap.index = 12;
+	m->u.snapshot.snap.term = 6;
+	m->u.snapshot.snap.config_id = m->config_id;
+	m->u.snapshot.snap.paused = true;
+	m->u.snapshot.snap.n_voters = 3;
+	strcpy(m->u.snapshot.snap.voters[0], "pg-a");
+	strcpy(m->u.snapshot.snap.voters[1], "pg-b");
+	strcpy(m->u.snapshot.snap.voters[2], "pg-c");
+	m->u.snapshot.round = 341;
+	write_raft("raft-snapshot");
+
+	m = make_raft(QUORUM__RAFT_MSG_PROPOSE);
+	set_decision(&m->u.propose.entry, QUORUM_DECISION_SWITCHOVER, "");
+	write_raft("raft-propose-switchover");
+	set_decision(&m->u.propose.entry, QUORUM_DECISION_REMOVE_VOTER, "pg-c");
+	write_raft("raft-propose-remove-voter");
+}
+
+/* Leadership transfer and the greeting of a node not bootstrapped yet. */
+static void
+gen_raft_control(void)
+{
+	struct quorum__raft_msg *m;
+
+	make_raft(QUORUM__RAFT_MSG_TIMEOUT_NOW);
+	write_raft("raft-timeout-now");
+
+	m = make_raft(QUORUM__RAFT_MSG_HELLO);
+	m->term = 0;
+	m->config_id = 0;
+	m->u.hello.voter = true;
+	write_raft("raft-hello-voter");
+	m->u.hello.voter = false;
+	write_raft("raft-hello");
 }
 
 static void
@@ -214,6 +388,9 @@ main(int argc, char **argv)
 	}
 	outdir = argv[1];
 	gen_wire();
+	gen_raft_votes();
+	gen_raft_log();
+	gen_raft_control();
 	gen_unseal();
 	gen_keyring();
 	return 0;
