@@ -1,26 +1,29 @@
 # test/bench/fence_overhead.pl [ROUNDS]: what loading pg_quorum costs in
 # throughput.
 #
-# One server, the same data directory, restarted between two
-# configurations: "without" (shared_preload_libraries empty) and "with"
+# Two servers made from the same pgbench data directory run side by side
+# on this machine: "without" (no shared_preload_libraries) and "with"
 # (pg_quorum loaded, a cluster of one with pg_quorum.bootstrap_expect = 1,
 # so it elects itself, holds the lease and is unfenced: every commit of a
 # write transaction goes through the fence's lease check, and the worker
-# runs its timers).  Each round runs, in both configurations, pgbench
-# (prepared statements, 2 clients, 2 threads, over the Unix socket) with
+# runs its timers).  Only one of them is under load at a time.  Each round
+# runs, against both, pgbench (prepared statements, 2 clients, 2 threads,
+# over the Unix socket) with
 #
 #   select-only   the built-in read-only script (-S)
 #   tpcb          the built-in TPC-B-like script, synchronous_commit on
 #   tpcb-async    the same with synchronous_commit = off, so that the
 #                 commit path, not the WAL flush, bounds throughput
 #
-# Rounds alternate the order of the two configurations (A B, B A, ...) so
-# that drift of the machine cancels out; after each restart a short
-# select-only run warms the caches and is not counted.  It reports the
-# median tps per script and configuration and their difference.  ROUNDS
-# defaults to $PGQ_BENCH_RUNS or 5, the length of a run to
-# $PGQ_BENCH_SECONDS or 10 s, the pgbench scale to $PGQ_BENCH_SCALE or 10.
-# It measures and asserts nothing; run it with "make bench-fence".
+# alternating which server goes first (A B, B A, ...), so that drift of
+# the machine cancels out.  A short select-only run on each server warms
+# the caches first and is not counted.  For each script it reports the
+# median tps of each server and the median, over rounds, of the ratio of
+# the two runs of the same round (with the spread of those ratios: the
+# noise).  ROUNDS defaults to $PGQ_BENCH_RUNS or 10, the length of a run to
+# $PGQ_BENCH_SECONDS or 5 s, the pgbench scale to $PGQ_BENCH_SCALE or 10.
+# It measures and asserts nothing; run it with "make bench-fence" on an
+# otherwise idle machine.
 
 use strict;
 use warnings;
@@ -38,8 +41,8 @@ use PgQuorum::Test;
 sub report { Test::More->builder->output->print(@_); return; }
 sub reportf { report(sprintf(shift, @_)); return; }
 
-my $rounds  = shift // $ENV{PGQ_BENCH_RUNS} // 5;
-my $seconds = $ENV{PGQ_BENCH_SECONDS} // 10;
+my $rounds  = shift // $ENV{PGQ_BENCH_RUNS} // 10;
+my $seconds = $ENV{PGQ_BENCH_SECONDS} // 5;
 my $scale   = $ENV{PGQ_BENCH_SCALE} // 10;
 my $clients = 2;
 my $ready_s = 120;
@@ -49,54 +52,46 @@ my @scripts = (
 	[ 'tpcb',        [],       '' ],
 	[ 'tpcb-async',  [],       '-c synchronous_commit=off' ]);
 
+# The data, once, then a copy of it for the second server.
+my $without = PostgreSQL::Test::Cluster->new('without');
+$without->init(allows_streaming => 1);    # for the copy (pg_basebackup)
+$without->start;
+$without->command_ok([ 'pgbench', '-i', '-q', '-s', $scale, '-h', $without->host,
+		'-p', $without->port, 'postgres' ], "pgbench -i -s $scale");
+$without->safe_psql('postgres', 'CHECKPOINT');
+$without->backup('data');
+my $with = PostgreSQL::Test::Cluster->new('with');
+$with->init_from_backup($without, 'data');
 my ($gossip) = free_gossip_ports(1);
-my $node = PostgreSQL::Test::Cluster->new('bench');
-$node->init;
-write_key($node, new_key());
-$node->append_conf('postgresql.conf', "include_if_exists = 'pgq_mode.conf'\n");
-
-my %mode_conf = (
-	without => "shared_preload_libraries = ''\n",
-	with    => "shared_preload_libraries = 'pg_quorum'\n"
+write_key($with, new_key());
+$with->append_conf('postgresql.conf',
+	    "shared_preload_libraries = 'pg_quorum'\n"
 	  . "pg_quorum.node_name = 'bench'\n"
 	  . "pg_quorum.listen = '127.0.0.1:$gossip'\n"
 	  . "pg_quorum.key_file = 'quorum.key'\n"
-	  . "pg_quorum.conninfo = 'host=" . $node->host . ' port=' . $node->port . "'\n"
+	  . "pg_quorum.conninfo = 'host=" . $with->host . ' port=' . $with->port . "'\n"
 	  . "pg_quorum.failover = on\n"
 	  . "pg_quorum.bootstrap_expect = 1\n");
+$with->start;
+my $err = '';
+defined wait_until(
+	$ready_s,
+	sub {
+		$with->psql('postgres', 'CREATE EXTENSION IF NOT EXISTS pg_quorum',
+			stderr => \$err, on_error_stop => 1) == 0;
+	}) or die "with pg_quorum, the server never accepted a write: $err\n";
+my $st = $with->safe_psql('postgres',
+	"SELECT current_setting('shared_preload_libraries') || ' ' || "
+	  . "CASE WHEN fenced THEN 'fenced' ELSE 'unfenced' END FROM quorum.status");
+die "the server with pg_quorum is not an unfenced leader ($st)\n" unless $st eq 'pg_quorum unfenced';
+die "the server without pg_quorum loads something\n"
+  if $without->safe_psql('postgres', 'SHOW shared_preload_libraries') ne '';
+my %server = (without => $without, with => $with);
 
-# use_mode($mode): restart the server in that configuration and wait until
-# it accepts writes.
-sub use_mode
-{
-	my ($mode) = @_;
-	my $file = $node->data_dir . '/pgq_mode.conf';
-	open my $fh, '>', $file or die "$file: $!";
-	print $fh $mode_conf{$mode};
-	close $fh;
-	$node->stop('fast') if defined $node->{_pid};
-	$node->start;
-	my $preload = $node->safe_psql('postgres', 'SHOW shared_preload_libraries');
-	die "$mode: shared_preload_libraries is '$preload'\n"
-	  if ($mode eq 'with') != ($preload eq 'pg_quorum');
-	return if $mode eq 'without';
-	my $err = '';
-	defined wait_until(
-		$ready_s,
-		sub {
-			$node->psql('postgres', 'CREATE EXTENSION IF NOT EXISTS pg_quorum; '
-				  . 'CREATE TABLE IF NOT EXISTS bench_probe (x int); INSERT INTO bench_probe VALUES (1)',
-				stderr => \$err, on_error_stop => 1) == 0;
-		}) or die "with pg_quorum, the server never accepted a write: $err\n";
-	my $fenced = $node->safe_psql('postgres', 'SELECT fenced FROM quorum.status');
-	die "with pg_quorum, the server is fenced\n" unless $fenced eq 'f';
-	return;
-}
-
-# pgbench(@args): tps of one run.
+# pgbench($node, $opts, @args): tps of one run.
 sub pgbench
 {
-	my ($opts, @args) = @_;
+	my ($node, $opts, @args) = @_;
 	my ($out, $err) = ('', '');
 	local $ENV{PGOPTIONS} = $opts;
 	IPC::Run::run(
@@ -110,48 +105,56 @@ sub pgbench
 	return $1;
 }
 
-use_mode('without');
-$node->command_ok([ 'pgbench', '-i', '-q', '-s', $scale, '-h', $node->host,
-		'-p', $node->port, 'postgres' ], "pgbench -i -s $scale");
+sub loadavg { return (split ' ', slurp_file('/proc/loadavg'))[0]; }
 
 my $cpus = () = grep { /^processor/ } split /\n/, slurp_file('/proc/cpuinfo');
 report "fence overhead benchmark: $rounds rounds of ${seconds}s runs, pgbench scale $scale, "
-  . "$clients clients, $cpus CPUs\n";
+  . "$clients clients, $cpus CPUs, load average at start " . loadavg() . "\n";
+pgbench($_, '', '-S', '-T', 3) for ($without, $with);    # warm-up, not counted
 
-my %tps;    # {script}{mode} = [tps per round]
+my (%tps, %ratio, @loads);
 for my $round (1 .. $rounds)
 {
 	my @order = $round % 2 ? qw(without with) : qw(with without);
-	for my $mode (@order)
+	for my $s (@scripts)
 	{
-		use_mode($mode);
-		pgbench('', '-S', '-T', 2);    # warm-up, not counted
-		for my $s (@scripts)
+		my ($name, $args, $opts) = @$s;
+		my %t;
+		for my $mode (@order)
 		{
-			my ($name, $args, $opts) = @$s;
-			my $t = pgbench($opts, @$args, '-T', $seconds);
-			push @{ $tps{$name}{$mode} }, $t;
-			reportf "round %d, %-7s pg_quorum, %-11s %10.1f tps\n", $round, $mode, $name, $t;
+			$t{$mode} = pgbench($server{$mode}, $opts, @$args, '-T', $seconds);
+			push @{ $tps{$name}{$mode} }, $t{$mode};
 		}
+		push @{ $ratio{$name} }, $t{with} / $t{without} - 1;
+		push @loads, loadavg();
+		reportf "round %2d %-11s without %9.1f tps, with %9.1f tps: %+6.2f%% (load %s)\n",
+		  $round, $name, $t{without}, $t{with}, 100 * $ratio{$name}[-1], $loads[-1];
 	}
 }
-$node->stop;
+$_->stop for ($without, $with);
 
-sub median
+sub quantile
 {
-	my @s = sort { $a <=> $b } @_;
-	return @s % 2 ? $s[ $#s / 2 ] : ($s[ @s / 2 - 1 ] + $s[ @s / 2 ]) / 2;
+	my ($q, @v) = @_;
+	my @s = sort { $a <=> $b } @v;
+	my $x = $q * $#s;
+	my $lo = int($x);
+	return $s[$lo] + ($x - $lo) * (($s[ $lo + 1 ] // $s[$lo]) - $s[$lo]);
 }
-report "\n| script | without pg_quorum: median (min-max) tps | with pg_quorum: median (min-max) tps | difference of medians |\n";
-report "|---|---|---|---|\n";
+sub median { return quantile(0.5, @_); }
+
+report "\n| script | without pg_quorum: median tps | with pg_quorum: median tps | "
+  . "with/without, median of rounds | interquartile range of rounds |\n";
+report "|---|---|---|---|---|\n";
 for my $s (@scripts)
 {
 	my $name = $s->[0];
-	my ($wo, $w) = ($tps{$name}{without}, $tps{$name}{with});
-	reportf "| %s | %.0f (%.0f-%.0f) | %.0f (%.0f-%.0f) | %+.2f%% |\n", $name,
-	  median(@$wo), min(@$wo), max(@$wo), median(@$w), min(@$w), max(@$w),
-	  100 * (median(@$w) - median(@$wo)) / median(@$wo);
+	my @r = @{ $ratio{$name} };
+	reportf "| %s | %.0f | %.0f | %+.2f%% | %+.2f%% to %+.2f%% |\n", $name,
+	  median(@{ $tps{$name}{without} }), median(@{ $tps{$name}{with} }),
+	  100 * median(@r), 100 * quantile(0.25, @r), 100 * quantile(0.75, @r);
 }
+reportf "load average during the runs: median %s, max %s\n", median(@loads), max(@loads);
 
 ok(1, 'benchmark completed');
 done_testing();
