@@ -84,7 +84,7 @@ my $t_kill = $now->();
 $node1->kill9;
 my ($new, $term2, $took) = wait_for_leader([ $node2, $node3 ], $fail_s, not => 'node1');
 ok($new, 'a standby becomes the leader after node1 is killed');
-BAIL_OUT('no failover after kill -9') unless $new;
+give_up('no failover after kill -9', @nodes) unless $new;
 note(sprintf('%s leader in term %s, %.2f s after the kill', $new->name, $term2, $took));
 ok($term2 > $term, "the new term ($term2) is higher than node1's ($term)");
 my ($other) = grep { $_ != $new } ($node2, $node3);
@@ -118,7 +118,7 @@ $t_stop = $now->();
 freeze($victim);
 my ($third, $term3) = wait_for_leader(\@rest, $fail_s, not => $victim->name);
 ok($third, 'the others elect a leader while ' . $victim->name . ' is stopped');
-BAIL_OUT('no failover after SIGSTOP') unless $third;
+give_up('no failover after SIGSTOP', @nodes) unless $third;
 note(sprintf('%s leader in term %s, %.2f s after SIGSTOP', $third->name, $term3, $now->() - $t_stop));
 ok($wl->wait_ack($fail_s, server => $third->name, sent_after => $t_stop),
 	$third->name . ' accepts the workload\'s writes');
@@ -175,5 +175,5 @@ check_workload($wl,
 	rows        => { $victim->name . ' (fenced, before rejoining)' => $fenced_rows },
 	max_changes => 2);
 
-$_->stop for @nodes;
+stop_all(@nodes);
 done_testing();

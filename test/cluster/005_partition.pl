@@ -33,7 +33,7 @@ my $fail_s = 30;    # bound for a failover, a rejoin, a catch-up
 # namespace.  Without it this test fails, saying why; it does not skip.
 my $problem = nft_problem();
 is($problem, undef, 'nft can manage rules in this network namespace')
-  or BAIL_OUT("nftables unusable here ($problem); run the tests through scripts/sandbox.sh");
+  or give_up("nftables unusable here ($problem); run the tests through scripts/sandbox.sh");
 is(nft_udp_self_check(), undef,
 	'an nftables cut drops UDP both ways between two ports on 127.0.0.1, and heals');
 
@@ -56,7 +56,7 @@ my $t_cut = $now->();
 isolate_ports(udp => [ $gossip[0] ], tcp => [ $node1->port ]);
 my ($new, $term2, $took) = wait_for_leader([ $node2, $node3 ], $fail_s, not => 'node1');
 ok($new, 'the majority elects a leader');
-BAIL_OUT('no failover in the majority') unless $new;
+give_up('no failover in the majority', @nodes) unless $new;
 note(sprintf('%s leader in term %s, %.2f s after the cut', $new->name, $term2, $took));
 ok($term2 > $term, "in a higher term ($term2 > $term)");
 my $first = $wl->wait_ack($fail_s, server => $new->name, sent_after => $t_cut);
@@ -104,7 +104,7 @@ heal();
 # connections the cut left half open: allow for that.
 my $stopped = wait_stopped($node1, 2 * $fail_s);
 ok(defined $stopped, 'after the partition heals, the deposed node1 shuts itself down');
-BAIL_OUT('node1 did not stop') unless defined $stopped;
+give_up('node1 did not stop', @nodes) unless defined $stopped;
 note(sprintf('node1 stopped %.2f s after healing', $stopped));
 my $offline_rows = read_rows_offline($node1);
 my ($rc, $out) = rejoin($node1, $node2, $node3);
@@ -125,5 +125,5 @@ check_workload($wl,
 	},
 	max_changes => 1);
 
-$_->stop for @nodes;
+stop_all(@nodes);
 done_testing();

@@ -67,9 +67,9 @@ sub switch_to
 	my $rc = $from->psql('postgres', "SELECT quorum.failover('$tname')",
 		stdout => \$out, stderr => \$err);
 	my $t1 = $now->();
-	is($out, $tname, "quorum.failover('$tname') on " . $from->name . " returns $tname")
-	  or diag("exit $rc: $err");
 	note(sprintf("quorum.failover('%s') took %.3f s", $tname, $t1 - $t0));
+	is($out, $tname, "quorum.failover('$tname') on " . $from->name . " returns $tname")
+	  or give_up("the switchover to $tname failed (exit $rc): $err", @nodes);
 	my $first = $wl->wait_ack($fail_s, server => $tname, sent_after => $t0);
 	ok($first, "$tname accepts the workload's writes");
 	note(sprintf('first write acknowledged by %s %.3f s after the call',
@@ -80,7 +80,7 @@ sub switch_to
 
 	my $stopped = wait_stopped($from, $fail_s);
 	ok(defined $stopped, $from->name . ' shuts itself down once deposed');
-	BAIL_OUT($from->name . ' did not stop') unless defined $stopped;
+	give_up($from->name . ' did not stop', @nodes) unless defined $stopped;
 	my ($rrc, $rout) = rejoin($from, $to, @rest);
 	is($rrc, 0, 'pg_quorum_rejoin prepares ' . $from->name . ' as a standby') or diag($rout);
 	note($rout);
@@ -99,5 +99,5 @@ check_workload($wl,
 	nodes       => \@nodes,
 	max_changes => 2);
 
-$_->stop for @nodes;
+stop_all(@nodes);
 done_testing();
