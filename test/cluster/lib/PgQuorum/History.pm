@@ -198,6 +198,9 @@ sub check_history
 			$_ + 1, $eras->[$_]{server}, $eras->[$_]{from} - $t0,
 			$eras->[$_]{to} - $t0, $eras->[$_]{writes})
 	} 0 .. $#$eras;
+	# A long alternation (a split brain) is summarized.
+	splice(@lines, 10, @lines - 15, sprintf('  ... %d more eras ...', @lines - 15))
+	  if @lines > 25;
 	if (defined $o{max_changes} && $changes > $o{max_changes})
 	{
 		push @v, sprintf('the history forces %d changes of writable server, '
