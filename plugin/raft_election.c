@@ -281,6 +281,22 @@ raft_vote_free(const struct quorum__raft *r, const struct quorum__raft_msg *msg)
 	return r->leader[0] == '\0';
 }
 
+/*
+ * A vote request caused by TIMEOUT_NOW ranks by WAL alone.  The primary is
+ * ranked above a standby at the same position only so that a live primary
+ * keeps its place; the one that sent TIMEOUT_NOW has given its place up (its
+ * lease went first), and would otherwise refuse its own hand-over, leaving a
+ * three-voter cluster's switchover to the one remaining vote.
+ */
+static bool
+raft_transfer_tie(const struct quorum__raft_msg *msg,
+				  const struct quorum__raft_pos *ours)
+{
+	return msg->type == QUORUM__RAFT_MSG_VOTE && msg->u.vote.transfer &&
+		msg->u.vote.pos.timeline == ours->timeline &&
+		msg->u.vote.pos.lsn == ours->lsn;
+}
+
 static enum quorum__raft_refusal
 raft_judge(const struct quorum__raft *r, const struct quorum__raft_msg *msg,
 		   uint32_t *sticky_ms)
@@ -298,7 +314,7 @@ raft_judge(const struct quorum__raft *r, const struct quorum__raft_msg *msg,
 		(msg->u.vote.last_term == last_term &&
 		 msg->u.vote.last_index < quorum__raft_last_index(r)))
 		return QUORUM__RAFT_REFUSE_LOG;
-	if (quorum__raft_pos_cmp(pos, &r->facts) < 0)
+	if (quorum__raft_pos_cmp(pos, &r->facts) < 0 && !raft_transfer_tie(msg, &r->facts))
 		return QUORUM__RAFT_REFUSE_WAL;
 	if (last_term == 0 && pos->role != QUORUM_ROLE_PRIMARY &&
 		raft_primary_alive((struct quorum__raft *) r, msg->from))

@@ -229,6 +229,14 @@ quorum__raft_on_append_resp(struct quorum__raft *r,
  * ---------------------------------------------------------------------
  */
 
+/* Whether a's WAL (timeline, then position) is at least b's. */
+static bool
+lease_wal_at_least(const struct quorum__raft_pos *a, const struct quorum__raft_pos *b)
+{
+	return a->timeline > b->timeline ||
+		(a->timeline == b->timeline && a->lsn >= b->lsn);
+}
+
 /* The voter with the best database that answered lately and may lead. */
 static const char *
 lease_best_target(struct quorum__raft *r)
@@ -275,13 +283,29 @@ quorum__raft_transfer_start(struct quorum__raft *r, const char *target)
 	quorum__raft_lease_drop(r);
 }
 
-/* Caught up: the whole decision log, and WAL at least up to ours. */
+/*
+ * Caught up: the whole decision log, and WAL at least up to ours and up to
+ * what every other voter last reported.  The other voters grant the
+ * transfer's vote only to a candidate whose WAL is at least their own, and
+ * our own position is the host's last sample, which can predate the last
+ * commits that passed the fence before the lease went: a voter that already
+ * reports more than the target would refuse it.
+ */
 static bool
 lease_caught_up(const struct quorum__raft *r, const struct quorum__raft_peer *p)
 {
-	return p->match_index == quorum__raft_last_index(r) && p->pos_known &&
-		(p->pos.timeline > r->facts.timeline ||
-		 (p->pos.timeline == r->facts.timeline && p->pos.lsn >= r->facts.lsn));
+	if (p->match_index != quorum__raft_last_index(r) || !p->pos_known ||
+		!lease_wal_at_least(&p->pos, &r->facts))
+		return false;
+	for (unsigned i = 0; i < r->n_peers; i++)
+	{
+		const struct quorum__raft_peer *q = &r->peers[i];
+
+		if (q != p && q->pos_known && quorum__raft_is_voter(r, q->name) &&
+			!lease_wal_at_least(&p->pos, &q->pos))
+			return false;
+	}
+	return true;
 }
 
 static void
