@@ -1,8 +1,9 @@
 # test/bench/fence_overhead.pl [ROUNDS]: what loading pg_quorum costs in
 # throughput.
 #
-# Two servers made from the same pgbench data directory run side by side
-# on this machine: "without" (no shared_preload_libraries) and "with"
+# Two servers made from the same pgbench data (two copies of one seed) run
+# side by side on this machine: "without" (no shared_preload_libraries)
+# and "with"
 # (pg_quorum loaded, a cluster of one with pg_quorum.bootstrap_expect = 1,
 # so it elects itself, holds the lease and is unfenced: every commit of a
 # write transaction goes through the fence's lease check, and the worker
@@ -22,8 +23,10 @@
 # the two runs of the same round (with the spread of those ratios: the
 # noise).  ROUNDS defaults to $PGQ_BENCH_RUNS or 10, the length of a run to
 # $PGQ_BENCH_SECONDS or 5 s, the pgbench scale to $PGQ_BENCH_SCALE or 10.
-# It measures and asserts nothing; run it with "make bench-fence" on an
-# otherwise idle machine.
+# PGQ_BENCH_CONTROL=1 makes it an A/A run (neither server loads
+# pg_quorum), which shows the noise and any bias of the setup.  It measures
+# and asserts nothing; run it with "make bench-fence" on an otherwise idle
+# machine.
 
 use strict;
 use warnings;
@@ -46,26 +49,36 @@ my $seconds = $ENV{PGQ_BENCH_SECONDS} // 5;
 my $scale   = $ENV{PGQ_BENCH_SCALE} // 10;
 my $clients = 2;
 my $ready_s = 120;
+# PGQ_BENCH_CONTROL=1: an A/A run, the second server without pg_quorum too,
+# to see what the setup alone makes of the difference.
+my $control = $ENV{PGQ_BENCH_CONTROL} // 0;
 
 my @scripts = (
 	[ 'select-only', [ '-S' ], '' ],
 	[ 'tpcb',        [],       '' ],
 	[ 'tpcb-async',  [],       '-c synchronous_commit=off' ]);
 
-# The data, once, then a copy of it for the second server.
+# The data, once, in a seed server; both servers are copies of it, made
+# the same way (an A/A run showed a copy slower than its original by 15-20%).
+my $seed = PostgreSQL::Test::Cluster->new('seed');
+$seed->init(allows_streaming => 1);    # for the copies (pg_basebackup)
+# PostgreSQL::Test::Cluster logs every statement; a benchmark logs none.
+$seed->append_conf('postgresql.conf', "log_statement = none\n");
+$seed->start;
+$seed->command_ok([ 'pgbench', '-i', '-q', '-s', $scale, '-h', $seed->host,
+		'-p', $seed->port, 'postgres' ], "pgbench -i -s $scale");
+$seed->safe_psql('postgres', 'CHECKPOINT');
+$seed->backup('data');
+$seed->stop;
 my $without = PostgreSQL::Test::Cluster->new('without');
-$without->init(allows_streaming => 1);    # for the copy (pg_basebackup)
+$without->init_from_backup($seed, 'data');
 $without->start;
-$without->command_ok([ 'pgbench', '-i', '-q', '-s', $scale, '-h', $without->host,
-		'-p', $without->port, 'postgres' ], "pgbench -i -s $scale");
-$without->safe_psql('postgres', 'CHECKPOINT');
-$without->backup('data');
 my $with = PostgreSQL::Test::Cluster->new('with');
-$with->init_from_backup($without, 'data');
+$with->init_from_backup($seed, 'data');
 my ($gossip) = free_gossip_ports(1);
 write_key($with, new_key());
 $with->append_conf('postgresql.conf',
-	    "shared_preload_libraries = 'pg_quorum'\n"
+	    ($control ? '' : "shared_preload_libraries = 'pg_quorum'\n")
 	  . "pg_quorum.node_name = 'bench'\n"
 	  . "pg_quorum.listen = '127.0.0.1:$gossip'\n"
 	  . "pg_quorum.key_file = 'quorum.key'\n"
@@ -73,17 +86,26 @@ $with->append_conf('postgresql.conf',
 	  . "pg_quorum.failover = on\n"
 	  . "pg_quorum.bootstrap_expect = 1\n");
 $with->start;
-my $err = '';
-defined wait_until(
-	$ready_s,
-	sub {
-		$with->psql('postgres', 'CREATE EXTENSION IF NOT EXISTS pg_quorum',
-			stderr => \$err, on_error_stop => 1) == 0;
-	}) or die "with pg_quorum, the server never accepted a write: $err\n";
-my $st = $with->safe_psql('postgres',
-	"SELECT current_setting('shared_preload_libraries') || ' ' || "
-	  . "CASE WHEN fenced THEN 'fenced' ELSE 'unfenced' END FROM quorum.status");
-die "the server with pg_quorum is not an unfenced leader ($st)\n" unless $st eq 'pg_quorum unfenced';
+if ($control)
+{
+	die "the control server loads something\n"
+	  if $with->safe_psql('postgres', 'SHOW shared_preload_libraries') ne '';
+}
+else
+{
+	my $err = '';
+	defined wait_until(
+		$ready_s,
+		sub {
+			$with->psql('postgres', 'CREATE EXTENSION IF NOT EXISTS pg_quorum',
+				stderr => \$err, on_error_stop => 1) == 0;
+		}) or die "with pg_quorum, the server never accepted a write: $err\n";
+	my $st = $with->safe_psql('postgres',
+		"SELECT current_setting('shared_preload_libraries') || ' ' || "
+		  . "CASE WHEN fenced THEN 'fenced' ELSE 'unfenced' END FROM quorum.status");
+	die "the server with pg_quorum is not an unfenced leader ($st)\n"
+	  unless $st eq 'pg_quorum unfenced';
+}
 die "the server without pg_quorum loads something\n"
   if $without->safe_psql('postgres', 'SHOW shared_preload_libraries') ne '';
 my %server = (without => $without, with => $with);
@@ -108,6 +130,7 @@ sub pgbench
 sub loadavg { return (split ' ', slurp_file('/proc/loadavg'))[0]; }
 
 my $cpus = () = grep { /^processor/ } split /\n/, slurp_file('/proc/cpuinfo');
+report "A/A CONTROL RUN: neither server loads pg_quorum\n" if $control;
 report "fence overhead benchmark: $rounds rounds of ${seconds}s runs, pgbench scale $scale, "
   . "$clients clients, $cpus CPUs, load average at start " . loadavg() . "\n";
 pgbench($_, '', '-S', '-T', 3) for ($without, $with);    # warm-up, not counted
