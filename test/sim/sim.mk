@@ -119,7 +119,8 @@ check-sim: $(SIM_BINS)
 soak-sim: build/sim/sim-fuzz
 	@bash test/sim/soak-sim.sh build/sim $(SOAK_SEEDS) $(SOAK_STEPS)
 
-# Benchmarks take longer than the tests (N up to 10000); see test/sim/README.md.
+# Benchmarks take longer than the tests; the defaults stop at N = 1000, and
+# test/sim/README.md gives the commands and figures for larger N.
 bench-sim: $(SIM_BENCHES)
 	build/sim/bench-dissemination
 	build/sim/bench-bandwidth
