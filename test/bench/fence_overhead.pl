@@ -119,6 +119,7 @@ sub pgbench
 	my ($node, $opts, @args) = @_;
 	my ($out, $err) = ('', '');
 	local $ENV{PGOPTIONS} = $opts;
+	my $n0 = scalar(PgQuorum::Test::server_pids($node));
 	my $cpu0 = server_cpu($node);
 	IPC::Run::run(
 		[
@@ -134,8 +135,7 @@ sub pgbench
 	my $xacts = $1;
 	# The backends have exited; once the postmaster has reaped them their
 	# CPU time is in its cutime and cstime.
-	my $n0 = scalar(PgQuorum::Test::server_pids($node));
-	wait_until(10, sub { scalar(PgQuorum::Test::server_pids($node)) <= $n0 - $clients });
+	wait_until(10, sub { scalar(PgQuorum::Test::server_pids($node)) <= $n0 });
 	my $us = 1e6 * (server_cpu($node) - $cpu0) / $xacts;
 	return ($tps, $us);
 }
