@@ -415,8 +415,9 @@ sub wait_for_leader
 	return ($leader, $term, $took) if defined $took;
 	diag("no agreed writable leader after ${seconds}s:\n"
 		  . join("\n", map {
-				sprintf('  %s: %s', $_->[0], $_->[1]
-					? join(' ', map { "$_=" . ($_->[1]{$_} // 'null') } qw(leader term fenced mode recovery))
+				my $st = $_->[1];
+			sprintf('  %s: %s', $_->[0], $st
+					? join(' ', map { "$_=" . ($st->{$_} // 'null') } qw(leader term fenced mode recovery))
 					: '(no answer)')
 			} @last));
 	return ();
