@@ -20,6 +20,21 @@
  * single-user mode (crash recovery, wraparound repair) or with
  * pg_quorum.failover = off.
  *
+ * The commit check alone would let a fenced primary keep writing WAL: an
+ * INSERT runs, logs its tuples, and only its commit is refused, which logs
+ * an abort record.  That WAL is harmless to the data but not to a hand-over:
+ * the switchover target chases a position that keeps moving, and a standby
+ * that streams it goes past the point where the new leader's timeline forks
+ * and can no longer follow it.  So the bulk of writes is refused when it
+ * starts, before it writes anything: INSERT, UPDATE, DELETE, MERGE,
+ * data-modifying WITH and row locks in the executor hook, COPY FROM in the
+ * utility hook, each unless it touches temporary tables only.  DDL,
+ * nextval() and the like are rare during a hand-over and are left to the
+ * commit check: making the whole transaction read-only instead would also
+ * refuse the temporary objects a read-only session may create and roll
+ * back (pgTAP does).  Statements already running when the lease goes are
+ * left to the commit check as well.
+ *
  * Callbacks and hooks registered in the postmaster by _PG_init() are
  * inherited by every backend it forks.
  *
@@ -32,9 +47,16 @@
 /* transactions and the utility hook */
 #include "access/transam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
+#include "parser/parsetree.h"
 #include "tcop/utility.h"
+#include "utils/lsyscache.h"
 
 /* the shared lease */
 #include "port/atomics.h"
@@ -48,6 +70,7 @@
 #include "shmem.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
+static ExecutorStart_hook_type prev_executor_start = NULL;
 
 bool
 pgq_has_lease(void)
@@ -101,6 +124,60 @@ fence_refuse(const char *what)
 			 errhint("Retry once the cluster has elected a leader; quorum.status shows it.")));
 }
 
+/*
+ * Whether a statement starting now must not write: the fence is armed and
+ * closed on a server that could write (a standby refuses writes itself).
+ */
+static bool
+fence_closed_on_primary(void)
+{
+	return fence_armed() && !pgq_has_lease() && !RecoveryInProgress();
+}
+
+/*
+ * Whether the statement writes or locks rows of a table that is not
+ * temporary.  Temporary tables stay writable, as in any read-only
+ * transaction (pgTAP keeps its results in them); such a transaction still
+ * cannot commit.
+ */
+static bool
+fence_writes_shared_table(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->resultRelations)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), stmt->rtable);
+
+		if (get_rel_persistence(rte->relid) != RELPERSISTENCE_TEMP)
+			return true;
+	}
+	foreach(lc, stmt->rowMarks)
+	{
+		RangeTblEntry *rte = rt_fetch(((PlanRowMark *) lfirst(lc))->rti, stmt->rtable);
+
+		if (rte->rtekind == RTE_RELATION &&
+			get_rel_persistence(rte->relid) != RELPERSISTENCE_TEMP)
+			return true;
+	}
+	return false;
+}
+
+static void
+fence_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && fence_closed_on_primary() &&
+		fence_writes_shared_table(stmt))
+		fence_refuse(psprintf("execute %s",
+							  GetCommandTagName(CreateCommandTag((Node *) stmt))));
+	if (prev_executor_start != NULL)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
 static void
 fence_xact_callback(XactEvent event, void *arg)
 {
@@ -137,6 +214,15 @@ fence_process_utility(PlannedStmt *pstmt, const char *queryString,
 		fence_refuse(psprintf("commit prepared transaction \"%s\"",
 							  ((TransactionStmt *) stmt)->gid));
 
+	if (IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->is_from &&
+		fence_closed_on_primary())
+	{
+		Oid			relid = RangeVarGetRelid(((CopyStmt *) stmt)->relation, NoLock, true);
+
+		if (!OidIsValid(relid) || get_rel_persistence(relid) != RELPERSISTENCE_TEMP)
+			fence_refuse("execute COPY FROM");
+	}
+
 	if (prev_process_utility != NULL)
 		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
 							 queryEnv, dest, qc);
@@ -151,4 +237,6 @@ pgq_fence_init(void)
 	RegisterXactCallback(fence_xact_callback, NULL);
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = fence_process_utility;
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = fence_executor_start;
 }

@@ -3,6 +3,9 @@
 -- writes commit; while its worker is stopped it has no lease, and a
 -- transaction that wrote something cannot commit, prepare, or commit a
 -- prepared transaction, with SQLSTATE 25006, while read-only ones work.
+-- A statement that would write rows of a table (DML, row locks, COPY FROM)
+-- is refused before it writes any WAL: it takes no transaction id.  Other
+-- writes (DDL, nextval()) are refused at commit.
 -- Once the restarted worker has elected itself again, writes commit again.
 --
 -- The writes run through dblink, each in its own connection and
@@ -45,11 +48,11 @@ BEGIN
 	RETURN true;
 END
 $fn$;
-SELECT plan(16);
+SELECT plan(23);
 
 SELECT ok(pg_temp.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
 	'the lone server leads and is not fenced');
-SELECT lives_ok($$SELECT pg_temp.remote('DROP TABLE IF EXISTS pgq_fence_probe; CREATE TABLE pgq_fence_probe (i int); INSERT INTO pgq_fence_probe VALUES (1)')$$,
+SELECT lives_ok($$SELECT pg_temp.remote('DROP TABLE IF EXISTS pgq_fence_probe; CREATE TABLE pgq_fence_probe (i int); INSERT INTO pgq_fence_probe VALUES (1); DROP SEQUENCE IF EXISTS pgq_fence_seq; CREATE SEQUENCE pgq_fence_seq')$$,
 	'the leader commits a write transaction');
 SELECT lives_ok($$SELECT pg_temp.remote('BEGIN; INSERT INTO pgq_fence_probe VALUES (2); PREPARE TRANSACTION ''pgq_fence_1''')$$,
 	'the leader prepares a write transaction');
@@ -64,6 +67,37 @@ SELECT throws_ok($$SELECT pg_temp.remote('INSERT INTO pgq_fence_probe VALUES (3)
 	'a write transaction cannot commit on a fenced server');
 SELECT throws_ok($$SELECT pg_temp.remote('BEGIN; CREATE TEMP TABLE pgq_t (i int); COMMIT')$$, '25006', NULL,
 	'a transaction that wrote only a temporary table cannot commit either');
+SELECT throws_ok($$SELECT pg_temp.remote('UPDATE pgq_fence_probe SET i = i')$$, '25006',
+	'cannot execute UPDATE on a fenced server',
+	'a write statement is refused when it starts, with the fence''s message');
+SELECT lives_ok($q$SELECT pg_temp.remote($r$
+	DO $do$
+	BEGIN
+		BEGIN
+			INSERT INTO pgq_fence_probe VALUES (5);
+		EXCEPTION WHEN read_only_sql_transaction THEN
+			NULL;
+		END;
+		IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+			RAISE EXCEPTION 'the refused INSERT took transaction id %', pg_current_xact_id_if_assigned();
+		END IF;
+	END
+	$do$
+	$r$)$q$,
+	'a refused INSERT took no transaction id, so it wrote no WAL');
+SELECT throws_ok($$SELECT pg_temp.remote('SELECT i FROM pgq_fence_probe FOR UPDATE')$$, '25006',
+	'cannot execute SELECT FOR UPDATE on a fenced server',
+	'row locks are refused on a fenced server');
+SELECT throws_ok($$SELECT pg_temp.remote('WITH gone AS (DELETE FROM pgq_fence_probe RETURNING i) SELECT count(*) FROM gone')$$,
+	'25006', NULL, 'a data-modifying WITH is refused on a fenced server');
+SELECT throws_ok($$SELECT pg_temp.remote('COPY pgq_fence_probe FROM PROGRAM ''echo 6''')$$, '25006',
+	'cannot execute COPY FROM on a fenced server', 'COPY FROM is refused when it starts');
+SELECT throws_ok($$SELECT pg_temp.remote('SELECT nextval(''pgq_fence_seq'')')$$, '25006',
+	'cannot commit a write transaction on a fenced server',
+	'a transaction that called nextval() cannot commit');
+SELECT throws_ok($$SELECT pg_temp.remote('CREATE TABLE pgq_fence_ddl (i int)')$$, '25006',
+	'cannot commit a write transaction on a fenced server',
+	'DDL cannot commit on a fenced server');
 SELECT lives_ok($$SELECT pg_temp.remote('BEGIN; SELECT count(*) FROM pgq_fence_probe; COMMIT')$$,
 	'a read-only transaction commits on a fenced server');
 SELECT lives_ok($$SELECT pg_temp.remote('BEGIN READ ONLY; SELECT pg_is_in_recovery(); COMMIT')$$,
@@ -84,7 +118,7 @@ SELECT is((SELECT array_agg(i ORDER BY i) FROM dblink(
 				   current_setting('port'), current_database(), current_user),
 			'SELECT i FROM pgq_fence_probe') AS t(i int)),
 	ARRAY[1, 2], 'exactly the rows of the transactions that committed are there');
-SELECT lives_ok($$SELECT pg_temp.remote('DROP TABLE pgq_fence_probe')$$,
+SELECT lives_ok($$SELECT pg_temp.remote('DROP TABLE pgq_fence_probe; DROP SEQUENCE pgq_fence_seq')$$,
 	'the probe table is dropped');
 
 SELECT * FROM finish();
