@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # scripts/run-sql-tests.sh [FILES...]: run the pgTAP tests (test/sql/*.sql by
 # default) with pg_prove against a temporary server started with
-# shared_preload_libraries = 'pg_quorum', a generated key file and free ports.
-# The server listens on a Unix socket only; its gossip socket is on
-# 127.0.0.1.  Run it through scripts/sandbox.sh ("make installcheck" does),
-# which makes it work as root too.  Ends with "N passed, N failed".
+# shared_preload_libraries = 'pg_quorum', a generated key file and free ports,
+# after loading the helpers the files share (test/sql/setup/helpers.sql)
+# into the test database.  The server listens on a Unix socket only; its
+# gossip socket is on 127.0.0.1.  Run it through scripts/sandbox.sh ("make
+# installcheck" does), which makes it work as root too.  Ends with
+# "N passed, N failed".
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 pgq_pg_env
@@ -79,6 +81,12 @@ until createdb pgq_test 2>"$dir/createdb.err"; do
 	[ "$SECONDS" -lt "$deadline" ] || { cat "$dir/createdb.err"; fail "createdb failed"; }
 	sleep 0.2
 done
+# The helpers that the test files share (test/sql/README.md), committed
+# once into schema pgq_test_helpers: now, since the server has just shown
+# that it commits writes.
+psql -X -q -1 -v ON_ERROR_STOP=1 -d pgq_test -f "$PGQ_ROOT/test/sql/setup/helpers.sql" \
+	>"$dir/helpers.log" 2>&1 ||
+	{ cat "$dir/helpers.log"; fail "could not load test/sql/setup/helpers.sql"; }
 psql -X -q -v ON_ERROR_STOP=1 -d pgq_test -c 'CREATE EXTENSION IF NOT EXISTS pgtap' ||
 	fail "pgTAP is not installed (run scripts/setup.sh)"
 

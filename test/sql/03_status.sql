@@ -3,40 +3,6 @@
 -- Expects the server and settings described in test/sql/README.md.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pg_quorum;
--- Poll a boolean query until it is true or timeout_s seconds have passed.
-CREATE FUNCTION pg_temp.wait_for(query text, timeout_s double precision DEFAULT 30)
-RETURNS boolean LANGUAGE plpgsql AS $fn$
-DECLARE
-	deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
-	result boolean;
-BEGIN
-	LOOP
-		EXECUTE query INTO result;
-		IF result THEN
-			RETURN true;
-		END IF;
-		IF clock_timestamp() > deadline THEN
-			RETURN false;
-		END IF;
-		PERFORM pg_sleep(0.05);
-	END LOOP;
-END
-$fn$;
--- The SQLSTATE that query raises when run as role_name ('00000' if none).
-CREATE FUNCTION pg_temp.sqlstate_as(role_name name, query text)
-RETURNS text LANGUAGE plpgsql AS $fn$
-BEGIN
-	EXECUTE format('SET LOCAL ROLE %I', role_name);
-	BEGIN
-		EXECUTE query;
-	EXCEPTION WHEN OTHERS THEN
-		RESET ROLE;
-		RETURN SQLSTATE;
-	END;
-	RESET ROLE;
-	RETURN '00000';
-END
-$fn$;
 CREATE ROLE pgq_test_monitor IN ROLE pg_monitor;
 CREATE ROLE pgq_test_nobody;
 SELECT plan(15);
@@ -66,14 +32,14 @@ SELECT results_eq(
 			 ('worker_pid', 'integer'),
 			 ('worker_started', 'timestamp with time zone')$$,
 	'quorum.status has its columns in order, with their types');
-SELECT is(pg_temp.sqlstate_as('pgq_test_monitor', 'SELECT * FROM quorum.status'),
+SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_monitor', 'SELECT * FROM quorum.status'),
 	'00000', 'a member of pg_monitor can read quorum.status');
-SELECT is(pg_temp.sqlstate_as('pgq_test_nobody', 'SELECT * FROM quorum.status'),
+SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_nobody', 'SELECT * FROM quorum.status'),
 	'42501', 'a role without pg_monitor cannot read quorum.status');
 SELECT ok(NOT has_table_privilege('public', 'quorum.status', 'SELECT'),
 	'PUBLIC has no SELECT on quorum.status');
 
-SELECT ok(pg_temp.wait_for('SELECT worker_running FROM quorum.status'),
+SELECT ok(pgq_test_helpers.wait_for('SELECT worker_running FROM quorum.status'),
 	'the worker is running');
 SELECT is((SELECT count(*)::int FROM quorum.status), 1, 'quorum.status has exactly one row');
 SELECT is((SELECT node_name FROM quorum.status), 'pgtap',
@@ -87,7 +53,7 @@ SELECT ok((SELECT position(convert_to('pg_quorum worker', 'UTF8') IN pg_read_bin
 	'worker_pid is the pid of the running pg_quorum worker');
 SELECT ok((SELECT worker_started BETWEEN pg_postmaster_start_time() AND now() FROM quorum.status),
 	'worker_started lies between server start and now');
-SELECT ok(pg_temp.wait_for($$SELECT s.members_alive = (SELECT count(*) FROM quorum.nodes WHERE state = 'alive')
+SELECT ok(pgq_test_helpers.wait_for($$SELECT s.members_alive = (SELECT count(*) FROM quorum.nodes WHERE state = 'alive')
 		  AND s.members_alive >= 1 AND s.members_suspect = 0 AND s.members_dead = 0
 		  FROM quorum.status s$$),
 	'the member counts agree with quorum.nodes, this node alive among them');

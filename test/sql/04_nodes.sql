@@ -3,40 +3,6 @@
 -- Expects the server and settings described in test/sql/README.md.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pg_quorum;
--- Poll a boolean query until it is true or timeout_s seconds have passed.
-CREATE FUNCTION pg_temp.wait_for(query text, timeout_s double precision DEFAULT 30)
-RETURNS boolean LANGUAGE plpgsql AS $fn$
-DECLARE
-	deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
-	result boolean;
-BEGIN
-	LOOP
-		EXECUTE query INTO result;
-		IF result THEN
-			RETURN true;
-		END IF;
-		IF clock_timestamp() > deadline THEN
-			RETURN false;
-		END IF;
-		PERFORM pg_sleep(0.05);
-	END LOOP;
-END
-$fn$;
--- The SQLSTATE that query raises when run as role_name ('00000' if none).
-CREATE FUNCTION pg_temp.sqlstate_as(role_name name, query text)
-RETURNS text LANGUAGE plpgsql AS $fn$
-BEGIN
-	EXECUTE format('SET LOCAL ROLE %I', role_name);
-	BEGIN
-		EXECUTE query;
-	EXCEPTION WHEN OTHERS THEN
-		RESET ROLE;
-		RETURN SQLSTATE;
-	END;
-	RESET ROLE;
-	RETURN '00000';
-END
-$fn$;
 CREATE ROLE pgq_test_monitor IN ROLE pg_monitor;
 CREATE ROLE pgq_test_nobody;
 SELECT plan(15);
@@ -66,16 +32,16 @@ SELECT results_eq(
 			 ('last_heard', 'timestamp with time zone'),
 			 ('rtt_ms', 'double precision')$$,
 	'quorum.nodes has its columns in order, with their types');
-SELECT is(pg_temp.sqlstate_as('pgq_test_monitor', 'SELECT * FROM quorum.nodes'),
+SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_monitor', 'SELECT * FROM quorum.nodes'),
 	'00000', 'a member of pg_monitor can read quorum.nodes');
-SELECT is(pg_temp.sqlstate_as('pgq_test_nobody', 'SELECT * FROM quorum.nodes'),
+SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_nobody', 'SELECT * FROM quorum.nodes'),
 	'42501', 'a role without pg_monitor cannot read quorum.nodes');
 SELECT ok(NOT has_table_privilege('public', 'quorum.nodes', 'SELECT'),
 	'PUBLIC has no SELECT on quorum.nodes');
 
-SELECT ok(pg_temp.wait_for('SELECT worker_running FROM quorum.status'),
+SELECT ok(pgq_test_helpers.wait_for('SELECT worker_running FROM quorum.status'),
 	'the worker is running');
-SELECT ok(pg_temp.wait_for($$SELECT count(*) = 1 FROM quorum.nodes WHERE is_self$$),
+SELECT ok(pgq_test_helpers.wait_for($$SELECT count(*) = 1 FROM quorum.nodes WHERE is_self$$),
 	'exactly one row is this node itself');
 SELECT is((SELECT name FROM quorum.nodes WHERE is_self), 'pgtap',
 	'the self row carries the configured node name');
@@ -83,7 +49,7 @@ SELECT is((SELECT address FROM quorum.nodes WHERE is_self), current_setting('pg_
 	'the self row''s address is pg_quorum.listen');
 SELECT is((SELECT state FROM quorum.nodes WHERE is_self), 'alive',
 	'this node is alive');
-SELECT ok(pg_temp.wait_for($$SELECT role = 'primary' AND timeline = 1 AND lsn > '0/0'
+SELECT ok(pgq_test_helpers.wait_for($$SELECT role = 'primary' AND timeline = 1 AND lsn > '0/0'
 		  FROM quorum.nodes WHERE is_self$$),
 	'this node reports itself as primary on timeline 1 with a WAL position');
 SELECT ok((SELECT lsn <= pg_current_wal_insert_lsn() FROM quorum.nodes WHERE is_self),

@@ -3,40 +3,6 @@
 -- Expects the server and settings described in test/sql/README.md.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pg_quorum;
--- Poll a boolean query until it is true or timeout_s seconds have passed.
-CREATE FUNCTION pg_temp.wait_for(query text, timeout_s double precision DEFAULT 30)
-RETURNS boolean LANGUAGE plpgsql AS $fn$
-DECLARE
-	deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
-	result boolean;
-BEGIN
-	LOOP
-		EXECUTE query INTO result;
-		IF result THEN
-			RETURN true;
-		END IF;
-		IF clock_timestamp() > deadline THEN
-			RETURN false;
-		END IF;
-		PERFORM pg_sleep(0.05);
-	END LOOP;
-END
-$fn$;
--- The SQLSTATE that query raises when run as role_name ('00000' if none).
-CREATE FUNCTION pg_temp.sqlstate_as(role_name name, query text)
-RETURNS text LANGUAGE plpgsql AS $fn$
-BEGIN
-	EXECUTE format('SET LOCAL ROLE %I', role_name);
-	BEGIN
-		EXECUTE query;
-	EXCEPTION WHEN OTHERS THEN
-		RESET ROLE;
-		RETURN SQLSTATE;
-	END;
-	RESET ROLE;
-	RETURN '00000';
-END
-$fn$;
 CREATE ROLE pgq_test_monitor IN ROLE pg_monitor;
 CREATE ROLE pgq_test_nobody;
 
@@ -71,16 +37,16 @@ SELECT results_eq(
 			 ('bytes_in', 'bigint'),
 			 ('bytes_out', 'bigint')$$,
 	'quorum.health has its columns in order, with their types');
-SELECT is(pg_temp.sqlstate_as('pgq_test_monitor', 'SELECT * FROM quorum.health'),
+SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_monitor', 'SELECT * FROM quorum.health'),
 	'00000', 'a member of pg_monitor can read quorum.health');
-SELECT is(pg_temp.sqlstate_as('pgq_test_nobody', 'SELECT * FROM quorum.health'),
+SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_nobody', 'SELECT * FROM quorum.health'),
 	'42501', 'a role without pg_monitor cannot read quorum.health');
 SELECT ok(NOT has_table_privilege('public', 'quorum.health', 'SELECT'),
 	'PUBLIC has no SELECT on quorum.health');
 
-SELECT ok(pg_temp.wait_for('SELECT worker_running FROM quorum.status'),
+SELECT ok(pgq_test_helpers.wait_for('SELECT worker_running FROM quorum.status'),
 	'the worker is running');
-SELECT ok(pg_temp.wait_for($$SELECT count(*) = 1 FROM quorum.health WHERE kind = 'local'$$),
+SELECT ok(pgq_test_helpers.wait_for($$SELECT count(*) = 1 FROM quorum.health WHERE kind = 'local'$$),
 	'there is one local row');
 SELECT ok((SELECT name = 'pgtap' AND local_health = 0 AND datagrams_in >= 0 AND datagrams_out >= 0
 				  AND bytes_in >= 0 AND bytes_out >= 0 AND dropped IS NULL
@@ -101,7 +67,7 @@ CREATE TEMP TABLE before AS
 	SELECT (SELECT sum(dropped) FROM quorum.health WHERE kind = 'drop') AS dropped,
 		   (SELECT datagrams_in FROM quorum.health WHERE kind = 'local') AS datagrams_in;
 SELECT pg_temp.send_garbage();
-SELECT ok(pg_temp.wait_for($$SELECT (SELECT sum(dropped) FROM quorum.health WHERE kind = 'drop')
+SELECT ok(pgq_test_helpers.wait_for($$SELECT (SELECT sum(dropped) FROM quorum.health WHERE kind = 'drop')
 		  > (SELECT dropped FROM before)$$, 10),
 	'a garbage datagram is counted as dropped');
 

@@ -15,25 +15,6 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pg_quorum;
 CREATE EXTENSION IF NOT EXISTS dblink;
--- Poll a boolean query until it is true or timeout_s seconds have passed.
-CREATE FUNCTION pg_temp.wait_for(query text, timeout_s double precision DEFAULT 30)
-RETURNS boolean LANGUAGE plpgsql AS $fn$
-DECLARE
-	deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
-	result boolean;
-BEGIN
-	LOOP
-		EXECUTE query INTO result;
-		IF result THEN
-			RETURN true;
-		END IF;
-		IF clock_timestamp() > deadline THEN
-			RETURN false;
-		END IF;
-		PERFORM pg_sleep(0.05);
-	END LOOP;
-END
-$fn$;
 -- Run sql in a new session of this database (and its own transaction).
 CREATE FUNCTION pg_temp.remote(sql text) RETURNS text LANGUAGE sql AS $fn$
 	SELECT dblink_exec(format('host=%s port=%s dbname=%s user=%s',
@@ -41,16 +22,9 @@ CREATE FUNCTION pg_temp.remote(sql text) RETURNS text LANGUAGE sql AS $fn$
 							  current_setting('port'), current_database(),
 							  current_user), sql)
 $fn$;
--- The worker has no database connection: signal it as 08_worker_restart does.
-CREATE FUNCTION pg_temp.sigterm(pid int) RETURNS boolean LANGUAGE plpgsql AS $fn$
-BEGIN
-	EXECUTE format($c$COPY (SELECT 1) TO PROGRAM 'cat >/dev/null; kill -TERM %s'$c$, pid);
-	RETURN true;
-END
-$fn$;
 SELECT plan(23);
 
-SELECT ok(pg_temp.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
+SELECT ok(pgq_test_helpers.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
 	'the lone server leads and is not fenced');
 SELECT lives_ok($$SELECT pg_temp.remote('DROP TABLE IF EXISTS pgq_fence_probe; CREATE TABLE pgq_fence_probe (i int); INSERT INTO pgq_fence_probe VALUES (1); DROP SEQUENCE IF EXISTS pgq_fence_seq; CREATE SEQUENCE pgq_fence_seq')$$,
 	'the leader commits a write transaction');
@@ -59,8 +33,8 @@ SELECT lives_ok($$SELECT pg_temp.remote('BEGIN; INSERT INTO pgq_fence_probe VALU
 
 -- Stop the worker: it fences the server before it exits, and the
 -- postmaster restarts it only after 5 s, which then campaigns again.
-SELECT ok(pg_temp.sigterm(worker_pid), 'the worker is told to stop') FROM quorum.status;
-SELECT ok(pg_temp.wait_for('SELECT fenced FROM quorum.status', 10),
+SELECT ok(pgq_test_helpers.sigterm(worker_pid), 'the worker is told to stop') FROM quorum.status;
+SELECT ok(pgq_test_helpers.wait_for('SELECT fenced FROM quorum.status', 10),
 	'without its worker the server is fenced');
 
 SELECT throws_ok($$SELECT pg_temp.remote('INSERT INTO pgq_fence_probe VALUES (3)')$$, '25006', NULL,
@@ -109,7 +83,7 @@ SELECT throws_ok($$SELECT pg_temp.remote('COMMIT PREPARED ''pgq_fence_1''')$$, '
 SELECT is((SELECT count(*)::int FROM pg_prepared_xacts WHERE gid = 'pgq_fence_1'), 1,
 	'the refused COMMIT PREPARED left the prepared transaction in place');
 
-SELECT ok(pg_temp.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
+SELECT ok(pgq_test_helpers.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
 	'the restarted worker elects this server again and the fence opens');
 SELECT lives_ok($$SELECT pg_temp.remote('COMMIT PREPARED ''pgq_fence_1''')$$,
 	'the prepared transaction commits once the server leads again');

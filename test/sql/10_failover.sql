@@ -6,40 +6,6 @@
 -- Expects the server and settings described in test/sql/README.md.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pg_quorum;
--- Poll a boolean query until it is true or timeout_s seconds have passed.
-CREATE FUNCTION pg_temp.wait_for(query text, timeout_s double precision DEFAULT 30)
-RETURNS boolean LANGUAGE plpgsql AS $fn$
-DECLARE
-	deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
-	result boolean;
-BEGIN
-	LOOP
-		EXECUTE query INTO result;
-		IF result THEN
-			RETURN true;
-		END IF;
-		IF clock_timestamp() > deadline THEN
-			RETURN false;
-		END IF;
-		PERFORM pg_sleep(0.05);
-	END LOOP;
-END
-$fn$;
--- The SQLSTATE that query raises when run as role_name ('00000' if none).
-CREATE FUNCTION pg_temp.sqlstate_as(role_name name, query text)
-RETURNS text LANGUAGE plpgsql AS $fn$
-BEGIN
-	EXECUTE format('SET LOCAL ROLE %I', role_name);
-	BEGIN
-		EXECUTE query;
-	EXCEPTION WHEN OTHERS THEN
-		RESET ROLE;
-		RETURN SQLSTATE;
-	END;
-	RESET ROLE;
-	RETURN '00000';
-END
-$fn$;
 CREATE ROLE pgq_test_monitor IN ROLE pg_monitor;
 SELECT plan(44);
 
@@ -63,13 +29,13 @@ SELECT ok(NOT has_function_privilege('public', 'quorum.resume()', 'EXECUTE'),
 	'PUBLIC may not execute quorum.resume()');
 SELECT ok(NOT has_function_privilege('public', 'quorum.forget(text)', 'EXECUTE'),
 	'PUBLIC may not execute quorum.forget()');
-SELECT is(pg_temp.sqlstate_as('pgq_test_monitor', 'SELECT quorum.pause()'), '42501',
+SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_monitor', 'SELECT quorum.pause()'), '42501',
 	'a pg_monitor member cannot pause failover');
-SELECT is(pg_temp.sqlstate_as('pgq_test_monitor', 'SELECT quorum.failover()'), '42501',
+SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_monitor', 'SELECT quorum.failover()'), '42501',
 	'a pg_monitor member cannot switch over');
 
 -- A cluster of one: this server leads, with the lease.
-SELECT ok(pg_temp.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
+SELECT ok(pgq_test_helpers.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
 	'the lone server is the leader and not fenced');
 SELECT ok((SELECT term >= 1 AND has_quorum AND mode = 'async' AND NOT paused FROM quorum.status),
 	'quorum.status: a term, a quorum, asynchronous mode, not paused');
