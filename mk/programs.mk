@@ -61,26 +61,12 @@ build/tsan/leader_server: examples/leader_server.c $(PROGRAMS_HEADERS) build/tsa
 	$(CC) $(filter-out -O2,$(PROGRAMS_CFLAGS)) -O1 $(PROGRAMS_TSAN) -o $@ $< \
 		build/tsan/libquorum.a $(PROGRAMS_LIBS)
 
-# A test passes with cmocka's "[       OK ]" line; one that started without
-# it failed, whether a TSan report stopped the process (halt_on_error) or
-# an assertion did.  A binary that exits non-zero with no failed test
-# counts once.  The witness script prints "witness: N passed, N failed".
-.PHONY: check-tsan bench-idle install-programs uninstall-programs install-witness
-check-tsan: export TSAN_OPTIONS = halt_on_error=1 second_deadlock_stack=1
-check-tsan: $(PROGRAMS_TSAN_TESTS) build/tsan/quorum_witness build/tsan/leader_server
-	@pass=0; fail=0; \
-	for t in $(PROGRAMS_TSAN_TESTS); do \
-		echo "== $$t"; \
-		$$t > $$t.log 2>&1; rc=$$?; \
-		cat $$t.log; \
-		run=$$(grep -c '^\[ RUN      \]' $$t.log); \
-		ok=$$(grep -c '^\[       OK \]' $$t.log); \
-		bad=$$((run - ok)); \
-		if [ $$rc -ne 0 ] && [ $$bad -eq 0 ]; then \
-			echo "$$t: exited with status $$rc"; bad=1; \
-		fi; \
-		pass=$$((pass + ok)); fail=$$((fail + bad)); \
-	done; \
+# The runtime tests run through test/unit/unit.mk's UNIT_RUN, which counts
+# cmocka's tests (a binary that exits non-zero with no failed test counts
+# once); PROGRAMS_TSAN_WITNESS then adds the witness script's own line
+# "witness: N passed, N failed", and one failure if it printed none or
+# ThreadSanitizer reported.
+define PROGRAMS_TSAN_WITNESS
 	echo "== witness/test_witness.sh (TSan builds)"; \
 	bash witness/test_witness.sh build/tsan/quorum_witness build/tsan/leader_server \
 		2>&1 | tee build/tsan/test_witness.log; \
@@ -92,9 +78,13 @@ check-tsan: $(PROGRAMS_TSAN_TESTS) build/tsan/quorum_witness build/tsan/leader_s
 	fi; \
 	if grep -q 'WARNING: ThreadSanitizer' build/tsan/test_witness.log; then \
 		echo "ThreadSanitizer reported in the witness tests"; fail=$$((fail + 1)); \
-	fi; \
-	echo "$$pass passed, $$fail failed"; \
-	test $$fail -eq 0
+	fi
+endef
+
+.PHONY: check-tsan bench-idle install-programs uninstall-programs install-witness
+check-tsan: export TSAN_OPTIONS = halt_on_error=1 second_deadlock_stack=1
+check-tsan: $(PROGRAMS_TSAN_TESTS) build/tsan/quorum_witness build/tsan/leader_server
+	$(call UNIT_RUN,$(PROGRAMS_TSAN_TESTS),$(PROGRAMS_TSAN_WITNESS))
 
 bench-idle: $(PROGRAMS)
 	@bash examples/bench_idle.sh $(PGQ_BENCH_SECONDS)

@@ -50,7 +50,10 @@ build/asan/unit/test_%: build/asan/unit/test_%.o $(UNIT_ASAN_SHARED_OBJS) build/
 
 # Runs the binaries in $(1) and prints the summary.  Passed tests are the
 # "[       OK ]" lines; a test that started ("[ RUN      ]") without one
-# failed, whether cmocka caught it or the process died in it.
+# failed, whether cmocka caught it or the process died in it.  $(2), if
+# given, is more shell commands run after the binaries and before the
+# summary, which add their own counts to the shell variables pass and fail
+# (check-tsan's witness tests, mk/programs.mk).
 define UNIT_RUN
 	@pass=0; fail=0; \
 	for t in $(1); do \
@@ -65,7 +68,7 @@ define UNIT_RUN
 		fi; \
 		pass=$$((pass + ok)); fail=$$((fail + bad)); \
 	done; \
-	echo "$$pass passed, $$fail failed"; \
+	$(if $(2),$(2); )echo "$$pass passed, $$fail failed"; \
 	test $$fail -eq 0
 endef
 
