@@ -688,6 +688,7 @@ quorum__raft_set_facts(struct quorum__raft *r, const struct quorum_meta *facts,
 					   quorum_time_ms now_ms)
 {
 	raft_advance(r, now_ms);
+	r->facts_fresh = true;
 	r->facts.role = (uint8_t) facts->role;
 	r->facts.timeline = facts->timeline;
 	r->facts.lsn = facts->lsn;

@@ -278,6 +278,7 @@ struct quorum__raft
 	quorum_time_ms lease_until_ms;
 	bool		lease_event;	/* LEASE_GAINED reported, LOST not yet */
 	bool		lease_released; /* given up for a transfer in this term */
+	bool		facts_fresh;	/* facts fed since the lease was given up */
 	uint64_t	term_start_index;	/* index of this term's NOOP */
 	quorum__raft_name transfer_to;	/* "" = no transfer */
 	bool		transfer_sent;	/* TIMEOUT_NOW sent in this term */

@@ -276,6 +276,7 @@ quorum__raft_transfer_start(struct quorum__raft *r, const char *target)
 	snprintf(r->transfer_to, sizeof(r->transfer_to), "%s", target);
 	r->transfer_until_ms = r->now_ms + 2 * r->cfg.election_timeout_max_ms;
 	r->lease_released = true;
+	r->facts_fresh = false;
 	r->stats.transfers++;
 	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
 				 "transfer to %s: lease given up, waiting for it to catch up",
@@ -284,17 +285,17 @@ quorum__raft_transfer_start(struct quorum__raft *r, const char *target)
 }
 
 /*
- * Caught up: the whole decision log, and WAL at least up to ours and up to
- * what every other voter last reported.  The other voters grant the
- * transfer's vote only to a candidate whose WAL is at least their own, and
- * our own position is the host's last sample, which can predate the last
- * commits that passed the fence before the lease went: a voter that already
- * reports more than the target would refuse it.
+ * Caught up: the whole decision log, WAL at least up to ours as the host
+ * sampled it after the lease was given up (an earlier sample can miss the
+ * last writes accepted under the lease), and at least up to what every
+ * other voter last reported: they grant the transfer's vote only to a
+ * candidate whose WAL is at least their own.
  */
 static bool
 lease_caught_up(const struct quorum__raft *r, const struct quorum__raft_peer *p)
 {
-	if (p->match_index != quorum__raft_last_index(r) || !p->pos_known ||
+	if (!r->facts_fresh ||
+		p->match_index != quorum__raft_last_index(r) || !p->pos_known ||
 		!lease_wal_at_least(&p->pos, &r->facts))
 		return false;
 	for (unsigned i = 0; i < r->n_peers; i++)

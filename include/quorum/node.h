@@ -184,7 +184,14 @@ enum quorum_input_type
 {
 	QUORUM_IN_DATAGRAM = 1,		/* u.datagram */
 	QUORUM_IN_TICK,				/* only time passed */
-	QUORUM_IN_FACTS,			/* u.facts: this node's metadata changed */
+	/*
+	 * u.facts: this node's metadata, fed when it changes and also when the
+	 * host samples it unchanged.  A leader handing over (TRANSFER) sends
+	 * TIMEOUT_NOW only after facts fed after it gave its lease up: the host
+	 * must feed them only once nothing it accepted under the lease can still
+	 * add WAL, so the target is known to hold every write.
+	 */
+	QUORUM_IN_FACTS,
 	QUORUM_IN_COMMAND			/* u.command */
 };
 

@@ -406,6 +406,21 @@ sim_host_on_tick(struct sim_world *w, unsigned i, uint64_t gen)
 		h->ticks_same_time = 0;
 		h->last_tick_ms = w->now_ms;
 	}
+	/*
+	 * A leader without the lease (handing over) gets its facts again, as a
+	 * database host samples them: the hand-over waits for such a sample,
+	 * and in the simulated WAL nothing is written once the lease is gone.
+	 */
+	if (strcmp(quorum_node_leader(h->node), h->name) == 0 &&
+		!quorum_node_has_lease(h->node, sim_host_local(h, w->now_ms)))
+	{
+		memset(&in, 0, sizeof(in));
+		in.type = QUORUM_IN_FACTS;
+		in.u.facts = h->facts;
+		host_step(w, h, &in);
+		if (h->state != SIM_HOST_UP)
+			return;
+	}
 	memset(&in, 0, sizeof(in));
 	in.type = QUORUM_IN_TICK;
 	host_step(w, h, &in);

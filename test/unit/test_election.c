@@ -323,6 +323,10 @@ test_commands(void **state)
 	/* Switchover to n4 by name: a new term, n4 leads with the lease. */
 	assert_int_equal(pump_command((unsigned) l, QUORUM_CMD_TRANSFER, "n4"), 0);
 	pump_run_for(500);
+	/* It waits for the leader's facts sampled after the lease was given up. */
+	assert_int_equal(t_leader(), l);
+	t_set_facts((unsigned) l, pump->n[l].facts.role, pump->n[l].facts.lsn);
+	pump_run_for(500);
 	assert_true(t_stable());
 	assert_int_equal(t_leader(), 3);
 	assert_string_equal(quorum_decision_type_name(QUORUM_DECISION_SWITCHOVER),

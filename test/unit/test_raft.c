@@ -253,9 +253,11 @@ t_output(unsigned i)
 	t_check_world();
 }
 
+/* A tick; like a host that samples its database, it feeds the facts too. */
 static void
 t_tick(unsigned i)
 {
+	quorum__raft_set_facts(&W->node[i].r, &W->node[i].facts, t_local(i, W->now));
 	quorum__raft_tick(&W->node[i].r, t_local(i, W->now));
 	t_output(i);
 }
