@@ -54,6 +54,7 @@
 
 #include "actions.h"
 #include "failover.h"
+#include "fence.h"
 #include "guc.h"
 #include "pg_compat.h"
 #include "shmem.h"
@@ -139,17 +140,28 @@ pgq_failover_fence(void)
 		pg_atomic_write_u64(&pgq_shared->lease_until_ms, 0);
 }
 
-void
+bool
+pgq_failover_settled(void)
+{
+	if (pgq_has_lease())
+		return true;
+	/* The fence is closed; read the count only after (see shmem.h). */
+	pg_memory_barrier();
+	return pg_atomic_read_u32(&pgq_shared->commits_in_flight) == 0;
+}
+
+bool
 pgq_failover_persisted(const quorum_node *node,
 					   const struct quorum_durable *durable,
 					   quorum_time_ms now)
 {
 	const struct quorum_election_durable *e = &durable->election;
 	struct quorum_election_info info;
+	bool		fenced = false;
 
 	if (quorum_node_election_get(node, &info) != 0 ||
 		info.role != QUORUM_ELECTION_LEADER)
-		return;
+		return false;
 	for (uint32 k = 0; k < e->n_entries && k < QUORUM_LOG_MAX; k++)
 	{
 		uint64		index = e->snap.index + 1 + k;
@@ -162,6 +174,7 @@ pgq_failover_persisted(const quorum_node *node,
 		if (strcmp(e->entries[k].name, st.self) == 0)
 			continue;
 		pgq_failover_fence();
+		fenced = true;
 		st.hold_term = e->term;
 		st.hold_until_ms = now + st.hand_over_ms + FAILOVER_HOLD_EXTRA_MS;
 		ereport(LOG,
@@ -170,6 +183,7 @@ pgq_failover_persisted(const quorum_node *node,
 						e->entries[k].name[0] != '\0' ? e->entries[k].name : "the best standby",
 						e->entries[k].name[0] != '\0' ? "\"" : "")));
 	}
+	return fenced;
 }
 
 void

@@ -43,11 +43,20 @@ extern void pgq_failover_init(const char *self, PgqRecordFn record,
 /*
  * Called by the persist callback, before the step's datagrams are sent: a
  * switchover decision of this leader's term fences the server now, before
- * the leader can hand over (see failover.c).
+ * the leader can hand over (see failover.c).  Returns true when it did, so
+ * that the worker samples its facts again as soon as they are settled.
  */
-extern void pgq_failover_persisted(const quorum_node *node,
+extern bool pgq_failover_persisted(const quorum_node *node,
 								   const struct quorum_durable *durable,
 								   quorum_time_ms now);
+
+/*
+ * Whether a WAL position sampled now covers every write this server
+ * accepted: it writes under the lease, or no write that passed the fence
+ * is still in flight.  libquorum hands leadership over only on facts
+ * sampled so (see QUORUM_IN_FACTS).
+ */
+extern bool pgq_failover_settled(void);
 
 /* An election event of the node (leader changed, decision committed...). */
 extern void pgq_failover_event(const quorum_node *node,

@@ -70,6 +70,8 @@
 #include "shmem.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
+/* This backend counts in commits_in_flight (see shmem.h). */
+static bool counted_in_flight = false;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 
 bool
@@ -178,26 +180,49 @@ fence_executor_start(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
+/*
+ * Count this backend in commits_in_flight, then check the lease: in that
+ * order (the add is a full barrier), so that the worker, which closes the
+ * fence before it reads the count, either sees this commit counted or has
+ * closed the fence before this check.  The transaction's end uncounts it,
+ * whether it committed, prepared or failed (the refusal included).
+ */
+static void
+fence_check_counted(const char *what)
+{
+	if (!counted_in_flight)
+	{
+		pg_atomic_fetch_add_u32(&pgq_shared->commits_in_flight, 1);
+		counted_in_flight = true;
+	}
+	if (!pgq_has_lease())
+		fence_refuse(what);
+}
+
 static void
 fence_xact_callback(XactEvent event, void *arg)
 {
-	const char *what;
-
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			what = "commit a write transaction";
-			break;
 		case XACT_EVENT_PRE_PREPARE:
-			what = "prepare a write transaction";
+			if (fence_armed() && TransactionIdIsValid(GetTopTransactionIdIfAny()))
+				fence_check_counted(event == XACT_EVENT_PRE_COMMIT ?
+									"commit a write transaction" :
+									"prepare a write transaction");
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+			if (counted_in_flight)
+			{
+				counted_in_flight = false;
+				pg_atomic_fetch_sub_u32(&pgq_shared->commits_in_flight, 1);
+			}
 			break;
 		default:
-			return;
+			break;
 	}
-	if (!fence_armed() || !TransactionIdIsValid(GetTopTransactionIdIfAny()) ||
-		pgq_has_lease())
-		return;
-	fence_refuse(what);
 }
 
 static void
@@ -208,11 +233,12 @@ fence_process_utility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *stmt = pstmt->utilityStmt;
 
+	/* Its own transaction has no id; it ends right after this statement. */
 	if (IsA(stmt, TransactionStmt) &&
 		((TransactionStmt *) stmt)->kind == TRANS_STMT_COMMIT_PREPARED &&
-		fence_armed() && !pgq_has_lease())
-		fence_refuse(psprintf("commit prepared transaction \"%s\"",
-							  ((TransactionStmt *) stmt)->gid));
+		fence_armed())
+		fence_check_counted(psprintf("commit prepared transaction \"%s\"",
+									 ((TransactionStmt *) stmt)->gid));
 
 	if (IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->is_from &&
 		fence_closed_on_primary())

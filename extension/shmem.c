@@ -15,10 +15,11 @@
  *	  worker_latch under the lock and calls SetLatch() after releasing it (a
  *	  latch that has meanwhile been recycled gets a harmless spurious wakeup).
  *
- * Two fields are outside the lock.  lease_until_ms is a pg_atomic_uint64
+ * Three fields are outside the lock.  lease_until_ms is a pg_atomic_uint64
  * that the worker writes and every committing backend reads without any
  * lock, so the fence costs one atomic read and works even while the worker
- * holds the lock or is stuck.  changed is a condition variable the worker
+ * holds the lock or is stuck; commits_in_flight is an atomic counter that
+ * committing backends move and the worker reads.  changed is a condition variable the worker
  * broadcasts after each publish; backends waiting for a command's outcome
  * sleep on it and re-read the snapshot under the lock.
  *
@@ -74,6 +75,7 @@ pgq_shmem_startup(void)
 		pgq_shared->lock = &(GetNamedLWLockTranche(PGQ_TRANCHE_NAME))->lock;
 		pgq_shared->members_max = pgq_members_max;
 		pg_atomic_init_u64(&pgq_shared->lease_until_ms, 0);
+		pg_atomic_init_u32(&pgq_shared->commits_in_flight, 0);
 		ConditionVariableInit(&pgq_shared->changed);
 		pgq_shared->next_command_id = 1;
 	}

@@ -151,6 +151,15 @@ typedef struct PgqSharedState
 	 */
 	pg_atomic_uint64 lease_until_ms;
 
+	/*
+	 * Write transactions (and COMMIT PREPARED) past the fence's check and
+	 * not yet finished, counted before the check: once the worker closed the
+	 * fence and sees 0 here, every write accepted under the lease is in the
+	 * WAL, so the WAL position it samples then covers them (a hand-over
+	 * waits for such a sample, see pgq_failover_settled()).
+	 */
+	pg_atomic_uint32 commits_in_flight;
+
 	/* Broadcast after every publish, for backends waiting on a change. */
 	ConditionVariable changed;
 

@@ -41,6 +41,7 @@
 /* this server's facts */
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
+#include "replication/walreceiver.h"
 
 #include "lib/stringinfo.h"
 #include "storage/fd.h"
@@ -63,6 +64,8 @@
  * enough that the election ranks candidates by a recent WAL position.
  */
 #define WORKER_FACTS_INTERVAL_MS 150
+/* While writes that passed the fence still commit, ms. */
+#define WORKER_FACTS_SETTLE_RETRY_MS 10
 /* Least time between two LOG summaries of dropped datagrams, ms. */
 #define WORKER_DROP_LOG_INTERVAL_MS 60000
 /* Largest key file accepted, bytes: QUORUM_KEYS_MAX lines and comments. */
@@ -221,15 +224,37 @@ worker_read_facts(struct quorum_meta *facts)
 		case RECOVERY_STATE_DONE:
 			facts->role = QUORUM_ROLE_PRIMARY;
 			facts->timeline = GetWALInsertionTimeLine();
-			facts->lsn = GetXLogInsertRecPtr();
+
+			/*
+			 * Flushed, not inserted: standbys receive only flushed WAL, and
+			 * every commit is flushed before it is acknowledged, while
+			 * records such as hint-bit page images can stay unflushed on a
+			 * fenced primary for good, and a hand-over would wait on them.
+			 */
+			facts->lsn = GetFlushRecPtr(NULL);
 			break;
 		case RECOVERY_STATE_ARCHIVE:
 			{
 				TimeLineID	tli = 0;
+				TimeLineID	received_tli = 0;
+				XLogRecPtr	received = GetWalRcvFlushRecPtr(NULL, &received_tli);
 
+				/*
+				 * What a promotion would keep: replayed, or received and
+				 * flushed (promotion replays it first).  The primary
+				 * reports its flush position, which can end inside a
+				 * record that spans pages; replay stops before such a
+				 * record, so only the received position can match it.
+				 */
 				facts->role = QUORUM_ROLE_STANDBY;
 				facts->lsn = GetXLogReplayRecPtr(&tli);
 				facts->timeline = tli;
+				if (received_tli > tli ||
+					(received_tli == tli && received > facts->lsn))
+				{
+					facts->lsn = received;
+					facts->timeline = received_tli;
+				}
 				break;
 			}
 		case RECOVERY_STATE_CRASH:
@@ -396,9 +421,10 @@ worker_persist(void *ctx, const struct quorum_durable *durable)
 	if (!pgq_state_save(worker.node_name, durable))
 		return QUORUM_EIO;
 	/* Before this step's datagrams are sent (see failover.c). */
-	if (pgq_failover_enabled)
+	if (pgq_failover_enabled &&
 		pgq_failover_persisted(quorum_runtime_node(worker.rt), durable,
-							   quorum_runtime_now_ms());
+							   quorum_runtime_now_ms()))
+		worker.facts_due = true;
 	return 0;
 }
 
@@ -793,7 +819,7 @@ worker_run_commands(quorum_time_ms now)
 	}
 }
 
-/* Feed role, timeline, WAL position and the gossiped settings if changed. */
+/* Feed role, timeline, WAL position and the gossiped settings, sampled now. */
 static void
 worker_refresh_facts(quorum_time_ms now, bool force)
 {
@@ -802,11 +828,17 @@ worker_refresh_facts(quorum_time_ms now, bool force)
 
 	if (!force && !worker.facts_due && now < worker.next_facts_ms)
 		return;
+	/* Fenced with writes still committing: sample once they are done. */
+	if (pgq_failover_enabled && !pgq_failover_settled())
+	{
+		worker.facts_due = false;
+		worker.next_facts_ms = now + WORKER_FACTS_SETTLE_RETRY_MS;
+		return;
+	}
 	worker.facts_due = false;
 	worker.next_facts_ms = now + WORKER_FACTS_INTERVAL_MS;
 	worker_read_facts(&facts);
-	if (memcmp(&facts, &worker.facts, sizeof(facts)) == 0)
-		return;
+	/* Fed even when unchanged: a hand-over waits for a fresh sample. */
 	rc = quorum_runtime_set_facts(worker.rt, &facts, now);
 	if (rc == QUORUM_EIO)
 		ereport(FATAL,
