@@ -749,6 +749,8 @@ pgq_failover(PG_FUNCTION_ARGS)
 	int			rc;
 	bool		bad_param;
 	bool		done = false;
+	bool		saw_transfer = false;
+	bool		resumed = false;
 
 	sqlapi_snapshot(&snap, true);
 	sqlapi_require_failover(&snap, what);
@@ -810,7 +812,12 @@ pgq_failover(PG_FUNCTION_ARGS)
 	if (rc != 0)
 		sqlapi_refused(rc, what, detail);
 
-	/* Accepted: wait for a new leader that runs as the primary. */
+	/*
+	 * Accepted: wait for a new leader that runs as the primary.  Should the
+	 * hand-over window pass in the old term (the target did not catch up,
+	 * and the leader took its lease back), say so at once rather than at
+	 * the deadline.
+	 */
 	sqlapi_waiters(1);
 	PG_TRY();
 	{
@@ -828,6 +835,14 @@ pgq_failover(PG_FUNCTION_ARGS)
 				done = true;
 				break;
 			}
+			if (snap.transferring)
+				saw_transfer = true;
+			else if (saw_transfer && snap.term == old_term &&
+					 strcmp(snap.leader, old_leader) == 0)
+			{
+				resumed = true;
+				break;
+			}
 			if (!sqlapi_sleep(deadline))
 				break;
 		}
@@ -839,6 +854,13 @@ pgq_failover(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 
+	if (resumed)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not %s: the hand-over did not complete", what),
+				 errdetail("The target did not catch up with the leader's WAL within the hand-over window; \"%s\" stays the leader in term " UINT64_FORMAT ".",
+						   old_leader, old_term),
+				 errhint("Retry when the target's lag in quorum.nodes is small, or with fewer writes.")));
 	if (!done)
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),

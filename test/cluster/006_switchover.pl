@@ -49,6 +49,33 @@ my $st = cluster_status($node1);
 ok($st && ($st->{leader} // '') eq 'node1' && !$st->{fenced} && $st->{term} == $term,
 	'node1 is still the writable leader, in the same term');
 
+# A target that cannot catch up (it stops streaming while the workload
+# writes): the hand-over window passes, node1 takes its lease back, and
+# quorum.failover() says so at once instead of waiting for its timeout.
+my $conninfo2 = $node2->safe_psql('postgres', 'SHOW primary_conninfo');
+$node2->safe_psql('postgres',
+	"ALTER SYSTEM SET primary_conninfo = ''; SELECT pg_reload_conf()");
+ok(defined wait_for_query($node2, 'SELECT count(*) FROM pg_stat_wal_receiver', '0', $fail_s),
+	'node2 stops streaming');
+ok(defined wait_for_query($node1, "SELECT lag > 0 FROM quorum.nodes WHERE name = 'node2'", 't',
+		$fail_s), 'node1 sees node2 lag behind');
+my $t_stuck = $now->();
+($ok, $state, $msg) = try_sql($node1, "SELECT quorum.failover('node2')");
+my $stuck_s = $now->() - $t_stuck;
+ok(!$ok, 'quorum.failover() to a standby that cannot catch up fails');
+is($state, '55000', 'with SQLSTATE 55000') or diag($msg);
+like($msg // '', qr/hand-over did not complete/, 'saying the hand-over did not complete');
+cmp_ok($stuck_s, '<', 15, sprintf('within 15 s, well before its 30 s timeout (%.1f s)', $stuck_s));
+$conninfo2 =~ s/'/''/g;
+$node2->safe_psql('postgres',
+	"ALTER SYSTEM SET primary_conninfo = '$conninfo2'; SELECT pg_reload_conf()");
+ok(defined wait_following($node2, $node1, $fail_s), 'node2 streams from node1 again');
+ok(defined wait_for_query($node1, 'SELECT leader = \'node1\' AND NOT fenced AND term = ' . $term
+		  . ' FROM quorum.status', 't', $fail_s),
+	'node1 is the writable leader again, in the same term');
+ok($wl->wait_ack($fail_s, server => 'node1', sent_after => $now->()),
+	'the workload writes on node1 again');
+
 # switch_to($from, $to, @others): quorum.failover($to) on $from, then the
 # old primary stops and rejoins.  Returns the seconds the call took.
 sub switch_to

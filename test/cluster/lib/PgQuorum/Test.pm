@@ -102,6 +102,9 @@ sub quorum_conf
 	  . ($o{conninfo} // 'host=' . $node->host . ' port=' . $node->port) . "'\n";
 	$conf .= "pg_quorum.cluster = '$o{cluster}'\n" if defined $o{cluster};
 	$conf .= $o{extra} if defined $o{extra};
+	# PGQ_TEST_LOG_MIN_MESSAGES=debug1 logs libquorum's trace of the election.
+	$conf .= "log_min_messages = $ENV{PGQ_TEST_LOG_MIN_MESSAGES}\n"
+	  if $ENV{PGQ_TEST_LOG_MIN_MESSAGES};
 	$node->append_conf('postgresql.conf', $conf);
 	return;
 }
@@ -559,16 +562,18 @@ sub give_up
 
 # wait_following($node, $leader, $seconds): poll until $node is a standby
 # that really follows $leader: its WAL receiver streams from the leader's
-# port on the leader's current timeline, and it has replayed the leader's
-# WAL up to where it was when the wait began (a standby whose WAL diverged
-# keeps reconnecting and never gets there).  Returns the seconds it took,
-# or undef after a diag.
+# port on the leader's current timeline, and it has received the leader's
+# WAL up to where the leader had flushed it when the wait began (a standby
+# whose WAL diverged keeps reconnecting and never gets there).  Returns the
+# seconds it took, or undef after a diag.
 sub wait_following
 {
 	my ($node, $leader, $seconds) = @_;
+	# Flushed, not inserted: unflushed records (hint-bit page images) may
+	# never reach a standby while the primary is idle.
 	my $pos = query($leader,
-		'SELECT pg_current_wal_insert_lsn() || \' \' || '
-		  . "('x' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8))::bit(32)::int");
+		'SELECT pg_current_wal_flush_lsn() || \' \' || '
+		  . "('x' || substr(pg_walfile_name(pg_current_wal_flush_lsn()), 1, 8))::bit(32)::int");
 	unless (defined $pos && $pos =~ /^(\S+) (\d+)$/)
 	{
 		diag($leader->name . ' gives no WAL position (is it a primary?)');
@@ -578,7 +583,7 @@ sub wait_following
 	return wait_for_query($node,
 		"SELECT pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver "
 		  . "WHERE status = 'streaming' AND sender_port = " . $leader->port
-		  . " AND received_tli = $tli) AND pg_last_wal_replay_lsn() >= '$lsn'",
+		  . " AND received_tli = $tli) AND pg_last_wal_receive_lsn() >= '$lsn'",
 		't', $seconds);
 }
 
