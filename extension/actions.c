@@ -94,8 +94,17 @@ pgq_action_promote(void)
 void
 pgq_action_stop_server(void)
 {
-	/* SIGINT: fast shutdown (backends end, a shutdown checkpoint is written). */
-	if (kill(PostmasterPid, SIGINT) != 0)
+	/*
+	 * SIGQUIT: immediate shutdown, for a deposed primary.  A fast shutdown
+	 * would write a shutdown checkpoint and have the WAL senders stream it:
+	 * a standby still following this server would then go past the point
+	 * where the new leader's timeline forks and could not follow it.  It
+	 * would also wait for WAL senders whose connections a partition left
+	 * half open, for as long as TCP retries (tens of seconds).  Nothing of
+	 * this server's WAL past the fork is wanted: pg_quorum_rejoin rewinds it
+	 * (pg_rewind finishes the crash recovery first).
+	 */
+	if (kill(PostmasterPid, SIGQUIT) != 0)
 		ereport(LOG, (errmsg("could not ask the postmaster to shut down: %m")));
 }
 

@@ -30,7 +30,7 @@ extern bool pgq_action_follow(const char *leader_conninfo, const char *self,
  * unless it already has that value. */
 extern bool pgq_action_set_sync_names(const char *value, bool *changed);
 
-/* Ask the postmaster for a fast shutdown. */
+/* Ask the postmaster for an immediate shutdown (see actions.c). */
 extern void pgq_action_stop_server(void);
 
 /*
