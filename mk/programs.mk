@@ -11,6 +11,9 @@
 #                         "N passed, N failed" summing both
 #   make bench-idle       idle CPU and resident memory of 5 threaded-runtime
 #                         processes on 127.0.0.1 (measures, asserts nothing)
+#   make bench-fence-cost the commit fence's operations timed on their own,
+#                         in ns (test/bench/fence_cost.c; PGQ_BENCH_XACT_US
+#                         = microseconds per transaction to compare with)
 #   make install          also installs quorum_witness next to pg_ctl, where
 #                         the cluster tests find it
 #   make install-witness  quorum_witness, its systemd unit and an example
@@ -81,13 +84,20 @@ define PROGRAMS_TSAN_WITNESS
 	fi
 endef
 
-.PHONY: check-tsan bench-idle install-programs uninstall-programs install-witness
+.PHONY: check-tsan bench-idle bench-fence-cost install-programs uninstall-programs \
+	install-witness
 check-tsan: export TSAN_OPTIONS = halt_on_error=1 second_deadlock_stack=1
 check-tsan: $(PROGRAMS_TSAN_TESTS) build/tsan/quorum_witness build/tsan/leader_server
 	$(call UNIT_RUN,$(PROGRAMS_TSAN_TESTS),$(PROGRAMS_TSAN_WITNESS))
 
 bench-idle: $(PROGRAMS)
 	@bash examples/bench_idle.sh $(PGQ_BENCH_SECONDS)
+
+build/fence_cost: test/bench/fence_cost.c $(PROGRAMS_HEADERS) build/libquorum.a
+	$(CC) $(PROGRAMS_CFLAGS) -o $@ $< build/libquorum.a $(PROGRAMS_LIBS)
+
+bench-fence-cost: build/fence_cost
+	@build/fence_cost 20 $(PGQ_BENCH_XACT_US)
 
 install: install-programs
 install-programs: build/quorum_witness
