@@ -50,13 +50,39 @@ quorum__raft_reset_election_timer(struct quorum__raft *r)
 	r->resend_at_ms = 0;
 }
 
+/*
+ * Whether failover is paused as far as campaigning goes: as committed,
+ * unless the newest PAUSE or RESUME in our log is a RESUME not yet known to
+ * be committed.  A leader that resumed failover and died at once leaves
+ * voters holding the RESUME without its commit; going by the commit alone
+ * would keep them paused for good.  Campaigning on it is safe: a candidate
+ * wins only with every committed decision in its log, so if a PAUSE had
+ * been committed after that RESUME this candidate lacks it and cannot win;
+ * one that wins commits the RESUME itself.  An uncommitted PAUSE does not
+ * stop a campaign, as before: the winner commits it.
+ */
+static bool
+raft_paused_in_log(const struct quorum__raft *r)
+{
+	for (uint64_t i = quorum__raft_last_index(r); i > r->commit; i--)
+	{
+		const struct quorum_decision *e = quorum__raft_entry_at(r, i);
+
+		if (e != NULL && e->type == QUORUM_DECISION_PAUSE)
+			break;
+		if (e != NULL && e->type == QUORUM_DECISION_RESUME)
+			return false;
+	}
+	return r->paused;
+}
+
 bool
 quorum__raft_can_campaign(const struct quorum__raft *r)
 {
 	if (!quorum__raft_self_voter(r) || r->facts.priority <= 0 ||
 		r->facts.role == QUORUM_ROLE_WITNESS)
 		return false;
-	return !r->paused || r->resume_override;
+	return !raft_paused_in_log(r) || r->resume_override;
 }
 
 /* Gossip shows a primary voter other than `except` (first election only). */

@@ -1247,6 +1247,56 @@ t_none_paused(void)
 	return true;
 }
 
+static uint64_t t_resume_index;
+static int	t_resume_leader;
+
+/* Every live node other than the leader holds the RESUME entry. */
+static bool
+t_followers_hold_resume(void)
+{
+	for (unsigned i = 0; i < W->n; i++)
+		if (W->node[i].up && (int) i != t_resume_leader &&
+			quorum__raft_last_index(&W->node[i].r) < t_resume_index)
+			return false;
+	return true;
+}
+
+/*
+ * The leader resumes failover and dies before the voters learn that the
+ * RESUME committed: they go by the RESUME in their logs, elect a new leader
+ * and commit it, instead of staying paused for good.
+ */
+static void
+test_resume_uncommitted_leader_dies(void **state)
+{
+	(void) state;
+	t_world(3, 3, 15);
+	t_boot_all();
+	assert_true(t_wait(t_stable, 6000));
+	t_resume_leader = t_leader();
+	assert_int_equal(quorum__raft_pause(&W->node[t_resume_leader].r, true,
+										t_local((unsigned) t_resume_leader, W->now)), 0);
+	t_output((unsigned) t_resume_leader);
+	assert_true(t_wait(t_all_paused, 500));
+	assert_int_equal(quorum__raft_pause(&W->node[t_resume_leader].r, false,
+										t_local((unsigned) t_resume_leader, W->now)), 0);
+	t_output((unsigned) t_resume_leader);
+	t_resume_index = quorum__raft_last_index(&W->node[t_resume_leader].r);
+	assert_true(t_wait(t_followers_hold_resume, 200));
+	t_crash((unsigned) t_resume_leader);
+	/* The premise: no follower knows the RESUME committed. */
+	for (unsigned i = 0; i < W->n; i++)
+		if ((int) i != t_resume_leader)
+		{
+			assert_true(W->node[i].r.paused);
+			assert_true(W->node[i].r.commit < t_resume_index);
+		}
+	assert_true(t_wait(t_stable, 5000));
+	assert_true(t_leader() != t_resume_leader);
+	assert_true(t_wait(t_none_paused, 1000));
+	T_NO_VIOLATION();
+}
+
 /* Pause is replicated and committed; while paused, no automatic election. */
 static void
 test_pause_resume(void **state)
@@ -1721,6 +1771,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restart_storm, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_persist_before_send, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_uncommitted_leader_dies, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_replication_and_compaction, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_config_change_one_at_a_time, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect, t_setup, t_teardown),
