@@ -430,6 +430,31 @@ node_receive(quorum_node *node, const struct quorum_addr *from,
 	}
 }
 
+/* FORGET: reap a dead or departed member now (see node.h). */
+static int
+node_forget(quorum_node *node, const char *name)
+{
+	uint32_t	idx;
+
+	if (strnlen(name, QUORUM_NAME_MAX + 1) > QUORUM_NAME_MAX ||
+		(idx = quorum__swim_find(node, name)) == QUORUM__NONE || idx == 0)
+	{
+		snprintf(node->errmsg, sizeof(node->errmsg),
+				 "forget: \"%.*s\" is not another member", QUORUM_NAME_MAX, name);
+		return QUORUM_ENOTFOUND;
+	}
+	if (node->members[idx].state != QUORUM_MEMBER_DEAD &&
+		node->members[idx].state != QUORUM_MEMBER_LEFT)
+	{
+		snprintf(node->errmsg, sizeof(node->errmsg),
+				 "forget: %s is %s; only a dead or departed member can be forgotten",
+				 name, quorum_member_state_name(node->members[idx].state));
+		return QUORUM_ESTATE;
+	}
+	quorum__swim_reap(node, idx);
+	return 0;
+}
+
 static int
 node_command(quorum_node *node, const struct quorum_command *cmd)
 {
@@ -461,6 +486,8 @@ node_command(quorum_node *node, const struct quorum_command *cmd)
 		case QUORUM_CMD_ADD_VOTER:
 		case QUORUM_CMD_REMOVE_VOTER:
 			return quorum__node_raft_command(node, cmd);
+		case QUORUM_CMD_FORGET:
+			return node_forget(node, cmd->name);
 	}
 	snprintf(node->errmsg, sizeof(node->errmsg), "unknown command type %d",
 			 (int) cmd->type);

@@ -213,6 +213,7 @@ quorum__node_raft_command(struct quorum_node *node,
 			return node_raft_explain(node, "voter change", rc);
 		case QUORUM_CMD_JOIN:
 		case QUORUM_CMD_LEAVE:
+		case QUORUM_CMD_FORGET:
 			break;
 	}
 	return QUORUM_EINVAL;

@@ -209,7 +209,15 @@ enum quorum_command_type
 	QUORUM_CMD_PAUSE,			/* no automatic elections */
 	QUORUM_CMD_RESUME,			/* with no leader: this node may campaign */
 	QUORUM_CMD_ADD_VOTER,		/* u.command.name becomes a voter */
-	QUORUM_CMD_REMOVE_VOTER		/* u.command.name stops being one */
+	QUORUM_CMD_REMOVE_VOTER,	/* u.command.name stops being one */
+
+	/*
+	 * This node alone forgets u.command.name, a dead or departed member,
+	 * now rather than after reap_dead_ms (QUORUM_EV_MEMBER_REAPED); it comes
+	 * back only if it is heard alive again.  A host runs it on every server
+	 * after the member's REMOVE_VOTER decision commits.
+	 */
+	QUORUM_CMD_FORGET
 };
 
 struct quorum_command
@@ -390,7 +398,9 @@ QUORUM_API void quorum_node_free(quorum_node *node);
  * QUORUM_ESTATE (an earlier voter change or switchover is under way),
  * QUORUM_ENOTFOUND (no such voter-capable member) or QUORUM_ELIMIT (the
  * decision log or voter set is full), with the reason in
- * quorum_node_errmsg(); the node is unchanged and out is empty.  A
+ * quorum_node_errmsg(); the node is unchanged and out is empty.  FORGET
+ * returns QUORUM_ENOTFOUND for a member it does not know (or itself) and
+ * QUORUM_ESTATE for one that is alive or suspect.  A
  * malformed or unauthentic datagram is not an error: it is dropped,
  * counted in the stats and traced, and step returns 0.
  */

@@ -393,6 +393,36 @@ test_leave(void **state)
 	assert_int_equal(st.members_left, 1);
 }
 
+/* FORGET reaps a dead member at once, on this node only; never a live one. */
+static void
+test_forget(void **state)
+{
+	(void) state;
+	t_cluster(3);
+	assert_int_equal(pump_command(0, QUORUM_CMD_FORGET, "n2"), QUORUM_ESTATE);
+	assert_non_null(strstr(quorum_node_errmsg(pump->n[0].node), "alive"));
+	assert_int_equal(pump_command(0, QUORUM_CMD_FORGET, "n1"), QUORUM_ENOTFOUND);
+	assert_int_equal(pump_command(0, QUORUM_CMD_FORGET, "nobody"), QUORUM_ENOTFOUND);
+	assert_int_equal(quorum_node_member_count(pump->n[0].node), 3);
+	pump_crash(2);
+	assert_true(t_wait_state(0, 2, QUORUM_MEMBER_DEAD, 6000));
+	assert_true(t_wait_state(1, 2, QUORUM_MEMBER_DEAD, 6000));
+	assert_int_equal(pump_command(0, QUORUM_CMD_FORGET, "n3"), 0);
+	assert_int_equal(quorum_node_member_count(pump->n[0].node), 2);
+	assert_int_equal((int) t_state(0, 2), -1);
+	assert_int_equal(pump_count_events(0, QUORUM_EV_MEMBER_REAPED, "n3"), 1);
+	assert_int_equal(pump_command(0, QUORUM_CMD_FORGET, "n3"), QUORUM_ENOTFOUND);
+	/* n2 still gossips n3 as dead: that does not bring it back. */
+	pump_run_for(5000);
+	assert_int_equal((int) t_state(0, 2), -1);
+	assert_int_equal(t_state(1, 2), QUORUM_MEMBER_DEAD);
+	assert_int_equal(t_state(0, 1), QUORUM_MEMBER_ALIVE);
+	/* Heard alive again, it is a member again. */
+	pump_boot(2);
+	pump_join(2, 1);
+	assert_true(t_wait_state(0, 2, QUORUM_MEMBER_ALIVE, 6000));
+}
+
 static void
 t_configure_reap(unsigned i, struct quorum_config *c, struct quorum_meta *facts)
 {
@@ -614,6 +644,7 @@ main(void)
 		T(test_metadata_propagates),
 		T(test_metadata_slots_full),
 		T(test_leave),
+		T(test_forget),
 		T(test_reap),
 		T(test_restart_higher_incarnation),
 		T(test_gossip_to_dead_heals),
