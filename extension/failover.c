@@ -118,6 +118,10 @@ typedef struct FailoverState
 	uint64		restore_lsn;	/* WAL to be on k standbys before resuming */
 	quorum_time_ms next_auto_cmd_ms;
 	PgqCommandFn command;
+
+	/* Removed voters this server is still to forget (failover_forget()). */
+	int			n_forget;
+	char		forget[QUORUM_VOTERS_MAX][QUORUM_NAME_MAX + 1];
 } FailoverState;
 
 static FailoverState st;
@@ -221,6 +225,8 @@ pgq_failover_event(const quorum_node *node, const struct quorum_event *event)
 						break;
 					case QUORUM_DECISION_REMOVE_VOTER:
 						st.record(PGQ_EV_VOTER_REMOVED, d->name, d->term, detail);
+						if (strcmp(d->name, st.self) != 0 && st.n_forget < QUORUM_VOTERS_MAX)
+							strlcpy(st.forget[st.n_forget++], d->name, QUORUM_NAME_MAX + 1);
 						break;
 					case QUORUM_DECISION_PAUSE:
 						st.record(PGQ_EV_PAUSED, "", d->term, detail);
@@ -533,7 +539,7 @@ failover_sync(const quorum_node *node, const struct quorum_election_info *info,
 					 now >= st.next_auto_cmd_ms)
 			{
 				st.next_auto_cmd_ms = now + FAILOVER_AUTO_CMD_MS;
-				if (st.command(QUORUM_CMD_RESUME) == 0)
+				if (st.command(QUORUM_CMD_RESUME, "") == 0)
 					ereport(LOG,
 							(errmsg("pg_quorum resumes automatic failover: %d standbys hold every commit again",
 									k)));
@@ -572,7 +578,7 @@ failover_sync(const quorum_node *node, const struct quorum_election_info *info,
 		now >= st.short_since_ms + (quorum_time_ms) pgq_election_timeout_ms)
 	{
 		st.next_auto_cmd_ms = now + FAILOVER_AUTO_CMD_MS;
-		if (st.command(QUORUM_CMD_PAUSE) == 0)
+		if (st.command(QUORUM_CMD_PAUSE, "") == 0)
 		{
 			st.auto_paused = true;
 			ereport(LOG,
@@ -588,6 +594,42 @@ failover_sync(const quorum_node *node, const struct quorum_election_info *info,
 							   n_healthy, k));
 }
 
+/*
+ * quorum.forget() removes a member for good: once its removal from the
+ * voters is committed, every server forgets it from its member table, so
+ * that its row leaves quorum.nodes everywhere.  One that this server still
+ * suspects is retried until it is dead; one that is alive (it was not
+ * stopped) stays, as a member that no longer votes.
+ */
+static void
+failover_forget(const quorum_node *node)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < st.n_forget; i++)
+	{
+		struct quorum_member_info m;
+		int			rc = st.command(QUORUM_CMD_FORGET, st.forget[i]);
+
+		if (rc == QUORUM_ESTATE &&
+			quorum_node_member_find(node, st.forget[i], &m) == 0 &&
+			m.state == QUORUM_MEMBER_SUSPECT)
+		{
+			memmove(st.forget[kept++], st.forget[i], QUORUM_NAME_MAX + 1);
+			continue;
+		}
+		if (rc == 0)
+			ereport(LOG,
+					(errmsg("pg_quorum forgot the removed member \"%s\"", st.forget[i])));
+		else if (rc == QUORUM_ESTATE)
+			ereport(LOG,
+					(errmsg("pg_quorum keeps the removed member \"%s\" in its member table: it is alive",
+							st.forget[i]),
+					 errhint("It no longer votes.  Once it is stopped and shown dead, quorum.forget() removes its row.")));
+	}
+	st.n_forget = kept;
+}
+
 bool
 pgq_failover_reconcile(const quorum_node *node, quorum_time_ms now,
 					   PgqElectionStatus *status)
@@ -601,6 +643,8 @@ pgq_failover_reconcile(const quorum_node *node, quorum_time_ms now,
 	quorum_time_ms lease_until;
 
 	memset(status, 0, sizeof(*status));
+	if (st.n_forget > 0)
+		failover_forget(node);
 	if (quorum_node_election_get(node, &info) != 0)
 	{
 		pgq_failover_fence();

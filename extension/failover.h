@@ -34,8 +34,11 @@ typedef struct PgqElectionStatus
 typedef void (*PgqRecordFn) (PgqEventKind kind, const char *node, uint64 term,
 							 const char *detail);
 
-/* Feed a decision command (pause, resume) to the node; 0 or a quorum_error. */
-typedef int (*PgqCommandFn) (enum quorum_command_type type);
+/*
+ * Feed a command to the node (pause, resume; forget with a member's name,
+ * else ""); 0 or a quorum_error.
+ */
+typedef int (*PgqCommandFn) (enum quorum_command_type type, const char *name);
 
 extern void pgq_failover_init(const char *self, PgqRecordFn record,
 							  PgqCommandFn command);

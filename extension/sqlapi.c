@@ -1003,9 +1003,10 @@ pgq_forget(PG_FUNCTION_ARGS)
 	ConditionVariablePrepareToSleep(&pgq_shared->changed);
 	for (;;)
 	{
+		/* Gone from this server's members: a voter once its removal commits. */
 		sqlapi_snapshot(&snap, true);
 		m = sqlapi_find_member(&snap, name);
-		if (m == NULL || !m->voter)
+		if (m == NULL)
 			break;
 		if (!sqlapi_sleep(deadline))
 		{

@@ -698,21 +698,25 @@ worker_command_result(uint64 id, int rc, const char *detail)
 	ConditionVariableBroadcast(&pgq_shared->changed);
 }
 
-/* failover.c's own decisions (pause and resume around degrading). */
+/*
+ * failover.c's own commands: pause and resume around degrading, and forget
+ * for a removed voter (whose failures failover.c reports itself).
+ */
 static int
-worker_failover_command(enum quorum_command_type type)
+worker_failover_command(enum quorum_command_type type, const char *name)
 {
 	struct quorum_command qc;
 	int			rc;
 
 	memset(&qc, 0, sizeof(qc));
 	qc.type = type;
+	strlcpy(qc.name, name, sizeof(qc.name));
 	rc = quorum_runtime_command(worker.rt, &qc, quorum_runtime_now_ms());
 	if (rc == QUORUM_EIO)
 		ereport(FATAL,
 				(errcode_for_file_access(),
 				 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE)));
-	if (rc != 0)
+	if (rc != 0 && type != QUORUM_CMD_FORGET)
 		ereport(LOG,
 				(errmsg("pg_quorum could not %s automatic failover: %s",
 						type == QUORUM_CMD_PAUSE ? "pause" : "resume", quorum_strerror(rc)),
@@ -746,11 +750,22 @@ worker_election_command(const PgqCommand *cmd, quorum_time_ms now)
 			what = "resume";
 			break;
 		case PGQ_CMD_FORGET:
-			/* Only a voter needs a decision; the backend waits for it. */
-			if (!quorum_node_is_voter(quorum_runtime_node(worker.rt), cmd->name))
-				return 0;
-			qc.type = QUORUM_CMD_REMOVE_VOTER;
-			what = "removal of a voter";
+
+			/*
+			 * A voter's removal is a decision, after which every server
+			 * forgets it (failover.c); any other member only this server
+			 * has to forget.
+			 */
+			if (quorum_node_is_voter(quorum_runtime_node(worker.rt), cmd->name))
+			{
+				qc.type = QUORUM_CMD_REMOVE_VOTER;
+				what = "removal of a voter";
+			}
+			else
+			{
+				qc.type = QUORUM_CMD_FORGET;
+				what = "forgetting of a member";
+			}
 			break;
 		default:
 			return QUORUM_EINVAL;

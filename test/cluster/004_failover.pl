@@ -13,6 +13,8 @@
 #    others elect a leader; after SIGCONT the old one is fenced (it stays
 #    up: pg_quorum.stop_deposed_primary = off for it), refuses writes with
 #    SQLSTATE 25006 and commits nothing; it then rejoins as a standby.
+# 4. quorum.forget() refuses the running old primary, then, once it is
+#    stopped, removes it from the voters and from quorum.nodes everywhere.
 #
 # At the end no acknowledged write is missing on any server, no refused
 # write committed anywhere, and the history forces no more than the two
@@ -175,5 +177,27 @@ check_workload($wl,
 	rows        => { $victim->name . ' (fenced, before rejoining)' => $fenced_rows },
 	max_changes => 2);
 
-stop_all(@nodes);
+# --- 4. quorum.forget() of a stopped voter. -------------------------------
+my $gone = $victim->name;
+my ($fok, $fstate, $fmsg) = try_sql($third, "SELECT quorum.forget('$gone')");
+ok(!$fok && $fstate eq '55000', "quorum.forget() of the running $gone fails with 55000")
+  or diag($fmsg);
+$victim->stop('fast');
+ok( defined wait_for_query($third,
+		"SELECT state IN ('dead', 'left') FROM quorum.nodes WHERE name = '$gone'", 't', $fail_s),
+	"$gone is seen stopped");
+($fok, $fstate, $fmsg) = try_sql($third, "SELECT quorum.forget('$gone')");
+ok($fok, "quorum.forget('$gone') succeeds once it is stopped") or diag($fmsg);
+for my $n ($third, grep { $_ != $third && $_ != $victim } @nodes)
+{
+	ok( defined wait_for_query($n,
+			"SELECT count(*) FILTER (WHERE name = '$gone') || ' ' || count(*) FILTER (WHERE voter) "
+			  . 'FROM quorum.nodes', '0 2', $fail_s),
+		$n->name . " no longer lists $gone, and has two voters");
+}
+ok( defined wait_for_query($third,
+		"SELECT leader = '" . $third->name . "' AND NOT fenced FROM quorum.status", 't', $fail_s),
+	$third->name . ' is still the writable leader');
+
+stop_all(grep { $_ != $victim } @nodes);
 done_testing();
