@@ -105,7 +105,8 @@ typedef enum PgqCommandType
 	PGQ_CMD_FAILOVER,			/* name = target, "" = the best */
 	PGQ_CMD_PAUSE,
 	PGQ_CMD_RESUME,
-	PGQ_CMD_FORGET				/* name */
+	PGQ_CMD_FORGET,				/* name */
+	PGQ_CMD_ADD_VOTER			/* name */
 } PgqCommandType;
 
 typedef struct PgqCommand

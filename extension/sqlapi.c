@@ -48,6 +48,7 @@ PG_FUNCTION_INFO_V1(pgq_failover);
 PG_FUNCTION_INFO_V1(pgq_pause);
 PG_FUNCTION_INFO_V1(pgq_resume);
 PG_FUNCTION_INFO_V1(pgq_forget);
+PG_FUNCTION_INFO_V1(pgq_add_voter);
 
 #define NODES_COLS 17
 #define STATUS_COLS 17
@@ -951,6 +952,56 @@ pgq_resume(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* The first checks of forget() and add_voter(): the member must exist. */
+static const PgqMember *
+sqlapi_require_member(SqlapiSnapshot *snap, const char *name, const char *what)
+{
+	const PgqMember *m;
+
+	sqlapi_snapshot(snap, true);
+	sqlapi_require_failover(snap, what);
+	m = sqlapi_find_member(snap, name);
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not %s: no such member", what),
+				 errhint("quorum.nodes lists the members.")));
+	return m;
+}
+
+/*
+ * Wait until this server's members show a voter change: name a voter
+ * (voter), or gone from the table (!voter, forget()).
+ */
+static void
+sqlapi_wait_voter_change(const char *name, bool voter, TimestampTz deadline,
+						 const char *what)
+{
+	SqlapiSnapshot snap;
+
+	ConditionVariablePrepareToSleep(&pgq_shared->changed);
+	for (;;)
+	{
+		const PgqMember *m;
+
+		sqlapi_snapshot(&snap, true);
+		m = sqlapi_find_member(&snap, name);
+		if (voter ? (m != NULL && m->voter) : m == NULL)
+			break;
+		if (!sqlapi_sleep(deadline))
+		{
+			ConditionVariableCancelSleep();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("could not %s: the decision was not committed within %d ms",
+							what, pgq_command_timeout_ms),
+					 errdetail("It may still be committed later; quorum.nodes shows the voters."),
+					 errhint("Check that a majority of the voters is alive.")));
+		}
+	}
+	ConditionVariableCancelSleep();
+}
+
 /*
  * quorum.forget(node): remove a member for good, from the voter set and
  * from the member table.  Only a member that is dead or left, and not the
@@ -968,14 +1019,7 @@ pgq_forget(PG_FUNCTION_ARGS)
 	uint64		id;
 	int			rc;
 
-	sqlapi_snapshot(&snap, true);
-	sqlapi_require_failover(&snap, what);
-	m = sqlapi_find_member(&snap, name);
-	if (m == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("could not %s: no such member", what),
-				 errhint("quorum.nodes lists the members.")));
+	m = sqlapi_require_member(&snap, name, what);
 	if (m->is_self)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1000,25 +1044,53 @@ pgq_forget(PG_FUNCTION_ARGS)
 	if (rc != 0)
 		sqlapi_refused(rc, what, detail);
 
-	ConditionVariablePrepareToSleep(&pgq_shared->changed);
-	for (;;)
+	/* Gone from this server's members: a voter once its removal commits. */
+	sqlapi_wait_voter_change(name, false, deadline, what);
+	PG_RETURN_VOID();
+}
+
+/*
+ * quorum.add_voter(node): the cluster decides to count an alive member among
+ * the voters, as on the server that replaces one removed with forget().  It
+ * must run with pg_quorum.voter = on; waits until the decision is committed.
+ */
+Datum
+pgq_add_voter(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const char *what = psprintf("add \"%s\" to the voters", name);
+	SqlapiSnapshot snap;
+	const PgqMember *m;
+	char		detail[PGQ_DETAIL_MAX];
+	TimestampTz deadline = sqlapi_deadline();
+	uint64		id;
+	int			rc;
+
+	m = sqlapi_require_member(&snap, name, what);
+	if (m->voter)
 	{
-		/* Gone from this server's members: a voter once its removal commits. */
-		sqlapi_snapshot(&snap, true);
-		m = sqlapi_find_member(&snap, name);
-		if (m == NULL)
-			break;
-		if (!sqlapi_sleep(deadline))
-		{
-			ConditionVariableCancelSleep();
-			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("could not %s: its removal from the voters was not committed within %d ms",
-							what, pgq_command_timeout_ms),
-					 errdetail("It may still be committed later; quorum.nodes shows whether it is a voter."),
-					 errhint("Check that a majority of the voters is alive.")));
-		}
+		ereport(NOTICE, (errmsg("\"%s\" is already a voter", name)));
+		PG_RETURN_VOID();
 	}
-	ConditionVariableCancelSleep();
+	if (m->state != QUORUM_MEMBER_ALIVE)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not %s: it is %s", what, sqlapi_state_name(m->state)),
+				 errdetail("Only an alive member can become a voter."),
+				 errhint("Start that server and wait until quorum.nodes shows it alive.")));
+	sqlapi_require_quorum(&snap, what);
+
+	id = sqlapi_post(PGQ_CMD_ADD_VOTER, name, NULL, what);
+	rc = sqlapi_wait_result(id, deadline, detail, what);
+	if (rc == QUORUM_ENOTFOUND)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not %s: it cannot vote", what),
+				 errdetail("%s", detail),
+				 errhint("Set pg_quorum.voter = on on that server and restart it.")));
+	if (rc != 0)
+		sqlapi_refused(rc, what, detail);
+
+	sqlapi_wait_voter_change(name, true, deadline, what);
 	PG_RETURN_VOID();
 }

@@ -724,7 +724,7 @@ worker_failover_command(enum quorum_command_type type, const char *name)
 	return rc;
 }
 
-/* A decision command: a switchover, pause, resume or voter removal. */
+/* A decision command: a switchover, pause, resume, or a voter change. */
 static int
 worker_election_command(const PgqCommand *cmd, quorum_time_ms now)
 {
@@ -766,6 +766,10 @@ worker_election_command(const PgqCommand *cmd, quorum_time_ms now)
 				qc.type = QUORUM_CMD_FORGET;
 				what = "forgetting of a member";
 			}
+			break;
+		case PGQ_CMD_ADD_VOTER:
+			qc.type = QUORUM_CMD_ADD_VOTER;
+			what = "addition of a voter";
 			break;
 		default:
 			return QUORUM_EINVAL;
@@ -826,6 +830,7 @@ worker_run_commands(quorum_time_ms now)
 			case PGQ_CMD_PAUSE:
 			case PGQ_CMD_RESUME:
 			case PGQ_CMD_FORGET:
+			case PGQ_CMD_ADD_VOTER:
 				rc = worker_election_command(cmd, now);
 				worker_command_result(cmd->id, rc, rc != 0 ?
 									  quorum_node_errmsg(quorum_runtime_node(worker.rt)) : NULL);

@@ -2,7 +2,8 @@
  *
  * pg_quorum--0.1.sql
  *	  SQL objects of pg_quorum 0.1: the quorum schema, its views, and the
- *	  functions that act: join(), failover(), pause(), resume(), forget().
+ *	  functions that act: join(), failover(), pause(), resume(), forget(),
+ *	  add_voter().
  *
  * Each view is a set-returning C function plus a view over it, as
  * pg_stat_statements does, so the column list is defined once (the
@@ -232,6 +233,15 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'pgq_forget'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 
+/*
+ * quorum.add_voter(node): make an alive member a voter (a decision of the
+ * cluster), e.g. the server that replaces one removed with forget().
+ */
+CREATE FUNCTION quorum.add_voter(node text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgq_add_voter'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
 -- Monitoring roles may read; nobody else, and nobody but superusers may act.
 REVOKE ALL ON FUNCTION quorum.nodes_internal() FROM PUBLIC;
 REVOKE ALL ON FUNCTION quorum.status_internal() FROM PUBLIC;
@@ -242,6 +252,7 @@ REVOKE ALL ON FUNCTION quorum.failover(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION quorum.pause() FROM PUBLIC;
 REVOKE ALL ON FUNCTION quorum.resume() FROM PUBLIC;
 REVOKE ALL ON FUNCTION quorum.forget(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION quorum.add_voter(text) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION quorum.nodes_internal() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION quorum.status_internal() TO pg_monitor;

@@ -15,6 +15,8 @@
 #    SQLSTATE 25006 and commits nothing; it then rejoins as a standby.
 # 4. quorum.forget() refuses the running old primary, then, once it is
 #    stopped, removes it from the voters and from quorum.nodes everywhere.
+# 5. Started again, it is a member that does not vote, until
+#    quorum.add_voter() makes it a voter again.
 #
 # At the end no acknowledged write is missing on any server, no refused
 # write committed anywhere, and the history forces no more than the two
@@ -199,5 +201,18 @@ ok( defined wait_for_query($third,
 		"SELECT leader = '" . $third->name . "' AND NOT fenced FROM quorum.status", 't', $fail_s),
 	$third->name . ' is still the writable leader');
 
-stop_all(grep { $_ != $victim } @nodes);
+# --- 5. quorum.add_voter() brings it back as a voter. ----------------------
+$victim->start;
+ok( defined wait_for_query($third,
+		"SELECT state || ' ' || voter FROM quorum.nodes WHERE name = '$gone'", 'alive false',
+		$fail_s),
+	"$gone, started again, is back as a member that does not vote");
+($fok, $fstate, $fmsg) = try_sql($third, "SELECT quorum.add_voter('$gone')");
+ok($fok, "quorum.add_voter('$gone') succeeds") or diag($fmsg);
+ok( defined wait_for_query($_,
+		'SELECT count(*) FILTER (WHERE voter) FROM quorum.nodes', '3', $fail_s),
+	$_->name . ' counts three voters again')
+  for @nodes;
+
+stop_all(@nodes);
 done_testing();

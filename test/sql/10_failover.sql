@@ -1,5 +1,6 @@
 -- test/sql/10_failover.sql: the election's status columns and the functions
--- that act on the election: quorum.failover(), pause(), resume(), forget().
+-- that act on the election: quorum.failover(), pause(), resume(), forget(),
+-- add_voter().
 -- On a cluster of one only the refusals and pause/resume can be exercised;
 -- switchovers between servers are tested in test/cluster.
 --
@@ -7,7 +8,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pg_quorum;
 CREATE ROLE pgq_test_monitor IN ROLE pg_monitor;
-SELECT plan(44);
+SELECT plan(52);
 
 -- The objects and who may call them.
 SELECT has_function('quorum', 'failover', ARRAY['text']);
@@ -18,6 +19,8 @@ SELECT has_function('quorum', 'resume', ARRAY[]::name[]);
 SELECT function_returns('quorum', 'resume', ARRAY[]::name[], 'void');
 SELECT has_function('quorum', 'forget', ARRAY['text']);
 SELECT function_returns('quorum', 'forget', ARRAY['text'], 'void');
+SELECT has_function('quorum', 'add_voter', ARRAY['text']);
+SELECT function_returns('quorum', 'add_voter', ARRAY['text'], 'void');
 SELECT is((SELECT pg_get_expr(proargdefaults, 0) FROM pg_proc
 			WHERE oid = 'quorum.failover(text)'::regprocedure),
 	'NULL::text', 'quorum.failover''s target defaults to NULL');
@@ -29,6 +32,8 @@ SELECT ok(NOT has_function_privilege('public', 'quorum.resume()', 'EXECUTE'),
 	'PUBLIC may not execute quorum.resume()');
 SELECT ok(NOT has_function_privilege('public', 'quorum.forget(text)', 'EXECUTE'),
 	'PUBLIC may not execute quorum.forget()');
+SELECT ok(NOT has_function_privilege('public', 'quorum.add_voter(text)', 'EXECUTE'),
+	'PUBLIC may not execute quorum.add_voter()');
 SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_monitor', 'SELECT quorum.pause()'), '42501',
 	'a pg_monitor member cannot pause failover');
 SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_monitor', 'SELECT quorum.failover()'), '42501',
@@ -71,6 +76,17 @@ SELECT throws_ok($$SELECT quorum.forget('no_such_node')$$, '22023', NULL,
 SELECT throws_ok($$SELECT quorum.forget('pgtap')$$, '22023', NULL,
 	'forgetting this server itself fails with invalid_parameter_value');
 SELECT is(quorum.forget(NULL)::text, NULL, 'quorum.forget(NULL) is NULL (strict)');
+
+-- quorum.add_voter()
+SELECT throws_ok($$SELECT quorum.add_voter('no_such_node')$$, '22023', NULL,
+	'adding an unknown member fails with invalid_parameter_value');
+SELECT lives_ok($$SELECT quorum.add_voter('pgtap')$$,
+	'adding a member that is a voter already is harmless');
+SELECT is((SELECT count(*)::int FROM quorum.nodes WHERE voter), 1,
+	'and changes nothing: the lone server is still the only voter');
+SELECT is(quorum.add_voter(NULL)::text, NULL, 'quorum.add_voter(NULL) is NULL (strict)');
+SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_monitor', $$SELECT quorum.add_voter('pgtap')$$),
+	'42501', 'a pg_monitor member cannot add a voter');
 
 -- pause and resume
 SELECT lives_ok('SELECT quorum.pause()', 'quorum.pause() succeeds');
