@@ -437,6 +437,7 @@ quorum_node_election_get(const quorum_node *node,
 	memcpy(info->voted_for, r->d.voted_for, sizeof(info->voted_for));
 	info->is_voter = quorum__raft_self_voter(r);
 	info->paused = r->paused;
+	info->resume_pending = quorum__raft_resume_pending(r);
 	info->bootstrapped = r->n_voters > 0;
 	info->commit_index = r->commit;
 	info->last_index = quorum__raft_last_index(r);

@@ -364,6 +364,7 @@ bool		quorum__raft_self_voter(const struct quorum__raft *r);
 /* raft_election.c */
 void		quorum__raft_reset_election_timer(struct quorum__raft *r);
 bool		quorum__raft_can_campaign(const struct quorum__raft *r);
+bool		quorum__raft_resume_pending(const struct quorum__raft *r);
 void		quorum__raft_election_tick(struct quorum__raft *r);
 void		quorum__raft_campaign(struct quorum__raft *r, bool transfer);
 void		quorum__raft_on_vote(struct quorum__raft *r,

@@ -51,29 +51,32 @@ quorum__raft_reset_election_timer(struct quorum__raft *r)
 }
 
 /*
- * Whether failover is paused as far as campaigning goes: as committed,
- * unless the newest PAUSE or RESUME in our log is a RESUME not yet known to
- * be committed.  A leader that resumed failover and died at once leaves
- * voters holding the RESUME without its commit; going by the commit alone
- * would keep them paused for good.  Campaigning on it is safe: a candidate
- * wins only with every committed decision in its log, so if a PAUSE had
- * been committed after that RESUME this candidate lacks it and cannot win;
- * one that wins commits the RESUME itself.  An uncommitted PAUSE does not
- * stop a campaign, as before: the winner commits it.
+ * Paused as committed, but the newest PAUSE or RESUME in our log is a RESUME
+ * not yet known to be committed.  Campaigns go by it: a leader that resumed
+ * failover and died at once leaves voters holding the RESUME without its
+ * commit, and going by the commit alone would keep them paused for good.
+ * That is safe: a candidate wins only with every committed decision in its
+ * log, so if a PAUSE had been committed after that RESUME this candidate
+ * lacks it and cannot win; one that wins commits the RESUME itself.  (An
+ * uncommitted PAUSE does not stop a campaign: the winner commits it.)  A
+ * host must therefore not act on the pause while this holds: failover may
+ * already be back (see quorum_election_info.resume_pending).
  */
-static bool
-raft_paused_in_log(const struct quorum__raft *r)
+bool
+quorum__raft_resume_pending(const struct quorum__raft *r)
 {
+	if (!r->paused)
+		return false;
 	for (uint64_t i = quorum__raft_last_index(r); i > r->commit; i--)
 	{
 		const struct quorum_decision *e = quorum__raft_entry_at(r, i);
 
 		if (e != NULL && e->type == QUORUM_DECISION_PAUSE)
-			break;
-		if (e != NULL && e->type == QUORUM_DECISION_RESUME)
 			return false;
+		if (e != NULL && e->type == QUORUM_DECISION_RESUME)
+			return true;
 	}
-	return r->paused;
+	return false;
 }
 
 bool
@@ -82,7 +85,7 @@ quorum__raft_can_campaign(const struct quorum__raft *r)
 	if (!quorum__raft_self_voter(r) || r->facts.priority <= 0 ||
 		r->facts.role == QUORUM_ROLE_WITNESS)
 		return false;
-	return !raft_paused_in_log(r) || r->resume_override;
+	return !r->paused || quorum__raft_resume_pending(r) || r->resume_override;
 }
 
 /* Gossip shows a primary voter other than `except` (first election only). */

@@ -365,6 +365,9 @@ struct quorum_election_info
 	char		voted_for[QUORUM_NAME_MAX + 1];	/* in term; "" = none */
 	bool		is_voter;		/* this node, in the current voter set */
 	bool		paused;			/* as of the last committed decision */
+	bool		resume_pending; /* paused, but a RESUME is in the log,
+								 * uncommitted: voters may campaign on it,
+								 * so do not act on the pause */
 	bool		bootstrapped;	/* a voter set is known */
 	uint64_t	commit_index;
 	uint64_t	last_index;
