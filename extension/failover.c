@@ -72,6 +72,8 @@
 #define FAILOVER_HOLD_EXTRA_MS 1000
 /* Between two automatic pause or resume requests, ms. */
 #define FAILOVER_AUTO_CMD_MS 1000
+/* How long a removed member may still be seen alive before it is kept, ms. */
+#define FAILOVER_FORGET_RETRY_MS 30000
 /* Time the backends get to reload synchronous_standby_names, ms. */
 #define FAILOVER_RELOAD_MS 200
 
@@ -122,6 +124,8 @@ typedef struct FailoverState
 	/* Removed voters this server is still to forget (failover_forget()). */
 	int			n_forget;
 	char		forget[QUORUM_VOTERS_MAX][QUORUM_NAME_MAX + 1];
+	quorum_time_ms forget_until_ms[QUORUM_VOTERS_MAX];	/* 0 = not tried yet */
+	quorum_time_ms forget_next_ms;	/* next attempt */
 } FailoverState;
 
 static FailoverState st;
@@ -226,7 +230,10 @@ pgq_failover_event(const quorum_node *node, const struct quorum_event *event)
 					case QUORUM_DECISION_REMOVE_VOTER:
 						st.record(PGQ_EV_VOTER_REMOVED, d->name, d->term, detail);
 						if (strcmp(d->name, st.self) != 0 && st.n_forget < QUORUM_VOTERS_MAX)
+						{
+							st.forget_until_ms[st.n_forget] = 0;
 							strlcpy(st.forget[st.n_forget++], d->name, QUORUM_NAME_MAX + 1);
+						}
 						break;
 					case QUORUM_DECISION_PAUSE:
 						st.record(PGQ_EV_PAUSED, "", d->term, detail);
@@ -555,7 +562,8 @@ failover_sync(const quorum_node *node, const struct quorum_election_info *info,
 	 */
 	if (st.short_since_ms == 0)
 		st.short_since_ms = now;
-	degrade = info->paused && st.paused_seen_ms != 0 &&
+	/* A RESUME in the log lets voters campaign again already: no degrading. */
+	degrade = info->paused && !info->resume_pending && st.paused_seen_ms != 0 &&
 		now >= st.paused_seen_ms + 2 * (quorum_time_ms) pgq_heartbeat_interval_ms;
 	if (degrade)
 	{
@@ -598,23 +606,28 @@ failover_sync(const quorum_node *node, const struct quorum_election_info *info,
  * quorum.forget() removes a member for good: once its removal from the
  * voters is committed, every server forgets it from its member table, so
  * that its row leaves quorum.nodes everywhere.  One that this server still
- * suspects is retried until it is dead; one that is alive (it was not
- * stopped) stays, as a member that no longer votes.
+ * sees alive or suspect (gossip of its stop has not arrived yet) is retried
+ * for FAILOVER_FORGET_RETRY_MS; one still alive then (it was not stopped)
+ * stays, as a member that no longer votes.  A removal replayed after a
+ * restart, of a member that has been made a voter again since, is skipped.
  */
 static void
-failover_forget(const quorum_node *node)
+failover_forget(const quorum_node *node, quorum_time_ms now)
 {
 	int			kept = 0;
 
 	for (int i = 0; i < st.n_forget; i++)
 	{
-		struct quorum_member_info m;
-		int			rc = st.command(QUORUM_CMD_FORGET, st.forget[i]);
+		int			rc;
 
-		if (rc == QUORUM_ESTATE &&
-			quorum_node_member_find(node, st.forget[i], &m) == 0 &&
-			m.state == QUORUM_MEMBER_SUSPECT)
+		if (quorum_node_is_voter(node, st.forget[i]))
+			continue;
+		if (st.forget_until_ms[i] == 0)
+			st.forget_until_ms[i] = now + FAILOVER_FORGET_RETRY_MS;
+		rc = st.command(QUORUM_CMD_FORGET, st.forget[i]);
+		if (rc == QUORUM_ESTATE && now < st.forget_until_ms[i])
 		{
+			st.forget_until_ms[kept] = st.forget_until_ms[i];
 			memmove(st.forget[kept++], st.forget[i], QUORUM_NAME_MAX + 1);
 			continue;
 		}
@@ -643,8 +656,11 @@ pgq_failover_reconcile(const quorum_node *node, quorum_time_ms now,
 	quorum_time_ms lease_until;
 
 	memset(status, 0, sizeof(*status));
-	if (st.n_forget > 0)
-		failover_forget(node);
+	if (st.n_forget > 0 && now >= st.forget_next_ms)
+	{
+		st.forget_next_ms = now + FAILOVER_SYNC_INTERVAL_MS;
+		failover_forget(node, now);
+	}
 	if (quorum_node_election_get(node, &info) != 0)
 	{
 		pgq_failover_fence();

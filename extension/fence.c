@@ -156,8 +156,13 @@ fence_writes_shared_table(PlannedStmt *stmt)
 	}
 	foreach(lc, stmt->rowMarks)
 	{
-		RangeTblEntry *rte = rt_fetch(((PlanRowMark *) lfirst(lc))->rti, stmt->rtable);
+		PlanRowMark *mark = (PlanRowMark *) lfirst(lc);
+		RangeTblEntry *rte;
 
+		/* REFERENCE and COPY marks lock nothing (the other tables of a join). */
+		if (!RowMarkRequiresRowShareLock(mark->markType))
+			continue;
+		rte = rt_fetch(mark->rti, stmt->rtable);
 		if (rte->rtekind == RTE_RELATION &&
 			get_rel_persistence(rte->relid) != RELPERSISTENCE_TEMP)
 			return true;

@@ -151,6 +151,8 @@ typedef struct PgqSharedState
 	 * and the worker zeroes it when it exits, so a server starts fenced.
 	 */
 	pg_atomic_uint64 lease_until_ms;
+	/* Keeps the counter below off the line every statement's check reads. */
+	char		lease_pad[PG_CACHE_LINE_SIZE];
 
 	/*
 	 * Write transactions (and COMMIT PREPARED) past the fence's check and
@@ -160,6 +162,7 @@ typedef struct PgqSharedState
 	 * waits for such a sample, see pgq_failover_settled()).
 	 */
 	pg_atomic_uint32 commits_in_flight;
+	char		commits_pad[PG_CACHE_LINE_SIZE];
 
 	/* Broadcast after every publish, for backends waiting on a change. */
 	ConditionVariable changed;

@@ -969,24 +969,57 @@ sqlapi_require_member(SqlapiSnapshot *snap, const char *name, const char *what)
 	return m;
 }
 
+/* events_total now: where to look for the events of a command posted next. */
+static uint64
+sqlapi_events_total(void)
+{
+	uint64		total;
+
+	LWLockAcquire(pgq_shared->lock, LW_SHARED);
+	total = pgq_shared->events_total;
+	LWLockRelease(pgq_shared->lock);
+	return total;
+}
+
+/* Whether an event of this kind about node was recorded since since. */
+static bool
+sqlapi_event_since(PgqEventKind kind, const char *node, uint64 since)
+{
+	bool		found = false;
+	uint64		total;
+
+	LWLockAcquire(pgq_shared->lock, LW_SHARED);
+	total = pgq_shared->events_total;
+	if (total > PGQ_EVENTS_MAX && since < total - PGQ_EVENTS_MAX)
+		since = total - PGQ_EVENTS_MAX;
+	for (uint64 e = since; e < total && !found; e++)
+	{
+		const PgqEvent *ev = &pgq_shared->events[e % PGQ_EVENTS_MAX];
+
+		found = ev->kind == kind && strcmp(ev->node, node) == 0;
+	}
+	LWLockRelease(pgq_shared->lock);
+	return found;
+}
+
 /*
- * Wait until this server's members show a voter change: name a voter
- * (voter), or gone from the table (!voter, forget()).
+ * Wait until a voter change is committed, as this server sees it: name
+ * added to the voters (voter; the commit's event since events_since, as the
+ * voter set already counts a decision only appended), or name gone from the
+ * member table (!voter, forget(): it is forgotten after the commit).
  */
 static void
-sqlapi_wait_voter_change(const char *name, bool voter, TimestampTz deadline,
-						 const char *what)
+sqlapi_wait_voter_change(const char *name, bool voter, uint64 events_since,
+						 TimestampTz deadline, const char *what)
 {
 	SqlapiSnapshot snap;
 
 	ConditionVariablePrepareToSleep(&pgq_shared->changed);
 	for (;;)
 	{
-		const PgqMember *m;
-
 		sqlapi_snapshot(&snap, true);
-		m = sqlapi_find_member(&snap, name);
-		if (voter ? (m != NULL && m->voter) : m == NULL)
+		if (voter ? sqlapi_event_since(PGQ_EV_VOTER_ADDED, name, events_since) :
+			sqlapi_find_member(&snap, name) == NULL)
 			break;
 		if (!sqlapi_sleep(deadline))
 		{
@@ -1045,7 +1078,7 @@ pgq_forget(PG_FUNCTION_ARGS)
 		sqlapi_refused(rc, what, detail);
 
 	/* Gone from this server's members: a voter once its removal commits. */
-	sqlapi_wait_voter_change(name, false, deadline, what);
+	sqlapi_wait_voter_change(name, false, 0, deadline, what);
 	PG_RETURN_VOID();
 }
 
@@ -1063,6 +1096,7 @@ pgq_add_voter(PG_FUNCTION_ARGS)
 	const PgqMember *m;
 	char		detail[PGQ_DETAIL_MAX];
 	TimestampTz deadline = sqlapi_deadline();
+	uint64		events_since;
 	uint64		id;
 	int			rc;
 
@@ -1080,6 +1114,7 @@ pgq_add_voter(PG_FUNCTION_ARGS)
 				 errhint("Start that server and wait until quorum.nodes shows it alive.")));
 	sqlapi_require_quorum(&snap, what);
 
+	events_since = sqlapi_events_total();
 	id = sqlapi_post(PGQ_CMD_ADD_VOTER, name, NULL, what);
 	rc = sqlapi_wait_result(id, deadline, detail, what);
 	if (rc == QUORUM_ENOTFOUND)
@@ -1091,6 +1126,6 @@ pgq_add_voter(PG_FUNCTION_ARGS)
 	if (rc != 0)
 		sqlapi_refused(rc, what, detail);
 
-	sqlapi_wait_voter_change(name, true, deadline, what);
+	sqlapi_wait_voter_change(name, true, events_since, deadline, what);
 	PG_RETURN_VOID();
 }

@@ -40,6 +40,7 @@
 
 /* this server's facts */
 #include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "access/xlogrecovery.h"
 #include "replication/walreceiver.h"
 
@@ -53,6 +54,7 @@
 
 #include "errors.h"
 #include "failover.h"
+#include "fence.h"
 #include "guc.h"
 #include "pg_compat.h"
 #include "shmem.h"
@@ -64,8 +66,10 @@
  * enough that the election ranks candidates by a recent WAL position.
  */
 #define WORKER_FACTS_INTERVAL_MS 150
-/* While writes that passed the fence still commit, ms. */
+/* While writes that passed the fence still commit, ms ... */
 #define WORKER_FACTS_SETTLE_RETRY_MS 10
+/* ... and at most this long. */
+#define WORKER_FACTS_SETTLE_MAX_MS 1000
 /* Least time between two LOG summaries of dropped datagrams, ms. */
 #define WORKER_DROP_LOG_INTERVAL_MS 60000
 /* Largest key file accepted, bytes: QUORUM_KEYS_MAX lines and comments. */
@@ -101,6 +105,7 @@ typedef struct PgqWorker
 	PgqMember  *members;		/* publish buffer, pgq_members_max long */
 	PgqElectionStatus election; /* as failover.c last reported it */
 	bool		facts_due;		/* re-read the facts now (role changed) */
+	quorum_time_ms unsettled_since_ms;	/* facts held back since, or 0 */
 	struct quorum_durable restored; /* what the last run persisted */
 
 	/*
@@ -214,6 +219,24 @@ worker_load_keyring(struct quorum_keyring *keyring)
 	pfree(text);
 }
 
+/*
+ * The end of the WAL inserted so far.  GetXLogInsertRecPtr() points past
+ * the header of a page that holds nothing yet, a position XLogFlush()
+ * refuses as past the end of the WAL; no record ends right after a page
+ * header, so such a position means the page's start.
+ */
+static XLogRecPtr
+worker_inserted_end(void)
+{
+	XLogRecPtr	ptr = GetXLogInsertRecPtr();
+
+	if (XLogSegmentOffset(ptr, wal_segment_size) == SizeOfXLogLongPHD)
+		return ptr - SizeOfXLogLongPHD;
+	if (ptr % XLOG_BLCKSZ == SizeOfXLogShortPHD)
+		return ptr - SizeOfXLogShortPHD;
+	return ptr;
+}
+
 /* Role, timeline and WAL position straight from shared memory. */
 static void
 worker_read_facts(struct quorum_meta *facts)
@@ -231,6 +254,14 @@ worker_read_facts(struct quorum_meta *facts)
 			 * records such as hint-bit page images can stay unflushed on a
 			 * fenced primary for good, and a hand-over would wait on them.
 			 */
+			if (!pgq_has_lease())
+			{
+				/*
+				 * Fenced: flush what is inserted, so that an asynchronous
+				 * commit (acknowledged before its flush) is covered too.
+				 */
+				XLogFlush(worker_inserted_end());
+			}
 			facts->lsn = GetFlushRecPtr(NULL);
 			break;
 		case RECOVERY_STATE_ARCHIVE:
@@ -529,6 +560,10 @@ worker_event(void *ctx, const struct quorum_event *event)
 			break;
 		default:
 			pgq_failover_event(quorum_runtime_node(worker.rt), event);
+			/* A hand-over starts: it waits for a fresh sample of the facts. */
+			if (event->type == QUORUM_EV_DECISION_COMMITTED &&
+				event->decision.type == QUORUM_DECISION_SWITCHOVER)
+				worker.facts_due = true;
 			return;
 	}
 	worker_record(kind, worker_wall_time(event->at_ms, quorum_runtime_now_ms(),
@@ -848,13 +883,25 @@ worker_refresh_facts(quorum_time_ms now, bool force)
 
 	if (!force && !worker.facts_due && now < worker.next_facts_ms)
 		return;
-	/* Fenced with writes still committing: sample once they are done. */
+	/*
+	 * Fenced with writes still committing: sample once they are done, but
+	 * not later than WORKER_FACTS_SETTLE_MAX_MS (a commit that waits that
+	 * long waits for a synchronous standby, its record already flushed,
+	 * and the other facts must not go stale meanwhile).
+	 */
 	if (pgq_failover_enabled && !pgq_failover_settled())
 	{
-		worker.facts_due = false;
-		worker.next_facts_ms = now + WORKER_FACTS_SETTLE_RETRY_MS;
-		return;
+		if (worker.unsettled_since_ms == 0)
+			worker.unsettled_since_ms = now;
+		if (now < worker.unsettled_since_ms + WORKER_FACTS_SETTLE_MAX_MS)
+		{
+			worker.facts_due = false;
+			worker.next_facts_ms = now + WORKER_FACTS_SETTLE_RETRY_MS;
+			return;
+		}
 	}
+	else
+		worker.unsettled_since_ms = 0;
 	worker.facts_due = false;
 	worker.next_facts_ms = now + WORKER_FACTS_INTERVAL_MS;
 	worker_read_facts(&facts);
