@@ -123,8 +123,11 @@ typedef struct FailoverState
 
 	/* Removed voters this server is still to forget (failover_forget()). */
 	int			n_forget;
-	char		forget[QUORUM_VOTERS_MAX][QUORUM_NAME_MAX + 1];
-	quorum_time_ms forget_until_ms[QUORUM_VOTERS_MAX];	/* 0 = not tried yet */
+	struct
+	{
+		char		name[QUORUM_NAME_MAX + 1];
+		quorum_time_ms until_ms;	/* give up then; 0 = not tried yet */
+	}			forget[QUORUM_VOTERS_MAX];
 	quorum_time_ms forget_next_ms;	/* next attempt */
 } FailoverState;
 
@@ -158,18 +161,17 @@ pgq_failover_settled(void)
 	return pg_atomic_read_u32(&pgq_shared->commits_in_flight) == 0;
 }
 
-bool
+void
 pgq_failover_persisted(const quorum_node *node,
 					   const struct quorum_durable *durable,
 					   quorum_time_ms now)
 {
 	const struct quorum_election_durable *e = &durable->election;
 	struct quorum_election_info info;
-	bool		fenced = false;
 
 	if (quorum_node_election_get(node, &info) != 0 ||
 		info.role != QUORUM_ELECTION_LEADER)
-		return false;
+		return;
 	for (uint32 k = 0; k < e->n_entries && k < QUORUM_LOG_MAX; k++)
 	{
 		uint64		index = e->snap.index + 1 + k;
@@ -182,7 +184,6 @@ pgq_failover_persisted(const quorum_node *node,
 		if (strcmp(e->entries[k].name, st.self) == 0)
 			continue;
 		pgq_failover_fence();
-		fenced = true;
 		st.hold_term = e->term;
 		st.hold_until_ms = now + st.hand_over_ms + FAILOVER_HOLD_EXTRA_MS;
 		ereport(LOG,
@@ -191,7 +192,6 @@ pgq_failover_persisted(const quorum_node *node,
 						e->entries[k].name[0] != '\0' ? e->entries[k].name : "the best standby",
 						e->entries[k].name[0] != '\0' ? "\"" : "")));
 	}
-	return fenced;
 }
 
 void
@@ -231,8 +231,8 @@ pgq_failover_event(const quorum_node *node, const struct quorum_event *event)
 						st.record(PGQ_EV_VOTER_REMOVED, d->name, d->term, detail);
 						if (strcmp(d->name, st.self) != 0 && st.n_forget < QUORUM_VOTERS_MAX)
 						{
-							st.forget_until_ms[st.n_forget] = 0;
-							strlcpy(st.forget[st.n_forget++], d->name, QUORUM_NAME_MAX + 1);
+							st.forget[st.n_forget].until_ms = 0;
+							strlcpy(st.forget[st.n_forget++].name, d->name, QUORUM_NAME_MAX + 1);
 						}
 						break;
 					case QUORUM_DECISION_PAUSE:
@@ -618,26 +618,26 @@ failover_forget(const quorum_node *node, quorum_time_ms now)
 
 	for (int i = 0; i < st.n_forget; i++)
 	{
+		const char *name = st.forget[i].name;
 		int			rc;
 
-		if (quorum_node_is_voter(node, st.forget[i]))
+		if (quorum_node_is_voter(node, name))
 			continue;
-		if (st.forget_until_ms[i] == 0)
-			st.forget_until_ms[i] = now + FAILOVER_FORGET_RETRY_MS;
-		rc = st.command(QUORUM_CMD_FORGET, st.forget[i]);
-		if (rc == QUORUM_ESTATE && now < st.forget_until_ms[i])
+		if (st.forget[i].until_ms == 0)
+			st.forget[i].until_ms = now + FAILOVER_FORGET_RETRY_MS;
+		rc = st.command(QUORUM_CMD_FORGET, name);
+		if (rc == QUORUM_ESTATE && now < st.forget[i].until_ms)
 		{
-			st.forget_until_ms[kept] = st.forget_until_ms[i];
-			memmove(st.forget[kept++], st.forget[i], QUORUM_NAME_MAX + 1);
+			st.forget[kept++] = st.forget[i];
 			continue;
 		}
 		if (rc == 0)
 			ereport(LOG,
-					(errmsg("pg_quorum forgot the removed member \"%s\"", st.forget[i])));
+					(errmsg("pg_quorum forgot the removed member \"%s\"", name)));
 		else if (rc == QUORUM_ESTATE)
 			ereport(LOG,
 					(errmsg("pg_quorum keeps the removed member \"%s\" in its member table: it is alive",
-							st.forget[i]),
+							name),
 					 errhint("It no longer votes.  Once it is stopped and shown dead, quorum.forget() removes its row.")));
 	}
 	st.n_forget = kept;

@@ -46,10 +46,9 @@ extern void pgq_failover_init(const char *self, PgqRecordFn record,
 /*
  * Called by the persist callback, before the step's datagrams are sent: a
  * switchover decision of this leader's term fences the server now, before
- * the leader can hand over (see failover.c).  Returns true when it did, so
- * that the worker samples its facts again as soon as they are settled.
+ * the leader can hand over (see failover.c).
  */
-extern bool pgq_failover_persisted(const quorum_node *node,
+extern void pgq_failover_persisted(const quorum_node *node,
 								   const struct quorum_durable *durable,
 								   quorum_time_ms now);
 

@@ -92,7 +92,6 @@ typedef struct PgqWorker
 	char		node_name[QUORUM_NAME_MAX + 1];
 	char		listen_text[QUORUM_ADDR_STRLEN];
 
-	struct quorum_meta facts;	/* as last fed to the node */
 	quorum_time_ms next_facts_ms;
 
 	/* Events since the last publish; a ring, oldest overwritten. */
@@ -425,7 +424,6 @@ worker_configure(struct quorum_runtime_config *rc)
 	}
 
 	worker_read_facts(&rc->facts);
-	worker.facts = rc->facts;
 	rc->persist_fn = worker_persist;
 	rc->event_fn = worker_event;
 	rc->callback_ctx = NULL;
@@ -452,10 +450,9 @@ worker_persist(void *ctx, const struct quorum_durable *durable)
 	if (!pgq_state_save(worker.node_name, durable))
 		return QUORUM_EIO;
 	/* Before this step's datagrams are sent (see failover.c). */
-	if (pgq_failover_enabled &&
+	if (pgq_failover_enabled)
 		pgq_failover_persisted(quorum_runtime_node(worker.rt), durable,
-							   quorum_runtime_now_ms()))
-		worker.facts_due = true;
+							   quorum_runtime_now_ms());
 	return 0;
 }
 
@@ -734,6 +731,19 @@ worker_command_result(uint64 id, int rc, const char *detail)
 }
 
 /*
+ * A command or facts the node could not persist: stop, as the main loop
+ * does, rather than go on with state that would not survive a crash.
+ */
+static void
+worker_check_persisted(int rc)
+{
+	if (rc == QUORUM_EIO)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE)));
+}
+
+/*
  * failover.c's own commands: pause and resume around degrading, and forget
  * for a removed voter (whose failures failover.c reports itself).
  */
@@ -747,10 +757,7 @@ worker_failover_command(enum quorum_command_type type, const char *name)
 	qc.type = type;
 	strlcpy(qc.name, name, sizeof(qc.name));
 	rc = quorum_runtime_command(worker.rt, &qc, quorum_runtime_now_ms());
-	if (rc == QUORUM_EIO)
-		ereport(FATAL,
-				(errcode_for_file_access(),
-				 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE)));
+	worker_check_persisted(rc);
 	if (rc != 0 && type != QUORUM_CMD_FORGET)
 		ereport(LOG,
 				(errmsg("pg_quorum could not %s automatic failover: %s",
@@ -811,10 +818,7 @@ worker_election_command(const PgqCommand *cmd, quorum_time_ms now)
 	}
 	strlcpy(qc.name, cmd->name, sizeof(qc.name));
 	rc = quorum_runtime_command(worker.rt, &qc, now);
-	if (rc == QUORUM_EIO)
-		ereport(FATAL,
-				(errcode_for_file_access(),
-				 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE)));
+	worker_check_persisted(rc);
 	if (rc != 0)
 		ereport(LOG,
 				(errmsg("pg_quorum could not request the %s%s%s%s: %s", what,
@@ -907,15 +911,10 @@ worker_refresh_facts(quorum_time_ms now, bool force)
 	worker_read_facts(&facts);
 	/* Fed even when unchanged: a hand-over waits for a fresh sample. */
 	rc = quorum_runtime_set_facts(worker.rt, &facts, now);
-	if (rc == QUORUM_EIO)
-		ereport(FATAL,
-				(errcode_for_file_access(),
-				 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE)));
+	worker_check_persisted(rc);
 	if (rc != 0)
 		pgq_report_quorum_error(LOG, rc, "update this node's gossiped facts",
 								quorum_node_errmsg(quorum_runtime_node(worker.rt)));
-	else
-		worker.facts = facts;
 }
 
 /* A rate-limited summary of dropped datagrams, never one line per packet. */
