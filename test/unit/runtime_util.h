@@ -179,4 +179,23 @@ rt_sleep_ms(unsigned ms)
 		;
 }
 
+/*
+ * Whether r records at least n events of this type within RT_WAIT_MS.  A
+ * threaded runtime publishes a step's state before it calls the event
+ * callback, so what a snapshot shows may not be recorded yet.
+ */
+static inline bool
+rt_wait_events(struct rt_record *r, enum quorum_event_type type, unsigned n)
+{
+	quorum_time_ms end = quorum_runtime_now_ms() + RT_WAIT_MS;
+
+	while (rt_record_events(r, type) < n)
+	{
+		if (quorum_runtime_now_ms() >= end)
+			return false;
+		rt_sleep_ms(20);
+	}
+	return true;
+}
+
 #endif							/* QUORUM_TEST_RUNTIME_UTIL_H */

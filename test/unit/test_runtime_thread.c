@@ -175,14 +175,14 @@ test_cluster_elects_and_fails_over(void **state)
 		pthread_mutex_lock(&c.rec[i].lock);
 		assert_true(c.rec[i].persists >= 1);
 		pthread_mutex_unlock(&c.rec[i].lock);
-		assert_true(rt_record_events(&c.rec[i], QUORUM_EV_LEADER_CHANGED) >= 1);
-		assert_true(rt_record_events(&c.rec[i], QUORUM_EV_MEMBER_ALIVE) >= 4);
+		assert_true(rt_wait_events(&c.rec[i], QUORUM_EV_LEADER_CHANGED, 1));
+		assert_true(rt_wait_events(&c.rec[i], QUORUM_EV_MEMBER_ALIVE, 4));
 		assert_int_equal(quorum_runtime_stats(c.rt[i], &st), 0);
 		assert_true(st.running);
 		tcp_in += st.tcp_frames_in;
 		tcp_errors += st.tcp_errors;
 	}
-	assert_true(rt_record_events(&c.rec[leader], QUORUM_EV_LEASE_GAINED) >= 1);
+	assert_true(rt_wait_events(&c.rec[leader], QUORUM_EV_LEASE_GAINED, 1));
 	/* Joins and anti-entropy went over TCP. */
 	assert_true(tcp_in > 0);
 	assert_int_equal(tcp_errors, 0);
@@ -197,7 +197,7 @@ test_cluster_elects_and_fails_over(void **state)
 	assert_string_not_equal(c.names[next], old);
 	assert_true(term2 > term1);
 	assert_int_equal(cluster_lease_holders(&c), 1);
-	assert_true(rt_record_events(&c.rec[next], QUORUM_EV_LEASE_GAINED) >= 1);
+	assert_true(rt_wait_events(&c.rec[next], QUORUM_EV_LEASE_GAINED, 1));
 
 	/* The rest leave gracefully. */
 	for (int i = 0; i < c.n; i++)
@@ -637,7 +637,7 @@ test_stop_with_leave(void **state)
 	}
 	assert_true(left);
 	assert_int_equal(rt_count_state(c.rt[0], QUORUM_MEMBER_DEAD), 0);
-	assert_true(rt_record_events(&c.rec[0], QUORUM_EV_MEMBER_LEFT) >= 1);
+	assert_true(rt_wait_events(&c.rec[0], QUORUM_EV_MEMBER_LEFT, 1));
 	cluster_free(&c);
 }
 
