@@ -102,6 +102,7 @@ typedef struct FailoverState
 	uint64		deposed_term;
 	quorum_time_ms deposed_since_ms;
 	quorum_time_ms leader_primary_since_ms;
+	bool		deposed_waiters;	/* a quorum.failover() here waited */
 	bool		stop_requested;
 
 	uint64		stale_logged_term;
@@ -328,6 +329,7 @@ failover_deposed(const quorum_node *node, const struct quorum_election_info *inf
 		st.deposed_term = info->term;
 		st.deposed_since_ms = now;
 		st.leader_primary_since_ms = 0;
+		st.deposed_waiters = false;
 		st.record(PGQ_EV_DEPOSED, info->leader, info->term, NULL);
 		ereport(LOG,
 				(errmsg("pg_quorum: this server runs as a primary but \"%s\" is the leader in term " UINT64_FORMAT,
@@ -347,8 +349,14 @@ failover_deposed(const quorum_node *node, const struct quorum_election_info *inf
 	LWLockAcquire(pgq_shared->lock, LW_SHARED);
 	waiters = pgq_shared->switchover_waiters;
 	LWLockRelease(pgq_shared->lock);
+	st.deposed_waiters |= waiters > 0;
 
-	if (waiters == 0 ||
+	/*
+	 * The grace applies once a waiter was seen, even after it stopped
+	 * waiting: it still has to send its result to its client, which the
+	 * shutdown would cut off.
+	 */
+	if ((waiters == 0 && !st.deposed_waiters) ||
 		(leader_primary && now >= st.leader_primary_since_ms + FAILOVER_STOP_GRACE_MS) ||
 		now >= st.deposed_since_ms + FAILOVER_STOP_WAIT_MAX_MS)
 	{
