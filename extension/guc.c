@@ -43,7 +43,7 @@ char	   *pgq_cluster = NULL;
 int			pgq_command_timeout_ms = 30000;
 char	   *pgq_conninfo = NULL;
 int			pgq_election_timeout_ms = 1200;
-bool		pgq_failover_enabled = true;
+bool		pgq_elections_enabled = true;
 int			pgq_heartbeat_interval_ms = 100;
 int			pgq_indirect_probes = 3;
 char	   *pgq_key_file = NULL;
@@ -384,7 +384,7 @@ pgq_define_gucs(void)
 	DefineCustomBoolVariable("pg_quorum.failover",
 							 "Takes part in elections: the fence, promotion, following and synchronous mode.",
 							 "Off means gossip membership and the views only.",
-							 &pgq_failover_enabled,
+							 &pgq_elections_enabled,
 							 true,
 							 PGC_POSTMASTER,
 							 0,

@@ -350,16 +350,16 @@ pgq_status(PG_FUNCTION_ARGS)
 	 * decide right now, from the same shared value.
 	 */
 	values[c] = Int64GetDatum((int64) snap.term);
-	nulls[c++] = !pgq_failover_enabled || !snap.worker_running;
+	nulls[c++] = !pgq_elections_enabled || !snap.worker_running;
 	values[c] = CStringGetTextDatum(snap.leader);
-	nulls[c++] = !pgq_failover_enabled || snap.leader[0] == '\0';
+	nulls[c++] = !pgq_elections_enabled || snap.leader[0] == '\0';
 	values[c] = BoolGetDatum(snap.worker_running && snap.has_quorum);
-	nulls[c++] = !pgq_failover_enabled;
-	values[c++] = BoolGetDatum(pgq_failover_enabled && !pgq_has_lease());
-	values[c++] = CStringGetTextDatum(sqlapi_mode_name(pgq_failover_enabled && snap.worker_running ?
+	nulls[c++] = !pgq_elections_enabled;
+	values[c++] = BoolGetDatum(pgq_elections_enabled && !pgq_has_lease());
+	values[c++] = CStringGetTextDatum(sqlapi_mode_name(pgq_elections_enabled && snap.worker_running ?
 													   snap.mode : PGQ_MODE_ASYNC));
 	values[c] = BoolGetDatum(snap.paused);
-	nulls[c++] = !pgq_failover_enabled || !snap.worker_running;
+	nulls[c++] = !pgq_elections_enabled || !snap.worker_running;
 	values[c++] = Int32GetDatum((int32) snap.stats.members_alive);
 	values[c++] = Int32GetDatum((int32) snap.stats.members_suspect);
 	values[c++] = Int32GetDatum((int32) snap.stats.members_dead);
@@ -636,7 +636,7 @@ sqlapi_refused(int rc, const char *what, const char *detail)
 static void
 sqlapi_require_failover(const SqlapiSnapshot *snap, const char *what)
 {
-	if (!pgq_failover_enabled)
+	if (!pgq_elections_enabled)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("could not %s: pg_quorum.failover is off", what),
