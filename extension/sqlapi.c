@@ -170,7 +170,7 @@ pgq_snapshot_take(PgqSnapshot *snap, bool with_members)
 		memcpy(snap->cluster, pgq_shared->cluster, sizeof(snap->cluster));
 		snap->incarnation = pgq_shared->incarnation;
 		snap->stats = pgq_shared->stats;
-		snap->failover_enabled = pgq_shared->failover_enabled;
+		snap->elections_enabled = pgq_shared->failover_enabled;
 		snap->term = pgq_shared->term;
 		memcpy(snap->leader, pgq_shared->leader, sizeof(snap->leader));
 		snap->has_quorum = pgq_shared->has_quorum;
@@ -239,9 +239,9 @@ pgq_nodes(PG_FUNCTION_ARGS)
 		values[c++] = CStringGetTextDatum(m->has_meta ? pgq_role_sql_name(m->role) : "unknown");
 		values[c++] = BoolGetDatum(m->is_self);
 		values[c] = BoolGetDatum(m->is_leader);
-		nulls[c++] = !snap.failover_enabled;
+		nulls[c++] = !snap.elections_enabled;
 		values[c] = BoolGetDatum(m->voter);
-		nulls[c++] = !snap.failover_enabled;
+		nulls[c++] = !snap.elections_enabled;
 		if (m->has_meta)
 		{
 			values[c++] = Int32GetDatum((int32) m->timeline);

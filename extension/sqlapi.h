@@ -34,7 +34,7 @@ typedef struct PgqSnapshot
 	char		cluster[QUORUM_NAME_MAX + 1];
 	uint64		incarnation;
 	struct quorum_node_stats stats;
-	bool		failover_enabled;
+	bool		elections_enabled;	/* the worker's pg_quorum.failover */
 	uint64		term;
 	char		leader[QUORUM_NAME_MAX + 1];
 	bool		has_quorum;

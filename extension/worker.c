@@ -452,7 +452,7 @@ worker_persist(void *ctx, const struct quorum_durable *durable)
 	/* Before this step's datagrams are sent (see reconcile.c). */
 	if (pgq_elections_enabled)
 		pgq_reconcile_persisted(quorum_runtime_node(worker.rt), durable,
-							   quorum_runtime_now_ms());
+								quorum_runtime_now_ms());
 	return 0;
 }
 
