@@ -645,8 +645,8 @@ reconcile_sync_quorum(const ReconcilePass *p, const ReconcileStandbys *s, int k)
 		st.next_auto_cmd_ms = p->now + RECONCILE_AUTO_CMD_MS;
 		if (st.command(QUORUM_CMD_RESUME, "") == 0)
 			ereport(LOG,
-					(errmsg("pg_quorum resumes automatic failover: %d standbys hold every commit again",
-							k)));
+					(errmsg("pg_quorum resumes automatic failover"),
+					 errdetail("%d standbys hold every commit again.", k)));
 	}
 }
 
@@ -683,9 +683,9 @@ reconcile_sync_short(const ReconcilePass *p, ReconcileStandbys *s, int k)
 		{
 			st.auto_paused = true;
 			ereport(LOG,
-					(errmsg("pg_quorum pauses automatic failover: %d of the %d standbys a commit needs are healthy",
-							s->n_healthy, k),
-					 errdetail("Commits wait for a standby until the pause is committed; then they are acknowledged by this server alone, and failover stays paused until enough standbys hold them.")));
+					(errmsg("pg_quorum pauses automatic failover"),
+					 errdetail("%d of the %d standbys a commit needs are healthy.  Commits wait for a standby until the pause is committed; then they are acknowledged by this server alone, and failover stays paused until enough standbys hold them.",
+							   s->n_healthy, k)));
 		}
 	}
 	reconcile_set_mode(PGQ_MODE_DEGRADED, !degrade, p, list,
