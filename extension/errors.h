@@ -5,7 +5,8 @@
  *
  * libquorum returns negative enum quorum_error values; the extension reports
  * them with ereport().  Each code maps to exactly one SQLSTATE so that a
- * client (and a pgTAP test) can rely on it.
+ * client (and a pgTAP test) can rely on it.  The primary message is always
+ * the caller's own literal text; these only supply the code and the detail.
  *
  * extension/errors.h
  *
@@ -17,10 +18,10 @@
 extern int	pgq_errcode(int quorum_error);
 
 /*
- * Report a failed libquorum call at elevel: errmsg is "could not <what>",
- * errdetail the library's message, the SQLSTATE from pgq_errcode().
+ * For use inside ereport(): errdetail() with libquorum's explanation,
+ * detail (such as quorum_node_errmsg()) or, when that is empty, the code's
+ * own message.
  */
-extern void pgq_report_quorum_error(int elevel, int quorum_error,
-									const char *what, const char *detail);
+extern int	pgq_errdetail_quorum(int quorum_error, const char *detail);
 
 #endif							/* PGQ_ERRORS_H */

@@ -85,10 +85,27 @@ pgq_has_lease(void)
 	return until != 0 && quorum_runtime_now_ms() < until;
 }
 
+void
+pgq_fence_close(void)
+{
+	if (pgq_shared != NULL)
+		pg_atomic_write_u64(&pgq_shared->lease_until_ms, 0);
+}
+
+bool
+pgq_fence_settled(void)
+{
+	if (pgq_has_lease())
+		return true;
+	/* The fence is closed; read the count only after (see shmem.h). */
+	pg_memory_barrier();
+	return pg_atomic_read_u32(&pgq_shared->commits_in_flight) == 0;
+}
+
 static bool
 fence_armed(void)
 {
-	return pgq_failover_enabled && IsUnderPostmaster && pgq_shared != NULL;
+	return pgq_elections_enabled && IsUnderPostmaster && pgq_shared != NULL;
 }
 
 static void fence_refuse(const char *what) pg_attribute_noreturn();

@@ -16,4 +16,15 @@ extern void pgq_fence_init(void);
 /* Whether this server holds the write lease at this instant. */
 extern bool pgq_has_lease(void);
 
+/* The worker's side: fence at once (it is leaving, or a hand-over starts). */
+extern void pgq_fence_close(void);
+
+/*
+ * Whether a WAL position sampled now covers every write this server
+ * accepted: it writes under the lease, or no write that passed the fence
+ * is still in flight.  libquorum hands leadership over only on facts
+ * sampled so (see QUORUM_IN_FACTS).
+ */
+extern bool pgq_fence_settled(void);
+
 #endif							/* PGQ_FENCE_H */

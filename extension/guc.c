@@ -43,7 +43,7 @@ char	   *pgq_cluster = NULL;
 int			pgq_command_timeout_ms = 30000;
 char	   *pgq_conninfo = NULL;
 int			pgq_election_timeout_ms = 1200;
-bool		pgq_failover_enabled = true;
+bool		pgq_elections_enabled = true;
 int			pgq_heartbeat_interval_ms = 100;
 int			pgq_indirect_probes = 3;
 char	   *pgq_key_file = NULL;
@@ -147,6 +147,31 @@ pgq_check_address(const char *value, struct quorum_addr *addr)
 						  addr != NULL ? addr : &dummy, false);
 }
 
+/*
+ * The next entry of the comma-separated list at *p, with the blanks around
+ * it trimmed so that "a:1, b:2" reads as the operator meant it: its start,
+ * and its length in *len; NULL after the last entry.  Advances *p.
+ */
+static const char *
+guc_list_next(const char **p, size_t *len)
+{
+	const char *start = *p;
+	const char *end;
+	size_t		n;
+
+	if (start == NULL || start[0] == '\0')
+		return NULL;
+	end = strchr(start, ',');
+	n = end != NULL ? (size_t) (end - start) : strlen(start);
+	while (n > 0 && (*start == ' ' || *start == '\t'))
+		start++, n--;
+	while (n > 0 && (start[n - 1] == ' ' || start[n - 1] == '\t'))
+		n--;
+	*p = end != NULL ? end + 1 : NULL;
+	*len = n;
+	return start;
+}
+
 const char *
 pgq_check_listen(const char *value, struct quorum_addr *addr)
 {
@@ -163,24 +188,19 @@ pgq_check_peers(const char *value, struct quorum_addr *seeds, unsigned *n_seeds)
 	struct quorum_addr local[QUORUM_SEEDS_MAX];
 	char		item[256];
 	unsigned	n = 0;
-	const char *p = value != NULL ? value : "";
+	const char *p = value;
+	const char *start;
+	size_t		len;
 
 	if (seeds == NULL)
 		seeds = local;
-	while (*p != '\0')
+	while ((start = guc_list_next(&p, &len)) != NULL)
 	{
-		const char *end = strchr(p, ',');
-		size_t		len = end != NULL ? (size_t) (end - p) : strlen(p);
 		const char *detail;
 
-		/* Trim blanks so "a:1, b:2" reads as the operator meant it. */
-		while (len > 0 && (*p == ' ' || *p == '\t'))
-			p++, len--;
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
 		if (len >= sizeof(item))
 			return guc_detailf("An entry is %zu bytes long, which is too long for an address.", len);
-		memcpy(item, p, len);
+		memcpy(item, start, len);
 		item[len] = '\0';
 		if (len > 0)
 		{
@@ -191,9 +211,6 @@ pgq_check_peers(const char *value, struct quorum_addr *seeds, unsigned *n_seeds)
 				return detail;
 			n++;
 		}
-		if (end == NULL)
-			break;
-		p = end + 1;
 	}
 	if (n_seeds != NULL)
 		*n_seeds = n;
@@ -220,26 +237,22 @@ pgq_check_voters(const char *value, char (*names)[QUORUM_NAME_MAX + 1],
 	char		local[PGQ_VOTERS_MAX][QUORUM_NAME_MAX + 1];
 	char		item[QUORUM_NAME_MAX + 2];
 	unsigned	n = 0;
-	const char *p = value != NULL ? value : "";
+	const char *p = value;
+	const char *start;
+	size_t		len;
 
 	if (names == NULL)
 		names = local;
-	while (*p != '\0')
+	while ((start = guc_list_next(&p, &len)) != NULL)
 	{
-		const char *end = strchr(p, ',');
-		size_t		len = end != NULL ? (size_t) (end - p) : strlen(p);
 		const char *detail;
 
-		while (len > 0 && (*p == ' ' || *p == '\t'))
-			p++, len--;
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
 		if (len == 0)
 			return guc_detailf("An entry of the list is empty.");
 		if (len > QUORUM_NAME_MAX)
 			return guc_detailf("An entry is %zu bytes long; at most %d are allowed.",
 							   len, QUORUM_NAME_MAX);
-		memcpy(item, p, len);
+		memcpy(item, start, len);
 		item[len] = '\0';
 		if ((detail = pgq_check_name(item, false)) != NULL)
 			return detail;
@@ -249,9 +262,6 @@ pgq_check_voters(const char *value, char (*names)[QUORUM_NAME_MAX + 1],
 		if (n == PGQ_VOTERS_MAX)
 			return guc_detailf("At most %d voters can be listed.", PGQ_VOTERS_MAX);
 		strlcpy(names[n++], item, QUORUM_NAME_MAX + 1);
-		if (end == NULL)
-			break;
-		p = end + 1;
 	}
 	if (n_names != NULL)
 		*n_names = n;
@@ -384,7 +394,7 @@ pgq_define_gucs(void)
 	DefineCustomBoolVariable("pg_quorum.failover",
 							 "Takes part in elections: the fence, promotion, following and synchronous mode.",
 							 "Off means gossip membership and the views only.",
-							 &pgq_failover_enabled,
+							 &pgq_elections_enabled,
 							 true,
 							 PGC_POSTMASTER,
 							 0,

@@ -27,7 +27,8 @@ extern char *pgq_cluster;
 extern int	pgq_command_timeout_ms;
 extern char *pgq_conninfo;
 extern int	pgq_election_timeout_ms;
-extern bool pgq_failover_enabled;
+/* pg_quorum.failover: whether this server takes part in elections at all */
+extern bool pgq_elections_enabled;
 extern int	pgq_heartbeat_interval_ms;
 extern int	pgq_indirect_probes;
 extern char *pgq_key_file;

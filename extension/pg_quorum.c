@@ -8,7 +8,8 @@
  * are requested while the postmaster starts, and its commit fence is a
  * transaction callback every backend inherits from the postmaster.
  * Everything else lives in the files named below: guc.c, shmem.c, fence.c,
- * worker.c (with failover.c and actions.c) and sqlapi.c.
+ * worker.c (with reconcile.c and actions.c), sqlapi.c (the views) and
+ * commands.c (the functions that ask the worker to act).
  *
  * extension/pg_quorum.c
  *

@@ -159,7 +159,7 @@ typedef struct PgqSharedState
 	 * not yet finished, counted before the check: once the worker closed the
 	 * fence and sees 0 here, every write accepted under the lease is in the
 	 * WAL, so the WAL position it samples then covers them (a hand-over
-	 * waits for such a sample, see pgq_failover_settled()).
+	 * waits for such a sample, see pgq_fence_settled()).
 	 */
 	pg_atomic_uint32 commits_in_flight;
 	char		commits_pad[PG_CACHE_LINE_SIZE];

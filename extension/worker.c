@@ -9,7 +9,7 @@
  * socket is readable, the latch is set or the runtime's deadline passes,
  * then let the runtime do all pending work, feed this server's facts (role,
  * timeline, WAL position) when they change, carry out what the election
- * decided (failover.c: fence, promote, follow, synchronous mode), and
+ * decided (reconcile.c: fence, promote, follow, synchronous mode), and
  * publish a snapshot to shared memory for the SQL views.  Time comes only
  * from quorum_runtime_now_ms().  The durable record (incarnation, term, vote,
  * decision log) is written by the persist callback before anything that
@@ -53,10 +53,10 @@
 #include "quorum/quorum.h"
 
 #include "errors.h"
-#include "failover.h"
 #include "fence.h"
 #include "guc.h"
 #include "pg_compat.h"
+#include "reconcile.h"
 #include "shmem.h"
 #include "state.h"
 #include "worker.h"
@@ -102,7 +102,7 @@ typedef struct PgqWorker
 	quorum_time_ms next_drop_log_ms;
 
 	PgqMember  *members;		/* publish buffer, pgq_members_max long */
-	PgqElectionStatus election; /* as failover.c last reported it */
+	PgqElectionStatus election; /* as reconcile.c last reported it */
 	bool		facts_due;		/* re-read the facts now (role changed) */
 	quorum_time_ms unsettled_since_ms;	/* facts held back since, or 0 */
 	struct quorum_durable restored; /* what the last run persisted */
@@ -315,7 +315,7 @@ worker_configure_election(struct quorum_runtime_config *rc, const char *name)
 	const char *detail;
 	bool		listed = false;
 
-	if (!pgq_failover_enabled)
+	if (!pgq_elections_enabled)
 	{
 		rc->node.voter = false;
 		rc->node.bootstrap_expect = 0;
@@ -449,10 +449,10 @@ worker_persist(void *ctx, const struct quorum_durable *durable)
 {
 	if (!pgq_state_save(worker.node_name, durable))
 		return QUORUM_EIO;
-	/* Before this step's datagrams are sent (see failover.c). */
-	if (pgq_failover_enabled)
-		pgq_failover_persisted(quorum_runtime_node(worker.rt), durable,
-							   quorum_runtime_now_ms());
+	/* Before this step's datagrams are sent (see reconcile.c). */
+	if (pgq_elections_enabled)
+		pgq_reconcile_persisted(quorum_runtime_node(worker.rt), durable,
+								quorum_runtime_now_ms());
 	return 0;
 }
 
@@ -520,7 +520,7 @@ worker_record(PgqEventKind kind, TimestampTz at, const char *node,
 	worker.n_pending++;
 }
 
-/* failover.c's events: stamped now. */
+/* reconcile.c's events: stamped now. */
 static void
 worker_record_election(PgqEventKind kind, const char *node, uint64 term,
 					   const char *detail)
@@ -556,7 +556,7 @@ worker_event(void *ctx, const struct quorum_event *event)
 			kind = PGQ_EV_REAPED;
 			break;
 		default:
-			pgq_failover_event(quorum_runtime_node(worker.rt), event);
+			pgq_reconcile_event(quorum_runtime_node(worker.rt), event);
 			/* A hand-over starts: it waits for a fresh sample of the facts. */
 			if (event->type == QUORUM_EV_DECISION_COMMITTED &&
 				event->decision.type == QUORUM_DECISION_SWITCHOVER)
@@ -581,7 +581,7 @@ worker_detach(int code, Datum arg)
 	if (LWLockHeldByMe(pgq_shared->lock))
 		LWLockRelease(pgq_shared->lock);
 	/* Fenced first: nothing may commit on the word of a dead worker. */
-	pgq_failover_fence();
+	pgq_fence_close();
 	LWLockAcquire(pgq_shared->lock, LW_EXCLUSIVE);
 	pgq_shared->worker_running = false;
 	pgq_shared->worker_pid = 0;
@@ -610,7 +610,7 @@ worker_attach(void)
 	memset(&pgq_shared->stats, 0, sizeof(pgq_shared->stats));
 	pgq_shared->n_members = 0;
 	pgq_shared->n_commands = 0;
-	pgq_shared->failover_enabled = pgq_failover_enabled;
+	pgq_shared->failover_enabled = pgq_elections_enabled;
 	pgq_shared->term = 0;
 	pgq_shared->leader[0] = '\0';
 	pgq_shared->has_quorum = false;
@@ -731,8 +731,8 @@ worker_command_result(uint64 id, int rc, const char *detail)
 }
 
 /*
- * A command or facts the node could not persist: stop, as the main loop
- * does, rather than go on with state that would not survive a crash.
+ * State the node could not persist (after a command, new facts or a step):
+ * stop rather than go on with state that would not survive a crash.
  */
 static void
 worker_check_persisted(int rc)
@@ -740,15 +740,16 @@ worker_check_persisted(int rc)
 	if (rc == QUORUM_EIO)
 		ereport(FATAL,
 				(errcode_for_file_access(),
-				 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE)));
+				 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE),
+				 errdetail("The worker stops rather than act on state that would not survive a crash, such as an incarnation or a vote.")));
 }
 
 /*
- * failover.c's own commands: pause and resume around degrading, and forget
- * for a removed voter (whose failures failover.c reports itself).
+ * reconcile.c's own commands: pause and resume around degrading, and forget
+ * for a removed voter (whose failures reconcile.c reports itself).
  */
 static int
-worker_failover_command(enum quorum_command_type type, const char *name)
+worker_reconcile_command(enum quorum_command_type type, const char *name)
 {
 	struct quorum_command qc;
 	int			rc;
@@ -758,12 +759,61 @@ worker_failover_command(enum quorum_command_type type, const char *name)
 	strlcpy(qc.name, name, sizeof(qc.name));
 	rc = quorum_runtime_command(worker.rt, &qc, quorum_runtime_now_ms());
 	worker_check_persisted(rc);
-	if (rc != 0 && type != QUORUM_CMD_FORGET)
+	if (rc != 0 && type == QUORUM_CMD_PAUSE)
 		ereport(LOG,
-				(errmsg("pg_quorum could not %s automatic failover: %s",
-						type == QUORUM_CMD_PAUSE ? "pause" : "resume", quorum_strerror(rc)),
-				 errdetail("%s", quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
+				(errmsg("pg_quorum could not pause automatic failover"),
+				 pgq_errdetail_quorum(rc, quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
+	else if (rc != 0 && type == QUORUM_CMD_RESUME)
+		ereport(LOG,
+				(errmsg("pg_quorum could not resume automatic failover"),
+				 pgq_errdetail_quorum(rc, quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
 	return rc;
+}
+
+/*
+ * The node's command for a backend's election command, and what it asks
+ * for, for the log.
+ */
+static const char *
+worker_election_qc(const PgqCommand *cmd, struct quorum_command *qc)
+{
+	const char *name = cmd->name;
+
+	memset(qc, 0, sizeof(*qc));
+	strlcpy(qc->name, name, sizeof(qc->name));
+	switch (cmd->type)
+	{
+		case PGQ_CMD_FAILOVER:
+			qc->type = QUORUM_CMD_TRANSFER;
+			return name[0] == '\0' ? "a switchover to the best standby" :
+				psprintf("a switchover to \"%s\"", name);
+		case PGQ_CMD_PAUSE:
+			qc->type = QUORUM_CMD_PAUSE;
+			return "a pause of automatic failover";
+		case PGQ_CMD_RESUME:
+			qc->type = QUORUM_CMD_RESUME;
+			return "the resumption of automatic failover";
+		case PGQ_CMD_FORGET:
+
+			/*
+			 * A voter's removal is a decision, after which every server
+			 * forgets it (reconcile.c); any other member only this server
+			 * has to forget.
+			 */
+			if (quorum_node_is_voter(quorum_runtime_node(worker.rt), name))
+			{
+				qc->type = QUORUM_CMD_REMOVE_VOTER;
+				return psprintf("the removal of the voter \"%s\"", name);
+			}
+			qc->type = QUORUM_CMD_FORGET;
+			return psprintf("forgetting the member \"%s\"", name);
+		case PGQ_CMD_ADD_VOTER:
+			qc->type = QUORUM_CMD_ADD_VOTER;
+			return psprintf("the addition of the voter \"%s\"", name);
+		case PGQ_CMD_JOIN:
+			break;
+	}
+	return NULL;
 }
 
 /* A decision command: a switchover, pause, resume, or a voter change. */
@@ -774,62 +824,21 @@ worker_election_command(const PgqCommand *cmd, quorum_time_ms now)
 	const char *what;
 	int			rc;
 
-	if (!pgq_failover_enabled)
+	if (!pgq_elections_enabled)
 		return QUORUM_ESTATE;
-	memset(&qc, 0, sizeof(qc));
-	switch (cmd->type)
-	{
-		case PGQ_CMD_FAILOVER:
-			qc.type = QUORUM_CMD_TRANSFER;
-			what = "switchover";
-			break;
-		case PGQ_CMD_PAUSE:
-			qc.type = QUORUM_CMD_PAUSE;
-			what = "pause";
-			break;
-		case PGQ_CMD_RESUME:
-			qc.type = QUORUM_CMD_RESUME;
-			what = "resume";
-			break;
-		case PGQ_CMD_FORGET:
-
-			/*
-			 * A voter's removal is a decision, after which every server
-			 * forgets it (failover.c); any other member only this server
-			 * has to forget.
-			 */
-			if (quorum_node_is_voter(quorum_runtime_node(worker.rt), cmd->name))
-			{
-				qc.type = QUORUM_CMD_REMOVE_VOTER;
-				what = "removal of a voter";
-			}
-			else
-			{
-				qc.type = QUORUM_CMD_FORGET;
-				what = "forgetting of a member";
-			}
-			break;
-		case PGQ_CMD_ADD_VOTER:
-			qc.type = QUORUM_CMD_ADD_VOTER;
-			what = "addition of a voter";
-			break;
-		default:
-			return QUORUM_EINVAL;
-	}
-	strlcpy(qc.name, cmd->name, sizeof(qc.name));
+	if ((what = worker_election_qc(cmd, &qc)) == NULL)
+		return QUORUM_EINVAL;
 	rc = quorum_runtime_command(worker.rt, &qc, now);
 	worker_check_persisted(rc);
 	if (rc != 0)
 		ereport(LOG,
-				(errmsg("pg_quorum could not request the %s%s%s%s: %s", what,
-						cmd->name[0] != '\0' ? " of \"" : "", cmd->name,
-						cmd->name[0] != '\0' ? "\"" : "", quorum_strerror(rc)),
-				 errdetail("%s", quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
+				(errmsg("pg_quorum could not pass a backend's request to the cluster"),
+				 errdetail("It asked for %s; libquorum reported: %s.", what,
+						   quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
 	else
 		ereport(LOG,
-				(errmsg("pg_quorum requested the %s%s%s%s", what,
-						cmd->name[0] != '\0' ? " of \"" : "", cmd->name,
-						cmd->name[0] != '\0' ? "\"" : "")));
+				(errmsg("pg_quorum passed a backend's request to the cluster"),
+				 errdetail("It asks for %s.", what)));
 	return rc;
 }
 
@@ -859,8 +868,8 @@ worker_run_commands(quorum_time_ms now)
 				rc = quorum_runtime_join(worker.rt, &cmd->addr, now);
 				if (rc != 0)
 					ereport(LOG,
-							(errmsg("pg_quorum could not join through \"%s\": %s",
-									text, quorum_strerror(rc))));
+							(errmsg("pg_quorum could not join through \"%s\"", text),
+							 pgq_errdetail_quorum(rc, NULL)));
 				else
 					ereport(LOG, (errmsg("pg_quorum joining through \"%s\"", text)));
 				worker_command_result(cmd->id, rc, NULL);
@@ -893,7 +902,7 @@ worker_refresh_facts(quorum_time_ms now, bool force)
 	 * long waits for a synchronous standby, its record already flushed,
 	 * and the other facts must not go stale meanwhile).
 	 */
-	if (pgq_failover_enabled && !pgq_failover_settled())
+	if (pgq_elections_enabled && !pgq_fence_settled())
 	{
 		if (worker.unsettled_since_ms == 0)
 			worker.unsettled_since_ms = now;
@@ -913,8 +922,10 @@ worker_refresh_facts(quorum_time_ms now, bool force)
 	rc = quorum_runtime_set_facts(worker.rt, &facts, now);
 	worker_check_persisted(rc);
 	if (rc != 0)
-		pgq_report_quorum_error(LOG, rc, "update this node's gossiped facts",
-								quorum_node_errmsg(quorum_runtime_node(worker.rt)));
+		ereport(LOG,
+				(errcode(pgq_errcode(rc)),
+				 errmsg("pg_quorum could not update this node's gossiped facts"),
+				 pgq_errdetail_quorum(rc, quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
 }
 
 /* A rate-limited summary of dropped datagrams, never one line per packet. */
@@ -960,12 +971,14 @@ worker_leave_and_exit(void)
 	quorum_time_ms now = quorum_runtime_now_ms();
 	int			rc;
 
-	pgq_failover_fence();
+	pgq_fence_close();
 	rc = quorum_runtime_leave(worker.rt, now);
 
 	if (rc != 0)
-		pgq_report_quorum_error(LOG, rc, "leave the cluster gracefully",
-								quorum_node_errmsg(quorum_runtime_node(worker.rt)));
+		ereport(LOG,
+				(errcode(pgq_errcode(rc)),
+				 errmsg("pg_quorum could not leave the cluster gracefully"),
+				 pgq_errdetail_quorum(rc, quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
 	else
 		worker_publish(now);
 	ereport(LOG, (errmsg("pg_quorum worker shutting down")));
@@ -984,18 +997,16 @@ worker_timeout_ms(quorum_time_ms now)
 	return Min(timeout, (long) (worker.next_facts_ms - now));
 }
 
-void
-pgq_worker_main(Datum main_arg)
+/*
+ * Start: validate every setting, open the gossip socket, and attach to
+ * shared memory; FATAL on the first failure.
+ */
+static void
+worker_start(void)
 {
 	struct quorum_runtime_config rc;
 	char		errbuf[256];
-	WaitEventSet *set;
-	MemoryContext loop_cxt;
 	int			err;
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, worker_sigterm);
-	BackgroundWorkerUnblockSignals();
 
 	if (pgq_shared == NULL)
 		ereport(FATAL,
@@ -1003,8 +1014,8 @@ pgq_worker_main(Datum main_arg)
 				 errmsg("pg_quorum shared memory is not initialized")));
 
 	worker_configure(&rc);
-	pgq_failover_init(worker.node_name, worker_record_election,
-					  worker_failover_command);
+	pgq_reconcile_init(worker.node_name, worker_record_election,
+					   worker_reconcile_command);
 	if (pgq_allow_plaintext)
 		ereport(WARNING,
 				(errmsg("pg_quorum gossip traffic is neither authenticated nor encrypted"),
@@ -1025,9 +1036,8 @@ pgq_worker_main(Datum main_arg)
 	if (err != 0)
 		ereport(FATAL,
 				(errcode(pgq_errcode(err)),
-				 errmsg("could not start pg_quorum node \"%s\": %s",
-						worker.node_name, quorum_strerror(err)),
-				 errdetail("%s", errbuf)));
+				 errmsg("could not start pg_quorum node \"%s\"", worker.node_name),
+				 pgq_errdetail_quorum(err, errbuf)));
 
 	worker.members = MemoryContextAllocZero(TopMemoryContext,
 											sizeof(PgqMember) * pgq_members_max);
@@ -1038,7 +1048,46 @@ pgq_worker_main(Datum main_arg)
 	ereport(LOG,
 			(errmsg("pg_quorum worker started: node \"%s\" in cluster \"%s\" gossiping on %s with %u seed(s)",
 					worker.node_name, pgq_cluster, worker.listen_text, rc.n_seeds)));
+}
 
+/*
+ * One pass, after a wake-up: run the commands backends posted, feed fresh
+ * facts, let the runtime do its pending work, carry out what the election
+ * decided, and publish the snapshot.
+ */
+static void
+worker_pass(bool reloaded)
+{
+	quorum_time_ms now = quorum_runtime_now_ms();
+	const quorum_node *node = quorum_runtime_node(worker.rt);
+	int			err;
+
+	worker_run_commands(now);
+	worker_refresh_facts(now, reloaded);
+	err = quorum_runtime_process(worker.rt, now);
+	worker_check_persisted(err);
+	if (err != 0)
+		ereport(FATAL,
+				(errcode(pgq_errcode(err)),
+				 errmsg("pg_quorum could not process gossip"),
+				 pgq_errdetail_quorum(err, quorum_node_errmsg(node))));
+	worker.facts_due |= pgq_reconcile(node, quorum_runtime_now_ms(),
+									  &worker.election);
+	worker_publish(now);
+	worker_log_drops(now);
+}
+
+void
+pgq_worker_main(Datum main_arg)
+{
+	WaitEventSet *set;
+	MemoryContext loop_cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, worker_sigterm);
+	BackgroundWorkerUnblockSignals();
+
+	worker_start();
 	set = CreateWaitEventSet(TopMemoryContext, 3);
 	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(set, WL_SOCKET_READABLE, quorum_runtime_fd(worker.rt), NULL, NULL);
@@ -1049,13 +1098,11 @@ pgq_worker_main(Datum main_arg)
 	for (;;)
 	{
 		WaitEvent	event;
-		quorum_time_ms now;
 		bool		reloaded = false;
 		MemoryContext old;
 
-		now = quorum_runtime_now_ms();
-		(void) WaitEventSetWait(set, worker_timeout_ms(now), &event, 1,
-								PGQ_WAIT_EVENT_MAIN);
+		(void) WaitEventSetWait(set, worker_timeout_ms(quorum_runtime_now_ms()),
+								&event, 1, PGQ_WAIT_EVENT_MAIN);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 
@@ -1069,23 +1116,7 @@ pgq_worker_main(Datum main_arg)
 		}
 
 		old = MemoryContextSwitchTo(loop_cxt);
-		now = quorum_runtime_now_ms();
-		worker_run_commands(now);
-		worker_refresh_facts(now, reloaded);
-		err = quorum_runtime_process(worker.rt, now);
-		if (err == QUORUM_EIO)
-			ereport(FATAL,
-					(errcode_for_file_access(),
-					 errmsg("could not persist pg_quorum state to \"%s\"", PGQ_STATE_FILE),
-					 errdetail("Gossip stops rather than reveal an incarnation that would not survive a crash.")));
-		if (err != 0)
-			pgq_report_quorum_error(FATAL, err, "process gossip",
-									quorum_node_errmsg(quorum_runtime_node(worker.rt)));
-		worker.facts_due |= pgq_failover_reconcile(quorum_runtime_node(worker.rt),
-												   quorum_runtime_now_ms(),
-												   &worker.election);
-		worker_publish(now);
-		worker_log_drops(now);
+		worker_pass(reloaded);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_cxt);
 	}

@@ -1,16 +1,16 @@
 /*-------------------------------------------------------------------------
  *
- * failover.h
- *	  The worker's side of the election: after every step, bring this
- *	  server in line with what the node decided (fence, promote, follow,
- *	  stop a deposed primary, synchronous mode).
+ * reconcile.h
+ *	  The reconciler, the worker's side of the election: after every step,
+ *	  bring this server in line with what the node decided (fence, promote,
+ *	  follow, stop a deposed primary, synchronous mode).
  *
- * extension/failover.h
+ * extension/reconcile.h
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGQ_FAILOVER_H
-#define PGQ_FAILOVER_H
+#ifndef PGQ_RECONCILE_H
+#define PGQ_RECONCILE_H
 
 #include "quorum/quorum.h"
 
@@ -40,39 +40,28 @@ typedef void (*PgqRecordFn) (PgqEventKind kind, const char *node, uint64 term,
  */
 typedef int (*PgqCommandFn) (enum quorum_command_type type, const char *name);
 
-extern void pgq_failover_init(const char *self, PgqRecordFn record,
-							  PgqCommandFn command);
+extern void pgq_reconcile_init(const char *self, PgqRecordFn record,
+							   PgqCommandFn command);
 
 /*
  * Called by the persist callback, before the step's datagrams are sent: a
  * switchover decision of this leader's term fences the server now, before
- * the leader can hand over (see failover.c).
+ * the leader can hand over (see reconcile.c).
  */
-extern void pgq_failover_persisted(const quorum_node *node,
-								   const struct quorum_durable *durable,
-								   quorum_time_ms now);
-
-/*
- * Whether a WAL position sampled now covers every write this server
- * accepted: it writes under the lease, or no write that passed the fence
- * is still in flight.  libquorum hands leadership over only on facts
- * sampled so (see QUORUM_IN_FACTS).
- */
-extern bool pgq_failover_settled(void);
+extern void pgq_reconcile_persisted(const quorum_node *node,
+									const struct quorum_durable *durable,
+									quorum_time_ms now);
 
 /* An election event of the node (leader changed, decision committed...). */
-extern void pgq_failover_event(const quorum_node *node,
-							   const struct quorum_event *event);
+extern void pgq_reconcile_event(const quorum_node *node,
+								const struct quorum_event *event);
 
 /*
  * After every step: publish the lease for the fence, and act.  Returns true
  * when this server's role or timeline may have changed, so that the worker
  * re-reads its facts at once.
  */
-extern bool pgq_failover_reconcile(const quorum_node *node, quorum_time_ms now,
-								   PgqElectionStatus *status);
+extern bool pgq_reconcile(const quorum_node *node, quorum_time_ms now,
+						  PgqElectionStatus *status);
 
-/* Fence at once (the worker is leaving). */
-extern void pgq_failover_fence(void);
-
-#endif							/* PGQ_FAILOVER_H */
+#endif							/* PGQ_RECONCILE_H */
