@@ -53,6 +53,7 @@
 #include "quorum/quorum.h"
 
 #include "errors.h"
+#include "actions.h"
 #include "failover.h"
 #include "fence.h"
 #include "guc.h"
@@ -978,9 +979,12 @@ static long
 worker_timeout_ms(quorum_time_ms now)
 {
 	long		timeout = quorum_runtime_timeout_ms(worker.rt, now);
+	long		hurry = pgq_action_hurry_timeout_ms(now);
 
 	if (worker.next_facts_ms <= now || worker.facts_due)
 		return 0;
+	if (hurry >= 0)
+		timeout = Min(timeout, hurry);
 	return Min(timeout, (long) (worker.next_facts_ms - now));
 }
 
@@ -1084,6 +1088,7 @@ pgq_worker_main(Datum main_arg)
 		worker.facts_due |= pgq_failover_reconcile(quorum_runtime_node(worker.rt),
 												   quorum_runtime_now_ms(),
 												   &worker.election);
+		pgq_action_hurry_recovery(quorum_runtime_now_ms());
 		worker_publish(now);
 		worker_log_drops(now);
 		MemoryContextSwitchTo(old);
