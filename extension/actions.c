@@ -23,6 +23,20 @@
  * in ALTER SYSTEM's format, fsync it and durable_rename() it over the file.
  * A file that does not parse is left alone (LOG), never overwritten.
  *
+ * The startup process sleeps up to wal_retrieve_retry_interval (5 s by
+ * default) after its WAL source failed, and a promote request or a reload
+ * wakes it once.  That one wake-up can be spent just before the sleep
+ * begins: a reload (the strict synchronous_standby_names set right before
+ * promoting, or a new primary_conninfo) restarts the WAL receiver, the
+ * promote request then arrives while it is still connecting, and the
+ * startup process, having noticed it there, sleeps the rest of the interval
+ * before it ends recovery.  Likewise a follower whose first connection to
+ * the new leader fails sleeps before its next.  So until recovery has ended
+ * (after a promote request) or for a while after primary_conninfo changed
+ * (while no WAL receiver streams), the worker keeps setting the startup
+ * process's latch, as the WAL receiver does when WAL arrives: each wake-up
+ * ends such a sleep, and one that finds nothing to do costs a loop.
+ *
  * Nothing here may throw: the worker calls it between libquorum steps, and
  * failures are LOG messages that the worker retries on its next pass.
  *
@@ -46,6 +60,7 @@
 /* the standbys that stream from this server */
 #include "replication/syncrep.h"
 #include "replication/walsender.h"
+#include "replication/walreceiver.h"
 #include "replication/walsender_private.h"
 #include "storage/spin.h"
 #include "utils/backend_status.h"
@@ -58,6 +73,27 @@
 #include "pg_compat.h"
 
 #define AUTO_CONF_TMP PG_AUTOCONF_FILENAME ".tmp"
+
+/* How often the startup process is woken while a promotion is pending, ms. */
+#define HURRY_PROMOTE_EVERY_MS 20
+/*
+ * After primary_conninfo changed, while no WAL receiver streams: every
+ * HURRY_FOLLOW_EVERY_MS during the first HURRY_FOLLOW_FAST_MS, then every
+ * HURRY_FOLLOW_SLOW_EVERY_MS until HURRY_FOLLOW_MS, so that a leader that
+ * stays unreachable costs a few failed connections, not one per wake-up.
+ */
+#define HURRY_FOLLOW_EVERY_MS 100
+#define HURRY_FOLLOW_FAST_MS 2000
+#define HURRY_FOLLOW_SLOW_EVERY_MS 500
+#define HURRY_FOLLOW_MS 10000
+
+static struct
+{
+	bool		promoting;		/* a promote request is pending */
+	bool		follow_changed; /* primary_conninfo changed since last pass */
+	quorum_time_ms follow_since_ms; /* 0: not hurrying a follower */
+	quorum_time_ms next_ms;		/* next wake-up */
+}			hurry;
 
 bool
 pgq_action_promote(void)
@@ -88,7 +124,65 @@ pgq_action_promote(void)
 		(void) unlink(PROMOTE_SIGNAL_FILE);
 		return false;
 	}
+	hurry.promoting = true;
+	hurry.next_ms = 0;
 	return true;
+}
+
+static bool
+actions_wal_receiver_streaming(void)
+{
+	WalRcvState state;
+
+	SpinLockAcquire(&WalRcv->mutex);
+	state = WalRcv->walRcvState;
+	SpinLockRelease(&WalRcv->mutex);
+	return state == WALRCV_STREAMING;
+}
+
+/* Whether the startup process should still be woken, as of now. */
+static bool
+actions_hurrying(quorum_time_ms now)
+{
+	if (!RecoveryInProgress())
+	{
+		memset(&hurry, 0, sizeof(hurry));
+		return false;
+	}
+	if (hurry.follow_changed)
+	{
+		hurry.follow_changed = false;
+		hurry.follow_since_ms = now;
+		hurry.next_ms = now;
+	}
+	if (hurry.follow_since_ms != 0 && now - hurry.follow_since_ms >= HURRY_FOLLOW_MS)
+		hurry.follow_since_ms = 0;
+	return hurry.promoting || hurry.follow_since_ms != 0;
+}
+
+void
+pgq_action_hurry_recovery(quorum_time_ms now)
+{
+	if (!actions_hurrying(now) || now < hurry.next_ms)
+		return;
+	if (hurry.promoting)
+		hurry.next_ms = now + HURRY_PROMOTE_EVERY_MS;
+	else if (now - hurry.follow_since_ms < HURRY_FOLLOW_FAST_MS)
+		hurry.next_ms = now + HURRY_FOLLOW_EVERY_MS;
+	else
+		hurry.next_ms = now + HURRY_FOLLOW_SLOW_EVERY_MS;
+	/* A streaming WAL receiver wakes the startup process itself. */
+	if (!hurry.promoting && actions_wal_receiver_streaming())
+		return;
+	WakeupRecovery();
+}
+
+long
+pgq_action_hurry_timeout_ms(quorum_time_ms now)
+{
+	if (!actions_hurrying(now))
+		return -1;
+	return hurry.next_ms > now ? (long) (hurry.next_ms - now) : 0;
 }
 
 void
@@ -259,6 +353,7 @@ pgq_action_follow(const char *leader_conninfo, const char *self, bool *changed)
 	{
 		ok = actions_set_auto_conf("primary_conninfo", want.data) && actions_reload();
 		*changed = ok;
+		hurry.follow_changed |= ok;
 	}
 	pfree(want.data);
 	return ok;

@@ -20,6 +20,16 @@
 extern bool pgq_action_promote(void);
 
 /*
+ * Wake the startup process, at a bounded rate, while a promotion is pending
+ * or primary_conninfo has just changed, so that it does not sit out
+ * wal_retrieve_retry_interval (see actions.c).  Call on every pass.
+ */
+extern void pgq_action_hurry_recovery(quorum_time_ms now);
+
+/* Milliseconds until pgq_action_hurry_recovery() wants a call, -1: none. */
+extern long pgq_action_hurry_timeout_ms(quorum_time_ms now);
+
+/*
  * Make primary_conninfo leader_conninfo plus application_name = self and
  * reload, unless it already is that.  *changed says whether it was written.
  */

@@ -53,6 +53,7 @@
 #include "quorum/quorum.h"
 
 #include "errors.h"
+#include "actions.h"
 #include "fence.h"
 #include "guc.h"
 #include "pg_compat.h"
@@ -991,9 +992,12 @@ static long
 worker_timeout_ms(quorum_time_ms now)
 {
 	long		timeout = quorum_runtime_timeout_ms(worker.rt, now);
+	long		hurry = pgq_action_hurry_timeout_ms(now);
 
 	if (worker.next_facts_ms <= now || worker.facts_due)
 		return 0;
+	if (hurry >= 0)
+		timeout = Min(timeout, hurry);
 	return Min(timeout, (long) (worker.next_facts_ms - now));
 }
 
@@ -1073,6 +1077,7 @@ worker_pass(bool reloaded)
 				 pgq_errdetail_quorum(err, quorum_node_errmsg(node))));
 	worker.facts_due |= pgq_reconcile(node, quorum_runtime_now_ms(),
 									  &worker.election);
+	pgq_action_hurry_recovery(quorum_runtime_now_ms());
 	worker_publish(now);
 	worker_log_drops(now);
 }
