@@ -9,7 +9,8 @@
  * transaction callback every backend inherits from the postmaster.
  * Everything else lives in the files named below: guc.c, shmem.c, fence.c,
  * worker.c (with reconcile.c and actions.c), sqlapi.c (the views) and
- * commands.c (the functions that ask the worker to act).
+ * commands.c (the functions that ask the worker to act), and http.c (the
+ * HTTP endpoint, a worker of its own).
  *
  * extension/pg_quorum.c
  *
@@ -28,6 +29,7 @@
 
 #include "fence.h"
 #include "guc.h"
+#include "http.h"
 #include "pg_compat.h"
 #include "shmem.h"
 #include "worker.h"
@@ -99,4 +101,5 @@ _PG_init(void)
 
 	pgq_fence_init();
 	pgq_register_worker();
+	pgq_http_register();
 }
