@@ -16,7 +16,8 @@ use Time::HiRes qw(time);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(http_conf curl raw_request promtool_check start_haproxy stop_haproxy);
+our @EXPORT = qw(http_conf curl raw_request promtool_check start_haproxy stop_haproxy
+  write_through wait_write_through);
 
 # http_conf($port, extra => "..."): the postgresql.conf lines that put the
 # endpoint on 127.0.0.1:$port.
@@ -108,6 +109,40 @@ EOF
 	  or die "haproxy -c rejects its configuration:\n$out$err";
 	my $h = IPC::Run::start([ 'haproxy', '-db', '-f', $cfg ], '>', \$out, '2>', \$err);
 	return { run => $h, dir => $dir, cfg => $cfg, out => \$out, err => \$err };
+}
+
+# write_through($port): one write by a new psql client connected to
+# 127.0.0.1:$port (HAProxy), into table http_probe; returns the name of the
+# server that committed it, or undef (and the error as a second value).
+sub write_through
+{
+	my ($port) = @_;
+	my ($out, $err) = ('', '');
+	my @cmd = ('psql', '-XAtq', '-v', 'ON_ERROR_STOP=1',
+		"host=127.0.0.1 port=$port dbname=postgres connect_timeout=2",
+		'-c', "INSERT INTO http_probe VALUES (default) RETURNING current_setting('pg_quorum.node_name')");
+	my $ok = eval { IPC::Run::run(\@cmd, '>', \$out, '2>', \$err, IPC::Run::timeout(10)) };
+	chomp $out;
+	return ($ok && $out ne '') ? ($out, '') : (undef, $err || $@ || 'no output');
+}
+
+# wait_write_through($port, $seconds, not => NAME): retry write_through
+# every 20 ms until a server other than NAME commits one; returns (server,
+# seconds it took) or an empty list after a diag of the last error.
+sub wait_write_through
+{
+	my ($port, $seconds, %o) = @_;
+	my $start = time();
+	my ($server, $err);
+	while (time() - $start < $seconds)
+	{
+		($server, $err) = write_through($port);
+		return ($server, time() - $start)
+		  if defined $server && !(defined $o{not} && $server eq $o{not});
+		Time::HiRes::usleep(20_000);
+	}
+	diag("no write through port $port within ${seconds}s: " . ($err // "only $o{not}"));
+	return ();
 }
 
 sub stop_haproxy
