@@ -4,7 +4,7 @@
  *	  The pg_quorum HTTP worker: a single-threaded, non-blocking server for
  *	  load-balancer checks, probes and Prometheus.
  *
- * It is a background worker of its own, registered only when
+ * It is a background worker of its own, registered by _PG_init() only when
  * pg_quorum.http_listen is set, so that no client can delay the gossip
  * worker's heartbeats.  One loop waits on the latch, the listening socket
  * and every open connection; each connection reads one request head
@@ -64,8 +64,6 @@
 #define HTTP_TIMEOUT_MS 5000
 /* Largest auth file, bytes. */
 #define HTTP_AUTH_FILE_MAX 1024
-/* Seconds before the postmaster restarts a worker that stopped with FATAL. */
-#define HTTP_RESTART_S 5
 
 typedef enum HttpPhase
 {
@@ -94,29 +92,6 @@ static pgsocket http_listener = PGINVALID_SOCKET;
 static SSL_CTX *http_ssl_ctx = NULL;
 /* base64 of "user:password"; "" = no authentication asked. */
 static char *http_auth_token = NULL;
-
-void
-pgq_http_register(void)
-{
-	BackgroundWorker worker;
-
-	if (pgq_http_listen == NULL || pgq_http_listen[0] == '\0')
-		return;
-	memset(&worker, 0, sizeof(worker));
-
-	/*
-	 * Started with the postmaster, like the gossip worker: /health and
-	 * /replica must answer while a standby still recovers.
-	 */
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
-	worker.bgw_restart_time = HTTP_RESTART_S;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_quorum");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pgq_http_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_quorum http");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_quorum http");
-	RegisterBackgroundWorker(&worker);
-}
 
 /*
  * Read pg_quorum.http_auth_file into http_auth_token; the file holds one

@@ -19,9 +19,7 @@
 
 #include "http_parse.h"
 
-/* From _PG_init(): registers the worker when pg_quorum.http_listen is set. */
-extern void pgq_http_register(void);
-
+/* The worker's entry point; _PG_init() registers it. */
 extern PGDLLEXPORT void pgq_http_main(Datum main_arg) pg_attribute_noreturn();
 
 /*

@@ -363,6 +363,23 @@ http_metrics(StringInfo out, const HttpView *v)
 		v->stats.members_alive, v->stats.members_suspect,
 		v->stats.members_dead, v->stats.members_left
 	};
+	const struct
+	{
+		const char *name;
+		const char *help;
+		uint64		value;
+	}			counters[] = {
+		{"datagrams_received_total", "Gossip datagrams received (since the worker started).",
+		v->stats.datagrams_in},
+		{"datagrams_sent_total", "Gossip datagrams sent (since the worker started).",
+		v->stats.datagrams_out},
+		{"elections_total", "Elections this server started as a candidate (since the worker started).",
+		v->stats.elections_started},
+		{"leader_changes_total", "Leader changes this server observed (since the worker started).",
+		v->stats.leader_changes},
+		{"failovers_total", "Times this server was promoted to primary (since the server started).",
+		v->promotions_total},
+	};
 	const enum quorum_member_state states[] = {
 		QUORUM_MEMBER_ALIVE, QUORUM_MEMBER_SUSPECT,
 		QUORUM_MEMBER_DEAD, QUORUM_MEMBER_LEFT
@@ -426,21 +443,9 @@ http_metrics(StringInfo out, const HttpView *v)
 		http_sample(out, "dropped_datagrams_total", "reason",
 					quorum_drop_reason_name(r), v->stats.drops[r]);
 
-	http_metric(out, "datagrams_received_total", "counter",
-				"Gossip datagrams received (since the worker started).",
-				v->stats.datagrams_in);
-	http_metric(out, "datagrams_sent_total", "counter",
-				"Gossip datagrams sent (since the worker started).",
-				v->stats.datagrams_out);
-	http_metric(out, "elections_total", "counter",
-				"Elections this server started as a candidate (since the worker started).",
-				v->stats.elections_started);
-	http_metric(out, "leader_changes_total", "counter",
-				"Leader changes this server observed (since the worker started).",
-				v->stats.leader_changes);
-	http_metric(out, "failovers_total", "counter",
-				"Times this server was promoted to primary (since the server started).",
-				v->promotions_total);
+	for (int i = 0; i < lengthof(counters); i++)
+		http_metric(out, counters[i].name, "counter", counters[i].help,
+					counters[i].value);
 }
 
 static const char *
