@@ -172,7 +172,7 @@ http_is_primary(const HttpView *v)
 {
 	if (v->recovery != RECOVERY_STATE_DONE)
 		return false;
-	if (!pgq_failover_enabled)
+	if (!pgq_elections_enabled)
 		return true;
 	return http_self_leads(v) && v->lease_held;
 }
@@ -261,7 +261,7 @@ http_json_self(StringInfo out, const HttpView *v)
 				   true);
 	appendStringInfo(out, ",\"lease\":%s,\"fenced\":%s,\"streaming\":%s",
 					 v->lease_held ? "true" : "false",
-					 pgq_failover_enabled && !v->lease_held ? "true" : "false",
+					 pgq_elections_enabled && !v->lease_held ? "true" : "false",
 					 v->streaming ? "true" : "false");
 	if (self != NULL && http_lag(v, self, &lag))
 		appendStringInfo(out, ",\"lag\":" UINT64_FORMAT, lag);
@@ -405,7 +405,7 @@ http_metrics(StringInfo out, const HttpView *v)
 				v->lease_left_ms / 1000.0);
 	http_metric(out, "fenced", "gauge",
 				"Whether the commit fence refuses writes here (quorum.status.fenced).",
-				pgq_failover_enabled && !v->lease_held);
+				pgq_elections_enabled && !v->lease_held);
 	http_metric(out, "paused", "gauge",
 				"Whether automatic failover is paused.", v->paused);
 
@@ -413,7 +413,7 @@ http_metrics(StringInfo out, const HttpView *v)
 					 "Replication mode (quorum.status.mode): 1 for the current one.");
 	for (int i = 0; i < lengthof(modes); i++)
 		http_sample(out, "mode", "mode", modes[i].name,
-					(pgq_failover_enabled ? v->mode : PGQ_MODE_ASYNC) == modes[i].mode);
+					(pgq_elections_enabled ? v->mode : PGQ_MODE_ASYNC) == modes[i].mode);
 
 	http_metric_head(out, "members", "gauge", "Members by state, as this server sees them.");
 	for (int i = 0; i < lengthof(states); i++)

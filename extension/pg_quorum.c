@@ -8,7 +8,7 @@
  * are requested while the postmaster starts, and its commit fence is a
  * transaction callback every backend inherits from the postmaster.
  * Everything else lives in the files named below: guc.c, shmem.c, fence.c,
- * worker.c (with reconcile.c and actions.c), sqlapi.c (the views) and
+ * worker.c (with reconcile.c and actions.c), sqlapi.c (the views),
  * commands.c (the functions that ask the worker to act), and http.c (the
  * HTTP endpoint, a worker of its own).
  *
