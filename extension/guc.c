@@ -45,6 +45,10 @@ char	   *pgq_conninfo = NULL;
 int			pgq_election_timeout_ms = 1200;
 bool		pgq_elections_enabled = true;
 int			pgq_heartbeat_interval_ms = 100;
+char	   *pgq_http_auth_file = NULL;
+char	   *pgq_http_listen = NULL;
+char	   *pgq_http_ssl_cert_file = NULL;
+char	   *pgq_http_ssl_key_file = NULL;
 int			pgq_indirect_probes = 3;
 char	   *pgq_key_file = NULL;
 char	   *pgq_listen = NULL;
@@ -408,6 +412,42 @@ pgq_define_gucs(void)
 							PGC_POSTMASTER,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.http_auth_file",
+							   "File holding \"user:password\" for the HTTP endpoint's basic authentication.",
+							   "Empty means no authentication.  /cluster and /metrics need it; the health paths never do.  A relative path is relative to the data directory.",
+							   &pgq_http_auth_file,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.http_listen",
+							   "Address and port of the HTTP endpoint for load balancers and Prometheus.",
+							   "Empty (the default) means no HTTP endpoint.",
+							   &pgq_http_listen,
+							   "",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.http_ssl_cert_file",
+							   "Certificate chain file for TLS on the HTTP endpoint.",
+							   "With pg_quorum.http_ssl_key_file, the endpoint speaks HTTPS only.  A relative path is relative to the data directory.",
+							   &pgq_http_ssl_cert_file,
+							   "",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_quorum.http_ssl_key_file",
+							   "Private key file for TLS on the HTTP endpoint.",
+							   NULL,
+							   &pgq_http_ssl_key_file,
+							   "",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_quorum.indirect_probes",
 							"Members asked to probe a peer after a direct probe fails.",

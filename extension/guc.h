@@ -30,6 +30,10 @@ extern int	pgq_election_timeout_ms;
 /* pg_quorum.failover: whether this server takes part in elections at all */
 extern bool pgq_elections_enabled;
 extern int	pgq_heartbeat_interval_ms;
+extern char *pgq_http_auth_file;
+extern char *pgq_http_listen;
+extern char *pgq_http_ssl_cert_file;
+extern char *pgq_http_ssl_key_file;
 extern int	pgq_indirect_probes;
 extern char *pgq_key_file;
 extern char *pgq_listen;

@@ -8,8 +8,9 @@
  * are requested while the postmaster starts, and its commit fence is a
  * transaction callback every backend inherits from the postmaster.
  * Everything else lives in the files named below: guc.c, shmem.c, fence.c,
- * worker.c (with reconcile.c and actions.c), sqlapi.c (the views) and
- * commands.c (the functions that ask the worker to act).
+ * worker.c (with reconcile.c and actions.c), sqlapi.c (the views),
+ * commands.c (the functions that ask the worker to act), and http.c (the
+ * HTTP endpoint, a worker of its own).
  *
  * extension/pg_quorum.c
  *
@@ -28,6 +29,7 @@
 
 #include "fence.h"
 #include "guc.h"
+#include "http.h"
 #include "pg_compat.h"
 #include "shmem.h"
 #include "worker.h"
@@ -58,25 +60,27 @@ pgq_shmem_startup_hook(void)
 	pgq_shmem_startup();
 }
 
+/* Registers a worker that runs function under name (also its type). */
 static void
-pgq_register_worker(void)
+pgq_register_worker(const char *function, const char *name)
 {
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
 
 	/*
-	 * No database connection: the worker reads WAL positions straight from
-	 * shared memory, and starting at postmaster start keeps gossip up while
+	 * No database connection: the workers read WAL positions and the
+	 * cluster's state straight from shared memory, and starting at
+	 * postmaster start keeps gossip up, and the HTTP checks answering, while
 	 * a standby is still recovering.
 	 */
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
 	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
 	worker.bgw_restart_time = PGQ_WORKER_RESTART_S;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_quorum");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pgq_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_quorum worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_quorum worker");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", name);
 	worker.bgw_notify_pid = 0;
 	RegisterBackgroundWorker(&worker);
 }
@@ -98,5 +102,8 @@ _PG_init(void)
 	shmem_startup_hook = pgq_shmem_startup_hook;
 
 	pgq_fence_init();
-	pgq_register_worker();
+	pgq_register_worker("pgq_worker_main", "pg_quorum worker");
+	/* A worker of its own, so that no HTTP client can delay a heartbeat. */
+	if (pgq_http_listen != NULL && pgq_http_listen[0] != '\0')
+		pgq_register_worker("pgq_http_main", "pg_quorum http");
 }

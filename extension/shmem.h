@@ -192,6 +192,8 @@ typedef struct PgqSharedState
 	 */
 	uint64		events_total;
 	PgqEvent	events[PGQ_EVENTS_MAX];
+	/* 'promoted' events ever added: /metrics' failovers of this server. */
+	uint64		promotions_total;
 
 	/* Commands posted by backends, taken by the worker in order. */
 	int			n_commands;

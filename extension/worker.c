@@ -708,6 +708,8 @@ worker_publish(quorum_time_ms mono_now)
 		pgq_shared->events[pgq_shared->events_total % PGQ_EVENTS_MAX] =
 			worker.pending[e % PGQ_EVENTS_MAX];
 		pgq_shared->events_total++;
+		if (worker.pending[e % PGQ_EVENTS_MAX].kind == PGQ_EV_PROMOTED)
+			pgq_shared->promotions_total++;
 	}
 	LWLockRelease(pgq_shared->lock);
 	worker.n_pending = 0;

@@ -8,7 +8,7 @@
 # unset (as here), so this recipe is the one that runs.
 
 .PHONY: installcheck check-cluster bench-detection bench-failover bench-switchover \
-	bench-fence
+	bench-fence bench-haproxy
 
 # pgTAP: pg_prove over test/sql/*.sql against a temporary server.
 installcheck:
@@ -32,6 +32,11 @@ bench-failover:
 # the target.
 bench-switchover:
 	@bash scripts/sandbox.sh perl test/bench/switchover.pl $(PGQ_BENCH_RUNS)
+
+# kill -9 of the primary to the first write through HAProxy, which checks
+# GET /primary on the HTTP endpoint.
+bench-haproxy:
+	@bash scripts/sandbox.sh perl test/bench/haproxy.pl $(PGQ_BENCH_RUNS)
 
 # pgbench throughput with and without pg_quorum loaded, interleaved.
 bench-fence:

@@ -1,7 +1,7 @@
 # test/fuzz/fuzz.mk: libFuzzer targets, one per decoder, included by the
 # top-level Makefile.
 #
-#   make fuzz          build build/fuzz/fuzz_{wire,unseal,keyring}
+#   make fuzz          build build/fuzz/fuzz_{wire,unseal,keyring,http}
 #   make check-fuzz    run each for FUZZ_SECONDS from its committed seeds in
 #                      test/fuzz/corpus/<target>/; ends "N passed, N failed"
 #   make fuzz-corpus   regenerate the committed seeds (gen_corpus.c)
@@ -17,7 +17,7 @@
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := wire unseal keyring
+FUZZ_TARGETS := wire unseal keyring http
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Iinclude -Iplugin $(FUZZ_SAN)
@@ -26,6 +26,15 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Iinclude -Iplugin $(F
 FUZZ_OBJS_wire := wire error
 FUZZ_OBJS_unseal := seal error
 FUZZ_OBJS_keyring := keyring error
+FUZZ_OBJS_http :=
+
+# The HTTP request parser is the extension's, and includes no PostgreSQL
+# header; its seeds are hand-written requests.
+build/fuzz/fuzz_http.o: FUZZ_CFLAGS += -Iextension
+build/fuzz/fuzz_http: build/fuzz/extension/http_parse.o
+build/fuzz/extension/%.o: extension/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 build/fuzz/plugin/%.o: plugin/%.c
 	@mkdir -p $(dir $@)
@@ -75,4 +84,4 @@ check-fuzz: $(FUZZ_BINS)
 	echo "$$pass passed, $$fail failed"; \
 	test $$fail -eq 0
 
--include $(wildcard build/fuzz/*.d build/fuzz/plugin/*.d)
+-include $(wildcard build/fuzz/*.d build/fuzz/plugin/*.d build/fuzz/extension/*.d)

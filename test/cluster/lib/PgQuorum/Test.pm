@@ -245,6 +245,7 @@ sub fatal_messages
 # Failover tests: three voters, synchronous mode, faults.
 
 # new_failover_cluster(extra => "postgresql.conf lines for every server",
+#                      node_extra => [ lines for node1, node2, node3 ],
 #                      join_s => 60): three servers, node1 a primary and
 # node2, node3 its streaming standbys, all voters from the start
 # (pg_quorum.voters), in synchronous mode, with replication and the
@@ -281,7 +282,7 @@ sub new_failover_cluster
 		port     => $gossip[0],
 		peers    => $peers->(0),
 		conninfo => 'host=127.0.0.1 port=' . $primary->port,
-		extra    => $common);
+		extra    => $common . ($o{node_extra}[0] // ''));
 	$primary->start;
 	$primary->backup('base');
 
@@ -297,6 +298,7 @@ sub new_failover_cluster
 			peers    => $peers->($i),
 			conninfo => 'host=127.0.0.1 port=' . $standby->port,
 			extra    => $common
+			  . ($o{node_extra}[$i] // '')
 			  . "primary_conninfo = 'host=127.0.0.1 port="
 			  . $primary->port
 			  . " application_name=$names[$i]'\n");
