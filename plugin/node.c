@@ -114,14 +114,11 @@ node_check_limits(const struct quorum_config *c, char *errbuf, size_t len)
 static int
 node_check_timings(const struct quorum_config *c, char *errbuf, size_t len)
 {
-	if (c->probe_interval_ms == 0 || c->probe_timeout_ms == 0)
-		return node_invalid(errbuf, len,
-							"probe_interval_ms and probe_timeout_ms must be positive");
 	if (c->probe_interval_ms > UINT32_MAX)
 		return node_invalid(errbuf, len, "probe_interval_ms is too large");
-	if (c->probe_timeout_ms >= c->probe_interval_ms)
+	if (!quorum_timing_probe_fits(c->probe_timeout_ms, c->probe_interval_ms))
 		return node_invalid(errbuf, len,
-							"probe_timeout_ms (%llu) must be less than probe_interval_ms (%llu)",
+							"probe_timeout_ms (%llu) must be positive and less than probe_interval_ms (%llu)",
 							(unsigned long long) c->probe_timeout_ms,
 							(unsigned long long) c->probe_interval_ms);
 	if (c->reap_dead_ms != 0 && c->reap_dead_ms < c->gossip_to_dead_ms)

@@ -132,7 +132,7 @@ quorum__raft_config_init(struct quorum__raft_config *cfg)
 	cfg->voter = true;
 	cfg->heartbeat_ms = QUORUM__RAFT_HEARTBEAT_MS;
 	cfg->election_timeout_min_ms = QUORUM__RAFT_ELECTION_MIN_MS;
-	cfg->election_timeout_max_ms = QUORUM__RAFT_ELECTION_MAX_MS;
+	cfg->election_timeout_max_ms = quorum_timing_election_max_ms(QUORUM__RAFT_ELECTION_MIN_MS);
 	cfg->drift_ppm = QUORUM__RAFT_DRIFT_PPM;
 	cfg->lease_margin_ms = QUORUM__RAFT_LEASE_MARGIN_MS;
 	cfg->peers_max = 64;
@@ -180,7 +180,7 @@ raft_check_config(const struct quorum__raft_config *c, char *errbuf, size_t len)
 {
 	if (c->name[0] == '\0')
 		return raft_invalid(errbuf, len, "raft: name must not be empty");
-	if (c->heartbeat_ms == 0 || c->election_timeout_min_ms <= 2 * c->heartbeat_ms)
+	if (!quorum_timing_heartbeat_fits(c->heartbeat_ms, c->election_timeout_min_ms))
 		return raft_invalid(errbuf, len,
 							"election_timeout_min_ms (%llu) must exceed twice heartbeat_ms (%llu)",
 							(unsigned long long) c->election_timeout_min_ms,

@@ -171,7 +171,6 @@ struct quorum__raft_event
 /* Timing defaults, milliseconds; see the essay in raft.c for the rules. */
 #define QUORUM__RAFT_HEARTBEAT_MS 100
 #define QUORUM__RAFT_ELECTION_MIN_MS 1200
-#define QUORUM__RAFT_ELECTION_MAX_MS 1600
 #define QUORUM__RAFT_DRIFT_PPM 5000
 #define QUORUM__RAFT_LEASE_MARGIN_MS 100
 
