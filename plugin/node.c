@@ -342,7 +342,8 @@ quorum__node_send(quorum_node *node, const struct quorum_addr *to)
 					 "could not seal a datagram: %s", quorum_strerror(sealed_len));
 		return false;
 	}
-	quorum__outbox_commit(&node->outbox, to, (size_t) sealed_len);
+	quorum__outbox_commit(&node->outbox, to, (size_t) sealed_len,
+						  msg->type == QUORUM_WIRE_PUSHPULL);
 	node->send_seq++;
 	node->stats.datagrams_out++;
 	node->stats.bytes_out += (uint64_t) sealed_len;

@@ -25,7 +25,6 @@
 
 #include "quorum/error.h"
 #include "internal.h"
-#include "wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -353,12 +352,6 @@ quorum_runtime_new(const struct quorum_runtime_config *config,
 	rt->facts = config->facts;
 	rt->tcp_mode = config->tcp;
 
-	if (config->tcp != QUORUM_RUNTIME_TCP_OFF)
-	{
-		rt->keyring_pending = true;
-		rt->pending_keyring = config->node.keyring;
-		rt->pending_plaintext = config->node.allow_plaintext;
-	}
 	if (config->tcp == QUORUM_RUNTIME_TCP_ON)
 	{
 		rc = quorum__runtime_enable_tcp(rt, errbuf, errbuf_len);
@@ -370,14 +363,6 @@ quorum_runtime_new(const struct quorum_runtime_config *config,
 	}
 	*runtime = rt;
 	return 0;
-}
-
-/* Forget the keyring copy kept for a TCP decision that has now been made. */
-static void
-runtime_wipe_pending_keyring(quorum_runtime *rt)
-{
-	explicit_bzero(&rt->pending_keyring, sizeof(rt->pending_keyring));
-	rt->keyring_pending = false;
 }
 
 /* Register fd with the epoll set under tag; 0 or QUORUM_EIO. */
@@ -413,10 +398,7 @@ runtime_ensure_epoll(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
 	return 0;
 }
 
-/*
- * Turn push-pull over TCP on: the sealer that classifies outgoing
- * datagrams, the scratch buffer, the epoll set and the listener.
- */
+/* Turn push-pull over TCP on: the epoll set and the listener. */
 int
 quorum__runtime_enable_tcp(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
 {
@@ -424,19 +406,6 @@ quorum__runtime_enable_tcp(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
 
 	if (rt->tcp.enabled)
 		return 0;
-	rc = quorum__sealer_init(&rt->sealer, &rt->pending_keyring, rt->pending_plaintext);
-	runtime_wipe_pending_keyring(rt);
-	if (rc != 0)
-	{
-		quorum__runtime_errmsg(errbuf, errbuf_len, 0,
-							   "could not prepare the keyring for TCP push-pull: %s",
-							   quorum_strerror(rc));
-		return rc;
-	}
-	rt->sealer_ready = true;
-	rt->scratch = malloc(rt->datagram_bytes_max);
-	if (rt->scratch == NULL)
-		return QUORUM_ENOMEM;
 	rc = runtime_ensure_epoll(rt, errbuf, errbuf_len);
 	if (rc != 0)
 		return rc;
@@ -459,10 +428,6 @@ quorum__runtime_destroy(quorum_runtime *rt)
 	if (rt->wake_fd >= 0)
 		close(rt->wake_fd);
 	quorum_node_free(rt->node);
-	if (rt->sealer_ready)
-		quorum__sealer_destroy(&rt->sealer);
-	runtime_wipe_pending_keyring(rt);
-	free(rt->scratch);
 	free(rt->slots);
 	pthread_cond_destroy(&rt->done_cond);
 	pthread_mutex_destroy(&rt->lock);
@@ -593,19 +558,6 @@ quorum__runtime_send_udp(quorum_runtime *rt, const uint8_t *data, size_t len,
 		quorum__runtime_count(&rt->counters.send_errors, 1);
 }
 
-/* Whether an outgoing (sealed) datagram is a push-pull chunk. */
-static bool
-runtime_is_pushpull(quorum_runtime *rt, const struct quorum_datagram *dg)
-{
-	int			n;
-
-	n = quorum__unseal(&rt->sealer, dg->data, dg->len, rt->scratch,
-					   rt->datagram_bytes_max);
-	return n >= 4 && rt->scratch[0] == QUORUM_WIRE_MAGIC0 &&
-		rt->scratch[1] == QUORUM_WIRE_MAGIC1 &&
-		rt->scratch[3] == (uint8_t) QUORUM_WIRE_PUSHPULL;
-}
-
 /*
  * Carry out one step's output in node.h's order.  If persisting fails the
  * datagrams that depend on it are not sent, and the error is returned.
@@ -631,7 +583,7 @@ runtime_carry_out(quorum_runtime *rt, struct quorum_output *out,
 		{
 			const struct quorum_datagram *dg = &out->datagrams[i];
 
-			if (rt->tcp.enabled && runtime_is_pushpull(rt, dg))
+			if (rt->tcp.enabled && dg->pushpull)
 			{
 				if (quorum__runtime_tcp_queue(rt, dg, now_ms))
 					continue;
@@ -850,14 +802,9 @@ quorum_runtime_process(quorum_runtime *runtime, quorum_time_ms now_ms)
 	rt->busy = true;
 	pthread_mutex_unlock(&rt->lock);
 
-	/*
-	 * Driven for good: the keyring and the TCP port kept for a threaded
-	 * start are not needed.
-	 */
+	/* Driven for good: the TCP port kept for a threaded start is not needed. */
 	if (!rt->tcp.enabled)
 	{
-		if (rt->keyring_pending)
-			runtime_wipe_pending_keyring(rt);
 		if (rt->tcp.listen_fd >= 0)
 		{
 			close(rt->tcp.listen_fd);

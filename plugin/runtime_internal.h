@@ -7,8 +7,8 @@
  *
  * Threading: one thread at a time is the node's writer: the IO thread in
  * threaded mode, the caller of process() and the commands in driven mode.
- * Only the writer touches the sockets, the TCP connections, the sealer and
- * the receive buffer, without locking.  `lock` guards everything marked
+ * Only the writer touches the sockets, the TCP connections and the receive
+ * buffer, without locking.  `lock` guards everything marked
  * "(lock)" below, and the node's state against readers: the writer holds
  * it around quorum_node_step() (the only call that changes the node), and
  * the snapshot reads hold it while they copy.  Callbacks run without it.
@@ -21,7 +21,6 @@
 #define QUORUM_RUNTIME_INTERNAL_H
 
 #include "quorum/runtime.h"
-#include "seal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -118,19 +117,11 @@ struct quorum_runtime
 	struct quorum__rt_tcp tcp;
 
 	/*
-	 * Classifying outgoing datagrams for TCP needs their type, which only
-	 * the plaintext shows: the runtime opens its own copies with a sealer
-	 * of the same keyring (decrypting only; it never seals, so it cannot
-	 * repeat a nonce).  Until the mode is known (tcp AUTO) the keyring
-	 * waits in pending_keyring, wiped once it is used or not needed.
+	 * The runtime carries sealed bytes it never opens: the node marks
+	 * push-pull chunks (quorum_datagram.pushpull) for TCP, so the runtime
+	 * holds no key.
 	 */
 	enum quorum_runtime_tcp tcp_mode;
-	bool		sealer_ready;
-	struct quorum_sealer sealer;
-	bool		keyring_pending;
-	struct quorum_keyring pending_keyring;
-	bool		pending_plaintext;
-	uint8_t    *scratch;		/* datagram_bytes_max: opened copies */
 	size_t		datagram_bytes_max;
 
 	/* Configuration. */

@@ -7,8 +7,8 @@
  * The core does no IO and knows only datagrams (swim_pushpull.c sends its
  * full state as chunks of one datagram each).  DESIGN.md wants full-state
  * anti-entropy over TCP when it exceeds a datagram, as memberlist does, so
- * the runtime does it without the core knowing: carry_out (runtime.c) hands
- * each sealed PUSHPULL datagram here, and the chunks of one step to one
+ * the runtime does it without the core knowing how: carry_out (runtime.c)
+ * hands each datagram the node marked pushpull here, and the chunks of one step to one
  * peer travel over one connection to the peer's gossip port, then the
  * connection closes.  The stream is
  *

@@ -254,6 +254,15 @@ struct quorum_datagram
 	struct quorum_addr to;
 	const uint8_t *data;
 	size_t		len;
+
+	/*
+	 * One chunk of a push-pull exchange (this node's whole state, in as
+	 * many datagrams as it takes): a host with a stream to the peer may
+	 * carry it there instead (the runtime's TCP push-pull); any host may
+	 * send it like the others.  The node marks it, so that a transport
+	 * never has to look inside the sealed bytes.
+	 */
+	bool		pushpull;
 };
 
 enum quorum_event_type
