@@ -251,6 +251,69 @@ runtime_check_config(const struct quorum_runtime_config *config,
 	return false;
 }
 
+/* The runtime's memory, lock and condition; NULL when out of memory. */
+static quorum_runtime *
+runtime_alloc(const struct quorum_runtime_config *config)
+{
+	quorum_runtime *rt = calloc(1, sizeof(*rt));
+
+	if (rt == NULL)
+		return NULL;
+	rt->udp_fd = rt->epoll_fd = rt->wake_fd = rt->tcp.listen_fd = -1;
+	rt->n_slots = config->command_queue_max;
+	rt->datagram_bytes_max = config->node.datagram_bytes_max;
+	rt->slots = calloc(rt->n_slots, sizeof(*rt->slots));
+	if (rt->slots == NULL ||
+		pthread_mutex_init(&rt->lock, NULL) != 0)
+	{
+		free(rt->slots);
+		free(rt);
+		return NULL;
+	}
+	if (pthread_cond_init(&rt->done_cond, NULL) != 0)
+	{
+		pthread_mutex_destroy(&rt->lock);
+		free(rt->slots);
+		free(rt);
+		return NULL;
+	}
+	rt->magic = QUORUM__RUNTIME_MAGIC;
+	return rt;
+}
+
+/*
+ * Open the UDP socket, and reserve the TCP port of the same number unless
+ * TCP is off.  A port the kernel picks for UDP may be taken for TCP (by an
+ * outgoing connection's ephemeral port, say), so with port 0 other ports
+ * are tried.  Returns 0 or QUORUM_EIO with errbuf filled.
+ */
+static int
+runtime_bind(quorum_runtime *rt, const struct quorum_runtime_config *config,
+			 char *errbuf, size_t errbuf_len)
+{
+	for (int attempt = 0; attempt < 16; attempt++)
+	{
+		struct sockaddr_storage ss;
+		socklen_t	len = sizeof(ss);
+		struct quorum_addr bound;
+
+		rt->udp_fd = runtime_open_udp(&config->bind, &rt->sock_family,
+									  errbuf, errbuf_len);
+		if (rt->udp_fd < 0)
+			return QUORUM_EIO;
+		rt->bound = config->bind;
+		if (getsockname(rt->udp_fd, (struct sockaddr *) &ss, &len) == 0 &&
+			quorum__runtime_from_sockaddr(&ss, &bound))
+			rt->bound.port = bound.port;
+		if (config->tcp == QUORUM_RUNTIME_TCP_OFF || config->bind.port != 0 ||
+			quorum__runtime_tcp_bind(rt, errbuf, errbuf_len) == 0)
+			return 0;
+		close(rt->udp_fd);
+		rt->udp_fd = -1;
+	}
+	return QUORUM_EIO;
+}
+
 int
 quorum_runtime_new(const struct quorum_runtime_config *config,
 				   quorum_runtime **runtime, char *errbuf, size_t errbuf_len)
@@ -266,64 +329,12 @@ quorum_runtime_new(const struct quorum_runtime_config *config,
 	*runtime = NULL;
 	if (!runtime_check_config(config, errbuf, errbuf_len))
 		return QUORUM_EINVAL;
-
-	rt = calloc(1, sizeof(*rt));
-	if (rt == NULL)
+	if ((rt = runtime_alloc(config)) == NULL)
 		return QUORUM_ENOMEM;
-	rt->udp_fd = rt->epoll_fd = rt->wake_fd = rt->tcp.listen_fd = -1;
-	rt->n_slots = config->command_queue_max;
-	rt->datagram_bytes_max = config->node.datagram_bytes_max;
-	rt->slots = calloc(rt->n_slots, sizeof(*rt->slots));
-	if (rt->slots == NULL ||
-		pthread_mutex_init(&rt->lock, NULL) != 0)
+	if ((rc = runtime_bind(rt, config, errbuf, errbuf_len)) != 0)
 	{
-		free(rt->slots);
-		free(rt);
-		return QUORUM_ENOMEM;
-	}
-	if (pthread_cond_init(&rt->done_cond, NULL) != 0)
-	{
-		pthread_mutex_destroy(&rt->lock);
-		free(rt->slots);
-		free(rt);
-		return QUORUM_ENOMEM;
-	}
-	rt->magic = QUORUM__RUNTIME_MAGIC;
-
-	/*
-	 * Push-pull over TCP listens on the UDP port's number.  A port the
-	 * kernel picks for UDP may be taken for TCP (by an outgoing connection's
-	 * ephemeral port, say), so reserve both now, trying other ports.
-	 */
-	for (int attempt = 0;; attempt++)
-	{
-		rt->udp_fd = runtime_open_udp(&config->bind, &rt->sock_family,
-									  errbuf, errbuf_len);
-		if (rt->udp_fd < 0)
-		{
-			quorum__runtime_destroy(rt);
-			return QUORUM_EIO;
-		}
-		rt->bound = config->bind;
-		{
-			struct sockaddr_storage ss;
-			socklen_t	len = sizeof(ss);
-			struct quorum_addr bound;
-
-			if (getsockname(rt->udp_fd, (struct sockaddr *) &ss, &len) == 0 &&
-				quorum__runtime_from_sockaddr(&ss, &bound))
-				rt->bound.port = bound.port;
-		}
-		if (config->tcp == QUORUM_RUNTIME_TCP_OFF || config->bind.port != 0 ||
-			quorum__runtime_tcp_bind(rt, errbuf, errbuf_len) == 0)
-			break;
-		close(rt->udp_fd);
-		rt->udp_fd = -1;
-		if (attempt == 15)
-		{
-			quorum__runtime_destroy(rt);
-			return QUORUM_EIO;
-		}
+		quorum__runtime_destroy(rt);
+		return rc;
 	}
 
 	/*
@@ -333,10 +344,11 @@ quorum_runtime_new(const struct quorum_runtime_config *config,
 	node_config = config->node;
 	if (node_config.addr.port == 0)
 		node_config.addr.port = rt->bound.port;
-
 	rc = quorum_node_new(&node_config, &config->facts, quorum_runtime_now_ms(),
 						 &rt->node, errbuf, errbuf_len);
 	explicit_bzero(&node_config.keyring, sizeof(node_config.keyring));
+	if (rc == 0 && config->tcp == QUORUM_RUNTIME_TCP_ON)
+		rc = quorum__runtime_enable_tcp(rt, errbuf, errbuf_len);
 	if (rc != 0)
 	{
 		quorum__runtime_destroy(rt);
@@ -351,16 +363,6 @@ quorum_runtime_new(const struct quorum_runtime_config *config,
 	rt->callback_ctx = config->callback_ctx;
 	rt->facts = config->facts;
 	rt->tcp_mode = config->tcp;
-
-	if (config->tcp == QUORUM_RUNTIME_TCP_ON)
-	{
-		rc = quorum__runtime_enable_tcp(rt, errbuf, errbuf_len);
-		if (rc != 0)
-		{
-			quorum__runtime_destroy(rt);
-			return rc;
-		}
-	}
 	*runtime = rt;
 	return 0;
 }

@@ -621,6 +621,34 @@ witness_lock_dir(const char *dir, bool create)
 	return fd;
 }
 
+/* The flags; a long name is also the setting's name (settings_set). */
+static const struct option witness_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"name", required_argument, NULL, 'n'},
+	{"cluster", required_argument, NULL, 0},
+	{"listen", required_argument, NULL, 'l'},
+	{"peers", required_argument, NULL, 'p'},
+	{"key-file", required_argument, NULL, 'k'},
+	{"state-dir", required_argument, NULL, 'D'},
+	{"voters", required_argument, NULL, 0},
+	{"bootstrap-expect", required_argument, NULL, 0},
+	{"allow-plaintext", no_argument, NULL, 0},
+	{"tcp", required_argument, NULL, 0},
+	{"election-timeout", required_argument, NULL, 0},
+	{"heartbeat-interval", required_argument, NULL, 0},
+	{"probe-interval", required_argument, NULL, 0},
+	{"probe-timeout", required_argument, NULL, 0},
+	{"pushpull-interval", required_argument, NULL, 0},
+	{"suspicion-mult", required_argument, NULL, 0},
+	{"indirect-probes", required_argument, NULL, 0},
+	{"members-max", required_argument, NULL, 0},
+	{"log-level", required_argument, NULL, 0},
+	{"check", no_argument, NULL, 0},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0}
+};
+
 /*
  * Settings from the command line and the configuration file, the flags
  * applied after the file so that they win.  Returns -1 to go on, or the
@@ -629,32 +657,6 @@ witness_lock_dir(const char *dir, bool create)
 static int
 witness_arguments(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"name", required_argument, NULL, 'n'},
-		{"cluster", required_argument, NULL, 0},
-		{"listen", required_argument, NULL, 'l'},
-		{"peers", required_argument, NULL, 'p'},
-		{"key-file", required_argument, NULL, 'k'},
-		{"state-dir", required_argument, NULL, 'D'},
-		{"voters", required_argument, NULL, 0},
-		{"bootstrap-expect", required_argument, NULL, 0},
-		{"allow-plaintext", no_argument, NULL, 0},
-		{"tcp", required_argument, NULL, 0},
-		{"election-timeout", required_argument, NULL, 0},
-		{"heartbeat-interval", required_argument, NULL, 0},
-		{"probe-interval", required_argument, NULL, 0},
-		{"probe-timeout", required_argument, NULL, 0},
-		{"pushpull-interval", required_argument, NULL, 0},
-		{"suspicion-mult", required_argument, NULL, 0},
-		{"indirect-probes", required_argument, NULL, 0},
-		{"members-max", required_argument, NULL, 0},
-		{"log-level", required_argument, NULL, 0},
-		{"check", no_argument, NULL, 0},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0}
-	};
 	const char *flag_keys[64];
 	const char *flag_values[64];
 	int			n_flags = 0;
@@ -663,7 +665,7 @@ witness_arguments(int argc, char **argv)
 	int			idx;
 
 	settings_defaults(&settings);
-	while ((opt = getopt_long(argc, argv, "c:n:l:p:k:D:hV", longopts, &idx)) != -1)
+	while ((opt = getopt_long(argc, argv, "c:n:l:p:k:D:hV", witness_options, &idx)) != -1)
 	{
 		const char *key = NULL;
 
@@ -679,15 +681,15 @@ witness_arguments(int argc, char **argv)
 				printf("quorum_witness (libquorum) %s\n", QUORUM_VERSION_STRING);
 				return 0;
 			case 0:
-				key = longopts[idx].name;
+				key = witness_options[idx].name;
 				break;
 			case '?':
 				witness_usage(stderr);
 				return 2;
 			default:
-				for (int i = 0; longopts[i].name != NULL; i++)
-					if (longopts[i].val == opt)
-						key = longopts[i].name;
+				for (int i = 0; witness_options[i].name != NULL; i++)
+					if (witness_options[i].val == opt)
+						key = witness_options[i].name;
 				break;
 		}
 		if (n_flags == 64)
