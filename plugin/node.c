@@ -71,20 +71,6 @@ quorum_config_init(struct quorum_config *config)
 	quorum__node_raft_config_init(config);
 }
 
-static int
-node_invalid(char *errbuf, size_t errbuf_len, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (errbuf != NULL && errbuf_len > 0)
-	{
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errbuf_len, fmt, ap);
-		va_end(ap);
-	}
-	return QUORUM_EINVAL;
-}
-
 static bool
 node_name_ok(const char *name)
 {
@@ -97,21 +83,21 @@ static int
 node_check_limits(const struct quorum_config *c, char *errbuf, size_t len)
 {
 	if (c->members_max == 0 || c->members_max > QUORUM__MEMBERS_LIMIT)
-		return node_invalid(errbuf, len, "members_max must be between 1 and %u",
-							QUORUM__MEMBERS_LIMIT);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "members_max must be between 1 and %u",
+							  QUORUM__MEMBERS_LIMIT);
 	if (c->meta_slots_max == 0 || c->outbox_datagrams_max == 0 ||
 		c->events_max == 0 || c->dissemination_queue_max == 0)
-		return node_invalid(errbuf, len,
-							"meta_slots_max, outbox_datagrams_max, events_max and dissemination_queue_max must be positive");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "meta_slots_max, outbox_datagrams_max, events_max and dissemination_queue_max must be positive");
 	if (c->datagram_bytes_max < NODE_DATAGRAM_BYTES_MIN ||
 		c->datagram_bytes_max > NODE_DATAGRAM_BYTES_MAX)
-		return node_invalid(errbuf, len,
-							"datagram_bytes_max must be between %d and %d",
-							NODE_DATAGRAM_BYTES_MIN, NODE_DATAGRAM_BYTES_MAX);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "datagram_bytes_max must be between %d and %d",
+							  NODE_DATAGRAM_BYTES_MIN, NODE_DATAGRAM_BYTES_MAX);
 	if (c->suspicion_mult == 0 || c->suspicion_max_mult == 0 ||
 		c->retransmit_mult == 0 || c->awareness_max == 0)
-		return node_invalid(errbuf, len,
-							"suspicion_mult, suspicion_max_mult, retransmit_mult and awareness_max must be positive");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "suspicion_mult, suspicion_max_mult, retransmit_mult and awareness_max must be positive");
 	return 0;
 }
 
@@ -119,17 +105,17 @@ static int
 node_check_timings(const struct quorum_config *c, char *errbuf, size_t len)
 {
 	if (c->probe_interval_ms > UINT32_MAX)
-		return node_invalid(errbuf, len, "probe_interval_ms is too large");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "probe_interval_ms is too large");
 	if (!quorum_timing_probe_fits(c->probe_timeout_ms, c->probe_interval_ms))
-		return node_invalid(errbuf, len,
-							"probe_timeout_ms (%llu) must be positive and less than probe_interval_ms (%llu)",
-							(unsigned long long) c->probe_timeout_ms,
-							(unsigned long long) c->probe_interval_ms);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "probe_timeout_ms (%llu) must be positive and less than probe_interval_ms (%llu)",
+							  (unsigned long long) c->probe_timeout_ms,
+							  (unsigned long long) c->probe_interval_ms);
 	if (c->reap_dead_ms != 0 && c->reap_dead_ms < c->gossip_to_dead_ms)
-		return node_invalid(errbuf, len,
-							"reap_dead_ms (%llu) must be 0 or at least gossip_to_dead_ms (%llu)",
-							(unsigned long long) c->reap_dead_ms,
-							(unsigned long long) c->gossip_to_dead_ms);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "reap_dead_ms (%llu) must be 0 or at least gossip_to_dead_ms (%llu)",
+							  (unsigned long long) c->reap_dead_ms,
+							  (unsigned long long) c->gossip_to_dead_ms);
 	return 0;
 }
 
@@ -139,19 +125,19 @@ node_check_config(const struct quorum_config *c, char *errbuf, size_t len)
 	int			rc;
 
 	if (!node_name_ok(c->name))
-		return node_invalid(errbuf, len, "name must be 1 to %d bytes",
-							QUORUM_NAME_MAX);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "name must be 1 to %d bytes",
+							  QUORUM_NAME_MAX);
 	if (!node_name_ok(c->cluster))
-		return node_invalid(errbuf, len, "cluster must be 1 to %d bytes",
-							QUORUM_NAME_MAX);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "cluster must be 1 to %d bytes",
+							  QUORUM_NAME_MAX);
 	if (c->addr.family != 4 && c->addr.family != 6)
-		return node_invalid(errbuf, len, "addr family must be 4 or 6");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "addr family must be 4 or 6");
 	if (c->keyring.count > QUORUM_KEYS_MAX)
-		return node_invalid(errbuf, len, "keyring holds at most %d keys",
-							QUORUM_KEYS_MAX);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "keyring holds at most %d keys",
+							  QUORUM_KEYS_MAX);
 	if (c->keyring.count == 0 && !c->allow_plaintext)
-		return node_invalid(errbuf, len,
-							"no keys: set a keyring, or allow_plaintext explicitly");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "no keys: set a keyring, or allow_plaintext explicitly");
 	if ((rc = node_check_limits(c, errbuf, len)) != 0)
 		return rc;
 	return node_check_timings(c, errbuf, len);
@@ -188,7 +174,7 @@ quorum_node_new(const struct quorum_config *config,
 	int			rc;
 
 	if (config == NULL || node_out == NULL)
-		return node_invalid(errbuf, errbuf_len, "config and node must not be NULL");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, errbuf_len, "config and node must not be NULL");
 	if ((rc = node_check_config(config, errbuf, errbuf_len)) != 0)
 		return rc;
 	node = calloc(1, sizeof(*node));
@@ -220,7 +206,7 @@ quorum_node_new(const struct quorum_config *config,
 	if (rc != 0)
 	{
 		if (rc == QUORUM_EINVAL)
-			node_invalid(errbuf, errbuf_len, "keyring rejected");
+			quorum__errbuf(QUORUM_EINVAL, errbuf, errbuf_len, "keyring rejected");
 		else if (errbuf != NULL && errbuf_len > 0)
 			snprintf(errbuf, errbuf_len, "%s", quorum_strerror(rc));
 		quorum_node_free(node);

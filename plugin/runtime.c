@@ -603,6 +603,60 @@ runtime_carry_out(quorum_runtime *rt, struct quorum_output *out,
 	return 0;
 }
 
+int
+quorum__runtime_lock_call(quorum_runtime *rt)
+{
+	if (!quorum__runtime_valid(rt))
+		return QUORUM_EINVAL;
+	if (quorum__runtime_current == rt)
+		return QUORUM_EBUSY;
+	pthread_mutex_lock(&rt->lock);
+	return 0;
+}
+
+int
+quorum__runtime_claim(quorum_runtime *rt, enum quorum__runtime_mode mode)
+{
+	int			rc = quorum__runtime_lock_call(rt);
+
+	if (rc != 0)
+		return rc;
+	if (rt->mode != QUORUM__RT_MODE_NONE &&
+		!(mode == QUORUM__RT_MODE_DRIVEN && rt->mode == QUORUM__RT_MODE_DRIVEN))
+		rc = QUORUM_ESTATE;
+	else if (rt->busy)
+		rc = QUORUM_EBUSY;
+	else
+	{
+		rt->mode = mode;
+		rt->busy = true;
+	}
+	pthread_mutex_unlock(&rt->lock);
+	return rc;
+}
+
+void
+quorum__runtime_input(struct quorum_input *in, enum quorum_input_type type,
+					  quorum_time_ms now_ms)
+{
+	memset(in, 0, sizeof(*in));
+	in->type = type;
+	in->now_ms = now_ms;
+}
+
+int
+quorum__runtime_step_datagram(quorum_runtime *rt, const struct quorum_addr *from,
+							  const uint8_t *data, size_t len, quorum_time_ms now_ms)
+{
+	struct quorum_input in;
+
+	quorum__runtime_input(&in, QUORUM_IN_DATAGRAM, now_ms);
+	in.u.datagram.from = *from;
+	in.u.datagram.data = data;
+	in.u.datagram.len = len;
+	return quorum__runtime_step(rt, &in);
+}
+
 /*
  * Step the node with one input and carry out the output.  Only the writer
  * calls this; the lock keeps snapshot readers out while the node changes.
@@ -644,7 +698,7 @@ runtime_drain_udp(quorum_runtime *rt, quorum_time_ms now_ms)
 	{
 		struct sockaddr_storage ss;
 		socklen_t	sslen = sizeof(ss);
-		struct quorum_input in;
+		struct quorum_addr from;
 		ssize_t		got;
 		int			rc;
 
@@ -663,14 +717,9 @@ runtime_drain_udp(quorum_runtime *rt, quorum_time_ms now_ms)
 		if (rt->left)
 			continue;
 
-		memset(&in, 0, sizeof(in));
-		in.type = QUORUM_IN_DATAGRAM;
-		in.now_ms = now_ms;
-		if (!quorum__runtime_from_sockaddr(&ss, &in.u.datagram.from))
+		if (!quorum__runtime_from_sockaddr(&ss, &from))
 			continue;
-		in.u.datagram.data = rt->recv_buf;
-		in.u.datagram.len = (size_t) got;
-		rc = quorum__runtime_step(rt, &in);
+		rc = quorum__runtime_step_datagram(rt, &from, rt->recv_buf, (size_t) got, now_ms);
 		if (rc != 0)
 			return rc;
 	}
@@ -685,9 +734,7 @@ runtime_join_seeds(quorum_runtime *rt, quorum_time_ms now_ms)
 		struct quorum_input in;
 		int			rc;
 
-		memset(&in, 0, sizeof(in));
-		in.type = QUORUM_IN_COMMAND;
-		in.now_ms = now_ms;
+		quorum__runtime_input(&in, QUORUM_IN_COMMAND, now_ms);
 		in.u.command.type = QUORUM_CMD_JOIN;
 		in.u.command.addr = rt->seeds[i];
 		rc = quorum__runtime_step(rt, &in);
@@ -757,9 +804,7 @@ quorum__runtime_work(quorum_runtime *rt, quorum_time_ms now_ms,
 	{
 		struct quorum_input in;
 
-		memset(&in, 0, sizeof(in));
-		in.type = QUORUM_IN_TICK;
-		in.now_ms = now_ms;
+		quorum__runtime_input(&in, QUORUM_IN_TICK, now_ms);
 		rc = quorum__runtime_step(rt, &in);
 	}
 
@@ -785,24 +830,8 @@ quorum_runtime_process(quorum_runtime *runtime, quorum_time_ms now_ms)
 	int			n_evs = 0;
 	int			rc;
 
-	if (!quorum__runtime_valid(rt))
-		return QUORUM_EINVAL;
-	if (quorum__runtime_current == rt)
-		return QUORUM_EBUSY;
-	pthread_mutex_lock(&rt->lock);
-	if (rt->mode == QUORUM__RT_MODE_THREADED || rt->mode == QUORUM__RT_MODE_STOPPED)
-	{
-		pthread_mutex_unlock(&rt->lock);
-		return QUORUM_ESTATE;
-	}
-	if (rt->busy)
-	{
-		pthread_mutex_unlock(&rt->lock);
-		return QUORUM_EBUSY;
-	}
-	rt->mode = QUORUM__RT_MODE_DRIVEN;
-	rt->busy = true;
-	pthread_mutex_unlock(&rt->lock);
+	if ((rc = quorum__runtime_claim(rt, QUORUM__RT_MODE_DRIVEN)) != 0)
+		return rc;
 
 	/* Driven for good: the TCP port kept for a threaded start is not needed. */
 	if (!rt->tcp.enabled)
@@ -845,13 +874,10 @@ static int
 runtime_call(quorum_runtime *rt, struct quorum_input *in)
 {
 	bool		free_requested;
-	int			rc;
+	int			rc = quorum__runtime_lock_call(rt);
 
-	if (!quorum__runtime_valid(rt))
-		return QUORUM_EINVAL;
-	if (quorum__runtime_current == rt)
-		return QUORUM_EBUSY;
-	pthread_mutex_lock(&rt->lock);
+	if (rc != 0)
+		return rc;
 	if (rt->mode == QUORUM__RT_MODE_THREADED)
 	{
 		pthread_mutex_unlock(&rt->lock);
@@ -891,9 +917,7 @@ quorum_runtime_set_facts(quorum_runtime *runtime,
 
 	if (facts == NULL)
 		return QUORUM_EINVAL;
-	memset(&in, 0, sizeof(in));
-	in.type = QUORUM_IN_FACTS;
-	in.now_ms = now_ms;
+	quorum__runtime_input(&in, QUORUM_IN_FACTS, now_ms);
 	in.u.facts = *facts;
 	return runtime_call(runtime, &in);
 }
@@ -906,45 +930,23 @@ quorum_runtime_command(quorum_runtime *runtime,
 
 	if (command == NULL)
 		return QUORUM_EINVAL;
-	memset(&in, 0, sizeof(in));
-	in.type = QUORUM_IN_COMMAND;
-	in.now_ms = now_ms;
+	quorum__runtime_input(&in, QUORUM_IN_COMMAND, now_ms);
 	in.u.command = *command;
 	return runtime_call(runtime, &in);
 }
 
-int
-quorum_runtime_join(quorum_runtime *runtime, const struct quorum_addr *seed,
-					quorum_time_ms now_ms)
-{
-	struct quorum_command cmd;
-
-	if (seed == NULL)
-		return QUORUM_EINVAL;
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = QUORUM_CMD_JOIN;
-	cmd.addr = *seed;
-	return quorum_runtime_command(runtime, &cmd, now_ms);
-}
-
-int
-quorum_runtime_leave(quorum_runtime *runtime, quorum_time_ms now_ms)
+/* The command wrappers' one builder; addr and name may be NULL. */
+static int
+runtime_command(quorum_runtime *runtime, enum quorum_command_type type,
+				const struct quorum_addr *addr, const char *name,
+				quorum_time_ms now_ms)
 {
 	struct quorum_command cmd;
 
 	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = QUORUM_CMD_LEAVE;
-	return quorum_runtime_command(runtime, &cmd, now_ms);
-}
-
-int
-quorum_runtime_transfer(quorum_runtime *runtime, const char *name,
-						quorum_time_ms now_ms)
-{
-	struct quorum_command cmd;
-
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = QUORUM_CMD_TRANSFER;
+	cmd.type = type;
+	if (addr != NULL)
+		cmd.addr = *addr;
 	if (name != NULL)
 	{
 		if (strlen(name) > QUORUM_NAME_MAX)
@@ -952,6 +954,28 @@ quorum_runtime_transfer(quorum_runtime *runtime, const char *name,
 		strcpy(cmd.name, name);
 	}
 	return quorum_runtime_command(runtime, &cmd, now_ms);
+}
+
+int
+quorum_runtime_join(quorum_runtime *runtime, const struct quorum_addr *seed,
+					quorum_time_ms now_ms)
+{
+	if (seed == NULL)
+		return QUORUM_EINVAL;
+	return runtime_command(runtime, QUORUM_CMD_JOIN, seed, NULL, now_ms);
+}
+
+int
+quorum_runtime_leave(quorum_runtime *runtime, quorum_time_ms now_ms)
+{
+	return runtime_command(runtime, QUORUM_CMD_LEAVE, NULL, NULL, now_ms);
+}
+
+int
+quorum_runtime_transfer(quorum_runtime *runtime, const char *name,
+						quorum_time_ms now_ms)
+{
+	return runtime_command(runtime, QUORUM_CMD_TRANSFER, NULL, name, now_ms);
 }
 
 /* ---------------------------------------------------------------------
