@@ -325,10 +325,9 @@ switchover_unfit_target(const PgqSnapshot *snap, const PgqMember *m, bool *bad_p
 		*bad_param = false;
 		return "Its metadata has not reached this server yet.";
 	}
-	if (m->priority <= 0)
-		return "Its pg_quorum.priority is 0, which means never promote it.";
-	if (m->role == QUORUM_ROLE_WITNESS)
-		return "It is a witness, which has no database.";
+	if (!quorum_member_may_lead(m->role, m->priority))
+		return m->role == QUORUM_ROLE_WITNESS ? "It is a witness, which has no database." :
+			"Its pg_quorum.priority is 0, which means never promote it.";
 	*bad_param = false;
 	if (m->state != QUORUM_MEMBER_ALIVE)
 		return psprintf("It is %s.", pgq_state_sql_name(m->state));

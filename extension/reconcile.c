@@ -173,7 +173,8 @@ pgq_reconcile_init(const char *self, PgqRecordFn record, PgqCommandFn command)
 	st.record = record;
 	st.command = command;
 	st.was_in_recovery = RecoveryInProgress();
-	st.hand_over_ms = 2 * (quorum_time_ms) pgq_election_timeout_ms * 4 / 3;
+	st.hand_over_ms =
+		quorum_timing_hand_over_ms(quorum_timing_election_max_ms(pgq_election_timeout_ms));
 }
 
 void

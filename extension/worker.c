@@ -332,7 +332,7 @@ worker_configure_election(struct quorum_runtime_config *rc, const char *name)
 		worker_bad_setting("pg_quorum.voters", pgq_voters,
 						   psprintf("It names this server, \"%s\", but pg_quorum.voter is off.", name),
 						   "Remove this server from the list or set pg_quorum.voter = on.");
-	if (pgq_heartbeat_interval_ms * 2 >= pgq_election_timeout_ms)
+	if (!quorum_timing_heartbeat_fits(pgq_heartbeat_interval_ms, pgq_election_timeout_ms))
 		worker_bad_setting("pg_quorum.heartbeat_interval",
 						   GetConfigOption("pg_quorum.heartbeat_interval", false, false),
 						   psprintf("pg_quorum.heartbeat_interval must be less than half of pg_quorum.election_timeout (%d ms).",
@@ -344,7 +344,7 @@ worker_configure_election(struct quorum_runtime_config *rc, const char *name)
 	memcpy(rc->node.initial_voters, voters, sizeof(voters[0]) * n_voters);
 	rc->node.heartbeat_ms = pgq_heartbeat_interval_ms;
 	rc->node.election_timeout_min_ms = pgq_election_timeout_ms;
-	rc->node.election_timeout_max_ms = (quorum_time_ms) pgq_election_timeout_ms * 4 / 3;
+	rc->node.election_timeout_max_ms = quorum_timing_election_max_ms(pgq_election_timeout_ms);
 }
 
 static void worker_trace(void *ctx, enum quorum_trace_level level,
@@ -384,7 +384,7 @@ worker_configure(struct quorum_runtime_config *rc)
 		worker_bad_setting("pg_quorum.conninfo", pgq_conninfo, detail, NULL);
 	if ((detail = pgq_check_text_length(pgq_tags, QUORUM_TAGS_MAX)) != NULL)
 		worker_bad_setting("pg_quorum.tags", pgq_tags, detail, NULL);
-	if (pgq_probe_timeout_ms >= pgq_probe_interval_ms)
+	if (!quorum_timing_probe_fits(pgq_probe_timeout_ms, pgq_probe_interval_ms))
 		worker_bad_setting("pg_quorum.probe_timeout",
 						   GetConfigOption("pg_quorum.probe_timeout", false, false),
 						   psprintf("pg_quorum.probe_timeout must be shorter than pg_quorum.probe_interval (%d ms).",

@@ -6,7 +6,7 @@
 #                         example host, examples/)
 #   make check-tsan       test_runtime and test_runtime_thread under
 #                         ThreadSanitizer, then the witness daemon's own
-#                         tests (witness/test_witness.sh) against TSan builds
+#                         tests (test/witness/test_witness.sh) against TSan builds
 #                         of the daemon and the example; ends with one line
 #                         "N passed, N failed" summing both
 #   make bench-idle       idle CPU and resident memory of 5 threaded-runtime
@@ -70,14 +70,14 @@ build/tsan/leader_server: examples/leader_server.c $(PROGRAMS_HEADERS) build/tsa
 # "witness: N passed, N failed", and one failure if it printed none or
 # ThreadSanitizer reported.
 define PROGRAMS_TSAN_WITNESS
-	echo "== witness/test_witness.sh (TSan builds)"; \
-	bash witness/test_witness.sh build/tsan/quorum_witness build/tsan/leader_server \
+	echo "== test/witness/test_witness.sh (TSan builds)"; \
+	bash test/witness/test_witness.sh build/tsan/quorum_witness build/tsan/leader_server \
 		2>&1 | tee build/tsan/test_witness.log; \
 	line=$$(grep -E '^witness: [0-9]+ passed, [0-9]+ failed' build/tsan/test_witness.log | tail -n 1); \
 	if [ -n "$$line" ]; then \
 		set -- $$line; pass=$$((pass + $$2)); fail=$$((fail + $$4)); \
 	else \
-		echo "witness/test_witness.sh printed no summary"; fail=$$((fail + 1)); \
+		echo "test/witness/test_witness.sh printed no summary"; fail=$$((fail + 1)); \
 	fi; \
 	if grep -q 'WARNING: ThreadSanitizer' build/tsan/test_witness.log; then \
 		echo "ThreadSanitizer reported in the witness tests"; fail=$$((fail + 1)); \

@@ -2,13 +2,17 @@
  *
  * error.c
  *	  Names and messages of libquorum's error codes, generated from the one
- *	  X-macro table in include/quorum/error.h.
+ *	  X-macro table in include/quorum/error.h, and the helper that explains
+ *	  an error in a caller's buffer.
  *
  * plugin/error.c
  *
  *-------------------------------------------------------------------------
  */
 #include "quorum/error.h"
+#include "internal.h"
+
+#include <stdarg.h>
 
 const char *
 quorum_strerror(int error)
@@ -32,4 +36,18 @@ quorum_error_name(int error)
 #undef QUORUM__ERROR_NAME
 	}
 	return "QUORUM_E?";
+}
+
+int
+quorum__errbuf(int rc, char *errbuf, size_t errbuf_len, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (errbuf != NULL && errbuf_len > 0)
+	{
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errbuf_len, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
 }

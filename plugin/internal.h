@@ -51,6 +51,13 @@ extern bool (*quorum__buggify_hook) (const struct quorum_node *node,
 #define QUORUM_BUGGIFY(node, name) ((void) (node), false)
 #endif
 
+/*
+ * Explain an error in the caller's errbuf (which may be NULL) and return
+ * rc, so that a check reads "return quorum__errbuf(QUORUM_EINVAL, ...)".
+ */
+int			quorum__errbuf(int rc, char *errbuf, size_t errbuf_len, const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
+
 #define QUORUM_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define QUORUM_MAX(a, b) ((a) > (b) ? (a) : (b))
 

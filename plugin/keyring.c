@@ -15,6 +15,7 @@
  */
 #include "quorum/node.h"
 #include "quorum/error.h"
+#include "internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,21 +24,6 @@
 #include <openssl/crypto.h>
 
 #define KEYRING_HEX_DIGITS (2 * QUORUM_KEY_BYTES)
-
-static void keyring_error(char *errbuf, size_t errbuf_len, const char *fmt, ...)
-			__attribute__((format(printf, 3, 4)));
-
-static void
-keyring_error(char *errbuf, size_t errbuf_len, const char *fmt, ...)
-{
-	va_list		ap;
-
-	if (errbuf == NULL || errbuf_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errbuf_len, fmt, ap);
-	va_end(ap);
-}
 
 static bool
 keyring_space(char c)
@@ -71,20 +57,14 @@ keyring_parse_line(const char *line, size_t n, unsigned lineno,
 	for (size_t i = 0; i < n; i++)
 	{
 		if (keyring_hexval(line[i]) < 0)
-		{
-			keyring_error(errbuf, errbuf_len,
-						  "line %u: invalid character at column %zu: a key is %d hex digits",
-						  lineno, indent + i + 1, KEYRING_HEX_DIGITS);
-			return QUORUM_EINVAL;
-		}
+			return quorum__errbuf(QUORUM_EINVAL, errbuf, errbuf_len,
+								  "line %u: invalid character at column %zu: a key is %d hex digits",
+								  lineno, indent + i + 1, KEYRING_HEX_DIGITS);
 	}
 	if (n != KEYRING_HEX_DIGITS)
-	{
-		keyring_error(errbuf, errbuf_len,
-					  "line %u: key has %zu hex digits, expected %d",
-					  lineno, n, KEYRING_HEX_DIGITS);
-		return QUORUM_EINVAL;
-	}
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, errbuf_len,
+							  "line %u: key has %zu hex digits, expected %d",
+							  lineno, n, KEYRING_HEX_DIGITS);
 	for (size_t i = 0; i < QUORUM_KEY_BYTES; i++)
 		key[i] = (uint8_t) (keyring_hexval(line[2 * i]) << 4 |
 							keyring_hexval(line[2 * i + 1]));
@@ -103,10 +83,7 @@ quorum_keyring_parse(const char *text, size_t len,
 	if (errbuf != NULL && errbuf_len > 0)
 		errbuf[0] = '\0';
 	if (keyring == NULL || (text == NULL && len > 0))
-	{
-		keyring_error(errbuf, errbuf_len, "invalid argument");
-		return QUORUM_EINVAL;
-	}
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, errbuf_len, "invalid argument");
 	memset(keyring, 0, sizeof(*keyring));
 
 	while (pos < len && rc == 0)
@@ -130,10 +107,9 @@ quorum_keyring_parse(const char *text, size_t len,
 
 		if (keyring->count == QUORUM_KEYS_MAX)
 		{
-			keyring_error(errbuf, errbuf_len,
-						  "line %u: too many keys (at most %d)",
-						  lineno, QUORUM_KEYS_MAX);
-			rc = QUORUM_EINVAL;
+			rc = quorum__errbuf(QUORUM_EINVAL, errbuf, errbuf_len,
+								"line %u: too many keys (at most %d)",
+								lineno, QUORUM_KEYS_MAX);
 			break;
 		}
 		rc = keyring_parse_line(line, n, lineno, (size_t) (line - start),
@@ -145,10 +121,9 @@ quorum_keyring_parse(const char *text, size_t len,
 
 	if (rc == 0 && keyring->count == 0)
 	{
-		keyring_error(errbuf, errbuf_len,
-					  "no key found in %u line%s: expected one key of %d hex digits per line",
-					  lineno, lineno == 1 ? "" : "s", KEYRING_HEX_DIGITS);
-		rc = QUORUM_EINVAL;
+		rc = quorum__errbuf(QUORUM_EINVAL, errbuf, errbuf_len,
+							"no key found in %u line%s: expected one key of %d hex digits per line",
+							lineno, lineno == 1 ? "" : "s", KEYRING_HEX_DIGITS);
 	}
 	if (rc != 0)
 		OPENSSL_cleanse(keyring, sizeof(*keyring));

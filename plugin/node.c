@@ -1,15 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * node.c
- *	  One libquorum node: configuration, the step API, and the datagram
- *	  pipeline between the host's bytes and the membership state machine.
+ *	  One libquorum node: configuration, the step API, and the receive
+ *	  checks between the host's bytes and the state machines.
  *
  * Every incoming datagram passes, in this order: size check (OVERSIZE),
- * unseal (AUTH, PLAINTEXT, MALFORMED), decode (MALFORMED, VERSION), cluster
- * check (CLUSTER), self check (SELF), replay check (REPLAY); only then does
- * swim*.c see it, or, for an election message, node_raft.c.  A drop is counted and traced, never an error: garbage is a
- * normal input.  Every outgoing datagram is encoded, numbered (boot, seq)
- * and sealed here, into the step's bounded outbox.
+ * unseal (AUTH, PLAINTEXT, MALFORMED) and decode (MALFORMED, VERSION) in
+ * datagram.c, then here cluster check (CLUSTER), self check (SELF), replay
+ * check (REPLAY); only then does swim*.c see it, or, for an election
+ * message, node_raft.c.  A drop is counted and traced, never an error:
+ * garbage is a normal input.  Every outgoing datagram is encoded, numbered
+ * (boot, seq) and sealed by datagram.c, into the step's bounded outbox.
+ * The layers: node.c drives swim*.c and node_raft.c (raft*.c below it),
+ * and all of them send through datagram.c; nothing calls back up.
  *
  * Output order per node.h: persist (this node's incarnation and the
  * election's term, vote and log, whenever either changed), then datagrams,
@@ -22,6 +25,7 @@
  *-------------------------------------------------------------------------
  */
 #include "node_internal.h"
+#include "datagram.h"
 
 #include "quorum/error.h"
 #include "internal.h"
@@ -67,20 +71,6 @@ quorum_config_init(struct quorum_config *config)
 	quorum__node_raft_config_init(config);
 }
 
-static int
-node_invalid(char *errbuf, size_t errbuf_len, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (errbuf != NULL && errbuf_len > 0)
-	{
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errbuf_len, fmt, ap);
-		va_end(ap);
-	}
-	return QUORUM_EINVAL;
-}
-
 static bool
 node_name_ok(const char *name)
 {
@@ -93,42 +83,39 @@ static int
 node_check_limits(const struct quorum_config *c, char *errbuf, size_t len)
 {
 	if (c->members_max == 0 || c->members_max > QUORUM__MEMBERS_LIMIT)
-		return node_invalid(errbuf, len, "members_max must be between 1 and %u",
-							QUORUM__MEMBERS_LIMIT);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "members_max must be between 1 and %u",
+							  QUORUM__MEMBERS_LIMIT);
 	if (c->meta_slots_max == 0 || c->outbox_datagrams_max == 0 ||
 		c->events_max == 0 || c->dissemination_queue_max == 0)
-		return node_invalid(errbuf, len,
-							"meta_slots_max, outbox_datagrams_max, events_max and dissemination_queue_max must be positive");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "meta_slots_max, outbox_datagrams_max, events_max and dissemination_queue_max must be positive");
 	if (c->datagram_bytes_max < NODE_DATAGRAM_BYTES_MIN ||
 		c->datagram_bytes_max > NODE_DATAGRAM_BYTES_MAX)
-		return node_invalid(errbuf, len,
-							"datagram_bytes_max must be between %d and %d",
-							NODE_DATAGRAM_BYTES_MIN, NODE_DATAGRAM_BYTES_MAX);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "datagram_bytes_max must be between %d and %d",
+							  NODE_DATAGRAM_BYTES_MIN, NODE_DATAGRAM_BYTES_MAX);
 	if (c->suspicion_mult == 0 || c->suspicion_max_mult == 0 ||
 		c->retransmit_mult == 0 || c->awareness_max == 0)
-		return node_invalid(errbuf, len,
-							"suspicion_mult, suspicion_max_mult, retransmit_mult and awareness_max must be positive");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "suspicion_mult, suspicion_max_mult, retransmit_mult and awareness_max must be positive");
 	return 0;
 }
 
 static int
 node_check_timings(const struct quorum_config *c, char *errbuf, size_t len)
 {
-	if (c->probe_interval_ms == 0 || c->probe_timeout_ms == 0)
-		return node_invalid(errbuf, len,
-							"probe_interval_ms and probe_timeout_ms must be positive");
 	if (c->probe_interval_ms > UINT32_MAX)
-		return node_invalid(errbuf, len, "probe_interval_ms is too large");
-	if (c->probe_timeout_ms >= c->probe_interval_ms)
-		return node_invalid(errbuf, len,
-							"probe_timeout_ms (%llu) must be less than probe_interval_ms (%llu)",
-							(unsigned long long) c->probe_timeout_ms,
-							(unsigned long long) c->probe_interval_ms);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "probe_interval_ms is too large");
+	if (!quorum_timing_probe_fits(c->probe_timeout_ms, c->probe_interval_ms))
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "probe_timeout_ms (%llu) must be positive and less than probe_interval_ms (%llu)",
+							  (unsigned long long) c->probe_timeout_ms,
+							  (unsigned long long) c->probe_interval_ms);
 	if (c->reap_dead_ms != 0 && c->reap_dead_ms < c->gossip_to_dead_ms)
-		return node_invalid(errbuf, len,
-							"reap_dead_ms (%llu) must be 0 or at least gossip_to_dead_ms (%llu)",
-							(unsigned long long) c->reap_dead_ms,
-							(unsigned long long) c->gossip_to_dead_ms);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "reap_dead_ms (%llu) must be 0 or at least gossip_to_dead_ms (%llu)",
+							  (unsigned long long) c->reap_dead_ms,
+							  (unsigned long long) c->gossip_to_dead_ms);
 	return 0;
 }
 
@@ -138,19 +125,19 @@ node_check_config(const struct quorum_config *c, char *errbuf, size_t len)
 	int			rc;
 
 	if (!node_name_ok(c->name))
-		return node_invalid(errbuf, len, "name must be 1 to %d bytes",
-							QUORUM_NAME_MAX);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "name must be 1 to %d bytes",
+							  QUORUM_NAME_MAX);
 	if (!node_name_ok(c->cluster))
-		return node_invalid(errbuf, len, "cluster must be 1 to %d bytes",
-							QUORUM_NAME_MAX);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "cluster must be 1 to %d bytes",
+							  QUORUM_NAME_MAX);
 	if (c->addr.family != 4 && c->addr.family != 6)
-		return node_invalid(errbuf, len, "addr family must be 4 or 6");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "addr family must be 4 or 6");
 	if (c->keyring.count > QUORUM_KEYS_MAX)
-		return node_invalid(errbuf, len, "keyring holds at most %d keys",
-							QUORUM_KEYS_MAX);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "keyring holds at most %d keys",
+							  QUORUM_KEYS_MAX);
 	if (c->keyring.count == 0 && !c->allow_plaintext)
-		return node_invalid(errbuf, len,
-							"no keys: set a keyring, or allow_plaintext explicitly");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "no keys: set a keyring, or allow_plaintext explicitly");
 	if ((rc = node_check_limits(c, errbuf, len)) != 0)
 		return rc;
 	return node_check_timings(c, errbuf, len);
@@ -176,16 +163,6 @@ node_alloc(quorum_node *node, const struct quorum_meta *facts)
 	return quorum__swim_init(node, facts);
 }
 
-static void
-node_draw_nonce_prefix(quorum_node *node)
-{
-	uint64_t	r = quorum__prng_next(&node->prng);
-
-	for (int i = 0; i < 8; i++)
-		node->nonce_prefix[i] = (uint8_t) (r >> (8 * i));
-	node->nonce_counter = 0;
-}
-
 int
 quorum_node_new(const struct quorum_config *config,
 				const struct quorum_meta *facts, quorum_time_ms now_ms,
@@ -197,7 +174,7 @@ quorum_node_new(const struct quorum_config *config,
 	int			rc;
 
 	if (config == NULL || node_out == NULL)
-		return node_invalid(errbuf, errbuf_len, "config and node must not be NULL");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, errbuf_len, "config and node must not be NULL");
 	if ((rc = node_check_config(config, errbuf, errbuf_len)) != 0)
 		return rc;
 	node = calloc(1, sizeof(*node));
@@ -213,7 +190,7 @@ quorum_node_new(const struct quorum_config *config,
 	node->trace.level = config->trace_level;
 	node->trace.self = node->config.name;
 	quorum__prng_seed(&node->prng, config->seed);
-	node_draw_nonce_prefix(node);
+	quorum__datagram_init_nonce(node);
 
 	self_facts = facts != NULL ? *facts : no_facts;
 	rc = quorum__sealer_init(&node->sealer, &config->keyring,
@@ -229,7 +206,7 @@ quorum_node_new(const struct quorum_config *config,
 	if (rc != 0)
 	{
 		if (rc == QUORUM_EINVAL)
-			node_invalid(errbuf, errbuf_len, "keyring rejected");
+			quorum__errbuf(QUORUM_EINVAL, errbuf, errbuf_len, "keyring rejected");
 		else if (errbuf != NULL && errbuf_len > 0)
 			snprintf(errbuf, errbuf_len, "%s", quorum_strerror(rc));
 		quorum_node_free(node);
@@ -259,135 +236,6 @@ quorum_node_free(quorum_node *node)
 	free(node);
 }
 
-void
-quorum__node_drop(quorum_node *node, enum quorum_drop_reason reason,
-				  const char *what)
-{
-	node->stats.drops[reason]++;
-	QUORUM_TRACE(&node->trace, QUORUM_TRACE_DEBUG, node->now_ms,
-				 "drop %s: %s", quorum_drop_reason_name(reason), what);
-}
-
-void
-quorum__node_event(quorum_node *node, enum quorum_event_type type,
-				   uint32_t idx)
-{
-	const char *name = quorum__node_member_name(node, idx);
-
-	if (!quorum__outbox_event(&node->outbox, type, node->now_ms, name,
-							  node->members[idx].incarnation))
-		QUORUM_TRACE(&node->trace, QUORUM_TRACE_WARNING, node->now_ms,
-					 "event buffer full (events_max %u): %s %s not delivered",
-					 node->config.events_max, quorum_event_type_name(type), name);
-}
-
-struct quorum_wire_msg *
-quorum__node_msg_out(quorum_node *node, enum quorum_wire_type type)
-{
-	struct quorum_wire_msg *msg = node->msg_out;
-
-	/* Header and body only: the updates array is large and gets overwritten. */
-	msg->type = type;
-	memset(&msg->u, 0, sizeof(msg->u));
-	msg->n_updates = 0;
-	return msg;
-}
-
-/* 8 bytes drawn per boot (and per 2^32 datagrams), then a counter. */
-static void
-node_next_nonce(quorum_node *node, uint8_t nonce[QUORUM_SEAL_NONCE_BYTES])
-{
-	uint32_t	c = node->nonce_counter;
-
-	memcpy(nonce, node->nonce_prefix, 8);
-	nonce[8] = (uint8_t) (c >> 24);
-	nonce[9] = (uint8_t) (c >> 16);
-	nonce[10] = (uint8_t) (c >> 8);
-	nonce[11] = (uint8_t) c;
-	if (++node->nonce_counter == 0)
-		node_draw_nonce_prefix(node);
-}
-
-bool
-quorum__node_send(quorum_node *node, const struct quorum_addr *to)
-{
-	struct quorum_wire_msg *msg = node->msg_out;
-	size_t		cap = node->config.datagram_bytes_max;
-	uint8_t		nonce[QUORUM_SEAL_NONCE_BYTES];
-	uint8_t    *buf = quorum__outbox_reserve(&node->outbox);
-	int			plain_len,
-				sealed_len;
-
-	if (buf == NULL)
-	{
-		quorum__node_drop(node, QUORUM_DROP_OUTBOX_FULL, "outgoing datagram");
-		return false;
-	}
-	msg->cluster_id = node->cluster_id;
-	quorum__name_copy(msg->sender, node->config.name);
-	msg->sender_addr = node->config.addr;
-	msg->boot = node->config.incarnation_start;
-	msg->seq = node->send_seq + 1;
-	plain_len = quorum__wire_encode(msg, node->plain, cap - QUORUM_SEAL_OVERHEAD);
-	if (plain_len < 0)
-	{
-		QUORUM_TRACE(&node->trace, QUORUM_TRACE_WARNING, node->now_ms,
-					 "could not encode a type %d message: %s", (int) msg->type,
-					 quorum_strerror(plain_len));
-		return false;
-	}
-	node_next_nonce(node, nonce);
-	sealed_len = quorum__seal(&node->sealer, nonce, node->plain,
-							  (size_t) plain_len, buf, cap);
-	if (sealed_len < 0)
-	{
-		QUORUM_TRACE(&node->trace, QUORUM_TRACE_WARNING, node->now_ms,
-					 "could not seal a datagram: %s", quorum_strerror(sealed_len));
-		return false;
-	}
-	quorum__outbox_commit(&node->outbox, to, (size_t) sealed_len);
-	node->send_seq++;
-	node->stats.datagrams_out++;
-	node->stats.bytes_out += (uint64_t) sealed_len;
-	return true;
-}
-
-/* Unseal and decode into msg_in; false (counted) if the datagram is bad. */
-static bool
-node_open(quorum_node *node, const uint8_t *data, size_t len)
-{
-	size_t		cap = node->config.datagram_bytes_max;
-	int			n,
-				rc;
-
-	if (len > cap)
-	{
-		quorum__node_drop(node, QUORUM_DROP_OVERSIZE, "datagram over datagram_bytes_max");
-		return false;
-	}
-	n = quorum__unseal(&node->sealer, data, len, node->plain, cap);
-	if (n < 0)
-	{
-		quorum__node_drop(node, n == QUORUM_EAUTH ? QUORUM_DROP_AUTH :
-						  n == QUORUM_ESTATE ? QUORUM_DROP_PLAINTEXT :
-						  QUORUM_DROP_MALFORMED, quorum_strerror(n));
-		return false;
-	}
-	rc = quorum__wire_decode(node->plain, (size_t) n, node->msg_in, NULL);
-	if (rc != 0)
-	{
-		bool		version = n >= 3 && node->plain[0] == QUORUM_WIRE_MAGIC0 &&
-			node->plain[1] == QUORUM_WIRE_MAGIC1 &&
-			node->plain[2] != QUORUM_WIRE_VERSION;
-
-		quorum__node_drop(node, version ? QUORUM_DROP_VERSION :
-						  QUORUM_DROP_MALFORMED,
-						  version ? "unknown protocol version" : "undecodable");
-		return false;
-	}
-	return true;
-}
-
 static void
 node_receive(quorum_node *node, const struct quorum_addr *from,
 			 const uint8_t *data, size_t len)
@@ -397,23 +245,23 @@ node_receive(quorum_node *node, const struct quorum_addr *from,
 
 	node->stats.datagrams_in++;
 	node->stats.bytes_in += len;
-	if (!node_open(node, data, len))
+	if (!quorum__datagram_open(node, data, len))
 		return;
 	if (msg->cluster_id != node->cluster_id)
 	{
-		quorum__node_drop(node, QUORUM_DROP_CLUSTER, msg->sender);
+		quorum__datagram_drop(node, QUORUM_DROP_CLUSTER, msg->sender);
 		return;
 	}
 	if (strcmp(msg->sender, node->config.name) == 0)
 	{
-		quorum__node_drop(node, QUORUM_DROP_SELF, "sender has our name");
+		quorum__datagram_drop(node, QUORUM_DROP_SELF, "sender has our name");
 		return;
 	}
 	idx = quorum__swim_find(node, msg->sender);
 	if (idx != QUORUM__NONE &&
 		!quorum__swim_replay_ok(&node->members[idx], msg->boot, msg->seq))
 	{
-		quorum__node_drop(node, QUORUM_DROP_REPLAY, msg->sender);
+		quorum__datagram_drop(node, QUORUM_DROP_REPLAY, msg->sender);
 		return;
 	}
 	if (msg->type == QUORUM_WIRE_RAFT)

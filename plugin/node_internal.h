@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * node_internal.h
- *	  The layout of struct quorum_node, shared by node.c, node_raft.c and
- *	  the swim*.c modules (private).
+ *	  The layout of struct quorum_node, shared by node.c, node_raft.c,
+ *	  datagram.c and the swim*.c modules (private).
  *
  * Everything is allocated by quorum_node_new() from the config's limits;
  * after that no step allocates.  The member table is a dense array with this
@@ -219,26 +219,6 @@ quorum__name_copy(char dst[QUORUM_NAME_MAX + 1], const char *src)
 	}
 	dst[n] = '\0';
 }
-
-/* Counts a dropped input and traces why, at DEBUG. */
-void		quorum__node_drop(struct quorum_node *node,
-							  enum quorum_drop_reason reason, const char *what);
-
-/*
- * Fill msg_out's header, encode, seal and queue it for `to`.  Returns false
- * (and counts OUTBOX_FULL) if the batch is full.  The body and updates must
- * be set by the caller.
- */
-bool		quorum__node_send(struct quorum_node *node,
-							  const struct quorum_addr *to);
-
-/* Queue an event about member idx. */
-void		quorum__node_event(struct quorum_node *node,
-							   enum quorum_event_type type, uint32_t idx);
-
-/* msg_out cleared to a message of the given type with no updates. */
-struct quorum_wire_msg *quorum__node_msg_out(struct quorum_node *node,
-											 enum quorum_wire_type type);
 
 /* node_raft.c: the election inside the node. */
 void		quorum__node_raft_config_init(struct quorum_config *config);

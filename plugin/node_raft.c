@@ -6,7 +6,8 @@
  *
  * raft.c addresses members by name; here a name becomes the address the
  * member table holds for it, and a received election message becomes
- * raft's input once node.c's pipeline (seal, cluster, replay) has passed it.
+ * raft's input once node.c's checks (datagram.c's seal and decode, then
+ * cluster and replay) have passed it.
  * Gossip feeds raft the members it may talk to and their database roles
  * (whether a member may vote it says itself); raft's events join the step's,
  * and its durable record joins the node's, so that one atomic write of
@@ -17,6 +18,7 @@
  *-------------------------------------------------------------------------
  */
 #include "node_internal.h"
+#include "datagram.h"
 
 #include "quorum/error.h"
 #include "internal.h"
@@ -314,9 +316,9 @@ node_raft_send(struct quorum_node *node, const struct quorum__raft_msg *m)
 					 quorum__raft_msg_type_name(m->type));
 		return;
 	}
-	msg = quorum__node_msg_out(node, QUORUM_WIRE_RAFT);
+	msg = quorum__datagram_msg(node, QUORUM_WIRE_RAFT);
 	msg->u.raft = *m;
-	if (quorum__node_send(node, to))
+	if (quorum__datagram_send(node, to))
 	{
 		node->stats.election_datagrams_out++;
 		node->stats.election_bytes_out += node->stats.bytes_out - bytes;

@@ -68,7 +68,7 @@ quorum__outbox_reserve(struct quorum__outbox *ob)
 
 void
 quorum__outbox_commit(struct quorum__outbox *ob, const struct quorum_addr *to,
-					  size_t len)
+					  size_t len, bool pushpull)
 {
 	struct quorum_datagram *dg;
 
@@ -78,6 +78,7 @@ quorum__outbox_commit(struct quorum__outbox *ob, const struct quorum_addr *to,
 	dg->to = *to;
 	dg->data = ob->bytes + ob->n_datagrams * ob->datagram_bytes_max;
 	dg->len = len;
+	dg->pushpull = pushpull;
 	ob->n_datagrams++;
 }
 

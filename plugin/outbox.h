@@ -46,7 +46,8 @@ size_t		quorum__outbox_room(const struct quorum__outbox *ob);
  */
 uint8_t    *quorum__outbox_reserve(struct quorum__outbox *ob);
 void		quorum__outbox_commit(struct quorum__outbox *ob,
-								  const struct quorum_addr *to, size_t len);
+								  const struct quorum_addr *to, size_t len,
+								  bool pushpull);
 
 /* Appends an event; false when events_max are already queued. */
 bool		quorum__outbox_event(struct quorum__outbox *ob,

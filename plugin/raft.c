@@ -132,7 +132,7 @@ quorum__raft_config_init(struct quorum__raft_config *cfg)
 	cfg->voter = true;
 	cfg->heartbeat_ms = QUORUM__RAFT_HEARTBEAT_MS;
 	cfg->election_timeout_min_ms = QUORUM__RAFT_ELECTION_MIN_MS;
-	cfg->election_timeout_max_ms = QUORUM__RAFT_ELECTION_MAX_MS;
+	cfg->election_timeout_max_ms = quorum_timing_election_max_ms(QUORUM__RAFT_ELECTION_MIN_MS);
 	cfg->drift_ppm = QUORUM__RAFT_DRIFT_PPM;
 	cfg->lease_margin_ms = QUORUM__RAFT_LEASE_MARGIN_MS;
 	cfg->peers_max = 64;
@@ -162,45 +162,31 @@ quorum__raft_lease_length(const struct quorum__raft_config *cfg)
 }
 
 static int
-raft_invalid(char *errbuf, size_t len, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (errbuf != NULL && len > 0)
-	{
-		va_start(ap, fmt);
-		vsnprintf(errbuf, len, fmt, ap);
-		va_end(ap);
-	}
-	return QUORUM_EINVAL;
-}
-
-static int
 raft_check_config(const struct quorum__raft_config *c, char *errbuf, size_t len)
 {
 	if (c->name[0] == '\0')
-		return raft_invalid(errbuf, len, "raft: name must not be empty");
-	if (c->heartbeat_ms == 0 || c->election_timeout_min_ms <= 2 * c->heartbeat_ms)
-		return raft_invalid(errbuf, len,
-							"election_timeout_min_ms (%llu) must exceed twice heartbeat_ms (%llu)",
-							(unsigned long long) c->election_timeout_min_ms,
-							(unsigned long long) c->heartbeat_ms);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "raft: name must not be empty");
+	if (!quorum_timing_heartbeat_fits(c->heartbeat_ms, c->election_timeout_min_ms))
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "election_timeout_min_ms (%llu) must exceed twice heartbeat_ms (%llu)",
+							  (unsigned long long) c->election_timeout_min_ms,
+							  (unsigned long long) c->heartbeat_ms);
 	if (c->election_timeout_max_ms < c->election_timeout_min_ms ||
 		c->election_timeout_max_ms > UINT32_MAX)
-		return raft_invalid(errbuf, len,
-							"election_timeout_max_ms must be at least election_timeout_min_ms");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "election_timeout_max_ms must be at least election_timeout_min_ms");
 	if (c->drift_ppm >= 100000)
-		return raft_invalid(errbuf, len, "drift_ppm must be below 100000 (10%%)");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "drift_ppm must be below 100000 (10%%)");
 	if (quorum__raft_lease_length(c) <= c->heartbeat_ms)
-		return raft_invalid(errbuf, len,
-							"no room for a lease: election_timeout_min_ms is too short for drift_ppm, lease_margin_ms and heartbeat_ms");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len,
+							  "no room for a lease: election_timeout_min_ms is too short for drift_ppm, lease_margin_ms and heartbeat_ms");
 	if (c->n_initial_voters > QUORUM_VOTERS_MAX ||
 		c->bootstrap_expect > QUORUM_VOTERS_MAX)
-		return raft_invalid(errbuf, len, "at most %d voters",
-							QUORUM_VOTERS_MAX);
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "at most %d voters",
+							  QUORUM_VOTERS_MAX);
 	if (c->peers_max < QUORUM_VOTERS_MAX + 2 || c->out_max < 2 * QUORUM_VOTERS_MAX ||
 		c->events_max < 4)
-		return raft_invalid(errbuf, len, "raft: peers_max, out_max or events_max too small");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "raft: peers_max, out_max or events_max too small");
 	return 0;
 }
 
@@ -208,14 +194,14 @@ static int
 raft_check_durable(const struct quorum_election_durable *d, char *errbuf, size_t len)
 {
 	if (d->n_entries > QUORUM_LOG_MAX || d->snap.n_voters > QUORUM_VOTERS_MAX)
-		return raft_invalid(errbuf, len, "restored raft state exceeds its limits");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "restored raft state exceeds its limits");
 	for (uint32_t k = 0; k < d->n_entries; k++)
 		if (d->entries[k].term > d->term ||
 			(k > 0 && d->entries[k].term < d->entries[k - 1].term) ||
 			d->entries[k].term < d->snap.term)
-			return raft_invalid(errbuf, len, "restored raft log is not ordered by term");
+			return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "restored raft log is not ordered by term");
 	if (memchr(d->voted_for, '\0', sizeof(d->voted_for)) == NULL)
-		return raft_invalid(errbuf, len, "restored vote is not a name");
+		return quorum__errbuf(QUORUM_EINVAL, errbuf, len, "restored vote is not a name");
 	return 0;
 }
 

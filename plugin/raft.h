@@ -7,7 +7,8 @@
  *
  * The design essay is at the top of raft.c.  The module is pure: it knows
  * nothing of sockets, datagrams, the wire format or the member table.  Peers
- * are named, messages are plain structs addressed by member name, and every
+ * are named, messages are plain structs addressed by member name (their
+ * types are in raft_msg.h, which the wire codec shares), and every
  * input carries the caller's monotonic time in milliseconds.  After each
  * input the caller drains the output kept in struct quorum__raft:
  *
@@ -35,16 +36,13 @@
 
 #include "quorum/node.h"
 #include "prng.h"
+#include "raft_msg.h"
 #include "trace.h"
 
-/* Entries carried by one APPEND, so that it fits a datagram with names. */
-#define QUORUM__RAFT_APPEND_MAX 4
 /* Heartbeat rounds whose send time the leader remembers (6.4 s at 100 ms). */
 #define QUORUM__RAFT_ROUNDS 64
 /* Non-voters sent a heartbeat per round, taken round-robin. */
 #define QUORUM__RAFT_LEARNERS_PER_ROUND 8
-
-typedef char quorum__raft_name[QUORUM_NAME_MAX + 1];
 
 enum quorum__raft_state
 {
@@ -52,102 +50,6 @@ enum quorum__raft_state
 	QUORUM__RAFT_PRE_CANDIDATE,
 	QUORUM__RAFT_CANDIDATE,
 	QUORUM__RAFT_LEADER
-};
-
-/*
- * A member's database as the election restriction ranks it: timeline first,
- * then WAL position, then the primary above a standby.
- */
-struct quorum__raft_pos
-{
-	uint32_t	timeline;
-	uint64_t	lsn;
-	uint8_t		role;			/* enum quorum_role */
-	int32_t		priority;		/* 0 = never a candidate */
-};
-
-enum quorum__raft_msg_type
-{
-	QUORUM__RAFT_MSG_PREVOTE = 1,
-	QUORUM__RAFT_MSG_PREVOTE_RESP,
-	QUORUM__RAFT_MSG_VOTE,
-	QUORUM__RAFT_MSG_VOTE_RESP,
-	QUORUM__RAFT_MSG_APPEND,	/* entries and heartbeat in one */
-	QUORUM__RAFT_MSG_APPEND_RESP,
-	QUORUM__RAFT_MSG_SNAPSHOT,	/* for a follower behind the snapshot */
-	QUORUM__RAFT_MSG_TIMEOUT_NOW,	/* leadership transfer: campaign now */
-	QUORUM__RAFT_MSG_PROPOSE,	/* a follower forwards a decision */
-	QUORUM__RAFT_MSG_HELLO		/* not bootstrapped yet: here I am */
-};
-#define QUORUM__RAFT_MSG_TYPE_MAX QUORUM__RAFT_MSG_HELLO
-
-/* Why a (pre-)vote was refused; carried for traces and quick retries. */
-enum quorum__raft_refusal
-{
-	QUORUM__RAFT_GRANTED = 0,
-	QUORUM__RAFT_REFUSE_TERM,	/* candidate's term is behind */
-	QUORUM__RAFT_REFUSE_STICKY, /* heard a leader within the minimum timeout */
-	QUORUM__RAFT_REFUSE_VOTED,	/* already voted for another in this term */
-	QUORUM__RAFT_REFUSE_LOG,	/* decision log behind (Raft §5.4.1) */
-	QUORUM__RAFT_REFUSE_WAL,	/* (timeline, lsn, role) behind */
-	QUORUM__RAFT_REFUSE_PRIORITY,	/* priority 0 */
-	QUORUM__RAFT_REFUSE_PRIMARY /* first election: a primary is alive */
-};
-#define QUORUM__RAFT_REFUSAL_MAX QUORUM__RAFT_REFUSE_PRIMARY
-
-struct quorum__raft_msg
-{
-	enum quorum__raft_msg_type type;
-	quorum__raft_name from;
-	quorum__raft_name to;
-	uint64_t	term;
-	uint64_t	config_id;		/* 0 = sender not bootstrapped yet */
-	union
-	{
-		struct
-		{
-			uint64_t	last_index;
-			uint64_t	last_term;
-			struct quorum__raft_pos pos;
-			bool		transfer;	/* caused by TIMEOUT_NOW */
-		}			vote;		/* PREVOTE (term = proposed) and VOTE */
-		struct
-		{
-			bool		granted;
-			uint8_t		refusal;	/* enum quorum__raft_refusal */
-			uint32_t	sticky_ms;	/* REFUSE_STICKY: ms of stickiness left */
-		}			vote_resp;	/* PREVOTE_RESP and VOTE_RESP */
-		struct
-		{
-			uint64_t	prev_index;
-			uint64_t	prev_term;
-			uint64_t	commit;
-			uint64_t	round;	/* heartbeat round, echoed for the lease */
-			uint32_t	n_entries;
-			struct quorum_decision entries[QUORUM__RAFT_APPEND_MAX];
-		}			append;		/* APPEND */
-		struct
-		{
-			bool		success;
-			uint64_t	match_index;	/* or, failing, a hint: our last */
-			uint64_t	round;
-			struct quorum__raft_pos pos;
-			bool		voter;	/* the sender may be a voter */
-		}			append_resp;	/* APPEND_RESP */
-		struct
-		{
-			struct quorum_log_snapshot snap;
-			uint64_t	round;
-		}			snapshot;	/* SNAPSHOT */
-		struct
-		{
-			struct quorum_decision entry;	/* term ignored */
-		}			propose;	/* PROPOSE */
-		struct
-		{
-			bool		voter;	/* the sender may be a voter */
-		}			hello;		/* HELLO */
-	}			u;
 };
 
 enum quorum__raft_event_type
@@ -171,7 +73,6 @@ struct quorum__raft_event
 /* Timing defaults, milliseconds; see the essay in raft.c for the rules. */
 #define QUORUM__RAFT_HEARTBEAT_MS 100
 #define QUORUM__RAFT_ELECTION_MIN_MS 1200
-#define QUORUM__RAFT_ELECTION_MAX_MS 1600
 #define QUORUM__RAFT_DRIFT_PPM 5000
 #define QUORUM__RAFT_LEASE_MARGIN_MS 100
 

@@ -248,7 +248,7 @@ lease_best_target(struct quorum__raft *r)
 		const struct quorum__raft_peer *p = &r->peers[i];
 
 		if (!quorum__raft_is_voter(r, p->name) || !p->pos_known ||
-			p->pos.priority <= 0 || p->pos.role == QUORUM_ROLE_WITNESS ||
+			!quorum_member_may_lead(p->pos.role, p->pos.priority) ||
 			r->now_ms - p->last_ack_ms > r->cfg.election_timeout_min_ms)
 			continue;
 		if (best == NULL || quorum__raft_pos_cmp(&p->pos, &best->pos) > 0 ||
@@ -274,7 +274,8 @@ quorum__raft_transfer_start(struct quorum__raft *r, const char *target)
 	if (strcmp(target, r->cfg.name) == 0 || !quorum__raft_is_voter(r, target))
 		return;
 	snprintf(r->transfer_to, sizeof(r->transfer_to), "%s", target);
-	r->transfer_until_ms = r->now_ms + 2 * r->cfg.election_timeout_max_ms;
+	r->transfer_until_ms = r->now_ms +
+		quorum_timing_hand_over_ms(r->cfg.election_timeout_max_ms);
 	r->lease_released = true;
 	r->facts_fresh = false;
 	r->stats.transfers++;

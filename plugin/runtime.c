@@ -25,7 +25,6 @@
 
 #include "quorum/error.h"
 #include "internal.h"
-#include "wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -252,6 +251,69 @@ runtime_check_config(const struct quorum_runtime_config *config,
 	return false;
 }
 
+/* The runtime's memory, lock and condition; NULL when out of memory. */
+static quorum_runtime *
+runtime_alloc(const struct quorum_runtime_config *config)
+{
+	quorum_runtime *rt = calloc(1, sizeof(*rt));
+
+	if (rt == NULL)
+		return NULL;
+	rt->udp_fd = rt->epoll_fd = rt->wake_fd = rt->tcp.listen_fd = -1;
+	rt->n_slots = config->command_queue_max;
+	rt->datagram_bytes_max = config->node.datagram_bytes_max;
+	rt->slots = calloc(rt->n_slots, sizeof(*rt->slots));
+	if (rt->slots == NULL ||
+		pthread_mutex_init(&rt->lock, NULL) != 0)
+	{
+		free(rt->slots);
+		free(rt);
+		return NULL;
+	}
+	if (pthread_cond_init(&rt->done_cond, NULL) != 0)
+	{
+		pthread_mutex_destroy(&rt->lock);
+		free(rt->slots);
+		free(rt);
+		return NULL;
+	}
+	rt->magic = QUORUM__RUNTIME_MAGIC;
+	return rt;
+}
+
+/*
+ * Open the UDP socket, and reserve the TCP port of the same number unless
+ * TCP is off.  A port the kernel picks for UDP may be taken for TCP (by an
+ * outgoing connection's ephemeral port, say), so with port 0 other ports
+ * are tried.  Returns 0 or QUORUM_EIO with errbuf filled.
+ */
+static int
+runtime_bind(quorum_runtime *rt, const struct quorum_runtime_config *config,
+			 char *errbuf, size_t errbuf_len)
+{
+	for (int attempt = 0; attempt < 16; attempt++)
+	{
+		struct sockaddr_storage ss;
+		socklen_t	len = sizeof(ss);
+		struct quorum_addr bound;
+
+		rt->udp_fd = runtime_open_udp(&config->bind, &rt->sock_family,
+									  errbuf, errbuf_len);
+		if (rt->udp_fd < 0)
+			return QUORUM_EIO;
+		rt->bound = config->bind;
+		if (getsockname(rt->udp_fd, (struct sockaddr *) &ss, &len) == 0 &&
+			quorum__runtime_from_sockaddr(&ss, &bound))
+			rt->bound.port = bound.port;
+		if (config->tcp == QUORUM_RUNTIME_TCP_OFF || config->bind.port != 0 ||
+			quorum__runtime_tcp_bind(rt, errbuf, errbuf_len) == 0)
+			return 0;
+		close(rt->udp_fd);
+		rt->udp_fd = -1;
+	}
+	return QUORUM_EIO;
+}
+
 int
 quorum_runtime_new(const struct quorum_runtime_config *config,
 				   quorum_runtime **runtime, char *errbuf, size_t errbuf_len)
@@ -267,64 +329,12 @@ quorum_runtime_new(const struct quorum_runtime_config *config,
 	*runtime = NULL;
 	if (!runtime_check_config(config, errbuf, errbuf_len))
 		return QUORUM_EINVAL;
-
-	rt = calloc(1, sizeof(*rt));
-	if (rt == NULL)
+	if ((rt = runtime_alloc(config)) == NULL)
 		return QUORUM_ENOMEM;
-	rt->udp_fd = rt->epoll_fd = rt->wake_fd = rt->tcp.listen_fd = -1;
-	rt->n_slots = config->command_queue_max;
-	rt->datagram_bytes_max = config->node.datagram_bytes_max;
-	rt->slots = calloc(rt->n_slots, sizeof(*rt->slots));
-	if (rt->slots == NULL ||
-		pthread_mutex_init(&rt->lock, NULL) != 0)
+	if ((rc = runtime_bind(rt, config, errbuf, errbuf_len)) != 0)
 	{
-		free(rt->slots);
-		free(rt);
-		return QUORUM_ENOMEM;
-	}
-	if (pthread_cond_init(&rt->done_cond, NULL) != 0)
-	{
-		pthread_mutex_destroy(&rt->lock);
-		free(rt->slots);
-		free(rt);
-		return QUORUM_ENOMEM;
-	}
-	rt->magic = QUORUM__RUNTIME_MAGIC;
-
-	/*
-	 * Push-pull over TCP listens on the UDP port's number.  A port the
-	 * kernel picks for UDP may be taken for TCP (by an outgoing connection's
-	 * ephemeral port, say), so reserve both now, trying other ports.
-	 */
-	for (int attempt = 0;; attempt++)
-	{
-		rt->udp_fd = runtime_open_udp(&config->bind, &rt->sock_family,
-									  errbuf, errbuf_len);
-		if (rt->udp_fd < 0)
-		{
-			quorum__runtime_destroy(rt);
-			return QUORUM_EIO;
-		}
-		rt->bound = config->bind;
-		{
-			struct sockaddr_storage ss;
-			socklen_t	len = sizeof(ss);
-			struct quorum_addr bound;
-
-			if (getsockname(rt->udp_fd, (struct sockaddr *) &ss, &len) == 0 &&
-				quorum__runtime_from_sockaddr(&ss, &bound))
-				rt->bound.port = bound.port;
-		}
-		if (config->tcp == QUORUM_RUNTIME_TCP_OFF || config->bind.port != 0 ||
-			quorum__runtime_tcp_bind(rt, errbuf, errbuf_len) == 0)
-			break;
-		close(rt->udp_fd);
-		rt->udp_fd = -1;
-		if (attempt == 15)
-		{
-			quorum__runtime_destroy(rt);
-			return QUORUM_EIO;
-		}
+		quorum__runtime_destroy(rt);
+		return rc;
 	}
 
 	/*
@@ -334,10 +344,11 @@ quorum_runtime_new(const struct quorum_runtime_config *config,
 	node_config = config->node;
 	if (node_config.addr.port == 0)
 		node_config.addr.port = rt->bound.port;
-
 	rc = quorum_node_new(&node_config, &config->facts, quorum_runtime_now_ms(),
 						 &rt->node, errbuf, errbuf_len);
 	explicit_bzero(&node_config.keyring, sizeof(node_config.keyring));
+	if (rc == 0 && config->tcp == QUORUM_RUNTIME_TCP_ON)
+		rc = quorum__runtime_enable_tcp(rt, errbuf, errbuf_len);
 	if (rc != 0)
 	{
 		quorum__runtime_destroy(rt);
@@ -352,32 +363,8 @@ quorum_runtime_new(const struct quorum_runtime_config *config,
 	rt->callback_ctx = config->callback_ctx;
 	rt->facts = config->facts;
 	rt->tcp_mode = config->tcp;
-
-	if (config->tcp != QUORUM_RUNTIME_TCP_OFF)
-	{
-		rt->keyring_pending = true;
-		rt->pending_keyring = config->node.keyring;
-		rt->pending_plaintext = config->node.allow_plaintext;
-	}
-	if (config->tcp == QUORUM_RUNTIME_TCP_ON)
-	{
-		rc = quorum__runtime_enable_tcp(rt, errbuf, errbuf_len);
-		if (rc != 0)
-		{
-			quorum__runtime_destroy(rt);
-			return rc;
-		}
-	}
 	*runtime = rt;
 	return 0;
-}
-
-/* Forget the keyring copy kept for a TCP decision that has now been made. */
-static void
-runtime_wipe_pending_keyring(quorum_runtime *rt)
-{
-	explicit_bzero(&rt->pending_keyring, sizeof(rt->pending_keyring));
-	rt->keyring_pending = false;
 }
 
 /* Register fd with the epoll set under tag; 0 or QUORUM_EIO. */
@@ -413,10 +400,7 @@ runtime_ensure_epoll(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
 	return 0;
 }
 
-/*
- * Turn push-pull over TCP on: the sealer that classifies outgoing
- * datagrams, the scratch buffer, the epoll set and the listener.
- */
+/* Turn push-pull over TCP on: the epoll set and the listener. */
 int
 quorum__runtime_enable_tcp(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
 {
@@ -424,19 +408,6 @@ quorum__runtime_enable_tcp(quorum_runtime *rt, char *errbuf, size_t errbuf_len)
 
 	if (rt->tcp.enabled)
 		return 0;
-	rc = quorum__sealer_init(&rt->sealer, &rt->pending_keyring, rt->pending_plaintext);
-	runtime_wipe_pending_keyring(rt);
-	if (rc != 0)
-	{
-		quorum__runtime_errmsg(errbuf, errbuf_len, 0,
-							   "could not prepare the keyring for TCP push-pull: %s",
-							   quorum_strerror(rc));
-		return rc;
-	}
-	rt->sealer_ready = true;
-	rt->scratch = malloc(rt->datagram_bytes_max);
-	if (rt->scratch == NULL)
-		return QUORUM_ENOMEM;
 	rc = runtime_ensure_epoll(rt, errbuf, errbuf_len);
 	if (rc != 0)
 		return rc;
@@ -459,10 +430,6 @@ quorum__runtime_destroy(quorum_runtime *rt)
 	if (rt->wake_fd >= 0)
 		close(rt->wake_fd);
 	quorum_node_free(rt->node);
-	if (rt->sealer_ready)
-		quorum__sealer_destroy(&rt->sealer);
-	runtime_wipe_pending_keyring(rt);
-	free(rt->scratch);
 	free(rt->slots);
 	pthread_cond_destroy(&rt->done_cond);
 	pthread_mutex_destroy(&rt->lock);
@@ -593,19 +560,6 @@ quorum__runtime_send_udp(quorum_runtime *rt, const uint8_t *data, size_t len,
 		quorum__runtime_count(&rt->counters.send_errors, 1);
 }
 
-/* Whether an outgoing (sealed) datagram is a push-pull chunk. */
-static bool
-runtime_is_pushpull(quorum_runtime *rt, const struct quorum_datagram *dg)
-{
-	int			n;
-
-	n = quorum__unseal(&rt->sealer, dg->data, dg->len, rt->scratch,
-					   rt->datagram_bytes_max);
-	return n >= 4 && rt->scratch[0] == QUORUM_WIRE_MAGIC0 &&
-		rt->scratch[1] == QUORUM_WIRE_MAGIC1 &&
-		rt->scratch[3] == (uint8_t) QUORUM_WIRE_PUSHPULL;
-}
-
 /*
  * Carry out one step's output in node.h's order.  If persisting fails the
  * datagrams that depend on it are not sent, and the error is returned.
@@ -631,7 +585,7 @@ runtime_carry_out(quorum_runtime *rt, struct quorum_output *out,
 		{
 			const struct quorum_datagram *dg = &out->datagrams[i];
 
-			if (rt->tcp.enabled && runtime_is_pushpull(rt, dg))
+			if (rt->tcp.enabled && dg->pushpull)
 			{
 				if (quorum__runtime_tcp_queue(rt, dg, now_ms))
 					continue;
@@ -647,6 +601,60 @@ runtime_carry_out(quorum_runtime *rt, struct quorum_output *out,
 	}
 	quorum_node_output_done(rt->node, out);
 	return 0;
+}
+
+int
+quorum__runtime_lock_call(quorum_runtime *rt)
+{
+	if (!quorum__runtime_valid(rt))
+		return QUORUM_EINVAL;
+	if (quorum__runtime_current == rt)
+		return QUORUM_EBUSY;
+	pthread_mutex_lock(&rt->lock);
+	return 0;
+}
+
+int
+quorum__runtime_claim(quorum_runtime *rt, enum quorum__runtime_mode mode)
+{
+	int			rc = quorum__runtime_lock_call(rt);
+
+	if (rc != 0)
+		return rc;
+	if (rt->mode != QUORUM__RT_MODE_NONE &&
+		!(mode == QUORUM__RT_MODE_DRIVEN && rt->mode == QUORUM__RT_MODE_DRIVEN))
+		rc = QUORUM_ESTATE;
+	else if (rt->busy)
+		rc = QUORUM_EBUSY;
+	else
+	{
+		rt->mode = mode;
+		rt->busy = true;
+	}
+	pthread_mutex_unlock(&rt->lock);
+	return rc;
+}
+
+void
+quorum__runtime_input(struct quorum_input *in, enum quorum_input_type type,
+					  quorum_time_ms now_ms)
+{
+	memset(in, 0, sizeof(*in));
+	in->type = type;
+	in->now_ms = now_ms;
+}
+
+int
+quorum__runtime_step_datagram(quorum_runtime *rt, const struct quorum_addr *from,
+							  const uint8_t *data, size_t len, quorum_time_ms now_ms)
+{
+	struct quorum_input in;
+
+	quorum__runtime_input(&in, QUORUM_IN_DATAGRAM, now_ms);
+	in.u.datagram.from = *from;
+	in.u.datagram.data = data;
+	in.u.datagram.len = len;
+	return quorum__runtime_step(rt, &in);
 }
 
 /*
@@ -690,7 +698,7 @@ runtime_drain_udp(quorum_runtime *rt, quorum_time_ms now_ms)
 	{
 		struct sockaddr_storage ss;
 		socklen_t	sslen = sizeof(ss);
-		struct quorum_input in;
+		struct quorum_addr from;
 		ssize_t		got;
 		int			rc;
 
@@ -709,14 +717,9 @@ runtime_drain_udp(quorum_runtime *rt, quorum_time_ms now_ms)
 		if (rt->left)
 			continue;
 
-		memset(&in, 0, sizeof(in));
-		in.type = QUORUM_IN_DATAGRAM;
-		in.now_ms = now_ms;
-		if (!quorum__runtime_from_sockaddr(&ss, &in.u.datagram.from))
+		if (!quorum__runtime_from_sockaddr(&ss, &from))
 			continue;
-		in.u.datagram.data = rt->recv_buf;
-		in.u.datagram.len = (size_t) got;
-		rc = quorum__runtime_step(rt, &in);
+		rc = quorum__runtime_step_datagram(rt, &from, rt->recv_buf, (size_t) got, now_ms);
 		if (rc != 0)
 			return rc;
 	}
@@ -731,9 +734,7 @@ runtime_join_seeds(quorum_runtime *rt, quorum_time_ms now_ms)
 		struct quorum_input in;
 		int			rc;
 
-		memset(&in, 0, sizeof(in));
-		in.type = QUORUM_IN_COMMAND;
-		in.now_ms = now_ms;
+		quorum__runtime_input(&in, QUORUM_IN_COMMAND, now_ms);
 		in.u.command.type = QUORUM_CMD_JOIN;
 		in.u.command.addr = rt->seeds[i];
 		rc = quorum__runtime_step(rt, &in);
@@ -803,9 +804,7 @@ quorum__runtime_work(quorum_runtime *rt, quorum_time_ms now_ms,
 	{
 		struct quorum_input in;
 
-		memset(&in, 0, sizeof(in));
-		in.type = QUORUM_IN_TICK;
-		in.now_ms = now_ms;
+		quorum__runtime_input(&in, QUORUM_IN_TICK, now_ms);
 		rc = quorum__runtime_step(rt, &in);
 	}
 
@@ -831,33 +830,12 @@ quorum_runtime_process(quorum_runtime *runtime, quorum_time_ms now_ms)
 	int			n_evs = 0;
 	int			rc;
 
-	if (!quorum__runtime_valid(rt))
-		return QUORUM_EINVAL;
-	if (quorum__runtime_current == rt)
-		return QUORUM_EBUSY;
-	pthread_mutex_lock(&rt->lock);
-	if (rt->mode == QUORUM__RT_MODE_THREADED || rt->mode == QUORUM__RT_MODE_STOPPED)
-	{
-		pthread_mutex_unlock(&rt->lock);
-		return QUORUM_ESTATE;
-	}
-	if (rt->busy)
-	{
-		pthread_mutex_unlock(&rt->lock);
-		return QUORUM_EBUSY;
-	}
-	rt->mode = QUORUM__RT_MODE_DRIVEN;
-	rt->busy = true;
-	pthread_mutex_unlock(&rt->lock);
+	if ((rc = quorum__runtime_claim(rt, QUORUM__RT_MODE_DRIVEN)) != 0)
+		return rc;
 
-	/*
-	 * Driven for good: the keyring and the TCP port kept for a threaded
-	 * start are not needed.
-	 */
+	/* Driven for good: the TCP port kept for a threaded start is not needed. */
 	if (!rt->tcp.enabled)
 	{
-		if (rt->keyring_pending)
-			runtime_wipe_pending_keyring(rt);
 		if (rt->tcp.listen_fd >= 0)
 		{
 			close(rt->tcp.listen_fd);
@@ -896,13 +874,10 @@ static int
 runtime_call(quorum_runtime *rt, struct quorum_input *in)
 {
 	bool		free_requested;
-	int			rc;
+	int			rc = quorum__runtime_lock_call(rt);
 
-	if (!quorum__runtime_valid(rt))
-		return QUORUM_EINVAL;
-	if (quorum__runtime_current == rt)
-		return QUORUM_EBUSY;
-	pthread_mutex_lock(&rt->lock);
+	if (rc != 0)
+		return rc;
 	if (rt->mode == QUORUM__RT_MODE_THREADED)
 	{
 		pthread_mutex_unlock(&rt->lock);
@@ -942,9 +917,7 @@ quorum_runtime_set_facts(quorum_runtime *runtime,
 
 	if (facts == NULL)
 		return QUORUM_EINVAL;
-	memset(&in, 0, sizeof(in));
-	in.type = QUORUM_IN_FACTS;
-	in.now_ms = now_ms;
+	quorum__runtime_input(&in, QUORUM_IN_FACTS, now_ms);
 	in.u.facts = *facts;
 	return runtime_call(runtime, &in);
 }
@@ -957,45 +930,23 @@ quorum_runtime_command(quorum_runtime *runtime,
 
 	if (command == NULL)
 		return QUORUM_EINVAL;
-	memset(&in, 0, sizeof(in));
-	in.type = QUORUM_IN_COMMAND;
-	in.now_ms = now_ms;
+	quorum__runtime_input(&in, QUORUM_IN_COMMAND, now_ms);
 	in.u.command = *command;
 	return runtime_call(runtime, &in);
 }
 
-int
-quorum_runtime_join(quorum_runtime *runtime, const struct quorum_addr *seed,
-					quorum_time_ms now_ms)
-{
-	struct quorum_command cmd;
-
-	if (seed == NULL)
-		return QUORUM_EINVAL;
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = QUORUM_CMD_JOIN;
-	cmd.addr = *seed;
-	return quorum_runtime_command(runtime, &cmd, now_ms);
-}
-
-int
-quorum_runtime_leave(quorum_runtime *runtime, quorum_time_ms now_ms)
+/* The command wrappers' one builder; addr and name may be NULL. */
+static int
+runtime_command(quorum_runtime *runtime, enum quorum_command_type type,
+				const struct quorum_addr *addr, const char *name,
+				quorum_time_ms now_ms)
 {
 	struct quorum_command cmd;
 
 	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = QUORUM_CMD_LEAVE;
-	return quorum_runtime_command(runtime, &cmd, now_ms);
-}
-
-int
-quorum_runtime_transfer(quorum_runtime *runtime, const char *name,
-						quorum_time_ms now_ms)
-{
-	struct quorum_command cmd;
-
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = QUORUM_CMD_TRANSFER;
+	cmd.type = type;
+	if (addr != NULL)
+		cmd.addr = *addr;
 	if (name != NULL)
 	{
 		if (strlen(name) > QUORUM_NAME_MAX)
@@ -1003,6 +954,28 @@ quorum_runtime_transfer(quorum_runtime *runtime, const char *name,
 		strcpy(cmd.name, name);
 	}
 	return quorum_runtime_command(runtime, &cmd, now_ms);
+}
+
+int
+quorum_runtime_join(quorum_runtime *runtime, const struct quorum_addr *seed,
+					quorum_time_ms now_ms)
+{
+	if (seed == NULL)
+		return QUORUM_EINVAL;
+	return runtime_command(runtime, QUORUM_CMD_JOIN, seed, NULL, now_ms);
+}
+
+int
+quorum_runtime_leave(quorum_runtime *runtime, quorum_time_ms now_ms)
+{
+	return runtime_command(runtime, QUORUM_CMD_LEAVE, NULL, NULL, now_ms);
+}
+
+int
+quorum_runtime_transfer(quorum_runtime *runtime, const char *name,
+						quorum_time_ms now_ms)
+{
+	return runtime_command(runtime, QUORUM_CMD_TRANSFER, NULL, name, now_ms);
 }
 
 /* ---------------------------------------------------------------------

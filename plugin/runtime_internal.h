@@ -7,8 +7,8 @@
  *
  * Threading: one thread at a time is the node's writer: the IO thread in
  * threaded mode, the caller of process() and the commands in driven mode.
- * Only the writer touches the sockets, the TCP connections, the sealer and
- * the receive buffer, without locking.  `lock` guards everything marked
+ * Only the writer touches the sockets, the TCP connections and the receive
+ * buffer, without locking.  `lock` guards everything marked
  * "(lock)" below, and the node's state against readers: the writer holds
  * it around quorum_node_step() (the only call that changes the node), and
  * the snapshot reads hold it while they copy.  Callbacks run without it.
@@ -21,7 +21,6 @@
 #define QUORUM_RUNTIME_INTERNAL_H
 
 #include "quorum/runtime.h"
-#include "seal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -118,19 +117,11 @@ struct quorum_runtime
 	struct quorum__rt_tcp tcp;
 
 	/*
-	 * Classifying outgoing datagrams for TCP needs their type, which only
-	 * the plaintext shows: the runtime opens its own copies with a sealer
-	 * of the same keyring (decrypting only; it never seals, so it cannot
-	 * repeat a nonce).  Until the mode is known (tcp AUTO) the keyring
-	 * waits in pending_keyring, wiped once it is used or not needed.
+	 * The runtime carries sealed bytes it never opens: the node marks
+	 * push-pull chunks (quorum_datagram.pushpull) for TCP, so the runtime
+	 * holds no key.
 	 */
 	enum quorum_runtime_tcp tcp_mode;
-	bool		sealer_ready;
-	struct quorum_sealer sealer;
-	bool		keyring_pending;
-	struct quorum_keyring pending_keyring;
-	bool		pending_plaintext;
-	uint8_t    *scratch;		/* datagram_bytes_max: opened copies */
 	size_t		datagram_bytes_max;
 
 	/* Configuration. */
@@ -178,6 +169,34 @@ bool		quorum__runtime_to_sockaddr(const struct quorum_addr *addr, int sock_famil
 bool		quorum__runtime_from_sockaddr(const struct sockaddr_storage *ss,
 										  struct quorum_addr *addr);
 int			quorum__runtime_step(quorum_runtime *rt, const struct quorum_input *in);
+
+/*
+ * in cleared to an input of type at now_ms (0 for one the IO thread stamps
+ * itself); the caller sets the payload.
+ */
+void		quorum__runtime_input(struct quorum_input *in, enum quorum_input_type type,
+								  quorum_time_ms now_ms);
+
+/*
+ * What every call of the host begins with: 0 with the lock held, or
+ * QUORUM_EINVAL (not a runtime) or QUORUM_EBUSY (called from one of this
+ * runtime's callbacks) without it.
+ */
+int			quorum__runtime_lock_call(quorum_runtime *rt);
+
+/*
+ * Claim the runtime for start() (mode THREADED, only from NONE) or
+ * process() (mode DRIVEN, from NONE or DRIVEN), and mark it busy, under
+ * the lock, so that a concurrent start or process() fails.  Returns 0,
+ * QUORUM_EBUSY (called from a callback, or another call is in), or
+ * QUORUM_ESTATE (the runtime's mode forbids it).
+ */
+int			quorum__runtime_claim(quorum_runtime *rt, enum quorum__runtime_mode mode);
+
+/* Step the node with a datagram that came from `from` (UDP or a TCP frame). */
+int			quorum__runtime_step_datagram(quorum_runtime *rt, const struct quorum_addr *from,
+										  const uint8_t *data, size_t len,
+										  quorum_time_ms now_ms);
 int			quorum__runtime_exec(quorum_runtime *rt, struct quorum_input *in);
 void		quorum__runtime_send_udp(quorum_runtime *rt, const uint8_t *data,
 									 size_t len, const struct quorum_addr *to);

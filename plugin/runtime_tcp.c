@@ -7,8 +7,8 @@
  * The core does no IO and knows only datagrams (swim_pushpull.c sends its
  * full state as chunks of one datagram each).  DESIGN.md wants full-state
  * anti-entropy over TCP when it exceeds a datagram, as memberlist does, so
- * the runtime does it without the core knowing: carry_out (runtime.c) hands
- * each sealed PUSHPULL datagram here, and the chunks of one step to one
+ * the runtime does it without the core knowing how: carry_out (runtime.c)
+ * hands each datagram the node marked pushpull here, and the chunks of one step to one
  * peer travel over one connection to the peer's gossip port, then the
  * connection closes.  The stream is
  *
@@ -527,8 +527,6 @@ tcp_in_parse(quorum_runtime *rt, struct quorum__rt_conn *c, quorum_time_ms now_m
 	while (rc == 0 && c->len - off >= TCP_FRAME_HEADER_BYTES)
 	{
 		uint32_t	flen = tcp_get32(c->buf + off);
-		struct quorum_input in;
-
 		if (flen == 0 || flen > rt->datagram_bytes_max)
 			return 1;
 		if (c->len - off - TCP_FRAME_HEADER_BYTES < flen)
@@ -537,15 +535,9 @@ tcp_in_parse(quorum_runtime *rt, struct quorum__rt_conn *c, quorum_time_ms now_m
 			return 1;
 		quorum__runtime_count(&rt->counters.tcp_frames_in, 1);
 		if (!rt->left)
-		{
-			memset(&in, 0, sizeof(in));
-			in.type = QUORUM_IN_DATAGRAM;
-			in.now_ms = now_ms;
-			in.u.datagram.from = c->peer;
-			in.u.datagram.data = c->buf + off + TCP_FRAME_HEADER_BYTES;
-			in.u.datagram.len = flen;
-			rc = quorum__runtime_step(rt, &in);
-		}
+			rc = quorum__runtime_step_datagram(rt, &c->peer,
+											   c->buf + off + TCP_FRAME_HEADER_BYTES,
+											   flen, now_ms);
 		off += TCP_FRAME_HEADER_BYTES + flen;
 	}
 	memmove(c->buf, c->buf + off, c->len - off);

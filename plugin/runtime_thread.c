@@ -302,27 +302,12 @@ quorum_runtime_start(quorum_runtime *runtime, char *errbuf, size_t errbuf_len)
 
 	if (errbuf != NULL && errbuf_len > 0)
 		errbuf[0] = '\0';
-	if (!quorum__runtime_valid(rt))
-		return QUORUM_EINVAL;
-	if (quorum__runtime_current == rt)
-		return QUORUM_EBUSY;
-	pthread_mutex_lock(&rt->lock);
-	if (rt->mode != QUORUM__RT_MODE_NONE)
-	{
-		pthread_mutex_unlock(&rt->lock);
+	rc = quorum__runtime_claim(rt, QUORUM__RT_MODE_THREADED);
+	if (rc == QUORUM_ESTATE)
 		quorum__runtime_errmsg(errbuf, errbuf_len, 0,
 							   "the runtime was started or driven before");
-		return QUORUM_ESTATE;
-	}
-	if (rt->busy)
-	{
-		pthread_mutex_unlock(&rt->lock);
-		return QUORUM_EBUSY;
-	}
-	/* Claimed under the lock, so a concurrent start or process() fails. */
-	rt->mode = QUORUM__RT_MODE_THREADED;
-	rt->busy = true;
-	pthread_mutex_unlock(&rt->lock);
+	if (rc != 0)
+		return rc;
 
 	rc = thread_prepare(rt, errbuf, errbuf_len);
 	if (rc == 0)
@@ -366,11 +351,8 @@ quorum_runtime_stop(quorum_runtime *runtime, bool leave)
 	int			leave_rc = 0;
 	int			rc;
 
-	if (!quorum__runtime_valid(rt))
-		return QUORUM_EINVAL;
-	if (quorum__runtime_current == rt)
-		return QUORUM_EBUSY;
-	pthread_mutex_lock(&rt->lock);
+	if ((rc = quorum__runtime_lock_call(rt)) != 0)
+		return rc;
 	rc = rt->mode != QUORUM__RT_MODE_THREADED || rt->stop_requested ? QUORUM_ESTATE :
 		rt->busy ? QUORUM_EBUSY : 0;	/* another thread is inside start() */
 	pthread_mutex_unlock(&rt->lock);
@@ -381,8 +363,7 @@ quorum_runtime_stop(quorum_runtime *runtime, bool leave)
 	{
 		struct quorum_input in;
 
-		memset(&in, 0, sizeof(in));
-		in.type = QUORUM_IN_COMMAND;
+		quorum__runtime_input(&in, QUORUM_IN_COMMAND, 0);
 		in.u.command.type = QUORUM_CMD_LEAVE;
 		leave_rc = quorum__runtime_thread_submit(rt, &in);
 		/* Having left already is what was asked for. */

@@ -45,7 +45,8 @@
  * - Graceful leave is its own state (LEFT) on the wire instead of
  *   memberlist's "dead, declared by itself".
  * - Every datagram is sealed (AES-256-GCM) and carries (boot, seq) for
- *   replay protection; that is node.c's job, before anything here runs.
+ *   replay protection; that is datagram.c's and node.c's job, before anything
+ *   here runs.
  * - A message sent to a member we think is suspect or dead carries that
  *   member's own state first, so it can refute at once instead of waiting for
  *   the rumour to reach it by chance.
@@ -77,6 +78,7 @@
  *-------------------------------------------------------------------------
  */
 #include "swim.h"
+#include "datagram.h"
 
 #include "quorum/error.h"
 #include "internal.h"
@@ -251,7 +253,7 @@ quorum__swim_add(struct quorum_node *node, const char *name,
 
 	if (node->n_members >= node->members_max)
 	{
-		quorum__node_drop(node, QUORUM_DROP_TABLE_FULL, name);
+		quorum__datagram_drop(node, QUORUM_DROP_TABLE_FULL, name);
 		return QUORUM__NONE;
 	}
 	idx = node->n_members++;
@@ -322,7 +324,7 @@ quorum__swim_reap(struct quorum_node *node, uint32_t idx)
 				 "reap %s (%s since %llu)", quorum__node_member_name(node, idx),
 				 quorum_member_state_name(m->state),
 				 (unsigned long long) m->state_since_ms);
-	quorum__node_event(node, QUORUM_EV_MEMBER_REAPED, idx);
+	quorum__datagram_event(node, QUORUM_EV_MEMBER_REAPED, idx);
 	quorum__swim_suspicion_end(node, idx);
 	quorum__swim_dq_remove(node, idx);
 	if (node->probe.target == idx)
@@ -368,7 +370,7 @@ quorum__swim_set_state(struct quorum_node *node, uint32_t idx,
 	m->state = (uint8_t) state;
 	m->state_since_ms = node->now_ms;
 	if (idx != 0)
-		quorum__node_event(node, events[state], idx);
+		quorum__datagram_event(node, events[state], idx);
 }
 
 void
@@ -382,7 +384,7 @@ quorum__swim_meta_store(struct quorum_node *node, uint32_t idx,
 	{
 		if (node->meta_free == QUORUM__NONE)
 		{
-			quorum__node_drop(node, QUORUM_DROP_TABLE_FULL,
+			quorum__datagram_drop(node, QUORUM_DROP_TABLE_FULL,
 							  "no free metadata slot");
 			return;
 		}
@@ -495,7 +497,7 @@ swim_apply_new(struct quorum_node *node, const struct quorum_wire_update *up,
 	QUORUM_TRACE(&node->trace, QUORUM_TRACE_INFO, node->now_ms,
 				 "%s joined (inc %llu, via %s)", up->name,
 				 (unsigned long long) up->incarnation, via);
-	quorum__node_event(node, QUORUM_EV_MEMBER_ALIVE, idx);
+	quorum__datagram_event(node, QUORUM_EV_MEMBER_ALIVE, idx);
 	quorum__swim_dq_push(node, idx, "");
 }
 
@@ -536,7 +538,7 @@ swim_apply_alive(struct quorum_node *node, uint32_t idx,
 		QUORUM_TRACE(&node->trace, QUORUM_TRACE_INFO, node->now_ms,
 					 "%s metadata v%llu", name,
 					 (unsigned long long) up->meta_version);
-		quorum__node_event(node, QUORUM_EV_MEMBER_UPDATED, idx);
+		quorum__datagram_event(node, QUORUM_EV_MEMBER_UPDATED, idx);
 		quorum__swim_dq_push(node, idx, "");
 		return;
 	}
@@ -551,7 +553,7 @@ swim_apply_alive(struct quorum_node *node, uint32_t idx,
 					 (unsigned long long) up->incarnation,
 					 quorum_member_state_name(old));
 	if (meta_changed)
-		quorum__node_event(node, QUORUM_EV_MEMBER_UPDATED, idx);
+		quorum__datagram_event(node, QUORUM_EV_MEMBER_UPDATED, idx);
 	quorum__swim_dq_push(node, idx, "");
 }
 
@@ -710,7 +712,7 @@ quorum__swim_leave(struct quorum_node *node)
 		if (idx == 0 || (m->state != QUORUM_MEMBER_ALIVE &&
 						 m->state != QUORUM_MEMBER_SUSPECT))
 			continue;
-		quorum__node_msg_out(node, QUORUM_WIRE_GOSSIP);
+		quorum__datagram_msg(node, QUORUM_WIRE_GOSSIP);
 		if (!quorum__swim_send(node, &m->addr, idx))
 			break;
 		QUORUM_TRACE(&node->trace, QUORUM_TRACE_INFO, node->now_ms,

@@ -11,9 +11,10 @@
  *   swim_dissemination.c  the piggyback queue
  *   swim_pushpull.c       full-state anti-entropy and join
  *
- * All of them work on struct quorum_node (node_internal.h); node.c owns
- * the datagram pipeline (size, seal, decode, cluster, self, replay checks)
- * and hands over only messages that passed it.
+ * All of them work on struct quorum_node (node_internal.h).  They send and
+ * drop through datagram.c, the layer below them; node.c, above them, runs
+ * the receive checks (datagram.c's size, seal and decode, then cluster,
+ * self and replay) and hands over only messages that passed them.
  *
  * plugin/swim.h
  *

@@ -20,6 +20,7 @@
  *-------------------------------------------------------------------------
  */
 #include "swim.h"
+#include "datagram.h"
 
 #include "internal.h"
 
@@ -243,9 +244,9 @@ quorum__swim_send(struct quorum_node *node, const struct quorum_addr *to,
 	/* Check first: packing counts transmissions, a lost send must not. */
 	if (quorum__outbox_room(&node->outbox) == 0)
 	{
-		quorum__node_drop(node, QUORUM_DROP_OUTBOX_FULL, "outgoing datagram");
+		quorum__datagram_drop(node, QUORUM_DROP_OUTBOX_FULL, "outgoing datagram");
 		return false;
 	}
 	quorum__swim_dq_pack(node, node->msg_out, to_idx);
-	return quorum__node_send(node, to);
+	return quorum__datagram_send(node, to);
 }

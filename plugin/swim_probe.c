@@ -26,6 +26,7 @@
  *-------------------------------------------------------------------------
  */
 #include "swim.h"
+#include "datagram.h"
 
 #include "internal.h"
 
@@ -142,7 +143,7 @@ probe_gossip_to_dead(struct quorum_node *node, uint32_t idx)
 {
 	QUORUM_TRACE(&node->trace, QUORUM_TRACE_DEBUG, node->now_ms,
 				 "gossip to dead %s", quorum__node_member_name(node, idx));
-	quorum__node_msg_out(node, QUORUM_WIRE_GOSSIP);
+	quorum__datagram_msg(node, QUORUM_WIRE_GOSSIP);
 	quorum__swim_send(node, &node->members[idx].addr, idx);
 }
 
@@ -209,7 +210,7 @@ probe_start(struct quorum_node *node)
 	m->probes_sent++;
 	QUORUM_TRACE(&node->trace, QUORUM_TRACE_DEBUG, node->now_ms,
 				 "ping %s (seq %u)", quorum__node_member_name(node, idx), p->seq);
-	msg = quorum__node_msg_out(node, QUORUM_WIRE_PING);
+	msg = quorum__datagram_msg(node, QUORUM_WIRE_PING);
 	msg->u.ping.probe_seq = p->seq;
 	quorum__name_copy(msg->u.ping.target, quorum__node_member_name(node, idx));
 	quorum__swim_send(node, &m->addr, idx);
@@ -293,7 +294,7 @@ probe_indirect(struct quorum_node *node)
 	{
 		struct quorum_wire_msg *msg;
 
-		msg = quorum__node_msg_out(node, QUORUM_WIRE_PING_REQ);
+		msg = quorum__datagram_msg(node, QUORUM_WIRE_PING_REQ);
 		msg->u.ping_req.probe_seq = p->seq;
 		quorum__name_copy(msg->u.ping_req.target,
 						  quorum__node_member_name(node, p->target));
@@ -380,7 +381,7 @@ probe_relays_tick(struct quorum_node *node)
 		r->used = false;
 		QUORUM_TRACE(&node->trace, QUORUM_TRACE_DEBUG, node->now_ms,
 					 "no ack for relayed ping (seq %u) -> nack", r->our_seq);
-		msg = quorum__node_msg_out(node, QUORUM_WIRE_NACK);
+		msg = quorum__datagram_msg(node, QUORUM_WIRE_NACK);
 		msg->u.ack.probe_seq = r->their_seq;
 		quorum__swim_send(node, &r->requester, QUORUM__NONE);
 	}
@@ -429,7 +430,7 @@ quorum__swim_on_ping(struct quorum_node *node, const struct quorum_addr *from,
 					 msg->u.ping.target);
 		return;
 	}
-	ack = quorum__node_msg_out(node, QUORUM_WIRE_ACK);
+	ack = quorum__datagram_msg(node, QUORUM_WIRE_ACK);
 	ack->u.ack.probe_seq = msg->u.ping.probe_seq;
 	quorum__swim_send(node, from, quorum__swim_find(node, msg->sender));
 }
@@ -477,7 +478,7 @@ quorum__swim_on_ack(struct quorum_node *node, const struct quorum_wire_msg *msg)
 		r->used = false;
 		QUORUM_TRACE(&node->trace, QUORUM_TRACE_DEBUG, node->now_ms,
 					 "relay ack from %s (seq %u)", msg->sender, r->their_seq);
-		out = quorum__node_msg_out(node, QUORUM_WIRE_ACK);
+		out = quorum__datagram_msg(node, QUORUM_WIRE_ACK);
 		out->u.ack.probe_seq = r->their_seq;
 		quorum__swim_send(node, &r->requester, QUORUM__NONE);
 		return;
@@ -512,7 +513,7 @@ quorum__swim_on_ping_req(struct quorum_node *node,
 			r = &node->relays[i];
 	if (r == NULL)
 	{
-		quorum__node_drop(node, QUORUM_DROP_TABLE_FULL, "ping-req: no free relay");
+		quorum__datagram_drop(node, QUORUM_DROP_TABLE_FULL, "ping-req: no free relay");
 		return;
 	}
 	r->used = true;
@@ -524,7 +525,7 @@ quorum__swim_on_ping_req(struct quorum_node *node,
 	QUORUM_TRACE(&node->trace, QUORUM_TRACE_DEBUG, node->now_ms,
 				 "ping %s for %s (seq %u)", msg->u.ping_req.target, msg->sender,
 				 r->our_seq);
-	ping = quorum__node_msg_out(node, QUORUM_WIRE_PING);
+	ping = quorum__datagram_msg(node, QUORUM_WIRE_PING);
 	ping->u.ping.probe_seq = r->our_seq;
 	quorum__name_copy(ping->u.ping.target, msg->u.ping_req.target);
 	quorum__swim_send(node, &msg->u.ping_req.target_addr,

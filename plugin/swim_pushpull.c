@@ -25,6 +25,7 @@
  *-------------------------------------------------------------------------
  */
 #include "swim.h"
+#include "datagram.h"
 
 #include "internal.h"
 
@@ -80,7 +81,7 @@ static void
 pushpull_header(struct quorum_node *node, bool is_reply, uint32_t exchange,
 				unsigned chunk, unsigned chunks)
 {
-	struct quorum_wire_msg *msg = quorum__node_msg_out(node, QUORUM_WIRE_PUSHPULL);
+	struct quorum_wire_msg *msg = quorum__datagram_msg(node, QUORUM_WIRE_PUSHPULL);
 
 	msg->u.pushpull.is_reply = is_reply;
 	msg->u.pushpull.exchange = exchange;
@@ -104,7 +105,7 @@ quorum__swim_pushpull_send(struct quorum_node *node,
 
 	if (max_chunks == 0)
 	{
-		quorum__node_drop(node, QUORUM_DROP_OUTBOX_FULL, "push-pull");
+		quorum__datagram_drop(node, QUORUM_DROP_OUTBOX_FULL, "push-pull");
 		return;
 	}
 	max_chunks = QUORUM_MIN(max_chunks, 65535u);
@@ -124,7 +125,7 @@ quorum__swim_pushpull_send(struct quorum_node *node,
 		size = quorum__wire_update_size(up);
 		if (used + size > limit || msg->n_updates == QUORUM_WIRE_PUSHPULL_MAX)
 		{
-			quorum__node_send(node, to);
+			quorum__datagram_send(node, to);
 			pushpull_header(node, is_reply, exchange, ++chunk, chunks);
 			used = base;
 			msg->updates[0] = *up;
@@ -132,7 +133,7 @@ quorum__swim_pushpull_send(struct quorum_node *node,
 		used += size;
 		msg->n_updates++;
 	}
-	quorum__node_send(node, to);
+	quorum__datagram_send(node, to);
 	QUORUM_ASSERT(chunk + 1 == chunks);
 	if (covered < node->n_members && node->n_members > 1)
 		node->pushpull_cursor = (node->pushpull_cursor + covered - 1) %

@@ -58,7 +58,7 @@
 #define QUORUM_WIRE_H
 
 #include "quorum/types.h"
-#include "raft.h"
+#include "raft_msg.h"
 
 #define QUORUM_WIRE_MAGIC0 'P'
 #define QUORUM_WIRE_MAGIC1 'Q'
@@ -80,7 +80,7 @@ enum quorum_wire_type
 };
 
 /*
- * An election message (raft.h) to one member.  It shares the header but is
+ * An election message (raft_msg.h) to one member.  It shares the header but is
  * not gossip: its code lies outside enum quorum_wire_type, so that the
  * membership code's switches over gossip types stay exhaustive, and node.c
  * hands it to the election before the membership code could see it.

@@ -537,10 +537,12 @@ witness_configure(struct quorum_runtime_config *rc)
 	REQUIRE(parse_voters(settings.voters, &rc->node),
 			"invalid value for \"voters\": at most %d names of at most %d bytes",
 			QUORUM_VOTERS_MAX, QUORUM_NAME_MAX);
-	REQUIRE(settings.probe_timeout_ms < settings.probe_interval_ms,
+	REQUIRE(quorum_timing_probe_fits((quorum_time_ms) settings.probe_timeout_ms,
+									 (quorum_time_ms) settings.probe_interval_ms),
 			"probe_timeout (%d ms) must be shorter than probe_interval (%d ms)",
 			settings.probe_timeout_ms, settings.probe_interval_ms);
-	REQUIRE(settings.heartbeat_interval_ms * 2 < settings.election_timeout_ms,
+	REQUIRE(quorum_timing_heartbeat_fits((quorum_time_ms) settings.heartbeat_interval_ms,
+										 (quorum_time_ms) settings.election_timeout_ms),
 			"heartbeat_interval (%d ms) must be less than half of election_timeout (%d ms)",
 			settings.heartbeat_interval_ms, settings.election_timeout_ms);
 	if (settings.key_file[0] != '\0')
@@ -570,7 +572,8 @@ witness_configure(struct quorum_runtime_config *rc)
 		(unsigned) settings.bootstrap_expect;
 	rc->node.heartbeat_ms = (quorum_time_ms) settings.heartbeat_interval_ms;
 	rc->node.election_timeout_min_ms = (quorum_time_ms) settings.election_timeout_ms;
-	rc->node.election_timeout_max_ms = (quorum_time_ms) settings.election_timeout_ms * 4 / 3;
+	rc->node.election_timeout_max_ms =
+		quorum_timing_election_max_ms((quorum_time_ms) settings.election_timeout_ms);
 	rc->node.trace_fn = witness_trace;
 	rc->node.trace_level = settings.log_level == LOG_DEBUG ? QUORUM_TRACE_DEBUG :
 		settings.log_level == LOG_INFO ? QUORUM_TRACE_INFO : QUORUM_TRACE_WARNING;
@@ -618,54 +621,51 @@ witness_lock_dir(const char *dir, bool create)
 	return fd;
 }
 
-int
-main(int argc, char **argv)
+/* The flags; a long name is also the setting's name (settings_set). */
+static const struct option witness_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"name", required_argument, NULL, 'n'},
+	{"cluster", required_argument, NULL, 0},
+	{"listen", required_argument, NULL, 'l'},
+	{"peers", required_argument, NULL, 'p'},
+	{"key-file", required_argument, NULL, 'k'},
+	{"state-dir", required_argument, NULL, 'D'},
+	{"voters", required_argument, NULL, 0},
+	{"bootstrap-expect", required_argument, NULL, 0},
+	{"allow-plaintext", no_argument, NULL, 0},
+	{"tcp", required_argument, NULL, 0},
+	{"election-timeout", required_argument, NULL, 0},
+	{"heartbeat-interval", required_argument, NULL, 0},
+	{"probe-interval", required_argument, NULL, 0},
+	{"probe-timeout", required_argument, NULL, 0},
+	{"pushpull-interval", required_argument, NULL, 0},
+	{"suspicion-mult", required_argument, NULL, 0},
+	{"indirect-probes", required_argument, NULL, 0},
+	{"members-max", required_argument, NULL, 0},
+	{"log-level", required_argument, NULL, 0},
+	{"check", no_argument, NULL, 0},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0}
+};
+
+/*
+ * Settings from the command line and the configuration file, the flags
+ * applied after the file so that they win.  Returns -1 to go on, or the
+ * exit status (0 after --help or --version, 2 for a bad argument).
+ */
+static int
+witness_arguments(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"name", required_argument, NULL, 'n'},
-		{"cluster", required_argument, NULL, 0},
-		{"listen", required_argument, NULL, 'l'},
-		{"peers", required_argument, NULL, 'p'},
-		{"key-file", required_argument, NULL, 'k'},
-		{"state-dir", required_argument, NULL, 'D'},
-		{"voters", required_argument, NULL, 0},
-		{"bootstrap-expect", required_argument, NULL, 0},
-		{"allow-plaintext", no_argument, NULL, 0},
-		{"tcp", required_argument, NULL, 0},
-		{"election-timeout", required_argument, NULL, 0},
-		{"heartbeat-interval", required_argument, NULL, 0},
-		{"probe-interval", required_argument, NULL, 0},
-		{"probe-timeout", required_argument, NULL, 0},
-		{"pushpull-interval", required_argument, NULL, 0},
-		{"suspicion-mult", required_argument, NULL, 0},
-		{"indirect-probes", required_argument, NULL, 0},
-		{"members-max", required_argument, NULL, 0},
-		{"log-level", required_argument, NULL, 0},
-		{"check", no_argument, NULL, 0},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0}
-	};
-	/* Flags are applied after the file, so that they win. */
 	const char *flag_keys[64];
 	const char *flag_values[64];
 	int			n_flags = 0;
 	const char *config_file = NULL;
-	struct quorum_runtime_config rc;
-	struct quorum_durable restored;
-	char		other[QUORUM_NAME_MAX + 1] = "";
-	char		err[512];
-	quorum_runtime *rt;
-	sigset_t	sigs;
-	int			loaded;
-	int			lock_fd;
 	int			opt;
 	int			idx;
-	int			rcode;
 
 	settings_defaults(&settings);
-	while ((opt = getopt_long(argc, argv, "c:n:l:p:k:D:hV", longopts, &idx)) != -1)
+	while ((opt = getopt_long(argc, argv, "c:n:l:p:k:D:hV", witness_options, &idx)) != -1)
 	{
 		const char *key = NULL;
 
@@ -681,15 +681,15 @@ main(int argc, char **argv)
 				printf("quorum_witness (libquorum) %s\n", QUORUM_VERSION_STRING);
 				return 0;
 			case 0:
-				key = longopts[idx].name;
+				key = witness_options[idx].name;
 				break;
 			case '?':
 				witness_usage(stderr);
 				return 2;
 			default:
-				for (int i = 0; longopts[i].name != NULL; i++)
-					if (longopts[i].val == opt)
-						key = longopts[i].name;
+				for (int i = 0; witness_options[i].name != NULL; i++)
+					if (witness_options[i].val == opt)
+						key = witness_options[i].name;
 				break;
 		}
 		if (n_flags == 64)
@@ -721,48 +721,60 @@ main(int argc, char **argv)
 		}
 	}
 	log_level = settings.log_level;
-	witness_configure(&rc);
+	return -1;
+}
 
-	lock_fd = witness_lock_dir(settings.state_dir, !settings.check_only);
-	if (lock_fd < 0)
-		return settings.check_only ? 2 : 1;
-	loaded = witness_state_load(settings.state_dir, settings.name, &restored, other,
-								sizeof(other), err, sizeof(err));
+/*
+ * The durable record of the last run, into *restored and the runtime's
+ * configuration.  Returns 1 if there was one of this node's, 0 if not, -1
+ * (after a log line) if it is unreadable.
+ */
+static int
+witness_restore(struct quorum_runtime_config *rc, struct quorum_durable *restored)
+{
+	char		other[QUORUM_NAME_MAX + 1] = "";
+	char		err[512];
+	unsigned	format_version = 0;
+	struct timespec ts;
+	int			loaded;
+
+	loaded = witness_state_load(settings.state_dir, settings.name, restored,
+								&format_version, other, sizeof(other),
+								err, sizeof(err));
 	if (loaded < 0)
 	{
 		witness_log(LOG_ERROR, "%s", err);
-		return 2;
+		return -1;
 	}
 	if (other[0] != '\0')
 		witness_log(LOG_WARNING, "ignoring the durable state of node \"%s\" in \"%s\"; this is \"%s\", which starts as a new member",
 					other, settings.state_dir, settings.name);
-	if (loaded)
-	{
-		rc.node.incarnation_start = restored.incarnation + 1;
-		rc.node.restored = &restored;
-	}
-	else
-	{
-		struct timespec ts;
+	if (loaded && format_version < QUORUM_DURABLE_FORMAT_VERSION)
+		witness_log(LOG_INFO, "the durable state is in format %u; it is rewritten in format %d when next saved",
+					format_version, QUORUM_DURABLE_FORMAT_VERSION);
+	/* The wall clock: used only without a record of this node's own. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rc->node.incarnation_start =
+		quorum_durable_start_incarnation(loaded ? restored : NULL,
+										 (uint64_t) ts.tv_sec * 1000 +
+										 (uint64_t) ts.tv_nsec / 1000000);
+	rc->node.restored = loaded ? restored : NULL;
+	return loaded;
+}
 
-		/*
-		 * Without a record of its own, start above anything an earlier run
-		 * of this name can have used (as the PostgreSQL worker does): the
-		 * wall clock in ms, unless that run refuted a thousand times a second.
-		 */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		rc.node.incarnation_start = (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-	}
-	if (settings.check_only)
-	{
-		printf("configuration ok: node \"%s\" in cluster \"%s\" on %s, %u peer(s), %s\n",
-			   settings.name, settings.cluster, settings.listen, rc.n_seeds,
-			   loaded ? "durable state found" : "no durable state yet");
-		explicit_bzero(&rc.node.keyring, sizeof(rc.node.keyring));
-		return 0;
-	}
+/*
+ * Start the node and serve signals until told to stop; returns the exit
+ * status.  Signals go to sigwait() here, on the main thread only: the
+ * runtime's IO thread inherits the blocked mask.
+ */
+static int
+witness_serve(struct quorum_runtime_config *rc, int lock_fd, uint64_t term)
+{
+	char		err[512];
+	quorum_runtime *rt;
+	sigset_t	sigs;
+	int			rcode;
 
-	/* Signals go to sigwait() below, on this thread only. */
 	main_thread = pthread_self();
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -772,8 +784,8 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	rcode = quorum_runtime_new(&rc, &rt, err, sizeof(err));
-	explicit_bzero(&rc.node.keyring, sizeof(rc.node.keyring));
+	rcode = quorum_runtime_new(rc, &rt, err, sizeof(err));
+	explicit_bzero(&rc->node.keyring, sizeof(rc->node.keyring));
 	if (rcode == 0)
 		rcode = quorum_runtime_start(rt, err, sizeof(err));
 	if (rcode != 0)
@@ -783,35 +795,67 @@ main(int argc, char **argv)
 		return rcode == QUORUM_EINVAL ? 2 : 1;
 	}
 	witness_log(LOG_INFO, "witness \"%s\" started in cluster \"%s\" on %s with %u peer(s), incarnation %" PRIu64 ", term %" PRIu64,
-				settings.name, settings.cluster, settings.listen, rc.n_seeds,
-				rc.node.incarnation_start, loaded ? restored.election.term : 0);
+				settings.name, settings.cluster, settings.listen, rc->n_seeds,
+				rc->node.incarnation_start, term);
 
 	for (;;)
 	{
 		int			sig;
+		bool		failed;
 
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGUSR2)
-			witness_report(rt);
-		else if (sig == SIGHUP)
-			witness_log(LOG_INFO, "SIGHUP ignored: settings are read at start; restart to change them");
-		else
 		{
-			bool		failed = sig == SIGUSR1;
-
-			if (!failed)
-				witness_log(LOG_INFO, "received %s: leaving the cluster", strsignal(sig));
-			rcode = quorum_runtime_stop(rt, !failed);
-			quorum_runtime_free(rt);
-			close(lock_fd);
-			if (rcode != 0)
-			{
-				witness_log(LOG_ERROR, "stopped: %s", quorum_strerror(rcode));
-				return 1;
-			}
-			witness_log(LOG_INFO, "left the cluster; exiting");
-			return 0;
+			witness_report(rt);
+			continue;
 		}
+		if (sig == SIGHUP)
+		{
+			witness_log(LOG_INFO, "SIGHUP ignored: settings are read at start; restart to change them");
+			continue;
+		}
+		failed = sig == SIGUSR1;
+		if (!failed)
+			witness_log(LOG_INFO, "received %s: leaving the cluster", strsignal(sig));
+		rcode = quorum_runtime_stop(rt, !failed);
+		quorum_runtime_free(rt);
+		close(lock_fd);
+		if (rcode != 0)
+		{
+			witness_log(LOG_ERROR, "stopped: %s", quorum_strerror(rcode));
+			return 1;
+		}
+		witness_log(LOG_INFO, "left the cluster; exiting");
+		return 0;
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct quorum_runtime_config rc;
+	struct quorum_durable restored;
+	int			status;
+	int			loaded;
+	int			lock_fd;
+
+	if ((status = witness_arguments(argc, argv)) >= 0)
+		return status;
+	witness_configure(&rc);
+
+	lock_fd = witness_lock_dir(settings.state_dir, !settings.check_only);
+	if (lock_fd < 0)
+		return settings.check_only ? 2 : 1;
+	if ((loaded = witness_restore(&rc, &restored)) < 0)
+		return 2;
+	if (settings.check_only)
+	{
+		printf("configuration ok: node \"%s\" in cluster \"%s\" on %s, %u peer(s), %s\n",
+			   settings.name, settings.cluster, settings.listen, rc.n_seeds,
+			   loaded ? "durable state found" : "no durable state yet");
+		explicit_bzero(&rc.node.keyring, sizeof(rc.node.keyring));
+		return 0;
+	}
+	return witness_serve(&rc, lock_fd, loaded ? restored.election.term : 0);
 }

@@ -254,6 +254,15 @@ struct quorum_datagram
 	struct quorum_addr to;
 	const uint8_t *data;
 	size_t		len;
+
+	/*
+	 * One chunk of a push-pull exchange (this node's whole state, in as
+	 * many datagrams as it takes): a host with a stream to the peer may
+	 * carry it there instead (the runtime's TCP push-pull); any host may
+	 * send it like the others.  The node marks it, so that a transport
+	 * never has to look inside the sealed bytes.
+	 */
+	bool		pushpull;
 };
 
 enum quorum_event_type
@@ -378,6 +387,50 @@ struct quorum_election_info
 
 /* Fill *config with the defaults; never fails. */
 QUORUM_API void quorum_config_init(struct quorum_config *config);
+
+/*
+ * Timing rules, for hosts that expose one election timeout as a setting or
+ * wait on a hand-over: ask here rather than re-derive them, so that every
+ * host and libquorum agree.  Pure functions of their arguments.
+ *
+ * The randomized election timeout spans [min, max]; hosts set max from min
+ * (election_timeout_max_ms = quorum_timing_election_max_ms(min)), 4/3 of
+ * it: wide enough that two voters rarely time out together, narrow enough
+ * that a failover takes little longer than min.
+ */
+QUORUM_API quorum_time_ms quorum_timing_election_max_ms(quorum_time_ms election_timeout_min_ms);
+
+/*
+ * How long a leader waits for the target of a switchover (TRANSFER) to
+ * catch up and win before it gives up and takes its lease back: twice
+ * election_timeout_max_ms.  A host that holds writes back during the
+ * hand-over waits at least this long.
+ */
+QUORUM_API quorum_time_ms quorum_timing_hand_over_ms(quorum_time_ms election_timeout_max_ms);
+
+/*
+ * Whether a heartbeat interval fits the election timeout: less than half of
+ * election_timeout_min_ms, so that one lost heartbeat does not start an
+ * election.  quorum_node_new() refuses a config where it does not.
+ */
+QUORUM_API bool quorum_timing_heartbeat_fits(quorum_time_ms heartbeat_ms,
+											 quorum_time_ms election_timeout_min_ms);
+
+/*
+ * Whether a probe timeout fits the probe interval (shorter than it, and
+ * both positive), so that a probe ends before the next starts.
+ * quorum_node_new() refuses a config where it does not.
+ */
+QUORUM_API bool quorum_timing_probe_fits(quorum_time_ms probe_timeout_ms,
+										 quorum_time_ms probe_interval_ms);
+
+/*
+ * Whether a member with this role and priority may ever lead, and so be
+ * the target of a switchover: a database (not a witness) whose priority is
+ * above 0.  The leader picks a switchover target by it; a host checking a
+ * requested target asks it too.
+ */
+QUORUM_API bool quorum_member_may_lead(enum quorum_role role, int32_t priority);
 
 /*
  * Create a node.  Returns 0 and sets *node, or QUORUM_EINVAL (bad config:

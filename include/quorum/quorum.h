@@ -7,7 +7,8 @@
  * A host includes only this file.  The protocol core (node.h) never reads a
  * clock or touches a socket: the host feeds it inputs stamped with its own
  * monotonic time and carries out the outputs.  runtime.h adds sockets for
- * hosts that do not want to do that themselves.
+ * hosts that do not want to do that themselves; durable.h prints and
+ * parses the record a host keeps in a file.
  *
  * include/quorum/quorum.h
  *
@@ -24,6 +25,7 @@
 #include "quorum/types.h"
 #include "quorum/error.h"
 #include "quorum/node.h"
+#include "quorum/durable.h"
 #include "quorum/runtime.h"
 
 #endif							/* QUORUM_QUORUM_H */

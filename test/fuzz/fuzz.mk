@@ -1,7 +1,7 @@
 # test/fuzz/fuzz.mk: libFuzzer targets, one per decoder, included by the
 # top-level Makefile.
 #
-#   make fuzz          build build/fuzz/fuzz_{wire,unseal,keyring,http}
+#   make fuzz          build build/fuzz/fuzz_{wire,unseal,keyring,http,durable}
 #   make check-fuzz    run each for FUZZ_SECONDS from its committed seeds in
 #                      test/fuzz/corpus/<target>/; ends "N passed, N failed"
 #   make fuzz-corpus   regenerate the committed seeds (gen_corpus.c)
@@ -17,7 +17,7 @@
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := wire unseal keyring http
+FUZZ_TARGETS := wire unseal keyring http durable
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Iinclude -Iplugin $(FUZZ_SAN)
@@ -26,6 +26,7 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Iinclude -Iplugin $(F
 FUZZ_OBJS_wire := wire error
 FUZZ_OBJS_unseal := seal error
 FUZZ_OBJS_keyring := keyring error
+FUZZ_OBJS_durable := durable error
 FUZZ_OBJS_http :=
 
 # The HTTP request parser is the extension's, and includes no PostgreSQL
@@ -51,7 +52,7 @@ endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_LINK_RULE,$(t))))
 
 build/fuzz/gen_corpus: test/fuzz/gen_corpus.c build/fuzz/plugin/wire.o \
-		build/fuzz/plugin/seal.o build/fuzz/plugin/error.o
+		build/fuzz/plugin/seal.o build/fuzz/plugin/durable.o build/fuzz/plugin/error.o
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lssl -lcrypto
 
 .PHONY: fuzz check-fuzz fuzz-corpus

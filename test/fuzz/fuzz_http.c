@@ -16,20 +16,8 @@
  */
 #include "http_parse.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond) \
-	do { \
-		if (!(cond)) \
-		{ \
-			fprintf(stderr, "fuzz_http: check failed: %s (line %d)\n", #cond, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
+#define FUZZ_NAME "fuzz_http"
+#include "fuzz.h"
 
 static char longer[PGQ_HTTP_REQUEST_MAX + 16];
 

@@ -15,20 +15,8 @@
 #include "quorum/node.h"
 #include "quorum/error.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond) \
-	do { \
-		if (!(cond)) \
-		{ \
-			fprintf(stderr, "fuzz_keyring: check failed: %s (line %d)\n", #cond, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
+#define FUZZ_NAME "fuzz_keyring"
+#include "fuzz.h"
 
 static struct quorum_keyring kr;
 static struct quorum_keyring again;

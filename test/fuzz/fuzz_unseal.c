@@ -18,20 +18,8 @@
 
 #include "quorum/error.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond) \
-	do { \
-		if (!(cond)) \
-		{ \
-			fprintf(stderr, "fuzz_unseal: check failed: %s (line %d)\n", #cond, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
+#define FUZZ_NAME "fuzz_unseal"
+#include "fuzz.h"
 
 /* Keys 00..1f and 40..5f, as in test/unit/test_seal.c and the corpus. */
 static struct quorum_sealer lenient;	/* both keys, plaintext allowed */

@@ -16,20 +16,8 @@
 
 #include "quorum/error.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond) \
-	do { \
-		if (!(cond)) \
-		{ \
-			fprintf(stderr, "fuzz_wire: check failed: %s (line %d)\n", #cond, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
+#define FUZZ_NAME "fuzz_wire"
+#include "fuzz.h"
 
 static struct quorum_wire_msg msg;
 static struct quorum_wire_msg again;

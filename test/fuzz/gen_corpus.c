@@ -8,11 +8,12 @@
  * type with and without updates and metadata, election messages of every
  * kind in the shapes the election sends (granted and refused votes, empty
  * and full appends, ...), datagrams sealed with each key of fuzz_unseal's
- * keyring and as plaintext, and typical key files.  Every message is decoded
+ * keyring and as plaintext, typical key files, and durable records (one in
+ * the current format, one as version 1 wrote it).  Every message is decoded
  * again before it is written, so a seed the decoder refuses stops the run.
  * The output is deterministic; the generated files are committed.
  *
- * Usage: gen_corpus DIR   (writes DIR/wire, DIR/unseal, DIR/keyring)
+ * Usage: gen_corpus DIR   (writes DIR/wire, DIR/unseal, DIR/keyring, DIR/durable)
  *
  * test/fuzz/gen_corpus.c
  *
@@ -21,6 +22,7 @@
 #include "wire.h"
 #include "seal.h"
 
+#include "quorum/durable.h"
 #include "quorum/error.h"
 
 #include <stdio.h>
@@ -378,6 +380,45 @@ gen_keyring(void)
 	write_seed("keyring", "bad", bad, sizeof(bad) - 1);
 }
 
+static void
+gen_durable(void)
+{
+	static const char v1[] =
+		"# pg_quorum durable state; written by quorum_witness, do not edit\n"
+		"node_name=witness\nincarnation=1733400000123\nterm=7\nvoted_for=pg-b\n"
+		"snapshot=3 2 9f3c00aa12 0\nvoter=pg-a\nvoter=pg-b\nvoter=witness\n"
+		"entry=5 1 \nentry=6 2 pg-c\n";
+	static struct quorum_durable d;
+	static struct quorum_durable_file check;
+	static char text[QUORUM_DURABLE_BYTES_MAX];
+	struct quorum_election_durable *e = &d.election;
+	size_t		len;
+
+	d.incarnation = 12;
+	e->term = 9;
+	strcpy(e->voted_for, "pg-a");
+	e->snap.index = 4;
+	e->snap.term = 8;
+	e->snap.config_id = 0xfeedbeefULL;
+	e->snap.paused = true;
+	e->snap.n_voters = 2;
+	strcpy(e->snap.voters[0], "pg-a");
+	strcpy(e->snap.voters[1], "pg-b");
+	e->n_entries = 2;
+	e->entries[0] = (struct quorum_decision) {.term = 9, .type = QUORUM_DECISION_NOOP};
+	e->entries[1] = (struct quorum_decision) {.term = 9, .type = QUORUM_DECISION_SWITCHOVER};
+	strcpy(e->entries[1].name, "pg-b");
+	if (quorum_durable_format("pg-a", &d, text, sizeof(text), &len) != 0 ||
+		quorum_durable_parse(text, len, &check, NULL, 0) != 0 ||
+		quorum_durable_parse(v1, sizeof(v1) - 1, &check, NULL, 0) != 0)
+	{
+		fprintf(stderr, "gen_corpus: a durable seed does not parse\n");
+		exit(1);
+	}
+	write_seed("durable", "current", text, len);
+	write_seed("durable", "version-1", v1, sizeof(v1) - 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -393,5 +434,6 @@ main(int argc, char **argv)
 	gen_raft_control();
 	gen_unseal();
 	gen_keyring();
+	gen_durable();
 	return 0;
 }

@@ -6,13 +6,17 @@
  * Linked into every unit test binary; it defines no tests.  The checks that
  * belong to the host contract rather than to one test live here, so that
  * every step of every test makes them: a datagram never leaves before the
- * disk holds the incarnation, term and vote it depends on.
+ * disk holds the incarnation, term and vote it depends on, and a datagram
+ * is marked pushpull exactly when it carries a push-pull chunk (the
+ * runtime sends those over TCP without opening them).
  *
  * test/unit/pump.c
  *
  *-------------------------------------------------------------------------
  */
 #include "pump.h"
+#include "seal.h"
+#include "wire.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,6 +78,29 @@ pump_index(const struct quorum_addr *addr)
 		if (addr->port == PUMP_PORT_BASE + i)
 			return (int) i;
 	return -1;
+}
+
+/*
+ * The node's pushpull mark must match the message type inside.  Datagrams
+ * sealed with another key than pump_config()'s (a test of key rotation)
+ * are not checked.
+ */
+static void
+pump_check_pushpull_mark(const struct quorum_datagram *dg)
+{
+	static uint8_t plain[PUMP_DATAGRAM_BYTES];
+	struct quorum_keyring kr = {.count = 1};
+	struct quorum_sealer sealer;
+	int			n;
+
+	memset(kr.keys[0], 0x42, QUORUM_KEY_BYTES);
+	assert_int_equal(quorum__sealer_init(&sealer, &kr, false), 0);
+	n = quorum__unseal(&sealer, dg->data, dg->len, plain, sizeof(plain));
+	quorum__sealer_destroy(&sealer);
+	if (n < 4)
+		return;
+	assert_int_equal(dg->pushpull, plain[3] == (uint8_t) QUORUM_WIRE_PUSHPULL);
+	pump->pushpulls_marked += dg->pushpull;
 }
 
 void
@@ -164,6 +191,7 @@ pump_output(unsigned i, struct quorum_output *out)
 		struct pump_packet *p;
 
 		assert_true(dg->len <= sizeof(p->data));
+		pump_check_pushpull_mark(dg);
 		if (to < 0 || pump->cut[i][to])
 			continue;
 		assert_true(pump->tail < PUMP_PACKETS_MAX);

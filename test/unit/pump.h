@@ -86,6 +86,7 @@ struct pump
 	size_t		trace_len;
 	bool		verbose;		/* T_VERBOSE set: trace lines go to stderr too */
 	pump_configure_fn configure;	/* NULL: the defaults as they are */
+	uint64_t	pushpulls_marked;	/* datagrams sent marked pushpull */
 };
 
 extern struct pump *pump;

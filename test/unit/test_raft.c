@@ -34,6 +34,8 @@
 #define T_EVENTS_MAX 4096
 #define T_TERMS_MAX 4096
 #define T_LATENCY_MS 2
+/* The default election timeout span, as libquorum derives it. */
+#define T_ELECTION_MAX_MS quorum_timing_election_max_ms(QUORUM__RAFT_ELECTION_MIN_MS)
 
 struct t_node
 {
@@ -673,7 +675,7 @@ test_election_three(void **state)
 	t_world(3, 3, 1);
 	t_boot_all();
 	/* Fresh nodes are sticky for E, then the shortest timeout wins. */
-	assert_true(t_wait(t_stable, 2 * QUORUM__RAFT_ELECTION_MAX_MS + 200));
+	assert_true(t_wait(t_stable, 2 * T_ELECTION_MAX_MS + 200));
 	l = t_leader();
 	assert_true(l >= 0);
 	assert_true(W->now >= QUORUM__RAFT_ELECTION_MIN_MS);
@@ -740,7 +742,7 @@ test_leader_crash_failover(void **state)
 	t_run_for(537);
 	crash_at = W->now;
 	t_crash((unsigned) old);
-	assert_true(t_wait(t_stable, QUORUM__RAFT_ELECTION_MAX_MS + 500));
+	assert_true(t_wait(t_stable, T_ELECTION_MAX_MS + 500));
 	now_leader = t_leader();
 	assert_int_not_equal(now_leader, old);
 	/* Never before the minimum timeout since the last heartbeat. */
@@ -807,10 +809,10 @@ test_lost_vote_resent(void **state)
 	crash_at = W->now;
 	t_crash((unsigned) l);
 	t_not = l;
-	assert_true(t_wait(t_stable_new, QUORUM__RAFT_ELECTION_MAX_MS +
+	assert_true(t_wait(t_stable_new, T_ELECTION_MAX_MS +
 					   2 * QUORUM__RAFT_HEARTBEAT_MS));
 	assert_int_equal(W->drop_count, 0);
-	assert_true(W->now - crash_at <= QUORUM__RAFT_ELECTION_MAX_MS +
+	assert_true(W->now - crash_at <= T_ELECTION_MAX_MS +
 				2 * QUORUM__RAFT_HEARTBEAT_MS);
 	T_NO_VIOLATION();
 }
@@ -1469,7 +1471,7 @@ test_bootstrap_expect(void **state)
 		t_peers_seen(i);
 		t_output(i);
 	}
-	assert_true(t_wait(t_stable, 3 * QUORUM__RAFT_ELECTION_MAX_MS + 1000));
+	assert_true(t_wait(t_stable, 3 * T_ELECTION_MAX_MS + 1000));
 	for (unsigned i = 0; i < 3; i++)
 	{
 		assert_int_equal(W->node[i].r.n_voters, 3);
@@ -1522,7 +1524,7 @@ test_bootstrap_expect_joins_existing(void **state)
 			t_output(i);
 		}
 	assert_true(t_wait(t_stable, 2000));
-	t_run_for(3 * QUORUM__RAFT_ELECTION_MAX_MS);
+	t_run_for(3 * T_ELECTION_MAX_MS);
 	assert_int_equal(W->node[3].r.d.snap.config_id, W->node[l].r.d.snap.config_id);
 	assert_string_equal(W->node[3].r.leader, W->node[l].cfg.name);
 	assert_false(quorum__raft_is_voter(&W->node[3].r, "n4"));
@@ -1547,7 +1549,7 @@ test_bootstrap_primary_wins(void **state)
 			W->node[i].facts.lsn = i == p ? 1000 : 900 + 50 * i;
 		W->node[p].facts.role = QUORUM_ROLE_PRIMARY;
 		t_boot_all();
-		assert_true(t_wait(t_stable, 4 * QUORUM__RAFT_ELECTION_MAX_MS));
+		assert_true(t_wait(t_stable, 4 * T_ELECTION_MAX_MS));
 		assert_int_equal(t_leader(), (int) p);
 		assert_int_equal(W->node[p].r.d.term, 1);
 		T_NO_VIOLATION();
@@ -1658,7 +1660,7 @@ test_transfer_timeout(void **state)
 	t_output((unsigned) l);
 	t_run_for(100);
 	assert_false(quorum__raft_has_lease(&W->node[l].r, t_local((unsigned) l, W->now)));
-	t_run_for(2 * QUORUM__RAFT_ELECTION_MAX_MS + 200);
+	t_run_for(2 * T_ELECTION_MAX_MS + 200);
 	/* Never sent TIMEOUT_NOW, so it may take the lease again. */
 	assert_int_equal(t_leader(), l);
 	assert_true(quorum__raft_has_lease(&W->node[l].r, t_local((unsigned) l, W->now)));

@@ -110,6 +110,8 @@ test_join_pushpull_answer(void **state)
 	assert_int_equal(t_state(0, 3), QUORUM_MEMBER_ALIVE);
 	quorum_node_stats_get(pump->n[0].node, &st);
 	assert_true(st.pushpulls >= 3);
+	/* The push and the answer, marked for a transport (pump.c checks each). */
+	assert_true(pump->pushpulls_marked >= 2);
 	assert_true(pump_wait_until(t_converged, 3000));
 }
 

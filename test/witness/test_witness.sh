@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# witness/test_witness.sh WITNESS LEADER_SERVER: tests of the witness daemon
+# test/witness/test_witness.sh WITNESS LEADER_SERVER: tests of the witness daemon
 # itself, without PostgreSQL, on 127.0.0.1.
 #
 # Settings errors exit 2 with a message naming the setting; --check
@@ -8,15 +8,16 @@
 # witness: a leader is elected, the witness persists term and vote, a kill
 # -9 of the leader elects the other host (the witness's vote makes the
 # majority), a second witness on the same state directory is refused,
-# SIGUSR2 reports, SIGTERM leaves and exits 0, and a restart starts above
-# the incarnation it persisted.  "make check-tsan" runs this with TSan
+# SIGUSR2 reports, SIGTERM leaves and exits 0, and a restart from a
+# version-1 record starts above the incarnation it persisted and rewrites
+# the record in the current format.  "make check-tsan" runs this with TSan
 # builds of both programs; any ThreadSanitizer report in a daemon's log is a
 # failure.  Ends with "witness: N passed, N failed".  Waits poll against a
 # deadline; every process started here is stopped at the end.
 set -uo pipefail
 WITNESS=$(realpath "${1:?usage: test_witness.sh WITNESS LEADER_SERVER}")
 LEADER_SERVER=$(realpath "${2:?usage: test_witness.sh WITNESS LEADER_SERVER}")
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WAIT_S=${PGQ_WITNESS_WAIT_S:-60}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/quorum-witness-test.XXXXXX")
@@ -135,6 +136,8 @@ check "the witness persisted its record (node, term, voters)" \
 	test -n "$(grep -x 'node_name=w' "$state")" -a "${term1:-0}" -ge 1 -a \
 	"$(grep -c '^voter=' "$state")" -eq 3
 check "no temporary state file is left behind" test ! -e "$state.tmp"
+check "the record is in libquorum's current format (format_version=2 first)" \
+	test "$(grep -v '^#' "$state" | head -n 1)" = "format_version=2"
 
 out=$("$WITNESS" -c "$work/w.conf" --name w --listen "127.0.0.1:1" 2>&1); rc=$?
 check "a second witness on the same state directory is refused" \
@@ -164,6 +167,9 @@ check "... after leaving the cluster" test -n "$(grep -F 'left the cluster; exit
 saw_left() { query "$qother" | grep -q 'alive=1/'; }
 check "$other sees the witness gone" wait_for 20 saw_left
 
+# The record as version 1 wrote it (no format_version line): still read,
+# and rewritten in the current format.
+sed -i '/^format_version=/d' "$state"
 "$WITNESS" -c "$work/w.conf" --name w 2> "$work/w2.log" &
 pid_w=$!
 pids+=("$pid_w")
@@ -172,6 +178,9 @@ check "the restarted witness rejoins" wait_for "$WAIT_S" rejoined
 inc2=$(sed -n 's/^incarnation=//p' "$state")
 check "it starts above the incarnation it persisted ($inc2 > $inc1)" test "${inc2:-0}" -gt "${inc1:-0}"
 check "it kept its term" test "$(sed -n 's/^term=//p' "$state")" -ge "$term2"
+check "it read the version-1 record and rewrote it in format 2" \
+	test -n "$(grep -F 'in format 1; it is rewritten in format 2' "$work/w2.log")" -a \
+	"$(grep -c '^format_version=2$' "$state")" -eq 1
 kill -TERM "$pid_w"
 wait "$pid_w"
 check "the restarted witness exits 0 on SIGTERM" test $? -eq 0
