@@ -25,5 +25,6 @@
 #include "quorum/error.h"
 #include "quorum/node.h"
 #include "quorum/runtime.h"
+#include "quorum/version.h"
 
 #endif							/* QUORUM_QUORUM_H */
