@@ -57,7 +57,9 @@
 #include "fence.h"
 #include "guc.h"
 #include "pg_compat.h"
+#include "routing.h"
 #include "shmem.h"
+#include "slots.h"
 
 /* Between two promote requests in one term, ms. */
 #define FAILOVER_PROMOTE_RETRY_MS 5000
@@ -706,12 +708,17 @@ pgq_failover_reconcile(const quorum_node *node, quorum_time_ms now,
 	if (pgq_failover_enabled && self_leader && !in_recovery)
 		failover_sync(node, &info, now);
 
+	/* A new leader's standbys find their slots before its first write. */
+	if (pgq_failover_enabled)
+		pgq_slots_reconcile(node, st.self, self_leader, in_recovery, info.term, now);
+
 	/* The fence: the only thing backends read. */
 	may_write = pgq_failover_enabled && self_leader && lease_until != 0 &&
 		!in_recovery && st.hold_until_ms == 0 && !stale &&
 		(!pgq_synchronous ||
 		 (st.sync_ready_term == info.term && now >= st.sync_open_ms));
 	pg_atomic_write_u64(&pgq_shared->lease_until_ms, may_write ? lease_until : 0);
+	pgq_routing_reconcile(may_write, in_recovery, info.leader[0] != '\0' && !self_leader, now);
 
 	if (pgq_failover_enabled)
 	{
