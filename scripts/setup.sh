@@ -13,6 +13,7 @@ packages=(
 	libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
 	clang libclang-rt-14-dev
 	tini nftables iproute2 util-linux
+	graphviz
 )
 
 missing=()
