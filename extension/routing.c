@@ -349,40 +349,11 @@ routing_append_dot_string(StringInfo buf, const char *s)
 	appendStringInfoChar(buf, '"');
 }
 
-static const char *
-routing_state_name(enum quorum_member_state state)
-{
-	switch (state)
-	{
-		case QUORUM_MEMBER_ALIVE:
-			return "alive";
-		case QUORUM_MEMBER_SUSPECT:
-			return "suspect";
-		case QUORUM_MEMBER_DEAD:
-			return "dead";
-		case QUORUM_MEMBER_LEFT:
-			return "left";
-	}
-	return "unknown";
-}
-
+/* libquorum's role name, "unknown" also while the metadata is missing. */
 static const char *
 routing_role_name(const PgqMember *m)
 {
-	if (!m->has_meta)
-		return "unknown";
-	switch (m->role)
-	{
-		case QUORUM_ROLE_PRIMARY:
-			return "primary";
-		case QUORUM_ROLE_STANDBY:
-			return "standby";
-		case QUORUM_ROLE_WITNESS:
-			return "witness";
-		case QUORUM_ROLE_UNKNOWN:
-			break;
-	}
-	return "unknown";
+	return m->has_meta ? quorum_role_name(m->role) : "unknown";
 }
 
 /* Fill and outline colours per state, readable in print as on screen. */
@@ -412,7 +383,7 @@ routing_dot_member(StringInfo buf, const RoutingSnapshot *snap, const PgqMember 
 
 	initStringInfo(&label);
 	appendStringInfo(&label, "%s\n%s, %s", m->name, routing_role_name(m),
-					 routing_state_name(m->state));
+					 quorum_member_state_name(m->state));
 	if (is_leader || m->voter)
 		appendStringInfo(&label, "\n%s%s%s", is_leader ? "leader" : "",
 						 is_leader && m->voter ? ", " : "", m->voter ? "voter" : "");

@@ -192,6 +192,15 @@ slots_wanted(const quorum_node *node, char (*wanted)[NAMEDATALEN], int max)
 	return n;
 }
 
+static bool
+slots_contains(char (*names)[NAMEDATALEN], int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
 static void
 slots_leader_pass(const quorum_node *node)
 {
@@ -203,21 +212,15 @@ slots_leader_pass(const quorum_node *node)
 
 	for (int w = 0; w < n_wanted; w++)
 	{
-		bool		found = false;
-
-		for (int h = 0; h < n_have && !found; h++)
-			found = strcmp(have[h], wanted[w]) == 0;
-		if (!found && slots_try(slots_create_one, wanted[w], "create"))
+		if (!slots_contains(have, n_have, wanted[w]) &&
+			slots_try(slots_create_one, wanted[w], "create"))
 			ereport(LOG,
 					(errmsg("pg_quorum created replication slot \"%s\"", wanted[w])));
 	}
 	for (int h = 0; h < n_have; h++)
 	{
-		bool		found = false;
-
-		for (int w = 0; w < n_wanted && !found; w++)
-			found = strcmp(have[h], wanted[w]) == 0;
-		if (!found && slots_try(slots_drop_one, have[h], "drop"))
+		if (!slots_contains(wanted, n_wanted, have[h]) &&
+			slots_try(slots_drop_one, have[h], "drop"))
 			ereport(LOG,
 					(errmsg("pg_quorum dropped replication slot \"%s\": its member is gone",
 							have[h])));

@@ -111,16 +111,25 @@ typedef struct Leader
 
 static Options opt;
 
+/* One line on stderr: "pg_quorum_rejoin: <what>the message". */
+static void
+vreport(const char *what, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", PROGNAME, what);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+static void msg(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
 static void
 msg(const char *fmt,...)
 {
 	va_list		ap;
 
-	fprintf(stderr, "%s: ", PROGNAME);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void fail(const char *fmt,...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -130,12 +139,23 @@ fail(const char *fmt,...)
 {
 	va_list		ap;
 
-	fprintf(stderr, "%s: error: ", PROGNAME);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport("error: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(EXIT_FAIL);
+}
+
+static void usage_error(const char *fmt,...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void
+usage_error(const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vreport("", fmt, ap);
+	va_end(ap);
+	exit(EXIT_USAGE);
 }
 
 static char *
@@ -181,21 +201,6 @@ usage(FILE *f)
 			"  -?, --help              show this help\n\n"
 			"Exit status: 0 ready to start, 1 do not start, 2 usage error.\n",
 			PROGNAME, PROGNAME);
-}
-
-static void usage_error(const char *fmt,...) __attribute__((noreturn, format(printf, 1, 2)));
-
-static void
-usage_error(const char *fmt,...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "%s: ", PROGNAME);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_USAGE);
 }
 
 /*
