@@ -335,13 +335,21 @@ pgq_connection_string(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* s as a DOT double-quoted string (names contain no control characters). */
+/*
+ * s as a DOT double-quoted string; a newline becomes DOT's line break "\n"
+ * (names contain no control characters, so every newline is a label's).
+ */
 static void
 routing_append_dot_string(StringInfo buf, const char *s)
 {
 	appendStringInfoChar(buf, '"');
 	for (const char *p = s; *p != '\0'; p++)
 	{
+		if (*p == '\n')
+		{
+			appendStringInfoString(buf, "\\n");
+			continue;
+		}
 		if (*p == '"' || *p == '\\')
 			appendStringInfoChar(buf, '\\');
 		appendStringInfoChar(buf, *p);

@@ -184,8 +184,9 @@ slots_wanted(const quorum_node *node, char (*wanted)[NAMEDATALEN], int max)
 	{
 		struct quorum_member_info m;
 
+		/* Metadata says whether it is a witness; it follows within a round. */
 		if (quorum_node_member_get(node, i, &m) != 0 || m.is_self ||
-			(m.has_meta && m.meta.role == QUORUM_ROLE_WITNESS))
+			!m.has_meta || m.meta.role == QUORUM_ROLE_WITNESS)
 			continue;
 		pgq_slots_name(m.name, wanted[n++]);
 	}

@@ -31,7 +31,7 @@ CREATE FUNCTION quorum.connection_string(dbname text, "user" text,
 										 read_write boolean DEFAULT true)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pgq_connection_string'
-LANGUAGE C STRICT STABLE PARALLEL SAFE;
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 /*
  * quorum.dot(): the cluster as this server sees it, as a Graphviz digraph:

@@ -7,7 +7,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pg_quorum;
 CREATE ROLE pgq_test_monitor IN ROLE pg_monitor;
 CREATE ROLE pgq_test_nobody;
-SELECT plan(25);
+SELECT plan(26);
 
 SELECT ok(pgq_test_helpers.wait_for(
 	$$SELECT leader = 'pgtap' FROM quorum.status$$),
@@ -55,11 +55,13 @@ SELECT is((length(replace(quorum.dot(), '\"', '')) - length(replace(replace(quor
 	0, 'its double quotes balance');
 SELECT ok(quorum.dot() ~ 'label="pg_quorum cluster \\"pg_quorum\\", term \d+, leader pgtap, as seen by pgtap"',
 	'the graph title names the cluster, term and leader');
-SELECT ok(quorum.dot() ~ E'\n\t"pgtap" \\[label="pgtap\\nprimary, alive\\nleader, voter\\ntimeline 1, lsn [0-9A-F]+/[0-9A-F]+"',
+SELECT ok(quorum.dot() ~ E'\n\t"pgtap" \\[label="pgtap\\\\nprimary, alive\\\\nleader, voter\\\\ntimeline 1, lsn [0-9A-F]+/[0-9A-F]+"',
 	'the member is a node labelled with its name, role, state, leader, voter and WAL position');
 SELECT ok(quorum.dot() ~ '"pgtap" \[[^]]*peripheries=2', 'the leader has a double border');
 SELECT ok(quorum.dot() ~ '"pgtap" \[[^]]*style="filled,bold"', 'a voter is drawn bold');
 SELECT ok(quorum.dot() !~ '->', 'a cluster of one has no replication edge');
+SELECT ok(strpos(quorum.dot(), E'\n\t"pgtap" [label="pgtap\n') = 0,
+	'line breaks inside labels are DOT''s \n escapes, not newlines');
 
 -- privileges -------------------------------------------------------------
 SELECT is(pgq_test_helpers.sqlstate_as('pgq_test_monitor', $$SELECT quorum.connection_string('d', 'u')$$),
