@@ -35,6 +35,7 @@
 #include "postgres.h"
 
 /* replication slots and the settings that govern them */
+#include "access/xlog.h"
 #include "access/xlogrecovery.h"
 #include "miscadmin.h"
 #include "replication/slot.h"
@@ -281,8 +282,12 @@ pgq_slots_reconcile(const quorum_node *node, const char *self, bool leader,
 		sst.no_slots_logged = true;
 		return;
 	}
+	/*
+	 * A primary restarting after a crash is in recovery too, but it is no
+	 * standby: its slots stay for the standbys that will stream from it.
+	 */
 	if (leading)
 		slots_leader_pass(node);
-	else if (in_recovery)
+	else if (in_recovery && GetRecoveryState() == RECOVERY_STATE_ARCHIVE)
 		slots_standby_pass(self);
 }
