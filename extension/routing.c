@@ -51,6 +51,8 @@
 
 /* A primary fenced this long is marked read-only for libpq, ms. */
 #define ROUTING_READ_ONLY_AFTER_MS 500
+/* Between two attempts to write postgresql.auto.conf that failed, ms. */
+#define ROUTING_RETRY_MS 1000
 
 PG_FUNCTION_INFO_V1(pgq_connection_string);
 PG_FUNCTION_INFO_V1(pgq_dot);
@@ -66,6 +68,7 @@ typedef struct RoutingState
 	bool		read_only;		/* as last written */
 	bool		was_writable;	/* this worker let the server write */
 	quorum_time_ms fenced_since_ms;	/* 0 = not a fenced primary */
+	quorum_time_ms retry_ms;	/* after a failed write, not before then */
 } RoutingState;
 
 static RoutingState rst;
@@ -87,11 +90,14 @@ pgq_routing_reconcile(bool may_write, bool in_recovery, bool other_leader,
 
 	want = fenced_primary && (rst.was_writable || other_leader) &&
 		now >= rst.fenced_since_ms + ROUTING_READ_ONLY_AFTER_MS;
-	if (rst.known && want == rst.read_only)
+	if ((rst.known && want == rst.read_only) || now < rst.retry_ms)
 		return;
 	if (!pgq_action_set_setting("default_transaction_read_only",
 								want ? "on" : NULL, &changed))
-		return;					/* logged; retried on the next pass */
+	{
+		rst.retry_ms = now + ROUTING_RETRY_MS;	/* logged; retried then */
+		return;
+	}
 	rst.known = true;
 	rst.read_only = want;
 	if (changed)

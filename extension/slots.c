@@ -7,7 +7,7 @@
  * Without slots a standby keeps up only as long as wal_keep_size covers
  * its lag.  As Patroni and pg_auto_failover do, the leader holds a physical
  * slot for every database member it knows (other than itself and
- * witnesses), named pgq_<member> (slots_name()), and every standby streams
+ * witnesses), named pgq_<member> (pgq_slots_name()), and every standby streams
  * through its own with primary_slot_name.  Level-triggered, like the rest
  * of the reconciler:
  *
@@ -84,6 +84,11 @@ pgq_slots_name(const char *member, char *out)
 
 		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
 			p[i] = c;
+		else if (c >= 'A' && c <= 'Z')
+		{
+			p[i] = c - 'A' + 'a';
+			exact = false;		/* "Node1" and "node1" need two slots */
+		}
 		else
 		{
 			p[i] = '_';
