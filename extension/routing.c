@@ -261,7 +261,8 @@ routing_check_name(const char *what, const char *value)
 				(errcode(ERRCODE_NAME_TOO_LONG),
 				 errmsg("%s is too long", what),
 				 errdetail("It is %zu bytes long; at most %d are allowed.",
-						   strlen(value), NAMEDATALEN - 1)));
+						   strlen(value), NAMEDATALEN - 1),
+				 errhint("Give the %s as the server stores it.", what)));
 }
 
 /*
