@@ -12,9 +12,12 @@ EXTVERSION := $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']
 MODULE_big = pg_quorum
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c)))
 DATA = $(sort $(wildcard sql/pg_quorum--*.sql))
-PG_CPPFLAGS = -Iinclude
+# libpq parses the members' conninfo for quorum.connection_string(), as
+# dblink and postgres_fdw link it.
+PG_CPPFLAGS = -Iinclude -I$(libpq_srcdir)
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK = build/libquorum.a -lssl -lcrypto
+SHLIB_LINK_INTERNAL = $(libpq)
 EXTRA_CLEAN = build
 
 PG_CONFIG ?= pg_config

@@ -258,18 +258,24 @@ actions_write_file(const char *path, const char *data, int len)
 }
 
 /*
- * Set name = value in postgresql.auto.conf, as ALTER SYSTEM SET does, and
- * keep every other setting.  false (after a LOG) if the file could not be
- * read, parsed or written.
+ * Set name = value in postgresql.auto.conf, as ALTER SYSTEM SET does, or
+ * remove the setting when value is NULL (ALTER SYSTEM RESET), and keep every
+ * other setting.  The file is left alone when it already says so.  false
+ * (after a LOG) if the file could not be read, parsed or written.
  */
 static bool
-actions_set_auto_conf(const char *name, const char *value)
+actions_set_auto_conf(const char *name, const char *value, bool *written)
 {
 	ConfigVariable *head = NULL;
 	ConfigVariable *tail = NULL;
 	StringInfoData buf;
 	FILE	   *in;
 	bool		ok = true;
+	int			n_same = 0;
+	int			n_found = 0;
+
+	if (written != NULL)
+		*written = false;
 
 	LWLockAcquire(AutoFileLock, LW_EXCLUSIVE);
 
@@ -292,6 +298,21 @@ actions_set_auto_conf(const char *name, const char *value)
 					 errhint("Correct the file, for example with ALTER SYSTEM RESET, so that pg_quorum can update it.")));
 	}
 
+	for (ConfigVariable *item = head; ok && item != NULL; item = item->next)
+	{
+		if (pg_strcasecmp(item->name, name) != 0)
+			continue;
+		n_found++;
+		if (value != NULL && strcmp(item->value, value) == 0)
+			n_same++;
+	}
+	if (ok && n_found == (value != NULL ? 1 : 0) && n_same == n_found)
+	{
+		LWLockRelease(AutoFileLock);
+		FreeConfigVariables(head);
+		return true;
+	}
+
 	if (ok)
 	{
 		initStringInfo(&buf);
@@ -305,14 +326,19 @@ actions_set_auto_conf(const char *name, const char *value)
 			actions_append_quoted(&buf, item->value);
 			appendStringInfoChar(&buf, '\n');
 		}
-		appendStringInfo(&buf, "%s = ", name);
-		actions_append_quoted(&buf, value);
-		appendStringInfoChar(&buf, '\n');
+		if (value != NULL)
+		{
+			appendStringInfo(&buf, "%s = ", name);
+			actions_append_quoted(&buf, value);
+			appendStringInfoChar(&buf, '\n');
+		}
 
 		ok = actions_write_file(AUTO_CONF_TMP, buf.data, buf.len) &&
 			durable_rename(AUTO_CONF_TMP, PG_AUTOCONF_FILENAME, LOG) == 0;
 		if (!ok)
 			(void) unlink(AUTO_CONF_TMP);
+		else if (written != NULL)
+			*written = true;
 		pfree(buf.data);
 	}
 	LWLockRelease(AutoFileLock);
@@ -351,7 +377,7 @@ pgq_action_follow(const char *leader_conninfo, const char *self, bool *changed)
 
 	if (PrimaryConnInfo == NULL || strcmp(PrimaryConnInfo, want.data) != 0)
 	{
-		ok = actions_set_auto_conf("primary_conninfo", want.data) && actions_reload();
+		ok = actions_set_auto_conf("primary_conninfo", want.data, NULL) && actions_reload();
 		*changed = ok;
 		hurry.follow_changed |= ok;
 	}
@@ -365,11 +391,20 @@ pgq_action_set_sync_names(const char *value, bool *changed)
 	*changed = false;
 	if (SyncRepStandbyNames != NULL && strcmp(SyncRepStandbyNames, value) == 0)
 		return true;
-	if (!actions_set_auto_conf("synchronous_standby_names", value) ||
+	if (!actions_set_auto_conf("synchronous_standby_names", value, NULL) ||
 		!actions_reload())
 		return false;
 	*changed = true;
 	return true;
+}
+
+bool
+pgq_action_set_setting(const char *name, const char *value, bool *changed)
+{
+	*changed = false;
+	if (!actions_set_auto_conf(name, value, changed))
+		return false;
+	return !*changed || actions_reload();
 }
 
 int

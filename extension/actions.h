@@ -40,6 +40,13 @@ extern bool pgq_action_follow(const char *leader_conninfo, const char *self,
  * unless it already has that value. */
 extern bool pgq_action_set_sync_names(const char *value, bool *changed);
 
+/*
+ * Set a setting in postgresql.auto.conf, or remove it when value is NULL,
+ * and reload if the file changed (*changed).
+ */
+extern bool pgq_action_set_setting(const char *name, const char *value,
+								   bool *changed);
+
 /* Ask the postmaster for an immediate shutdown (see actions.c). */
 extern void pgq_action_stop_server(void);
 

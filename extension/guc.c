@@ -281,12 +281,24 @@ guc_report(const char *detail)
 	return false;
 }
 
+/*
+ * A name: PostgreSQL's own message would quote the whole value, however
+ * long, so a name that is too long gets a message that does not.
+ */
+static bool
+guc_check_name(const char *param, const char *value, bool empty_ok)
+{
+	if (value != NULL && strlen(value) > QUORUM_NAME_MAX)
+		GUC_check_errmsg("invalid value for parameter \"%s\": the name is too long", param);
+	return guc_report(pgq_check_name(value, empty_ok));
+}
+
 static bool
 guc_check_cluster(char **newval, void **extra, GucSource source)
 {
 	if (!guc_strict())
 		return true;
-	return guc_report(pgq_check_name(*newval, false));
+	return guc_check_name("pg_quorum.cluster", *newval, false);
 }
 
 static bool
@@ -311,7 +323,7 @@ guc_check_node_name(char **newval, void **extra, GucSource source)
 {
 	if (!guc_strict())
 		return true;
-	return guc_report(pgq_check_name(*newval, true));
+	return guc_check_name("pg_quorum.node_name", *newval, true);
 }
 
 static bool

@@ -32,4 +32,16 @@
 #include "utils/wait_event.h"
 #define PGQ_WAIT_EVENT_MAIN		PG_WAIT_EXTENSION
 
+/*
+ * 17 gave ReplicationSlotCreate() the failover and synced flags of logical
+ * failover slots; pg_quorum's physical slots set neither.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGQ_SLOT_CREATE_PHYSICAL(name) \
+	ReplicationSlotCreate((name), false, RS_PERSISTENT, false, false, false)
+#else
+#define PGQ_SLOT_CREATE_PHYSICAL(name) \
+	ReplicationSlotCreate((name), false, RS_PERSISTENT, false)
+#endif
+
 #endif							/* PGQ_PG_COMPAT_H */

@@ -63,8 +63,10 @@
 #include "fence.h"
 #include "guc.h"
 #include "pg_compat.h"
+#include "routing.h"
 #include "reconcile.h"
 #include "shmem.h"
+#include "slots.h"
 
 /* Between two promote requests in one term, ms. */
 #define RECONCILE_PROMOTE_RETRY_MS 5000
@@ -343,8 +345,11 @@ reconcile_stale(const ReconcilePass *p)
 	return true;
 }
 
-/* Publish the lease's end, or 0: the only thing backends read. */
-static void
+/*
+ * Publish the lease's end, or 0: the only thing backends read.  Returns
+ * whether this server may write.
+ */
+static bool
 reconcile_fence(const ReconcilePass *p)
 {
 	bool		stale = p->self_leader && !p->in_recovery && reconcile_stale(p);
@@ -355,6 +360,7 @@ reconcile_fence(const ReconcilePass *p)
 		(!pgq_synchronous ||
 		 (st.sync_ready_term == p->info.term && p->now >= st.sync_open_ms));
 	pg_atomic_write_u64(&pgq_shared->lease_until_ms, may_write ? p->lease_until : 0);
+	return may_write;
 }
 
 /* The switchover hold and the switchover flag end with their term. */
@@ -825,6 +831,7 @@ pgq_reconcile(const quorum_node *node, quorum_time_ms now,
 {
 	ReconcilePass p;
 	bool		facts_changed = false;
+	bool		may_write;
 
 	memset(status, 0, sizeof(*status));
 	reconcile_forget(node, now);
@@ -843,7 +850,12 @@ pgq_reconcile(const quorum_node *node, quorum_time_ms now,
 	/* The leader's synchronous_standby_names come before its first write. */
 	if (pgq_elections_enabled && p.self_leader && !p.in_recovery)
 		reconcile_sync(&p);
-	reconcile_fence(&p);
+	/* A new leader's standbys find their slots before its first write. */
+	if (pgq_elections_enabled)
+		pgq_slots_reconcile(node, st.self, p.self_leader, p.in_recovery, p.info.term, now);
+	may_write = reconcile_fence(&p);
+	pgq_routing_reconcile(may_write, p.in_recovery,
+						  p.info.leader[0] != '\0' && !p.self_leader, now);
 	if (pgq_elections_enabled)
 	{
 		if (p.self_leader && p.in_recovery)

@@ -157,10 +157,12 @@ static void
 worker_bad_setting(const char *name, const char *value, const char *detail,
 				   const char *hint)
 {
+	/* A name too long is not echoed whole: its length is in the detail. */
 	ereport(FATAL,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid value for parameter \"%s\": \"%s\"", name,
-					value != NULL ? value : ""),
+			 value != NULL && strlen(value) <= QUORUM_NAME_MAX ?
+			 errmsg("invalid value for parameter \"%s\": \"%s\"", name, value) :
+			 errmsg("invalid value for parameter \"%s\"", name),
 			 detail != NULL ? errdetail("%s", detail) : 0,
 			 hint != NULL ? errhint("%s", hint) : 0));
 }

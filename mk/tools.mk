@@ -14,9 +14,9 @@ TOOLS_LIBDIR := $(shell $(PG_CONFIG) --libdir)
 
 all: $(TOOLS)
 
-tools/pg_quorum_rejoin: tools/pg_quorum_rejoin.c
+tools/pg_quorum_rejoin: tools/pg_quorum_rejoin.c include/quorum/types.h
 	$(CC) $(TOOLS_CFLAGS) -I$(TOOLS_INCLUDEDIR) \
-		-DPGQ_PG_BINDIR='"$(TOOLS_BINDIR)"' -o $@ $< \
+		-Iinclude -DPGQ_PG_BINDIR='"$(TOOLS_BINDIR)"' -o $@ $< \
 		-L$(TOOLS_LIBDIR) -lpq
 
 .PHONY: install-tools uninstall-tools

@@ -14,6 +14,7 @@ packages=(
 	clang libclang-rt-14-dev
 	tini nftables iproute2 util-linux
 	haproxy prometheus curl
+	graphviz
 )
 
 missing=()

@@ -39,8 +39,10 @@
  */
 #define _GNU_SOURCE
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -57,6 +59,9 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+
+/* QUORUM_NAME_MAX */
+#include "quorum/types.h"
 
 #define PROGNAME "pg_quorum_rejoin"
 
@@ -93,6 +98,7 @@ typedef struct Options
 	const char *keep[KEEP_MAX];
 	int			n_keep;
 	const char *pg_rewind;
+	bool		rebuild;
 	bool		dry_run;
 } Options;
 
@@ -105,16 +111,25 @@ typedef struct Leader
 
 static Options opt;
 
+/* One line on stderr: "pg_quorum_rejoin: <what>the message". */
+static void
+vreport(const char *what, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", PROGNAME, what);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+static void msg(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
 static void
 msg(const char *fmt,...)
 {
 	va_list		ap;
 
-	fprintf(stderr, "%s: ", PROGNAME);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void fail(const char *fmt,...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -124,12 +139,23 @@ fail(const char *fmt,...)
 {
 	va_list		ap;
 
-	fprintf(stderr, "%s: error: ", PROGNAME);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport("error: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(EXIT_FAIL);
+}
+
+static void usage_error(const char *fmt,...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void
+usage_error(const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vreport("", fmt, ap);
+	va_end(ap);
+	exit(EXIT_USAGE);
 }
 
 static char *
@@ -166,12 +192,95 @@ usage(FILE *f)
 			"      --node-name=NAME    this server's pg_quorum.node_name (default: from its configuration)\n"
 			"      --timeout=SECONDS   how long to look for a leader (default 30)\n"
 			"      --require-leader    fail when no leader is found instead of leaving the directory unchanged\n"
-			"      --keep=FILE         another data-directory file to keep across a rewind (repeatable)\n"
+			"      --keep=FILE         another data-directory file to keep across a rewind (repeatable);\n"
+			"                          files that postgresql.conf includes are always kept\n"
 			"      --pg-rewind=PATH    pg_rewind to run (default: the one next to this program)\n"
+			"      --rebuild           when pg_rewind fails, copy the leader with pg_basebackup instead,\n"
+			"                          keeping this server's configuration files\n"
 			"  -n, --dry-run           say what would be done, change nothing\n"
 			"  -?, --help              show this help\n\n"
 			"Exit status: 0 ready to start, 1 do not start, 2 usage error.\n",
 			PROGNAME, PROGNAME);
+}
+
+/*
+ * A node name as pg_quorum takes it; a name that is too long is refused
+ * with its length, not quoted whole (it may be anything at all).
+ */
+static void
+check_node_name(const char *name, const char *where)
+{
+	if (strlen(name) > QUORUM_NAME_MAX)
+		usage_error("invalid node name from %s: it is %zu bytes long; at most %d are allowed",
+					where, strlen(name), QUORUM_NAME_MAX);
+}
+
+static int
+parse_timeout(const char *arg)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0 || v > 86400)
+		usage_error("invalid --timeout \"%s\": give whole seconds from 0 to 86400", arg);
+	return (int) v;
+}
+
+/* One option of parse_args(); c is getopt_long's answer. */
+static void
+parse_option(int c, char **argv)
+{
+	switch (c)
+	{
+		case 'D':
+			opt.pgdata = optarg;
+			break;
+		case 1:
+			if (opt.n_peers == PEERS_MAX)
+				usage_error("at most %d --peer options are allowed", PEERS_MAX);
+			opt.peers[opt.n_peers++] = optarg;
+			break;
+		case 2:
+			check_node_name(optarg, "--node-name");
+			opt.node_name = optarg;
+			break;
+		case 3:
+			opt.timeout_s = parse_timeout(optarg);
+			break;
+		case 4:
+			opt.require_leader = true;
+			break;
+		case 5:
+			if (opt.n_keep == KEEP_MAX || strchr(optarg, '/') != NULL ||
+				strcmp(optarg, "..") == 0 || strcmp(optarg, ".") == 0)
+				usage_error("invalid --keep \"%s\": give the name of a file directly in the data directory (at most %d)",
+							optarg, KEEP_MAX);
+			opt.keep[opt.n_keep++] = optarg;
+			break;
+		case 6:
+			opt.pg_rewind = optarg;
+			break;
+		case 7:
+			opt.rebuild = true;
+			break;
+		case 'n':
+			opt.dry_run = true;
+			break;
+		case '?':
+			if (optopt == 0 && strcmp(argv[optind - 1], "-?") != 0 &&
+				strcmp(argv[optind - 1], "--help") != 0)
+			{
+				usage(stderr);
+				exit(EXIT_USAGE);
+			}
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(EXIT_USAGE);
+	}
 }
 
 static void
@@ -185,6 +294,7 @@ parse_args(int argc, char **argv)
 		{"require-leader", no_argument, NULL, 4},
 		{"keep", required_argument, NULL, 5},
 		{"pg-rewind", required_argument, NULL, 6},
+		{"rebuild", no_argument, NULL, 7},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, '?'},
 		{NULL, 0, NULL, 0}
@@ -193,96 +303,21 @@ parse_args(int argc, char **argv)
 
 	opt.timeout_s = 30;
 	while ((c = getopt_long(argc, argv, "D:n?", longopts, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'D':
-				opt.pgdata = optarg;
-				break;
-			case 1:
-				if (opt.n_peers == PEERS_MAX)
-				{
-					msg("at most %d --peer options are allowed", PEERS_MAX);
-					exit(EXIT_USAGE);
-				}
-				opt.peers[opt.n_peers++] = optarg;
-				break;
-			case 2:
-				opt.node_name = optarg;
-				break;
-			case 3:
-				{
-					char	   *end;
-					long		v;
-
-					errno = 0;
-					v = strtol(optarg, &end, 10);
-					if (errno != 0 || *end != '\0' || v < 0 || v > 86400)
-					{
-						msg("invalid --timeout \"%s\": give whole seconds from 0 to 86400", optarg);
-						exit(EXIT_USAGE);
-					}
-					opt.timeout_s = (int) v;
-					break;
-				}
-			case 4:
-				opt.require_leader = true;
-				break;
-			case 5:
-				if (opt.n_keep == KEEP_MAX || strchr(optarg, '/') != NULL ||
-					strcmp(optarg, "..") == 0 || strcmp(optarg, ".") == 0)
-				{
-					msg("invalid --keep \"%s\": give the name of a file directly in the data directory (at most %d)",
-						optarg, KEEP_MAX);
-					exit(EXIT_USAGE);
-				}
-				opt.keep[opt.n_keep++] = optarg;
-				break;
-			case 6:
-				opt.pg_rewind = optarg;
-				break;
-			case 'n':
-				opt.dry_run = true;
-				break;
-			case '?':
-				if (optopt == 0 && strcmp(argv[optind - 1], "-?") != 0 &&
-					strcmp(argv[optind - 1], "--help") != 0)
-				{
-					usage(stderr);
-					exit(EXIT_USAGE);
-				}
-				usage(stdout);
-				exit(0);
-			default:
-				usage(stderr);
-				exit(EXIT_USAGE);
-		}
-	}
+		parse_option(c, argv);
 	if (optind < argc)
-	{
-		msg("unexpected argument \"%s\"", argv[optind]);
-		exit(EXIT_USAGE);
-	}
+		usage_error("unexpected argument \"%s\"", argv[optind]);
 	if (opt.pgdata == NULL)
-	{
-		msg("no data directory given (-D)");
-		exit(EXIT_USAGE);
-	}
+		usage_error("no data directory given (-D)");
 	if (opt.n_peers == 0)
-	{
-		msg("no peer given (--peer)");
-		exit(EXIT_USAGE);
-	}
+		usage_error("no peer given (--peer)");
 	for (int i = 0; i < opt.n_peers; i++)
 	{
 		char	   *err = NULL;
 		PQconninfoOption *o = PQconninfoParse(opt.peers[i], &err);
 
 		if (o == NULL)
-		{
-			msg("invalid --peer \"%s\": %s", opt.peers[i], err != NULL ? err : "out of memory");
-			exit(EXIT_USAGE);
-		}
+			usage_error("invalid --peer \"%s\": %s", opt.peers[i],
+						err != NULL ? err : "out of memory");
 		PQconninfoFree(o);
 	}
 }
@@ -384,7 +419,9 @@ write_file_durably(const char *dir, const char *name, const char *data,
 		fail("could not close \"%s\": %s", tmp, strerror(errno));
 	if (rename(tmp, path) != 0)
 		fail("could not rename \"%s\" to \"%s\": %s", tmp, path, strerror(errno));
-	fsync_path(dir, true);
+	/* name may have directories: fsync the one the file is in. */
+	tmp[strlen(tmp) - strlen(strrchr(tmp, '/'))] = '\0';
+	fsync_path(tmp, true);
 	free(tmp);
 	free(path);
 }
@@ -393,6 +430,30 @@ write_file_durably(const char *dir, const char *name, const char *data,
  * Kept files: saved next to the data directory across a rewind
  * ---------------------------------------------------------------------
  */
+
+/* A growing list of data-directory paths, each relative and listed once. */
+typedef struct FileList
+{
+	char	  **names;
+	int			n;
+	int			cap;
+} FileList;
+
+static void
+filelist_add(FileList *l, const char *name)
+{
+	for (int i = 0; i < l->n; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return;
+	if (l->n == l->cap)
+	{
+		l->cap = l->cap == 0 ? 16 : l->cap * 2;
+		l->names = realloc(l->names, sizeof(char *) * (size_t) l->cap);
+		if (l->names == NULL)
+			fail("out of memory");
+	}
+	l->names[l->n++] = xstrdup(name);
+}
 
 /* "<pgdata>.pg_quorum_rejoin": outside the data directory, which pg_rewind
  * makes identical to the leader's (deleting files only the target has). */
@@ -409,98 +470,295 @@ keep_dir(void)
 	return d;
 }
 
-static int
-keep_list(const char **names)
-{
-	int			n = 0;
+static void conf_scan_file(const char *root, const char *path, int depth,
+						   FileList *out);
 
-	for (size_t i = 0; i < sizeof(default_keep) / sizeof(default_keep[0]); i++)
-		names[n++] = default_keep[i];
-	for (int i = 0; i < opt.n_keep; i++)
-		names[n++] = opt.keep[i];
-	return n;
+/*
+ * path relative to the data directory root (both resolved), or NULL when
+ * it lies outside it, where pg_rewind does not write.
+ */
+static const char *
+conf_relative(const char *root, const char *resolved)
+{
+	size_t		len = strlen(root);
+
+	if (strncmp(resolved, root, len) != 0 || resolved[len] != '/')
+		return NULL;
+	return resolved + len + 1;
+}
+
+/* An included file or directory entry: keep it and look inside it. */
+static void
+conf_include(const char *root, const char *path, int depth, FileList *out)
+{
+	char	   *resolved = realpath(path, NULL);
+	const char *rel;
+	struct stat st;
+
+	if (resolved == NULL || stat(resolved, &st) != 0 || !S_ISREG(st.st_mode))
+	{
+		free(resolved);
+		return;					/* include_if_exists of a missing file */
+	}
+	rel = conf_relative(root, resolved);
+	if (rel != NULL)
+		filelist_add(out, rel);
+	conf_scan_file(root, resolved, depth + 1, out);
+	free(resolved);
+}
+
+/* include_dir: its *.conf files, as PostgreSQL reads them. */
+static void
+conf_include_dir(const char *root, const char *dir, int depth, FileList *out)
+{
+	DIR		   *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+	{
+		size_t		len = strlen(e->d_name);
+		char	   *p;
+
+		if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".conf") != 0)
+			continue;
+		p = path_join(dir, e->d_name);
+		conf_include(root, p, depth, out);
+		free(p);
+	}
+	closedir(d);
 }
 
 /*
- * Copy every kept file that exists into the keep directory.  The directory
+ * The value of one configuration line into value (at most cap - 1 bytes):
+ * a quoted string with '' and backslash escapes, or a bare word.  Returns
+ * false for a line without a value.
+ */
+static bool
+conf_value(const char *p, char *value, size_t cap)
+{
+	size_t		n = 0;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '=')
+		p++;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '\'')
+	{
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '#' && *p != '\r' && n + 1 < cap)
+			value[n++] = *p++;
+		value[n] = '\0';
+		return n > 0;
+	}
+	for (p++; *p != '\0' && n + 1 < cap; p++)
+	{
+		if (*p == '\'' && p[1] == '\'')
+			p++;
+		else if (*p == '\'')
+			break;
+		else if (*p == '\\' && p[1] != '\0')
+			p++;
+		value[n++] = *p;
+	}
+	value[n] = '\0';
+	return *p == '\'';
+}
+
+/*
+ * Every file that path includes (include, include_if_exists, include_dir),
+ * recursively, into out when it lies in the data directory.  A relative
+ * name is relative to the including file's directory, as in PostgreSQL.
+ */
+static void
+conf_scan_file(const char *root, const char *path, int depth, FileList *out)
+{
+	char	   *text;
+	char	   *save = NULL;
+	char	   *dir;
+	char	   *tmp;
+
+	/* PostgreSQL refuses deeper nesting (CONF_FILE_MAX_DEPTH). */
+	if (depth > 10 || (text = read_file(path, NULL)) == NULL)
+		return;
+	tmp = xstrdup(path);
+	dir = xstrdup(dirname(tmp));
+	free(tmp);
+	for (char *line = strtok_r(text, "\n", &save); line != NULL;
+		 line = strtok_r(NULL, "\n", &save))
+	{
+		char		value[PATH_MAX];
+		char	   *target;
+		size_t		kw;
+		bool		is_dir;
+
+		while (*line == ' ' || *line == '\t')
+			line++;
+		kw = strspn(line, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+		is_dir = kw == 11 && strncasecmp(line, "include_dir", kw) == 0;
+		if (!is_dir && !(kw == 7 && strncasecmp(line, "include", kw) == 0) &&
+			!(kw == 17 && strncasecmp(line, "include_if_exists", kw) == 0))
+			continue;
+		if (!conf_value(line + kw, value, sizeof(value)))
+			continue;
+		target = value[0] == '/' ? xstrdup(value) : path_join(dir, value);
+		if (is_dir)
+			conf_include_dir(root, target, depth, out);
+		else
+			conf_include(root, target, depth, out);
+		free(target);
+	}
+	free(dir);
+	free(text);
+}
+
+/*
+ * The files to keep: the defaults, --keep, and every configuration file
+ * that postgresql.conf includes from inside the data directory.
+ */
+static void
+keep_list(FileList *out)
+{
+	char	   *root = realpath(opt.pgdata, NULL);
+	char	   *conf;
+
+	if (root == NULL)
+		fail("could not resolve \"%s\": %s", opt.pgdata, strerror(errno));
+	for (size_t i = 0; i < sizeof(default_keep) / sizeof(default_keep[0]); i++)
+		filelist_add(out, default_keep[i]);
+	for (int i = 0; i < opt.n_keep; i++)
+		filelist_add(out, opt.keep[i]);
+	conf = path_join(root, "postgresql.conf");
+	conf_scan_file(root, conf, 1, out);
+	free(conf);
+	free(root);
+}
+
+/* dir/name's directories, created as needed (owner only, as PostgreSQL's). */
+static void
+make_parents(const char *dir, const char *name)
+{
+	char	   *path = path_join(dir, name);
+
+	for (char *s = path + strlen(dir) + 1; (s = strchr(s, '/')) != NULL; s++)
+	{
+		*s = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			fail("could not create directory \"%s\": %s", path, strerror(errno));
+		*s = '/';
+	}
+	free(path);
+}
+
+/* Copy from/src to to/dst durably, with its mode; false if src is absent. */
+static bool
+copy_kept(const char *from, const char *src, const char *to, const char *dst)
+{
+	char	   *path = path_join(from, src);
+	struct stat st;
+	size_t		len;
+	char	   *data;
+
+	if (stat(path, &st) != 0)
+	{
+		free(path);
+		return false;
+	}
+	data = read_file(path, &len);
+	if (data == NULL)
+		fail("could not read \"%s\": %s", path, strerror(errno));
+	make_parents(to, dst);
+	write_file_durably(to, dst, data, len, st.st_mode & 07777);
+	free(data);
+	free(path);
+	return true;
+}
+
+/*
+ * Copy every kept file that exists into the keep directory, as f<N>, and
+ * their data-directory paths into its "manifest", line N.  The directory
  * is complete once its "complete" marker exists; only then is it restored.
  */
 static void
 keep_save(const char *kdir)
 {
-	const char *names[KEEP_MAX + 8];
-	int			n = keep_list(names);
+	FileList	names = {0};
+	char	   *manifest = NULL;
+	size_t		mlen = 0;
+	FILE	   *m;
 
+	keep_list(&names);
 	if (mkdir(kdir, 0700) != 0)
 		fail("could not create \"%s\" to keep this server's files across the rewind: %s",
 			 kdir, strerror(errno));
-	for (int i = 0; i < n; i++)
+	m = open_memstream(&manifest, &mlen);
+	if (m == NULL)
+		fail("out of memory");
+	for (int i = 0, k = 0; i < names.n; i++)
 	{
-		char	   *src = path_join(opt.pgdata, names[i]);
-		struct stat st;
-		size_t		len;
-		char	   *data;
+		char		slot[32];
 
-		if (stat(src, &st) != 0)
-		{
-			free(src);
+		snprintf(slot, sizeof(slot), "f%d", k);
+		if (!copy_kept(opt.pgdata, names.names[i], kdir, slot))
 			continue;
-		}
-		data = read_file(src, &len);
-		if (data == NULL)
-			fail("could not read \"%s\": %s", src, strerror(errno));
-		write_file_durably(kdir, names[i], data, len, st.st_mode & 07777);
-		free(data);
-		free(src);
+		fprintf(m, "%s\n", names.names[i]);
+		k++;
 	}
+	fclose(m);
+	write_file_durably(kdir, "manifest", manifest, mlen, 0600);
 	write_file_durably(kdir, "complete", "", 0, 0600);
+	free(manifest);
 }
 
 /* Put the kept files back and remove the keep directory. */
 static void
 keep_restore(const char *kdir)
 {
-	const char *names[KEEP_MAX + 8];
-	int			n = keep_list(names);
 	char	   *marker = path_join(kdir, "complete");
+	char	   *mpath = path_join(kdir, "manifest");
+	char	   *manifest;
+	char	   *save = NULL;
+	int			k = 0;
 
 	if (!file_exists(marker))
 	{
 		free(marker);
+		free(mpath);
 		return;
 	}
-	for (int i = 0; i < n; i++)
+	manifest = read_file(mpath, NULL);
+	if (manifest == NULL)
+		fail("could not read \"%s\": %s", mpath, strerror(errno));
+	for (char *name = strtok_r(manifest, "\n", &save); name != NULL;
+		 name = strtok_r(NULL, "\n", &save), k++)
 	{
-		char	   *src = path_join(kdir, names[i]);
-		struct stat st;
-		size_t		len;
-		char	   *data;
+		char		slot[32];
 
-		if (stat(src, &st) != 0)
-		{
-			free(src);
-			continue;
-		}
-		data = read_file(src, &len);
-		if (data == NULL)
-			fail("could not read \"%s\": %s", src, strerror(errno));
-		write_file_durably(opt.pgdata, names[i], data, len, st.st_mode & 07777);
-		free(data);
-		free(src);
+		snprintf(slot, sizeof(slot), "f%d", k);
+		if (!copy_kept(kdir, slot, opt.pgdata, name))
+			fail("\"%s\" lacks the kept copy of \"%s\"", kdir, name);
 	}
 	/* Remove the marker first: a half-removed directory is never restored. */
 	if (unlink(marker) != 0)
 		fail("could not remove \"%s\": %s", marker, strerror(errno));
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < k; i++)
 	{
-		char	   *p = path_join(kdir, names[i]);
+		char		slot[32];
+		char	   *p;
 
+		snprintf(slot, sizeof(slot), "f%d", i);
+		p = path_join(kdir, slot);
 		(void) unlink(p);
 		free(p);
 	}
+	(void) unlink(mpath);
 	if (rmdir(kdir) != 0)
 		msg("could not remove \"%s\": %s", kdir, strerror(errno));
+	free(manifest);
 	free(marker);
+	free(mpath);
 }
 
 /* ---------------------------------------------------------------------
@@ -675,6 +933,7 @@ local_node_name(void)
 		msg("give it with --node-name");
 		exit(EXIT_USAGE);
 	}
+	check_node_name(name, "the server's configuration");
 	return name;
 }
 
@@ -993,43 +1252,170 @@ run_pg_rewind(const char *source)
 	return rc;
 }
 
-int
-main(int argc, char **argv)
-{
-	char	   *self;
-	char	   *state;
-	char	   *kdir;
-	char	   *pgv;
-	char	   *signal_path;
-	bool		standby;
-	bool		rewind;
-	long		pid = 0;
-	Leader		leader = {0};
+/* ---------------------------------------------------------------------
+ * Rebuild: a fresh copy of the leader when pg_rewind cannot rewind
+ * ---------------------------------------------------------------------
+ */
 
-	parse_args(argc, argv);
-	if (geteuid() == 0)
-		fail("cannot be run as root; run it as the operating-system user that owns the server");
-	pgv = path_join(opt.pgdata, "PG_VERSION");
+/* Remove everything in dir, recursively, but not dir itself. */
+static int
+empty_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (ftw->level == 0)
+		return 0;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) != 0)
+		fail("could not remove \"%s\": %s", path, strerror(errno));
+	return 0;
+}
+
+/*
+ * A copy made by pg_basebackup would put a symlinked pg_wal or a
+ * tablespace inside the data directory: leave such servers to the operator.
+ */
+static void
+rebuild_check_layout(void)
+{
+	char	   *wal = path_join(opt.pgdata, "pg_wal");
+	char	   *tblspc = path_join(opt.pgdata, "pg_tblspc");
+	struct stat st;
+	DIR		   *d;
+	struct dirent *e;
+
+	if (lstat(wal, &st) == 0 && S_ISLNK(st.st_mode))
+		fail("cannot rebuild \"%s\": its pg_wal is a symbolic link; rebuild it with pg_basebackup --waldir",
+			 opt.pgdata);
+	if ((d = opendir(tblspc)) != NULL)
+	{
+		while ((e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.')
+				fail("cannot rebuild \"%s\": it has tablespaces; rebuild it with pg_basebackup --tablespace-mapping",
+					 opt.pgdata);
+		closedir(d);
+	}
+	free(wal);
+	free(tblspc);
+}
+
+/*
+ * Replace the data directory with a base backup of the leader.  Its own
+ * configuration is in the keep directory already and is put back after.
+ */
+static void
+rebuild_from_leader(const char *source)
+{
+	char	   *prog = pg_program("pg_basebackup");
+	char	   *argv[] = {prog, "-D", (char *) opt.pgdata, "-d", (char *) source,
+	"-X", "stream", "-c", "fast", NULL};
+	int			rc;
+
+	rebuild_check_layout();
+	msg("rebuilding \"%s\" from the leader with pg_basebackup (--rebuild)", opt.pgdata);
+	if (nftw(opt.pgdata, empty_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fail("could not empty \"%s\": %s", opt.pgdata, strerror(errno));
+	msg("running %s -D %s -d <the leader> -X stream -c fast", prog, opt.pgdata);
+	rc = run(argv, NULL, 0, false);
+	free(prog);
+	if (rc != 0)
+		fail("pg_basebackup failed (exit status %d); \"%s\" is incomplete, and this server's "
+			 "configuration is kept in \"%s\": run %s --rebuild again",
+			 rc, opt.pgdata, keep_dir(), PROGNAME);
+}
+
+/* ---------------------------------------------------------------------
+ * main
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Before anything else: a data directory of a stopped server, with the
+ * files an interrupted run kept put back.  A rebuild that died in
+ * pg_basebackup left no PG_VERSION; with --rebuild it is done again.
+ * Returns whether the directory must be rebuilt.
+ */
+static bool
+check_data_directory(const char *kdir)
+{
+	char	   *pgv = path_join(opt.pgdata, "PG_VERSION");
+	char	   *marker = path_join(kdir, "complete");
+	bool		rebuild_again = false;
+	long		pid = 0;
+
 	if (!file_exists(pgv))
-		fail("\"%s\" is not a PostgreSQL data directory (no PG_VERSION)", opt.pgdata);
+	{
+		if (!opt.rebuild || !file_exists(marker))
+			fail("\"%s\" is not a PostgreSQL data directory (no PG_VERSION)", opt.pgdata);
+		msg("\"%s\" is an interrupted rebuild; rebuilding it again", opt.pgdata);
+		rebuild_again = true;
+	}
 	free(pgv);
-	if (server_running(&pid))
+	free(marker);
+	if (!rebuild_again && server_running(&pid))
 		fail("the server is running (postmaster pid %ld); stop it first", pid);
 
-	/* A run that died between rewind and restore left our files aside. */
-	kdir = keep_dir();
-	if (file_exists(kdir) && !opt.dry_run)
+	if (!rebuild_again && file_exists(kdir) && !opt.dry_run)
 	{
 		msg("restoring the files an interrupted run kept in \"%s\"", kdir);
 		keep_restore(kdir);
 		if (file_exists(kdir))
 			fail("\"%s\" exists but is incomplete; remove it after checking the data directory's configuration", kdir);
 	}
+	return rebuild_again;
+}
+
+/*
+ * Rewind (or rebuild) the directory against the leader, keeping this
+ * server's own files across it.
+ */
+static void
+rewind_to_leader(const Leader *leader, const char *kdir, bool rebuild_again)
+{
+	char	   *source = rewind_conninfo(leader->conninfo);
+	int			rc = 0;
+
+	if (!rebuild_again)
+	{
+		checkpoint_leader(source);
+		keep_save(kdir);
+		rc = run_pg_rewind(source);
+		if (rc != 0 && opt.rebuild)
+			msg("pg_rewind failed (exit status %d)", rc);
+	}
+	if (rebuild_again || (rc != 0 && opt.rebuild))
+	{
+		rebuild_from_leader(source);
+		rc = 0;
+	}
+	keep_restore(kdir);
+	if (rc != 0)
+		fail("pg_rewind failed (exit status %d); the data directory was not made a standby. "
+			 "If pg_rewind needs wal_log_hints = on or data checksums, could not find WAL "
+			 "(keep more with wal_keep_size), or the directory is damaged, run %s again "
+			 "with --rebuild to copy the leader with pg_basebackup.", rc, PROGNAME);
+	free(source);
+}
+
+int
+main(int argc, char **argv)
+{
+	char	   *self;
+	char	   *state;
+	char	   *kdir;
+	char	   *signal_path;
+	bool		standby;
+	bool		rewind;
+	bool		rebuild_again;
+	Leader		leader = {0};
+
+	parse_args(argc, argv);
+	if (geteuid() == 0)
+		fail("cannot be run as root; run it as the operating-system user that owns the server");
+	kdir = keep_dir();
+	rebuild_again = check_data_directory(kdir);
 
 	self = local_node_name();
 	if (!find_leader(self, &leader))
 	{
-		if (opt.require_leader)
+		if (opt.require_leader || rebuild_again)
 			fail("no peer named a leader within %d s", opt.timeout_s);
 		msg("no peer named a leader other than \"%s\" within %d s: leaving \"%s\" unchanged "
 			"(it starts fenced and waits for an election)", self, opt.timeout_s, opt.pgdata);
@@ -1039,7 +1425,7 @@ main(int argc, char **argv)
 
 	signal_path = path_join(opt.pgdata, "standby.signal");
 	standby = file_exists(signal_path);
-	state = cluster_state();
+	state = rebuild_again ? xstrdup("rebuild interrupted") : cluster_state();
 
 	/*
 	 * pg_rewind brings an uncleanly stopped primary to a clean state in
@@ -1047,7 +1433,7 @@ main(int argc, char **argv)
 	 * stopped standby has generated no WAL of its own, and PostgreSQL will
 	 * not follow a timeline that forked before its replay position.
 	 */
-	rewind = !standby || strcmp(state, "shut down in recovery") == 0 ||
+	rewind = rebuild_again || !standby || strcmp(state, "shut down in recovery") == 0 ||
 		strcmp(state, "shut down") == 0;
 	if (opt.dry_run)
 	{
@@ -1058,20 +1444,7 @@ main(int argc, char **argv)
 	}
 
 	if (rewind)
-	{
-		int			rc;
-		char	   *source = rewind_conninfo(leader.conninfo);
-
-		checkpoint_leader(source);
-		keep_save(kdir);
-		rc = run_pg_rewind(source);
-		keep_restore(kdir);
-		if (rc != 0)
-			fail("pg_rewind failed (exit status %d); the data directory was not made a standby. "
-				 "If pg_rewind needs wal_log_hints = on or data checksums, could not find WAL "
-				 "(keep more with wal_keep_size), or the directory is damaged, rebuild it with "
-				 "pg_basebackup.", rc);
-	}
+		rewind_to_leader(&leader, kdir, rebuild_again);
 	else
 		msg("not running pg_rewind: the standby was not shut down cleanly (state \"%s\")", state);
 

@@ -27,5 +27,6 @@
 #include "quorum/node.h"
 #include "quorum/durable.h"
 #include "quorum/runtime.h"
+#include "quorum/version.h"
 
 #endif							/* QUORUM_QUORUM_H */

@@ -8,7 +8,7 @@ SELECT plan(27);
 
 SELECT has_extension('pg_quorum', 'pg_quorum is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_quorum'),
-	'0.1', 'its version is the control file''s default_version');
+	'0.2', 'its version is the control file''s default_version');
 SELECT ok(current_setting('shared_preload_libraries') ~ '(^|[ ,])pg_quorum($|[ ,])',
 	'pg_quorum is in shared_preload_libraries');
 SELECT has_schema('quorum', 'schema quorum exists');
