@@ -57,7 +57,9 @@ configure_opts=(
 	--with-systemd --with-selinux --with-system-tzdata=/usr/share/zoneinfo
 	--enable-debug --enable-tap-tests --with-pgport=5432
 )
-stamp_text="configure ${configure_opts[*]}"
+# The contrib modules the suites use (the pgTAP suite uses dblink).
+contrib=(dblink)
+stamp_text="configure ${configure_opts[*]}; contrib ${contrib[*]}"
 
 if [ -f "$prefix/.pg_quorum-complete" ] &&
 	[ "$(cat "$prefix/.pg_quorum-complete")" = "$stamp_text" ] &&
@@ -127,17 +129,21 @@ pgq_log "building with make -j$jobs" >&2
 	{ tail -n 40 "$src/make.log" >&2; pgq_die "make failed (log: $src/make.log)"; }
 # The top-level install covers pg_config, the PGXS makefiles, the server
 # headers, pg_regress (src/test/regress) and, with --enable-tap-tests,
-# the PostgreSQL::Test modules of src/test/perl.  The contrib modules are
-# not needed by any suite.
+# the PostgreSQL::Test modules of src/test/perl.
 (cd "$tree" && make -s install >"$src/install.log" 2>&1) ||
 	{ tail -n 40 "$src/install.log" >&2; pgq_die "make install failed (log: $src/install.log)"; }
+for m in "${contrib[@]}"; do
+	(cd "$tree/contrib/$m" && make -s -j"$jobs" install >>"$src/install.log" 2>&1) ||
+		{ tail -n 40 "$src/install.log" >&2; pgq_die "contrib/$m failed (log: $src/install.log)"; }
+done
 
 pgc=$prefix/bin/pg_config
 pgxs_dir=$(dirname "$("$pgc" --pgxs)")/../..
 for f in "$pgc" "$("$pgc" --bindir)/initdb" "$("$pgc" --bindir)/pg_rewind" \
 	"$("$pgc" --pgxs)" "$pgxs_dir/src/test/regress/pg_regress" \
 	"$pgxs_dir/src/test/perl/PostgreSQL/Test/Cluster.pm" \
-	"$("$pgc" --includedir-server)/postgres.h"; do
+	"$("$pgc" --includedir-server)/postgres.h" \
+	"$("$pgc" --sharedir)/extension/dblink.control"; do
 	[ -e "$f" ] || pgq_die "the install lacks $f"
 done
 
