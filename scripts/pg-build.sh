@@ -159,5 +159,7 @@ fi
 chmod -R a+rX "$cache"
 rm -rf "$src"
 echo "$stamp_text" >"$prefix/.pg_quorum-complete"
-pgq_log "PostgreSQL $version built in $(($(date +%s) - t0))s" >&2
+# CPU time says more than wall time on a shared machine.
+cpu=$(times | tail -n 1)
+pgq_log "PostgreSQL $version built in $(($(date +%s) - t0))s (CPU of its commands, user and system: $cpu)" >&2
 echo "$prefix/bin/pg_config"
