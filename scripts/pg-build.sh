@@ -13,9 +13,9 @@
 #
 # The prefix is pg-VERSION in the cache scripts/lib.sh's pgq_pg_cache names
 # (/var/cache/pg_quorum as root, ${XDG_CACHE_HOME:-~/.cache}/pg_quorum
-# otherwise, PGQ_PG_CACHE when set).  A prefix whose stamp
-# matches this script's configure options is reused as it is; anything else
-# there is rebuilt.  PGQ_PG_JOBS sets make's -j (default 2).
+# otherwise, PGQ_PG_CACHE when set).  A prefix whose stamp matches this
+# script's configure options and contrib modules is reused as it is;
+# anything else there is rebuilt.  PGQ_PG_JOBS sets make's -j (default 2).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -35,7 +35,7 @@ fi
 
 # The suite whose source package carries this major version.
 case "$version" in
-	16) suite=bookworm-backports ;;	# not reachable today; kept for 16
+	16) pgq_die "no PostgreSQL 16 source package is reachable in Debian's archive (trixie has 17, sid 18)" ;;
 	17) suite=trixie ;;
 	18) suite=sid ;;
 esac
