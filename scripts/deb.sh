@@ -38,7 +38,7 @@ build()
 # The checks and the suite; the caller purges the packages afterwards.
 installed_checks()
 {
-	local pkglibdir sharedir owner cc_out libdir rc=0
+	local pkglibdir sharedir owner cc_out pc libdir rc=0
 	pgq_pg_env
 	pkglibdir=$("$PG_CONFIG" --pkglibdir)
 	sharedir=$("$PG_CONFIG" --sharedir)
@@ -60,19 +60,21 @@ installed_checks()
 		echo "not ok: quorum-witness's binary or systemd unit"
 		rc=1
 	fi
-	# libquorum-dev: an embedder's build, through pkg-config.  The libdir
-	# goes first: a source "make install" puts another libquorum in
-	# /usr/local/lib, which the linker and ld.so would prefer.
+	# libquorum-dev: an embedder's build, through the package's pkg-config
+	# file, named by path: a source "make install" puts another libquorum
+	# (and .pc) under /usr/local, which pkg-config, the linker and ld.so
+	# would prefer.
 	cc_out=$(mktemp -d)
-	libdir=$(pkg-config --variable=libdir libquorum 2>/dev/null || true)
+	pc=$(dpkg -L libquorum-dev | grep '/libquorum\.pc$' | head -n 1)
+	libdir=$(pkg-config --variable=libdir "$pc" 2>/dev/null || true)
 	if [ -n "$libdir" ] &&
 		cc -std=c11 -D_GNU_SOURCE -o "$cc_out/leader_server" "$PGQ_ROOT/examples/leader_server.c" \
-			$(pkg-config --cflags libquorum) -L"$libdir" $(pkg-config --libs libquorum) -lpthread &&
+			$(pkg-config --cflags "$pc") -L"$libdir" $(pkg-config --libs "$pc") -lpthread &&
 		LD_LIBRARY_PATH=$libdir ldd "$cc_out/leader_server" |
 			grep -q "libquorum.so.0 => $libdir/libquorum.so.0 "; then
 		echo "ok: examples/leader_server.c builds against libquorum-dev and links libquorum0"
 	else
-		echo "not ok: building examples/leader_server.c against libquorum-dev ($libdir)"
+		echo "not ok: building examples/leader_server.c against libquorum-dev (${pc:-no .pc file})"
 		rc=1
 	fi
 	rm -rf "$cc_out"
