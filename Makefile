@@ -31,6 +31,7 @@ include mk/libquorum.mk
 -include mk/tests.mk
 -include mk/tools.mk
 -include mk/programs.mk
+-include mk/matrix.mk
 
 $(shlib): build/libquorum.a
 

@@ -445,7 +445,7 @@ pgq_action_streaming_standbys(char (*names)[QUORUM_NAME_MAX + 1], uint64 *flush,
 	backends = pgstat_fetch_stat_numbackends();
 	for (int b = 1; b <= backends && n < max; b++)
 	{
-		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(b);
+		LocalPgBackendStatus *local = pgstat_get_local_beentry_by_index(b);
 
 		if (local == NULL)
 			continue;

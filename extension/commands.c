@@ -98,7 +98,7 @@ commands_wait(TimestampTz deadline, CommandsDoneFn done, void *arg)
 	return met;
 }
 
-static void commands_no_worker(void) pg_attribute_noreturn();
+pg_noreturn static void commands_no_worker(void);
 
 static void
 commands_no_worker(void)
@@ -109,7 +109,7 @@ commands_no_worker(void)
 			 errhint("Check the server log for why it stopped; it is restarted automatically.")));
 }
 
-static void commands_not_committed(const char *view) pg_attribute_noreturn();
+pg_noreturn static void commands_not_committed(const char *view);
 
 /* A decision the node accepted was not committed in time. */
 static void

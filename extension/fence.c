@@ -108,7 +108,7 @@ fence_armed(void)
 	return pgq_elections_enabled && IsUnderPostmaster && pgq_shared != NULL;
 }
 
-static void fence_refuse(const char *what) pg_attribute_noreturn();
+pg_noreturn static void fence_refuse(const char *what);
 
 /* what completes "cannot %s on a fenced server". */
 static void

@@ -157,7 +157,7 @@ http_load_auth(int elevel)
 	}
 	token_len = pg_b64_enc_len(len);
 	token = MemoryContextAlloc(TopMemoryContext, token_len + 1);
-	token_len = pg_b64_encode(buf, len, token, token_len);
+	token_len = pg_b64_encode(PGQ_B64_SRC(buf), len, token, token_len);
 	explicit_bzero(buf, sizeof(buf));
 	if (token_len < 0)
 		ereport(FATAL, (errmsg("could not encode the HTTP credentials")));
@@ -494,7 +494,7 @@ pgq_http_main(Datum main_arg)
 		 * WaitEventSet cannot drop a socket.  At this request rate the
 		 * epoll calls cost nothing.
 		 */
-		set = CreateWaitEventSet(loop_cxt, HTTP_CONNECTIONS_MAX + 3);
+		set = CreateWaitEventSet(NULL, HTTP_CONNECTIONS_MAX + 3);
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 		AddWaitEventToSet(set, WL_SOCKET_READABLE, http_listener, NULL, NULL);

@@ -18,9 +18,10 @@
 #include "lib/stringinfo.h"
 
 #include "http_parse.h"
+#include "pg_compat.h"
 
 /* The worker's entry point; _PG_init() registers it. */
-extern PGDLLEXPORT void pgq_http_main(Datum main_arg) pg_attribute_noreturn();
+pg_noreturn extern PGDLLEXPORT void pgq_http_main(Datum main_arg);
 
 /*
  * The whole response (status line, headers and, but for HEAD, the body) to

@@ -8,6 +8,18 @@
  * this file instead of testing PG_VERSION_NUM itself, so that supporting
  * another major version means editing only this file.
  *
+ * Tested on 15, 17 and 18; 16 has 15's names for everything below.  Read
+ * in 17's and 18's own source and found to behave as in 15: promotion (the
+ * "promote" file and SIGUSR1, which the postmaster passes to the startup
+ * process as SIGUSR2); a reload that changes primary_conninfo restarts the
+ * WAL receiver (StartupRereadConfig); synchronous_standby_names takes
+ * effect on reload; the xact callback events and the ProcessUtility and
+ * ExecutorStart hook signatures; GetWalRcvFlushRecPtr() and
+ * GetXLogReplayRecPtr(); ALTER SYSTEM's postgresql.auto.conf format and
+ * AutoFileLock; and 18's reworked postmaster state machine still sends
+ * background workers SIGTERM first on a fast shutdown and takes SIGQUIT as
+ * an immediate one.
+ *
  * extension/pg_compat.h
  *
  *-------------------------------------------------------------------------
@@ -42,6 +54,52 @@
 #else
 #define PGQ_SLOT_CREATE_PHYSICAL(name) \
 	ReplicationSlotCreate((name), false, RS_PERSISTENT, false)
+#endif
+
+/*
+ * 18 replaced pg_attribute_noreturn(), written after a declaration, by
+ * pg_noreturn, written before it (C11's _Noreturn where available).
+ */
+#ifndef pg_noreturn
+#define pg_noreturn pg_attribute_noreturn()
+#endif
+
+/*
+ * 17 renamed pgstat_fetch_stat_local_beentry() to
+ * pgstat_get_local_beentry_by_index(); both take a 1-based index into the
+ * local copy of the backend status array.
+ */
+#if PG_VERSION_NUM < 170000
+#define pgstat_get_local_beentry_by_index(idx) pgstat_fetch_stat_local_beentry(idx)
+#endif
+
+/*
+ * 17 made CreateWaitEventSet() take the resource owner that tracks the set
+ * instead of a memory context; NULL (kept for the life of the process, in
+ * TopMemoryContext) is what the worker asks for.
+ */
+#if PG_VERSION_NUM < 170000
+#include "storage/latch.h"		/* its declaration before the macro */
+#include "utils/memutils.h"
+#define CreateWaitEventSet(resowner, nevents) \
+	CreateWaitEventSet(TopMemoryContext, (nevents))
+#endif
+
+/* 18 made pg_b64_encode() read its input as uint8 rather than char. */
+#if PG_VERSION_NUM >= 180000
+#define PGQ_B64_SRC(p) ((const uint8 *) (p))
+#else
+#define PGQ_B64_SRC(p) ((const char *) (p))
+#endif
+
+/*
+ * allow_alter_system (17) refuses ALTER SYSTEM when off; older servers
+ * always allow it.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGQ_ALTER_SYSTEM_ALLOWED() AllowAlterSystem
+#else
+#define PGQ_ALTER_SYSTEM_ALLOWED() true
 #endif
 
 #endif							/* PGQ_PG_COMPAT_H */

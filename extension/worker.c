@@ -149,9 +149,8 @@ worker_wall_time(quorum_time_ms t, quorum_time_ms mono_now, TimestampTz wall_now
  * ---------------------------------------------------------------------
  */
 
-static void worker_bad_setting(const char *name, const char *value,
-							   const char *detail, const char *hint)
-			pg_attribute_noreturn();
+pg_noreturn static void worker_bad_setting(const char *name, const char *value,
+										   const char *detail, const char *hint);
 
 static void
 worker_bad_setting(const char *name, const char *value, const char *detail,
@@ -1032,6 +1031,18 @@ worker_start(void)
 						   "pg_quorum.allow_plaintext is on and no pg_quorum.key_file is set."),
 				 errhint("Set pg_quorum.key_file and turn pg_quorum.allow_plaintext off.")));
 
+	/*
+	 * allow_alter_system = off refuses ALTER SYSTEM, not this worker's own
+	 * edits of postgresql.auto.conf (actions.c), without which a standby
+	 * could not follow a new leader: they go on, and the operator is told.
+	 */
+	if (pgq_elections_enabled && !PGQ_ALTER_SYSTEM_ALLOWED())
+		ereport(WARNING,
+				(errmsg("pg_quorum writes \"%s\" although \"allow_alter_system\" is off",
+						PG_AUTOCONF_FILENAME),
+				 errdetail("Automatic failover sets primary_conninfo and synchronous_standby_names there."),
+				 errhint("Leave both settings to pg_quorum, or set pg_quorum.failover to off.")));
+
 	errbuf[0] = '\0';
 	err = quorum_runtime_new(&rc, &worker.rt, errbuf, sizeof(errbuf));
 	explicit_bzero(&rc.node.keyring, sizeof(rc.node.keyring));
@@ -1097,7 +1108,7 @@ pgq_worker_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 
 	worker_start();
-	set = CreateWaitEventSet(TopMemoryContext, 3);
+	set = CreateWaitEventSet(NULL, 3);
 	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(set, WL_SOCKET_READABLE, quorum_runtime_fd(worker.rt), NULL, NULL);
 	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);

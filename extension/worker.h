@@ -12,6 +12,8 @@
 
 #include "fmgr.h"
 
-extern PGDLLEXPORT void pgq_worker_main(Datum main_arg) pg_attribute_noreturn();
+#include "pg_compat.h"
+
+pg_noreturn extern PGDLLEXPORT void pgq_worker_main(Datum main_arg);
 
 #endif							/* PGQ_WORKER_H */

@@ -1,6 +1,7 @@
 # scripts/lib.sh: helpers shared by the scripts in this directory (sourced).
 #
-# It finds PostgreSQL 15 through pg_config, knows which user runs servers
+# It finds the PostgreSQL to build and test against through pg_config (the
+# system's 15, or a version scripts/pg-build.sh built), knows which user runs servers
 # (postgres when the caller is root, since PostgreSQL refuses to run as
 # root; the caller otherwise), and picks free ports.
 
@@ -40,10 +41,33 @@ pgq_as_server()
 	fi
 }
 
-# Sets PG_CONFIG, PG_BINDIR, PGXS_DIR, PG_PERL_DIR and PG_REGRESS for the
-# PostgreSQL 15 installation, and puts its bindir first on PATH.
+# Where scripts/pg-build.sh keeps the PostgreSQL versions it builds: outside
+# the checkout, and readable by the postgres user when we are root (servers
+# run as postgres, and /root is closed to it).  PGQ_PG_CACHE overrides it.
+pgq_pg_cache()
+{
+	if [ -n "${PGQ_PG_CACHE:-}" ]; then
+		echo "$PGQ_PG_CACHE"
+	elif pgq_is_root; then
+		echo /var/cache/pg_quorum
+	else
+		echo "${XDG_CACHE_HOME:-$HOME/.cache}/pg_quorum"
+	fi
+}
+
+# Sets PG_CONFIG, PG_BINDIR, PGXS_DIR, PG_PERL_DIR and PG_REGRESS for one
+# PostgreSQL installation, and puts its bindir first on PATH.  Which one:
+# PG_CONFIG when set (any prefix, e.g. one scripts/pg-build.sh built); else
+# PGQ_PG_VERSION's build in the cache when it names another version than
+# the system's 15; else the system's PostgreSQL 15.
 pgq_pg_env()
 {
+	if [ -z "${PG_CONFIG:-}" ] && [ -n "${PGQ_PG_VERSION:-}" ] &&
+		[ "$PGQ_PG_VERSION" != 15 ]; then
+		PG_CONFIG=$(pgq_pg_cache)/pg-$PGQ_PG_VERSION/bin/pg_config
+		[ -x "$PG_CONFIG" ] ||
+			pgq_die "PostgreSQL $PGQ_PG_VERSION is not built (run scripts/pg-build.sh $PGQ_PG_VERSION)"
+	fi
 	if [ -z "${PG_CONFIG:-}" ]; then
 		if [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
 			PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
@@ -67,4 +91,17 @@ pgq_pg_env()
 pgq_free_ports()
 {
 	perl "$PGQ_ROOT/scripts/free-ports.pl" "$1"
+}
+
+# Copy this tree's sources, without its build outputs or .git, into the
+# directory $1 (created empty), for builds that must not mix with the
+# tree's own (another PostgreSQL version, the Debian packages).
+pgq_copy_tree()
+{
+	rm -rf "$1"
+	mkdir -p "$1"
+	tar -C "$PGQ_ROOT" -c --exclude=./.git --exclude=./build \
+		--exclude='*.o' --exclude='*.so' --exclude='*.bc' --exclude='*.d' \
+		--exclude=./tools/pg_quorum_rejoin --exclude=./tmp_check --exclude=./demo . |
+		tar -C "$1" -x
 }

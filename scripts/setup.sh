@@ -15,6 +15,12 @@ packages=(
 	tini nftables iproute2 util-linux
 	haproxy prometheus curl
 	graphviz
+	# scripts/pg-build.sh: PostgreSQL 17 and 18 from source
+	dpkg-dev bison flex libreadline-dev zlib1g-dev libicu-dev libxml2-dev
+	liblz4-dev libzstd-dev uuid-dev libkrb5-dev libldap-dev libpam0g-dev
+	libsystemd-dev libselinux1-dev
+	# make deb
+	debhelper postgresql-server-dev-all fakeroot
 )
 
 missing=()

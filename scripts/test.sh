@@ -8,7 +8,9 @@
 # non-zero without a failed test, or is killed by its time limit, counts one
 # failure.  The script ends with one line summing all suites and exits
 # non-zero when anything failed.  The whole run stays under BUDGET seconds
-# (PGQ_TEST_BUDGET, default 80 minutes) so it fits CI's 90.
+# (PGQ_TEST_BUDGET, default 80 minutes) so it fits CI's 90.  PGQ_PG_VERSIONS
+# (default "15 17 18") names the PostgreSQL versions the server suites run
+# against.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/lib.sh
@@ -72,9 +74,21 @@ run_suite tsan 900 make check-tsan
 run_suite sim 1500 make check-sim
 run_suite fuzz 1200 make check-fuzz
 run_suite meta 60 make check-meta
+# The Debian packages, tested before anything is installed from source.
+run_suite deb-build 900 bash scripts/deb.sh build
+run_suite deb-test 900 bash scripts/deb.sh test
 run_suite install 300 "${install_cmd[@]}" PG_CONFIG="$PG_CONFIG"
 run_suite pgtap 900 make installcheck
 run_suite cluster 1800 make check-cluster
+# The other PostgreSQL versions (the stages above are 15's): built from
+# Debian's source packages on first use (scripts/pg-build.sh), then cached.
+for v in ${PGQ_PG_VERSIONS:-15 17 18}; do
+	[ "$v" = 15 ] && continue
+	run_suite "pg$v-build" 2700 bash scripts/pg-matrix.sh "$v" build
+	run_suite "pg$v-install" 300 bash scripts/pg-matrix.sh "$v" install
+	run_suite "pg$v-pgtap" 900 bash scripts/pg-matrix.sh "$v" pgtap
+	run_suite "pg$v-cluster" 1800 bash scripts/pg-matrix.sh "$v" cluster
+done
 
 echo
 pgq_log "summary ($(($(date +%s) - started))s)"

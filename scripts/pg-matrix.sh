@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# scripts/pg-matrix.sh VERSION STEP: one step of the suites against
+# PostgreSQL VERSION, for scripts/test.sh and "make check-matrix".
+#
+#   build    scripts/pg-build.sh VERSION (reused when cached), then
+#            "make all" in a copy of this tree
+#   install  "make install" of that copy into VERSION's prefix
+#   pgtap    "make installcheck" there
+#   cluster  "make check-cluster" there
+#   all      the four, in order, stopping at the first that fails
+#
+# For any VERSION but 15 the copy lives next to VERSION's prefix in the
+# cache (scripts/lib.sh's pgq_pg_cache), so that its objects never mix with
+# this tree's, and it installs into VERSION's own prefix, which no other
+# suite uses: no lock is needed.  VERSION 15 is the system's server, which
+# other work on this machine installs into too: its steps run in this tree,
+# and install+test hold /tmp/pgq-serial.lock.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+version=${1:-}
+step=${2:-}
+[ -n "$version" ] && [ -n "$step" ] ||
+	pgq_die "usage: scripts/pg-matrix.sh VERSION build|install|pgtap|cluster|all"
+
+unset PG_CONFIG
+export PGQ_PG_VERSION=$version
+
+if [ "$version" = 15 ]; then
+	tree=$PGQ_ROOT
+else
+	tree=$(pgq_pg_cache)/tree-$version
+fi
+
+run_make()
+{
+	pgq_pg_env
+	pgq_log "PostgreSQL $version ($PG_CONFIG): make $*"
+	make -C "$tree" --no-print-directory PG_CONFIG="$PG_CONFIG" "$@"
+}
+
+# The system's 15 is shared with other work on this machine: install and
+# test it under the lock, taken once (PGQ_SERIAL_LOCKED) when "all" holds
+# it over install and tests together.
+locked()
+{
+	if [ "$version" = 15 ] && [ -z "${PGQ_SERIAL_LOCKED:-}" ]; then
+		PGQ_SERIAL_LOCKED=1 flock /tmp/pgq-serial.lock "$@"
+	else
+		"$@"
+	fi
+}
+
+case "$step" in
+	build)
+		pgc=$(bash "$PGQ_ROOT/scripts/pg-build.sh" "$version" | tail -n 1)
+		[ -x "$pgc" ] || pgq_die "scripts/pg-build.sh $version gave no pg_config"
+		if [ "$tree" != "$PGQ_ROOT" ]; then
+			pgq_copy_tree "$tree"
+		fi
+		run_make -j"${PGQ_PG_JOBS:-2}" all
+		;;
+	install)
+		# Only the system's 15 needs root; a built version's prefix is ours.
+		if pgq_is_root || [ "$version" != 15 ]; then
+			locked bash "$0" "$version" install-as-is
+		else
+			locked sudo -E bash "$0" "$version" install-as-is
+		fi
+		;;
+	install-as-is)
+		run_make install
+		;;
+	pgtap)
+		locked bash "$0" "$version" make-installcheck
+		;;
+	cluster)
+		locked bash "$0" "$version" make-check-cluster
+		;;
+	make-installcheck|make-check-cluster)
+		run_make "${step#make-}"
+		;;
+	all)
+		bash "$0" "$version" build || exit 1
+		locked bash -c 'for s in install pgtap cluster; do bash "$0" "$1" "$s" || exit 1; done' \
+			"$0" "$version"
+		;;
+	*)
+		pgq_die "unknown step \"$step\" (build, install, pgtap, cluster or all)"
+		;;
+esac
