@@ -75,6 +75,7 @@ run_suite meta 60 make check-meta
 run_suite install 300 "${install_cmd[@]}" PG_CONFIG="$PG_CONFIG"
 run_suite pgtap 900 make installcheck
 run_suite cluster 1800 make check-cluster
+run_suite chaos 1200 make chaos
 
 echo
 pgq_log "summary ($(($(date +%s) - started))s)"
