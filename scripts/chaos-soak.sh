@@ -7,6 +7,13 @@
 #   CHAOS_KINDS        fault kinds to draw from (default: all)
 #   PGQ_CHAOS_RESULTS  where results accumulate (default build/chaos)
 #
+# It does not use the system's installation of the extension, which other
+# work may replace during a soak of hours: it copies PostgreSQL's
+# installation (bindir's parent and sharedir; PostgreSQL finds its files
+# relative to its binaries) into a private directory once, installs this
+# tree's build into it (make install DESTDIR=...), and runs every server
+# from there (PG_CONFIG pointing into it).  So build first ("make").
+#
 # The topology follows from the seed (seed mod 3: 3 servers, 5 servers, 2
 # servers and the witness).  Each run goes through scripts/sandbox.sh on its
 # own, and its "chaos-result" line is appended to
@@ -29,6 +36,21 @@ dir=${PGQ_CHAOS_RESULTS:-build/chaos}/$commit
 mkdir -p "$dir"
 results=$dir/results.jsonl
 touch "$results"
+
+# The private installation, readable by the server user.
+pgq_pg_env
+pg=${TMPDIR:-/tmp}/pg_quorum-chaos-pg.$commit
+if [ ! -x "$pg/$PG_BINDIR/pg_quorum_rejoin" ]; then
+	pgq_log "chaos soak: private PostgreSQL installation in $pg"
+	rm -rf "$pg"
+	mkdir -p "$pg/$(dirname "$PG_BINDIR")" "$pg/$(dirname "$("$PG_CONFIG" --sharedir)")"
+	cp -a "$(dirname "$PG_BINDIR")" "$pg/$(dirname "$(dirname "$PG_BINDIR")")/" &&
+		cp -a "$("$PG_CONFIG" --sharedir)" "$pg/$(dirname "$("$PG_CONFIG" --sharedir)")/" &&
+		rm -f "$pg/$("$PG_CONFIG" --sharedir)"/extension/pg_quorum* &&
+		make -s install DESTDIR="$pg" PG_CONFIG="$PG_CONFIG" >/dev/null &&
+		chmod -R a+rX "$pg" || pgq_die "could not make the private installation in $pg"
+fi
+export PG_CONFIG=$pg$PG_BINDIR/pg_config
 
 for ((seed = from; seed < from + runs; seed++)); do
 	case $((seed % 3)) in

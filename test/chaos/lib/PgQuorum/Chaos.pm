@@ -339,9 +339,8 @@ sub start_fault
 		$need_up->();
 		die "$t is stopped with SIGSTOP\n" if $r->{frozen}{$t};
 		my $clean = $k eq 'restart';
-		$node->stop($clean ? 'fast' : 'immediate', fail_ok => 1);
-		$node->{_pid} = undef;
-		service_start($r, $node, $clean);
+		die "$t is being restarted already\n" if $r->{svc}{$t};
+		service_start($r, $node, $clean, $clean ? 'fast' : 'immediate');
 		return $clean ? "clean restart of $t (stop -m fast, pg_quorum_rejoin, start)"
 		  : "$t stopped (immediate) and started again without pg_quorum_rejoin";
 	}
@@ -362,8 +361,8 @@ sub start_fault
 	{
 		$need_up->();
 		die "$t is stopped with SIGSTOP\n" if $r->{frozen}{$t};
-		$node->stop('fast', fail_ok => 1);
-		$node->{_pid} = undef;
+		die "$t is being restarted\n" if $r->{svc}{$t};
+		service_start($r, $node, 0, 'fast', 0);
 		$r->{hold}{$t} = $now->() + $f->{dur};
 		push @{ $r->{pending} }, { what => 'forget', name => $t, after => $now->() };
 		return "$t stopped (fast) to be removed with quorum.forget(), added back at the end";
@@ -378,7 +377,7 @@ sub rejoin_node
 	my ($r, $node) = @_;
 	my @peers = grep { $_ != $node } @{ $r->{nodes} };
 	my @cmd = ('pg_quorum_rejoin', '-D', $node->data_dir, '--timeout', '10',
-		map { ('--peer', $_->connstr('postgres') . ' connect_timeout=2') } @peers);
+		map { ('--peer', 'host=127.0.0.1 port=' . $_->port . ' dbname=postgres connect_timeout=2') } @peers);
 	my ($out, $err) = ('', '');
 	my $ok = eval { IPC::Run::run(\@cmd, '<', \'', '>', \$out, '2>', \$err, IPC::Run::timeout(120)); 1 };
 	return ($ok ? $? >> 8 : 124, "$out$err" . ($ok ? '' : "could not run pg_quorum_rejoin: $@"));
@@ -460,7 +459,7 @@ sub run_pending
 			resume($r, 0);
 			next;
 		}
-		if ($p->{what} eq 'forget' && running($r->{by_name}{ $p->{name} }))
+		if ($p->{what} eq 'forget' && !$r->{svc}{ $p->{name} } && running($r->{by_name}{ $p->{name} }))
 		{
 			logf($r, 'quorum.forget(\'%s\') left out: it runs again before it was seen stopped', $p->{name});
 			next;
@@ -499,17 +498,26 @@ sub procs_left
 	return 0;
 }
 
-# service_start($r, $node, $rejoin): in the background, as the systemd
-# drop-in's ExecStartPre and ExecStart do: pg_quorum_rejoin (unless told
-# not to), then start the server.
+# service_start($r, $node, $rejoin, $stop, $start): in the background, as
+# a service manager does: stop the server first when $stop names a mode
+# (fast, immediate), then, unless $start is 0, what the systemd drop-in's
+# ExecStartPre and ExecStart do: pg_quorum_rejoin (unless $rejoin is 0),
+# then start it.  Its processes count as the server's for network cuts.
 sub service_start
 {
-	my ($r, $node, $rejoin) = @_;
+	my ($r, $node, $rejoin, $stop, $start) = @_;
+	$start //= 1;
 	my $pid = fork() // die "fork: $!";
 	if ($pid == 0)
 	{
-		my ($rc, $out) = $rejoin ? rejoin_node($r, $node) : (0, '');
-		if ($rc == 0)
+		my ($rc, $out) = (0, '');
+		if ($stop)
+		{
+			system('pg_ctl', '-w', '-D', $node->data_dir, '-m', $stop, 'stop');
+			$out .= "stopped ($stop)\n";
+		}
+		($rc, $out) = rejoin_node($r, $node) if $rejoin && $start;
+		if ($rc == 0 && $start)
 		{
 			$rc = system('pg_ctl', '-w', '-D', $node->data_dir, '-l', $node->logfile,
 				'-o', '--cluster-name=' . $node->name, 'start') == 0 ? 0 : 100;
@@ -527,7 +535,8 @@ sub service_start
 		}
 		POSIX::_exit($rc > 255 ? 255 : $rc);
 	}
-	$r->{svc}{ $node->name } = { pid => $pid, rejoin => $rejoin, started => $now->() };
+	$r->{svc}{ $node->name } = { pid => $pid, rejoin => $rejoin, start => $start, started => $now->() };
+	$r->{net}->set_tools($node->name, $pid);
 	return;
 }
 
@@ -541,8 +550,9 @@ sub reap_services
 		my $rc = $? >> 8;
 		delete $r->{svc}{$name};
 		my $out = eval { slurp_file("$r->{dir}/service_$name.out") } // '';
+		$r->{net}->set_tools($name);
 		logf($r, 'service manager: %s %s', $name,
-			$rc == 0 ? ($s->{rejoin} ? 'rejoined and started' : 'started without pg_quorum_rejoin')
+			$rc == 0 ? (!$s->{start} ? 'stopped' : $s->{rejoin} ? 'rejoined and started' : 'started without pg_quorum_rejoin')
 			: sprintf('failed (%s): %s', $rc == 100 ? 'pg_ctl start' : "pg_quorum_rejoin exit $rc",
 				(grep { /\S/ } split /\n/, $out)[-1] // ''));
 		$r->{down_since}{$name} = $now->() if $rc != 0;
@@ -637,6 +647,7 @@ sub convergence
 	my %named = map { ($_ && $_->{leader}) ? ($_->{leader} => 1) : ('(none)' => 1) } values %st;
 	return (undef, 'the servers name ' . join(', ', sort keys %named) . ' as leader') if keys %named != 1;
 	my ($name) = keys %named;
+	return (undef, 'no server names a leader') if $name eq '(none)';
 	my $leader = $r->{by_name}{$name};
 	return (undef, "the leader $name is not a server") unless $leader;
 	return ($leader, "the leader $name is fenced or in recovery")

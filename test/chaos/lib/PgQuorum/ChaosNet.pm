@@ -59,6 +59,17 @@ sub new
 	return $self;
 }
 
+# set_tools($name, @pids): processes (and their children) that act for
+# server $name from outside it, pg_quorum_rejoin and pg_rewind say, so that
+# a cut of the server cuts them too.
+sub set_tools
+{
+	my ($self, $name, @pids) = @_;
+	$_->{tools} = [@pids] for grep { $_->{name} eq $name } @{ $self->{servers} };
+	$self->write_spec;
+	return;
+}
+
 # set_pid($name, $pid): the witness was started again under a new pid.
 sub set_pid
 {
@@ -128,7 +139,8 @@ sub write_spec
 	for my $s (@{ $self->{servers} })
 	{
 		$text .= join(' ', 'server', $s->{name}, $s->{pg} // '-', $s->{gossip},
-			defined $s->{datadir} ? "dir=$s->{datadir}" : "pid=" . ($s->{pid} // 0)) . "\n";
+			defined $s->{datadir} ? "dir=$s->{datadir}" : "pid=" . ($s->{pid} // 0),
+			'tools=' . join(',', @{ $s->{tools} // [] })) . "\n";
 	}
 	for my $r (sort { $a->{id} cmp $b->{id} } values %{ $self->{rules} })
 	{
@@ -235,6 +247,7 @@ sub keeper_main
 					($pid) = $pf =~ /^(\d+)/;
 				}
 				$root{$pid} = $s->{name} if $pid;
+				$root{$_} = $s->{name} for @{ $s->{tools} };
 			}
 			for my $inode (keys %new)
 			{
@@ -293,6 +306,7 @@ sub parse_spec
 			my $s = { name => $f[1], pg => $f[2] eq '-' ? undef : $f[2], gossip => $f[3] };
 			$s->{dir} = $1 if $f[4] =~ /^dir=(.*)$/;
 			$s->{pid} = $1 if $f[4] =~ /^pid=(\d+)$/;
+			$s->{tools} = [ $f[5] =~ /^tools=(.*)$/ ? split(/,/, $1) : () ];
 			push @{ $spec->{servers} }, $s;
 		}
 		elsif ($f[0] eq 'rule')
