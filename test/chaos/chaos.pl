@@ -26,7 +26,7 @@ use PgQuorum::Chaos;
 use PgQuorum::Net;
 use PgQuorum::Schedule;
 
-my %o = (servers => 3, witness => 0, mode => 'sync', duration => 30, converge => 90, kinds => '');
+my %o = (servers => 3, witness => 0, mode => 'sync', duration => 30, converge => 120, kinds => '');
 GetOptions(
 	'seed=i'     => \$o{seed},
 	'servers=i'  => \$o{servers},

@@ -371,12 +371,13 @@ sub start_fault
 }
 
 # rejoin_node($r, $node): pg_quorum_rejoin against every other server, as
-# the systemd drop-in's ExecStartPre does; (exit status, output).
+# the systemd drop-in's ExecStartPre does (with its default --timeout of
+# 30 s); (exit status, output).
 sub rejoin_node
 {
 	my ($r, $node) = @_;
 	my @peers = grep { $_ != $node } @{ $r->{nodes} };
-	my @cmd = ('pg_quorum_rejoin', '-D', $node->data_dir, '--timeout', '10',
+	my @cmd = ('pg_quorum_rejoin', '-D', $node->data_dir,
 		map { ('--peer', 'host=127.0.0.1 port=' . $_->port . ' dbname=postgres connect_timeout=2') } @peers);
 	my ($out, $err) = ('', '');
 	my $ok = eval { IPC::Run::run(\@cmd, '<', \'', '>', \$out, '2>', \$err, IPC::Run::timeout(120)); 1 };
@@ -663,7 +664,7 @@ sub convergence
 # ---------------------------------------------------------------------
 
 # chaos_run(seed => N, servers => 3, witness => 0, mode => sync|async,
-#           duration => 30, kinds => [...], converge_s => 90):
+#           duration => 30, kinds => [...], converge_s => 120):
 # one run; returns its result (a hash, see the end).
 sub chaos_run
 {
