@@ -522,7 +522,14 @@ sub service_start
 		{
 			$rc = system('pg_ctl', '-w', '-D', $node->data_dir, '-l', $node->logfile,
 				'-o', '--cluster-name=' . $node->name, 'start') == 0 ? 0 : 100;
-			$out .= "pg_ctl start failed\n" if $rc;
+			if ($rc)
+			{
+				# Not ready within pg_ctl's 60 s (a standby that cannot reach
+				# a consistent state): as systemd ends a unit whose start
+				# failed, stop what runs, so that the next try rejoins.
+				system('pg_ctl', '-w', '-D', $node->data_dir, '-m', 'immediate', 'stop');
+				$out .= "pg_ctl start failed; the server was stopped\n";
+			}
 		}
 		# The last attempt's output for the log line, every attempt's in the
 		# server's log directory.
@@ -597,11 +604,15 @@ sub service_manager
 	return;
 }
 
-# sample_terms($r): every member's persisted term, appended where it changed.
+# sample_terms($r): every member's persisted term, appended where it
+# changed.  Not while pg_quorum_rejoin runs on a server: pg_rewind then
+# puts the leader's pg_quorum.state in place until the tool restores the
+# server's own, which it keeps aside (and restores at its next run, should
+# it be interrupted).
 sub sample_terms
 {
 	my ($r) = @_;
-	my %dirs = map { $_->name => $_->data_dir } @{ $r->{nodes} };
+	my %dirs = map { $_->name => $_->data_dir } grep { !$r->{svc}{ $_->name } } @{ $r->{nodes} };
 	$dirs{ $r->{witness}{name} } = $r->{witness}{state_dir} if $r->{witness};
 	for my $name (sort keys %dirs)
 	{
