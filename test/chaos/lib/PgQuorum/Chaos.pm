@@ -388,12 +388,13 @@ sub rejoin_node
 # operator's session); its outcome is logged when it ends.
 sub job
 {
-	my ($r, $label, $node, $sql) = @_;
+	my ($r, $label, $node, $sql, $retry) = @_;
 	my ($out, $err) = ('', '');
 	my $h = IPC::Run::start([ 'psql', '-XAtq', '-v', 'VERBOSITY=verbose', '-d',
 			$node->connstr('postgres') . ' connect_timeout=5', '-c', $sql ],
 		'<', \'', '>', \$out, '2>', \$err, IPC::Run::timeout(60));
-	push @{ $r->{jobs} }, { label => $label, h => $h, out => \$out, err => \$err, started => $now->() };
+	push @{ $r->{jobs} },
+	  { label => $label, h => $h, out => \$out, err => \$err, started => $now->(), retry => $retry };
 	return;
 }
 
@@ -408,6 +409,7 @@ sub poll_jobs
 		{
 			eval { $j->{h}->kill_kill };
 			logf($r, '%s: no answer (%s)', $j->{label}, $@ =~ /timeout/ ? 'timed out' : 'ended');
+			push @{ $r->{pending} }, { %{ $j->{retry} }, after => $now->() + 2 } if $j->{retry};
 			next;
 		}
 		if ($done || !$j->{h}->pumpable)
@@ -418,6 +420,9 @@ sub poll_jobs
 			  : 'failed with ' . ($state // 'no answer');
 			logf($r, '%s %s after %.2f s', $j->{label}, $res, $now->() - $j->{started});
 			push @{ $r->{ops} }, { label => $j->{label}, result => $res };
+			# An operator tries again what must be undone (a voter to add back).
+			push @{ $r->{pending} }, { %{ $j->{retry} }, after => $now->() + 2 }
+			  if $j->{retry} && $j->{h}->result != 0;
 			next;
 		}
 		push @left, $j;
@@ -475,7 +480,7 @@ sub run_pending
 		if ($p->{what} eq 'add_voter' && defined $state && $state eq 'alive')
 		{
 			job($r, "quorum.add_voter('$p->{name}') on " . $l->name, $l,
-				"SELECT quorum.add_voter('$p->{name}')");
+				"SELECT quorum.add_voter('$p->{name}')", { what => 'add_voter', name => $p->{name} });
 			next;
 		}
 		$p->{after} = $now->() + 0.5;
