@@ -225,7 +225,10 @@ sub strace_start
 		[ 'strace', '-p', $pid, '-e', "trace=$syscalls", '-e',
 			"inject=$syscalls:delay_enter=" . ($delay_ms * 1000), '-o', '/dev/null' ],
 		'<', \'', '>', $out, '2>', $out);
-	$f->{undo} = sub { $h->signal('INT'); eval { $h->finish; 1 } or $h->kill_kill; };
+	# strace detaches on TERM; one whose tracee another fault stopped with
+	# SIGSTOP may not manage to, so it is killed after 3 s (the kernel then
+	# detaches the tracee).
+	$f->{undo} = sub { eval { $h->kill_kill(grace => 3); 1 }; };
 	return;
 }
 
