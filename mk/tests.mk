@@ -7,8 +7,8 @@
 # PGXS also declares "installcheck", without a recipe when REGRESS is
 # unset (as here), so this recipe is the one that runs.
 
-.PHONY: installcheck check-cluster bench-detection bench-failover bench-switchover \
-	bench-fence bench-haproxy
+.PHONY: installcheck check-cluster chaos soak-chaos bench-detection bench-failover \
+	bench-switchover bench-fence bench-haproxy
 
 # pgTAP: pg_prove over test/sql/*.sql against a temporary server.
 installcheck:
@@ -18,6 +18,19 @@ installcheck:
 # "make check-cluster PROVE_FLAGS=-v" shows every test and note.
 check-cluster:
 	@PROVE_FLAGS='$(PROVE_FLAGS)' bash scripts/sandbox.sh bash scripts/run-cluster-tests.sh
+
+# The fault campaign's short set (test/chaos): the checker's self-test and
+# a few seeded runs of overlapping faults; "make chaos CHAOS_SET='SEED
+# SERVERS MODE DURATION KINDS'" runs that one instead (SERVERS 3, 5 or 2w).
+chaos:
+	@bash scripts/sandbox.sh bash scripts/run-chaos.sh $(if $(CHAOS_SET),'$(CHAOS_SET)')
+
+# The campaign's long run, outside CI: CHAOS_RUNS seeds from CHAOS_FROM,
+# each in CHAOS_MODES ("sync async"); resumable, results accumulate per
+# commit under build/chaos/ (see scripts/chaos-soak.sh).
+soak-chaos:
+	@CHAOS_RUNS='$(CHAOS_RUNS)' CHAOS_FROM='$(CHAOS_FROM)' CHAOS_MODES='$(CHAOS_MODES)' \
+		CHAOS_DURATION='$(CHAOS_DURATION)' CHAOS_KINDS='$(CHAOS_KINDS)' bash scripts/chaos-soak.sh
 
 # Failure detection time on real servers (measures, asserts nothing).
 bench-detection:

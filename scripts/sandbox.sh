@@ -98,7 +98,7 @@ if pgq_is_root; then
 	command -v tini >/dev/null 2>&1 || pgq_die "tini is missing (run scripts/setup.sh)"
 	mkdir "$work/src"
 	(cd "$PGQ_ROOT" &&
-		tar cf - --exclude=tmp_check scripts test/sql test/cluster test/bench 2>/dev/null) |
+		tar cf - --exclude=tmp_check scripts test/sql test/cluster test/bench test/chaos 2>/dev/null) |
 		(cd "$work/src" && tar xf -)
 	chown -R postgres:postgres "$work"
 	chmod 700 "$work"

@@ -80,6 +80,7 @@ run_suite deb-test 900 bash scripts/deb.sh test
 run_suite install 300 "${install_cmd[@]}" PG_CONFIG="$PG_CONFIG"
 run_suite pgtap 900 make installcheck
 run_suite cluster 1800 make check-cluster
+run_suite chaos 1200 make chaos
 # The other PostgreSQL versions (the stages above are 15's): built from
 # Debian's source packages on first use (scripts/pg-build.sh), then cached.
 for v in ${PGQ_PG_VERSIONS:-15 17 18}; do

@@ -66,17 +66,15 @@ note(sprintf('node1 stopped for %.3f s', $t_cont - $t_stop));
 ok($wl->wait_ack($fail_s, server => 'node1', sent_after => $t_cont),
 	'writes resume on node1 after SIGCONT');
 
-my @changed;
-wait_until(
+my @changed = watch_for(
 	$watch_s,
 	sub {
-		for my $node (@nodes)
-		{
-			my $st = cluster_status($node);
-			push @changed, $node->name . ': ' . ($st ? "leader $st->{leader} term $st->{term}" : 'no answer')
-			  if !$st || ($st->{leader} // '') ne 'node1' || $st->{term} != $term;
-		}
-		return 0;    # watch the whole period
+		map {
+			my $st = cluster_status($_);
+			(!$st || ($st->{leader} // '') ne 'node1' || $st->{term} != $term)
+			  ? $_->name . ': ' . ($st ? 'leader ' . ($st->{leader} // 'none') . " term $st->{term}" : 'no answer')
+			  : ''
+		} @nodes;
 	});
 is(join('; ', @changed), '', "for ${watch_s}s after SIGCONT, node1 stays leader in term $term everywhere");
 is($wl->first_ack(server => [ 'node2', 'node3' ]), undef, 'no standby accepted a write');
@@ -144,19 +142,7 @@ like($msg // '', qr/fenced/, 'saying the server is fenced');
 # workload's own session to it may instead hang: a commit that passed the
 # fence just before SIGSTOP waits for a synchronous standby that now
 # follows another leader, and is never acknowledged.)
-my (@probes, @accepted);
-wait_until(
-	3,
-	sub {
-		my ($pok, $pstate) = try_sql($victim, "INSERT INTO pgq_history VALUES (-3, 'probe', 0)");
-		push @probes, $pstate // 'ok';
-		push @accepted, scalar @probes if $pok;
-		return 0;    # probe for the whole period
-	});
-ok(@probes >= 10 && !@accepted && !grep({ $_ ne '25006' } @probes),
-	sprintf('%s refused all %d writes tried over 3 s with SQLSTATE 25006',
-		$victim->name, scalar @probes))
-  or diag('results: ' . join(' ', @probes));
+assert_writes_refused($victim, 3, "INSERT INTO pgq_history VALUES (-3, 'probe', 0)");
 is($wl->first_ack(server => $victim->name, sent_after => $t_cont), undef,
 	$victim->name . ' acknowledged no write sent after SIGCONT');
 my $fenced_rows = PgQuorum::History::read_rows($victim);

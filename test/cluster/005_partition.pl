@@ -77,18 +77,7 @@ is($state, '25006', 'with SQLSTATE 25006') or diag($msg);
 # workload's own session to node1 may instead hang: a commit that passed
 # the fence just before the lease ran out waits for a synchronous standby
 # that can no longer answer, and is never acknowledged.)
-my (@probes, @accepted);
-wait_until(
-	3,
-	sub {
-		my ($pok, $pstate) = try_sql($node1, "INSERT INTO pgq_history VALUES (-2, 'probe', 0)");
-		push @probes, $pstate // 'ok';
-		push @accepted, scalar @probes if $pok;
-		return 0;    # probe for the whole period
-	});
-ok(@probes >= 10 && !@accepted && !grep({ $_ ne '25006' } @probes),
-	sprintf('node1 refused all %d writes tried over 3 s with SQLSTATE 25006', scalar @probes))
-  or diag('results: ' . join(' ', @probes));
+assert_writes_refused($node1, 3, "INSERT INTO pgq_history VALUES (-2, 'probe', 0)");
 my $t_last = $wl->first_ack(server => 'node1', sent_after => $t_cut);
 ok(!$t_last || $t_last->{sent} - $t_cut < 2,
 	'node1 acknowledged no write sent more than 2 s after the cut (the lease ends sooner)')

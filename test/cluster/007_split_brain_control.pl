@@ -6,9 +6,14 @@
 # to both.  The standby is promoted while the primary keeps running, so two
 # servers accept writes at once, as a failover without fencing would do.
 # The history checker must report it: more changes of writable server than
-# the one failover, and acknowledged writes of the old primary missing on
-# the new one.  If it did not, the clean verdicts of the failover tests
-# would mean nothing.
+# the one failover, acknowledged writes of the old primary missing on the
+# new one, and writes the old primary acknowledged on its old timeline after
+# the new primary had acknowledged one on its new timeline (the rule the
+# fault campaign, test/chaos, judges overlapping primaries by).  The
+# workload runs as the campaign's does: two clients per server, every third
+# write a two-row transaction.  If it did not, the clean verdicts of the failover tests
+# would mean nothing.  Both run with the same production settings as the
+# pg_quorum tests (PgQuorum::Test::production_conf), fsync = on included.
 
 use strict;
 use warnings;
@@ -27,6 +32,7 @@ my $wait_s = 30;
 
 my $old = PostgreSQL::Test::Cluster->new('old');
 $old->init(allows_streaming => 1);
+production_conf($old);
 $old->start;
 $old->safe_psql('postgres', PgQuorum::Workload::table_sql());
 $old->backup('base');
@@ -36,8 +42,10 @@ $new->start;
 $old->wait_for_catchup($new);
 
 my $wl = PgQuorum::Workload->start(
-	nodes => [ $old, $new ],
-	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_007.tsv");
+	nodes     => [ $old, $new ],
+	clients   => 2,
+	txn_every => 3,
+	file      => "$PostgreSQL::Test::Utils::tmp_check/workload_007.tsv");
 ok($wl->wait_ack($wait_s, server => 'old'), 'the workload writes on the primary');
 
 # Promote the standby behind the primary's back; both now accept writes.
@@ -65,6 +73,10 @@ like($v, qr/forces \d+ changes of writable server, the test caused at most 1/,
 	"the checker sees two servers accepting writes at once ($r->{changes} forced changes)");
 like($v, qr/acknowledged writes are missing on new/,
 	'the checker sees the old primary\'s acknowledged writes missing on the new one');
+like($v, qr/acknowledged on an older timeline after a write on a newer one had completed/,
+	'the checker sees writes acknowledged on the old timeline after the new one began');
+ok((grep { $_->{txn} != $_->{id} && $_->{status} eq 'ok' } @records),
+	'two-row transactions were acknowledged too');
 
 stop_all($old, $new);
 done_testing();

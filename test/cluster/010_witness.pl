@@ -24,12 +24,9 @@ use warnings;
 use FindBin;
 use lib "$FindBin::RealBin/lib";
 
-use File::Path qw(make_path);
-use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes ();
 use PgQuorum::Test;
 
 my $fail_s = 30;    # bound for an election, a failover, a rejoin, a catch-up
@@ -39,112 +36,16 @@ my $witness_bin = 'quorum_witness';
 my $found = grep { -x "$_/$witness_bin" } split /:/, $ENV{PATH};
 BAIL_OUT('quorum_witness is not installed: run "make install" first') unless $found;
 
-my @gossip = free_gossip_ports(3);
-my $key = new_key();
-my $voters = 'node1,node2,witness';
-my $common = "listen_addresses = '127.0.0.1'\n"
-  . "wal_log_hints = on\n"
-  . "wal_keep_size = '128MB'\n"
-  . "log_line_prefix = '%m [%p] %q%a '\n"
-  . "pg_quorum.failover = on\n"
-  . "pg_quorum.voters = '$voters'\n"
-  . "pg_quorum.synchronous = on\n";
-my @gossip_peers = map { "127.0.0.1:$_" } @gossip;
-
-# --- The servers. -------------------------------------------------------
-my $node1 = PostgreSQL::Test::Cluster->new('node1');
-$node1->init(allows_streaming => 1);
-write_key($node1, $key);
-quorum_conf($node1,
-	name     => 'node1',
-	port     => $gossip[0],
-	peers    => [ @gossip[ 1, 2 ] ],
-	conninfo => 'host=127.0.0.1 port=' . $node1->port,
-	extra    => $common);
-$node1->start;
-$node1->backup('base');
-
-my $node2 = PostgreSQL::Test::Cluster->new('node2');
-$node2->init_from_backup($node1, 'base', has_streaming => 1);
-write_key($node2, $key);
-quorum_conf($node2,
-	name     => 'node2',
-	port     => $gossip[1],
-	peers    => [ @gossip[ 0, 2 ] ],
-	conninfo => 'host=127.0.0.1 port=' . $node2->port,
-	extra    => $common
-	  . "primary_conninfo = 'host=127.0.0.1 port=" . $node1->port . " application_name=node2'\n");
-$node2->start;
-
-# --- The witness. -------------------------------------------------------
-my $wdir = "$PostgreSQL::Test::Utils::tmp_check/witness";
-make_path($wdir);
-my $wkey = "$wdir/quorum.key";
-{
-	my $old = umask(077);
-	open my $fh, '>', $wkey or die "$wkey: $!";
-	print $fh "$key\n";
-	close $fh;
-	umask($old);
-}
-my $wlog = "$PostgreSQL::Test::Utils::log_path/witness.log";
-my $wconf = "$wdir/quorum-witness.conf";
-open my $cf, '>', $wconf or die "$wconf: $!";
-print $cf "name = witness\n"
-  . "listen = 127.0.0.1:$gossip[2]\n"
-  . "peers = $gossip_peers[0], $gossip_peers[1]\n"
-  . "key_file = $wkey\n"
-  . "state_dir = $wdir/state\n"
-  . "voters = $voters\n";
-close $cf;
-
-# start_witness(): the daemon in the background, its stderr in $wlog.
-sub start_witness
-{
-	my $pid = fork // die "fork: $!";
-	if ($pid == 0)
-	{
-		open STDOUT, '>>', $wlog or POSIX::_exit(127);
-		open STDERR, '>>', $wlog or POSIX::_exit(127);
-		exec $witness_bin, '--config', $wconf or POSIX::_exit(127);
-	}
-	return $pid;
-}
-
-# stop_witness($pid, $signal, $seconds): signal it and wait for its exit.
-# Returns the exit status, or undef if it is still running.
-sub stop_witness
-{
-	my ($pid, $signal, $seconds) = @_;
-	kill $signal, $pid;
-	my $status;
-	wait_until(
-		$seconds,
-		sub {
-			my $r = waitpid($pid, POSIX::WNOHANG());
-			$status = $? >> 8 if $r == $pid;
-			return $r != 0;
-		});
-	return $status;
-}
+# node1 and node2, and the installed witness as the third voter; node1 is
+# elected (with node2's vote or the witness's) and writable.
+my $c = new_failover_cluster(servers => 2, witness => 1, join_s => $join_s);
+my ($node1, $node2) = @{ $c->{nodes} };
+my $w = $c->{witness};
+my $wlog = $w->{log};
 
 sub witness_log { return -e $wlog ? slurp_file($wlog) : ''; }
 
-my $wpid = start_witness();
-END { kill 'KILL', $wpid if $wpid && kill(0, $wpid); }
-
-# node1 is fenced until it is elected (node2's vote or the witness's).
-my $err = '';
-my $took = wait_until(
-	$join_s,
-	sub {
-		return $node1->psql('postgres',
-			'CREATE EXTENSION IF NOT EXISTS pg_quorum; '
-			  . 'CREATE TABLE IF NOT EXISTS t (id int PRIMARY KEY, phase text)',
-			stderr => \$err, on_error_stop => 1) == 0;
-	});
-ok(defined $took, 'node1 is elected and accepts the first write') or diag($err);
-BAIL_OUT('no first leader') unless defined $took;
+$node1->safe_psql('postgres', 'CREATE TABLE t (id int PRIMARY KEY, phase text)');
 $node1->wait_for_catchup($node2, 'replay', $node1->lsn('insert'));
 
 my ($leader, $term1) = wait_for_leader([ $node1, $node2 ], $fail_s);
@@ -158,7 +59,7 @@ ok(defined wait_for_query($node1, 'SELECT mode FROM quorum.status', 'sync', $fai
 	'node1 is in synchronous mode with node2');
 like(witness_log(), qr/leader is "node1"/, 'the witness logs node1 as the leader');
 
-my $state_file = "$wdir/state/pg_quorum.state";
+my $state_file = "$w->{state_dir}/pg_quorum.state";
 my $state = -e $state_file ? slurp_file($state_file) : '';
 like($state, qr/^node_name=witness$/m, 'the witness persisted its durable record');
 my ($wterm) = $state =~ /^term=(\d+)$/m;
@@ -169,7 +70,7 @@ like($state, qr/^voter=witness$/m, 'and the voter set, with itself in it');
 $node2->kill9;
 ok(defined wait_processes_gone($node2, $fail_s), 'every process of the killed node2 exits');
 my ($ok, $state1, $msg);
-$took = wait_until(
+my $took = wait_until(
 	$fail_s,
 	sub {
 		($ok, $state1, $msg) = try_sql($node1,
@@ -218,9 +119,8 @@ ok(defined wait_for_query($node2, 'SELECT mode FROM quorum.status', 'sync', $fai
 	'node2 is in synchronous mode with node1');
 
 # --- 3. The witness leaves. ----------------------------------------------
-my $status = stop_witness($wpid, 'TERM', $fail_s);
+my $status = witness_stop($w, 'TERM', $fail_s);
 is($status, 0, 'SIGTERM: the witness exits 0');
-$wpid = undef;
 like(witness_log(), qr/left the cluster; exiting/, 'after leaving the cluster');
 ok(defined wait_for_query($node2, "SELECT state FROM quorum.nodes WHERE name = 'witness'",
 		'left', $fail_s),

@@ -32,6 +32,17 @@
 #    the interval from its first to its last acknowledged write between
 #    the neighbouring eras' chain writes.
 #
+# 4. No server acknowledges a write invoked after another server had
+#    completed one on a newer timeline (timeline_violations): PostgreSQL
+#    starts a new timeline at each promotion, so a primary that still
+#    acknowledges writes on an older timeline after the new one has
+#    acknowledged one is a second primary, whatever the exact commit
+#    instants (they lie in the intervals, and the intervals are ordered).
+#    And one timeline has one primary: acknowledged writes of one timeline
+#    all come from one server.
+# 5. A transaction commits whole (txn_violations): the rows of a
+#    multi-statement write are all on a server or none is.
+#
 # What it cannot see: a write whose interval spans a whole era of another
 # server (e.g. one in flight on a server that was SIGSTOPped throughout)
 # orders nothing; tests check such writes directly (rule 2 and explicit
@@ -46,7 +57,7 @@ use Exporter 'import';
 use List::Util qw(max min);
 use PgQuorum::Workload ();
 
-our @EXPORT = qw(read_rows check_history);
+our @EXPORT = qw(read_rows check_history timeline_violations txn_violations);
 
 # read_rows($node): { id => server } for every row of the workload's table
 # on this server (a standby too), or undef when the query fails.
@@ -129,6 +140,67 @@ sub forced_changes
 	return ($dp{ $last->{id} }, \@eras);
 }
 
+# timeline_violations(@acked): rule 4 over acknowledged writes that carry
+# their timeline (tli); a list of sentences.
+sub timeline_violations
+{
+	my @w = grep { $_->{tli} } @_;
+	my @v;
+	my %server_of;
+	for my $x (sort { $a->{done} <=> $b->{done} } @w)
+	{
+		my $first = $server_of{ $x->{tli} } //= $x;
+		push @v, sprintf('timeline %d has two primaries: %s acknowledged write %d and %s write %d',
+			$x->{tli}, $first->{server}, $first->{id}, $x->{server}, $x->{id})
+		  if $first->{server} ne $x->{server} && !$server_of{"$x->{tli} $x->{server}"}++;
+	}
+	# Sweep by invocation: the newest timeline any write completed on before
+	# this one was invoked.
+	my @by_done = sort { $a->{done} <=> $b->{done} } @w;
+	my ($k, $newest, @late) = (0, undef);
+	for my $x (sort { $a->{sent} <=> $b->{sent} } @w)
+	{
+		while ($k < @by_done && $by_done[$k]{done} < $x->{sent})
+		{
+			my $y = $by_done[ $k++ ];
+			$newest = $y if !$newest || $y->{tli} > $newest->{tli};
+		}
+		push @late, [ $x, $newest ] if $newest && $newest->{tli} > $x->{tli};
+	}
+	if (@late)
+	{
+		my ($x, $y) = @{ $late[0] };
+		push @v, sprintf('%d writes were acknowledged on an older timeline after a write on a '
+			  . 'newer one had completed (two primaries at once); first: %s write %d on timeline %d, '
+			  . 'invoked %.3f s after %s completed write %d on timeline %d',
+			scalar @late, $x->{server}, $x->{id}, $x->{tli}, $x->{sent} - $y->{done},
+			$y->{server}, $y->{id}, $y->{tli});
+	}
+	return @v;
+}
+
+# txn_violations(\@records, { server => rows }): rule 5; a list of
+# sentences.
+sub txn_violations
+{
+	my ($records, $rows) = @_;
+	my %ids;
+	push @{ $ids{ $_->{txn} } }, $_->{id} for grep { defined $_->{txn} && $_->{txn} ne '' } @$records;
+	my @v;
+	for my $server (sort keys %{ $rows // {} })
+	{
+		my $r = $rows->{$server} or next;
+		my @torn = grep {
+			my $n = grep { exists $r->{$_} } @{ $ids{$_} };
+			$n && $n < @{ $ids{$_} }
+		} sort { $a <=> $b } keys %ids;
+		push @v, sprintf('%s holds part of %d transactions (not all of their rows): first ids %s',
+			$server, scalar @torn, show_ids(@torn))
+		  if @torn;
+	}
+	return @v;
+}
+
 sub show_ids
 {
 	my @ids = sort { $a <=> $b } @_;
@@ -150,8 +222,9 @@ sub check_history
 	my @acked = grep { $_->{status} eq 'ok' } @records;
 	my @v;
 
-	# 1. Acknowledged writes are on the final primary and on "complete".
-	for my $server ($o{final}, @{ $o{complete} // [] })
+	# 1. Acknowledged writes are on the final primary and on "complete"
+	# (final may be undef: asynchronous mode promises nothing here).
+	for my $server (grep { defined } $o{final}, @{ $o{complete} // [] })
 	{
 		my $rows = $o{rows}{$server};
 		if (!$rows)
@@ -208,6 +281,9 @@ sub check_history
 			  . 'or a failover nobody asked for):' . "\n%s",
 			$changes, $o{max_changes}, join("\n", @lines));
 	}
+
+	push @v, timeline_violations(@acked) if grep { $_->{tli} } @acked;
+	push @v, txn_violations(\@records, $o{rows});
 
 	my %count;
 	$count{ $_->{status} }++ for @records;

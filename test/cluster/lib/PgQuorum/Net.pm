@@ -100,10 +100,14 @@ sub nft_dropped
 }
 
 # heal(): remove the cut (nothing happens when there is none).
-sub heal
+sub heal { return heal_table($table); }
+
+# heal_table($name): remove the nftables table inet $name, if there is one.
+sub heal_table
 {
+	my ($name) = @_;
 	my ($rc, undef, $err) =
-	  nft([ '-f', '-' ], "add table inet $table\ndelete table inet $table\n");
+	  nft([ '-f', '-' ], "add table inet $name\ndelete table inet $name\n");
 	die "nft failed (exit $rc): $err" if $rc != 0;
 	return;
 }

@@ -14,6 +14,7 @@ use warnings;
 use Exporter 'import';
 use IO::Socket::INET;
 use IPC::Run;
+use POSIX ();
 use Time::HiRes qw(time usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -22,15 +23,17 @@ use PgQuorum::Workload ();
 use PgQuorum::History ();
 
 our @EXPORT = qw(
-  free_gossip_ports new_key write_key quorum_conf new_quorum_node
+  free_gossip_ports new_key write_key production_conf quorum_conf new_quorum_node
   query wait_until wait_for_query nodes_summary log_offset
   wait_processes_gone fatal_messages
   new_failover_cluster server_pids freeze thaw cluster_status wait_for_leader
   try_sql wait_stopped rejoin read_rows_offline check_workload
-  wait_following stop_all give_up
+  wait_following following_sql stop_all give_up watch_for assert_writes_refused
+  witness_start witness_restart witness_stop
 );
 
-my %taken;    # ports already handed out by this process
+my %taken;        # ports already handed out by this process
+my %witnesses;    # pid -> handle of every witness started, for END
 
 # free_gossip_ports(N): N distinct ports free on 127.0.0.1 for TCP and UDP.
 sub free_gossip_ports
@@ -82,17 +85,55 @@ sub write_key
 	return $path;
 }
 
+# The settings every server of the cluster tests and benchmarks runs with,
+# appended after PostgreSQL::Test::Cluster's (later lines win).  That module
+# sets PostgreSQL up fast but unsafe: fsync = off turns every pg_fsync() and
+# durable rename of pg_quorum.state into a no-op, and its other settings hide
+# real paths (a 500ms wal_retrieve_retry_interval hides a 5 s stall in
+# promotion, restart_after_crash = off hides the restart of every process
+# after a backend crashes, the worker included).  So this puts back
+# PostgreSQL's own defaults, plus the settings the README's "PostgreSQL
+# settings" section tells users to set; only the ports, sockets and the log
+# line prefix stay the test framework's.
+our $PRODUCTION_CONF = <<'CONF';
+# PgQuorum::Test: PostgreSQL's defaults, not PostgreSQL::Test::Cluster's
+fsync = on
+restart_after_crash = on
+wal_retrieve_retry_interval = '5s'
+shared_buffers = '128MB'
+max_connections = 100
+max_wal_size = '1GB'
+wal_level = replica
+max_wal_senders = 10
+log_statement = none
+log_replication_commands = off
+# The README's "PostgreSQL settings": needed by pg_rewind (pg_quorum_rejoin)
+wal_log_hints = on
+wal_keep_size = '128MB'
+CONF
+
+# production_conf($node): append $PRODUCTION_CONF to the node's
+# postgresql.conf (quorum_conf does it for every pg_quorum server).
+sub production_conf
+{
+	my ($node) = @_;
+	$node->append_conf('postgresql.conf', $PRODUCTION_CONF);
+	return;
+}
+
 # quorum_conf($node, name => ..., port => gossip port, peers => [ports],
 #             cluster => ..., conninfo => ..., extra => "more postgresql.conf lines"):
 # append pg_quorum's settings for this node (later lines win, so this also
-# overrides what a standby copied from its primary's backup).  The node is
+# overrides what a standby copied from its primary's backup), after the
+# production settings ($PRODUCTION_CONF).  The node is
 # membership-only (pg_quorum.failover = off: never fenced, elected or
 # deposed) unless extra turns failover on, as new_failover_cluster does.
 sub quorum_conf
 {
 	my ($node, %o) = @_;
 	my $peers = join(',', map { "127.0.0.1:$_" } @{ $o{peers} // [] });
-	my $conf = "shared_preload_libraries = 'pg_quorum'\n"
+	my $conf = $PRODUCTION_CONF
+	  . "shared_preload_libraries = 'pg_quorum'\n"
 	  . "pg_quorum.failover = off\n"
 	  . "pg_quorum.node_name = '$o{name}'\n"
 	  . "pg_quorum.listen = '127.0.0.1:$o{port}'\n"
@@ -242,37 +283,40 @@ sub fatal_messages
 }
 
 # ---------------------------------------------------------------------
-# Failover tests: three voters, synchronous mode, faults.
+# Failover tests: voters in synchronous mode, faults.
 
-# new_failover_cluster(extra => "postgresql.conf lines for every server",
-#                      node_extra => [ lines for node1, node2, node3 ],
-#                      join_s => 60): three servers, node1 a primary and
-# node2, node3 its streaming standbys, all voters from the start
-# (pg_quorum.voters), in synchronous mode, with replication and the
-# gossiped conninfo over TCP on 127.0.0.1 (so a partition made with
-# PgQuorum::Net cuts them; test clients keep using Unix sockets) and
-# wal_log_hints on for pg_rewind.  Waits until node1 is the leader and
+# new_failover_cluster(servers => 3, witness => 0, synchronous => 1,
+#                      extra => "postgresql.conf lines for every server",
+#                      node_extra => [ lines for node1, node2, ... ],
+#                      join_s => 60): node1 a primary and node2..nodeN its
+# streaming standbys (three servers by default), plus with witness => 1 the
+# installed quorum_witness as one more voter named "witness", all voters
+# from the start (pg_quorum.voters), in synchronous mode unless
+# synchronous => 0, with replication and the gossiped conninfo over TCP on
+# 127.0.0.1 (so a partition made with PgQuorum::Net cuts them; test
+# clients keep using Unix sockets).  Waits until node1 is the leader and
 # writable, creates the extension and the workload's table on it, and
-# waits until both standbys have replayed that and the leader is in
-# synchronous mode.  Returns { nodes => [node1, node2, node3],
-# gossip => [ports], key => ... }.
+# waits until every standby has replayed that and, in synchronous mode,
+# the leader is in synchronous mode.  Returns { nodes => [node1, ...],
+# gossip => [ports, the witness's last], key => ..., witness => the
+# witness's handle from witness_start, or undef }.
 sub new_failover_cluster
 {
 	my (%o) = @_;
 	my $join_s = $o{join_s} // 60;
-	my @names = qw(node1 node2 node3);
-	my @gossip = free_gossip_ports(3);
+	my $n = $o{servers} // 3;
+	my $sync = $o{synchronous} // 1;
+	my @names = map { "node$_" } 1 .. $n;
+	my @voters = (@names, $o{witness} ? ('witness') : ());
+	my @gossip = free_gossip_ports(scalar @voters);
 	my $key = new_key();
 	my $common = "listen_addresses = '127.0.0.1'\n"
-	  . "wal_log_hints = on\n"
-	  . "wal_keep_size = '128MB'\n"
 	  . "log_line_prefix = '%m [%p] %q%a '\n"
 	  . "pg_quorum.failover = on\n"
-	  . "pg_quorum.voters = '" . join(',', @names) . "'\n"
-	  . "pg_quorum.synchronous = on\n"
+	  . "pg_quorum.voters = '" . join(',', @voters) . "'\n"
+	  . 'pg_quorum.synchronous = ' . ($sync ? 'on' : 'off') . "\n"
 	  . ($o{extra} // '');
-	my %cf = (key => $key);
-	my $peers = sub { my ($i) = @_; [ map { $gossip[$_] } grep { $_ != $i } 0 .. 2 ] };
+	my $peers = sub { my ($i) = @_; [ map { $gossip[$_] } grep { $_ != $i } 0 .. $#gossip ] };
 
 	my $primary = PostgreSQL::Test::Cluster->new($names[0]);
 	$primary->init(allows_streaming => 1);
@@ -286,8 +330,16 @@ sub new_failover_cluster
 	$primary->start;
 	$primary->backup('base');
 
+	my $witness = $o{witness}
+	  ? witness_start(
+		port   => $gossip[-1],
+		peers  => [ @gossip[ 0 .. $n - 1 ] ],
+		key    => $key,
+		voters => \@voters)
+	  : undef;
+
 	my @nodes = ($primary);
-	for my $i (1, 2)
+	for my $i (1 .. $n - 1)
 	{
 		my $standby = PostgreSQL::Test::Cluster->new($names[$i]);
 		$standby->init_from_backup($primary, 'base', has_streaming => 1);
@@ -320,10 +372,94 @@ sub new_failover_cluster
 	die "node1 did not accept the first write within ${join_s}s: $err\n"
 	  unless defined $took;
 	note(sprintf('node1 elected and writable after %.1f s', $took));
-	$primary->wait_for_catchup($_, 'replay', $primary->lsn('insert')) for @nodes[ 1, 2 ];
-	defined wait_for_query($primary, 'SELECT mode FROM quorum.status', 'sync', $join_s)
-	  or die "node1 did not reach synchronous mode\n";
-	return { nodes => \@nodes, gossip => \@gossip, key => $key };
+	$primary->wait_for_catchup($_, 'replay', $primary->lsn('insert')) for @nodes[ 1 .. $#nodes ];
+	if ($sync)
+	{
+		defined wait_for_query($primary, 'SELECT mode FROM quorum.status', 'sync', $join_s)
+		  or die "node1 did not reach synchronous mode\n";
+	}
+	return { nodes => \@nodes, gossip => \@gossip, key => $key, witness => $witness };
+}
+
+# witness_start(port => P, peers => [gossip ports], key => HEX,
+#               voters => [names], name => 'witness'): write a configuration
+# for the installed quorum_witness (state directory, key file) under
+# tmp_check and start it in the background, its stderr in the test's log
+# directory.  Returns its handle { pid, conf, log, state_dir, port }; start
+# it again after a stop with witness_restart.
+sub witness_start
+{
+	my (%o) = @_;
+	my $name = $o{name} // 'witness';
+	my $dir = "$PostgreSQL::Test::Utils::tmp_check/$name";
+	mkdir $dir;
+	my $wkey = "$dir/quorum.key";
+	my $old = umask(077);
+	open my $fh, '>', $wkey or die "$wkey: $!";
+	print $fh "$o{key}\n";
+	close $fh;
+	umask($old);
+	my $w = {
+		name      => $name,
+		port      => $o{port},
+		conf      => "$dir/quorum-witness.conf",
+		log       => "$PostgreSQL::Test::Utils::log_path/$name.log",
+		state_dir => "$dir/state",
+	};
+	open my $cf, '>', $w->{conf} or die "$w->{conf}: $!";
+	print $cf "name = $name\n"
+	  . "listen = 127.0.0.1:$o{port}\n"
+	  . 'peers = ' . join(', ', map { "127.0.0.1:$_" } @{ $o{peers} }) . "\n"
+	  . "key_file = $wkey\n"
+	  . "state_dir = $w->{state_dir}\n"
+	  . 'voters = ' . join(', ', @{ $o{voters} }) . "\n";
+	close $cf;
+	witness_restart($w);
+	return $w;
+}
+
+# witness_restart($w): start the witness of $w again (after it stopped).
+sub witness_restart
+{
+	my ($w) = @_;
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0)
+	{
+		open STDOUT, '>>', $w->{log} or POSIX::_exit(127);
+		open STDERR, '>>', $w->{log} or POSIX::_exit(127);
+		exec 'quorum_witness', '--config', $w->{conf} or POSIX::_exit(127);
+	}
+	$w->{pid} = $pid;
+	$witnesses{$pid} = $w;
+	return $pid;
+}
+
+# A witness a test left running (a failed test) must not outlive it.
+END
+{
+	for my $pid (keys %witnesses)
+	{
+		kill 'KILL', $pid if $witnesses{$pid}{pid} && $witnesses{$pid}{pid} == $pid;
+	}
+}
+
+# witness_stop($w, $signal, $seconds): signal the witness and wait for its
+# exit.  Returns its exit status, or undef if it is still running.
+sub witness_stop
+{
+	my ($w, $signal, $seconds) = @_;
+	return undef unless $w->{pid};
+	kill $signal, $w->{pid};
+	my $status;
+	wait_until(
+		$seconds,
+		sub {
+			my $r = waitpid($w->{pid}, POSIX::WNOHANG());
+			$status = $? >> 8 if $r == $w->{pid};
+			return $r != 0;
+		});
+	$w->{pid} = undef if defined $status;
+	return $status;
 }
 
 # server_pids($node): the postmaster's pid and its children's, postmaster
@@ -426,6 +562,47 @@ sub wait_for_leader
 					: '(no answer)')
 			} @last));
 	return ();
+}
+
+# watch_for($seconds, $code): call $code every 100 ms for the whole period
+# (a watch, not a wait: it never ends early) and return what went wrong,
+# the distinct non-empty strings $code returned, in the order first seen.
+sub watch_for
+{
+	my ($seconds, $code) = @_;
+	my (@seen, %seen);
+	wait_until(
+		$seconds,
+		sub {
+			for my $problem (grep { defined && $_ ne '' } $code->())
+			{
+				push @seen, $problem unless $seen{$problem}++;
+			}
+			return 0;
+		});
+	return @seen;
+}
+
+# assert_writes_refused($node, $seconds, $sql): try the write $sql on $node
+# again and again for $seconds (longer than a lease, so that a lease that
+# came back would show); one test that passes when every try failed with
+# SQLSTATE 25006 (the fence) and there were at least one try per second.
+sub assert_writes_refused
+{
+	my ($node, $seconds, $sql) = @_;
+	my (@probes, @accepted);
+	wait_until(
+		$seconds,
+		sub {
+			my ($ok, $state) = try_sql($node, $sql);
+			push @probes, $state // 'ok';
+			push @accepted, scalar @probes if $ok;
+			return 0;    # probe for the whole period
+		});
+	return ok(@probes >= $seconds && !@accepted && !grep({ $_ ne '25006' } @probes),
+		sprintf('%s refused all %d writes tried over %d s with SQLSTATE 25006',
+			$node->name, scalar @probes, $seconds))
+	  || diag('results: ' . join(' ', @probes));
 }
 
 # try_sql($node, $sql): run $sql; returns (1) on success, or (0, SQLSTATE,
@@ -562,31 +739,40 @@ sub give_up
 	exit;
 }
 
-# wait_following($node, $leader, $seconds): poll until $node is a standby
-# that really follows $leader: its WAL receiver streams from the leader's
-# port on the leader's current timeline, and it has received the leader's
-# WAL up to where the leader had flushed it when the wait began (a standby
-# whose WAL diverged keeps reconnecting and never gets there).  Returns the
-# seconds it took, or undef after a diag.
-sub wait_following
+# following_sql($leader): a query that returns "t" on a standby that
+# really follows $leader: its WAL receiver streams from the leader's port on
+# the leader's current timeline, and it has received the leader's WAL up to
+# where the leader had flushed it now (a standby whose WAL diverged keeps
+# reconnecting and never gets there); undef when $leader gives no WAL
+# position.
+sub following_sql
 {
-	my ($node, $leader, $seconds) = @_;
+	my ($leader) = @_;
 	# Flushed, not inserted: unflushed records (hint-bit page images) may
 	# never reach a standby while the primary is idle.
 	my $pos = query($leader,
 		'SELECT pg_current_wal_flush_lsn() || \' \' || '
 		  . "('x' || substr(pg_walfile_name(pg_current_wal_flush_lsn()), 1, 8))::bit(32)::int");
-	unless (defined $pos && $pos =~ /^(\S+) (\d+)$/)
+	return undef unless defined $pos && $pos =~ /^(\S+) (\d+)$/;
+	my ($lsn, $tli) = ($1, $2);
+	return "SELECT pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver "
+	  . "WHERE status = 'streaming' AND sender_port = " . $leader->port
+	  . " AND received_tli = $tli) AND pg_last_wal_receive_lsn() >= '$lsn'";
+}
+
+# wait_following($node, $leader, $seconds): poll until $node follows
+# $leader (following_sql, with the leader's position when the wait began).
+# Returns the seconds it took, or undef after a diag.
+sub wait_following
+{
+	my ($node, $leader, $seconds) = @_;
+	my $sql = following_sql($leader);
+	unless (defined $sql)
 	{
 		diag($leader->name . ' gives no WAL position (is it a primary?)');
 		return undef;
 	}
-	my ($lsn, $tli) = ($1, $2);
-	return wait_for_query($node,
-		"SELECT pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver "
-		  . "WHERE status = 'streaming' AND sender_port = " . $leader->port
-		  . " AND received_tli = $tli) AND pg_last_wal_receive_lsn() >= '$lsn'",
-		't', $seconds);
+	return wait_for_query($node, $sql, 't', $seconds);
 }
 
 1;

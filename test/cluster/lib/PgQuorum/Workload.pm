@@ -2,16 +2,24 @@
 # through failovers, and the history it records.
 #
 # The writer is a separate process (this module run as a script) that
-# keeps one psql session open to every server, over its Unix socket, and
-# keeps sending single-statement writes to all of them at once:
+# keeps psql sessions open to every server, over its Unix socket (clients
+# of them per server, one by default), and keeps sending single-statement
+# writes to all of them at once:
 #
 #   INSERT INTO pgq_history (id, server, sent) VALUES (<id>, '<server>', <t>)
-#   RETURNING 'ok ' || id;
-#   \echo done <id>
+#   RETURNING 'ok ' || id || ' ' || tli;
+#   \echo done <id> :ERROR
 #
-# Each id is used once.  At most one write is in flight per server; after
+# With txn_every K, every Kth write of a session is instead a transaction
+# of two rows (BEGIN; INSERT; INSERT ... RETURNING; COMMIT), acknowledged
+# when the RETURNING row came back and psql's ERROR variable says the COMMIT
+# succeeded.  With multihost, more sessions connect the way applications
+# do, through one libpq connection string that lists every server with
+# target_session_attrs=read-write; such a session learns the server it
+# reached from pg_quorum.node_name, and reconnects after a refused write.
+# Each id is used once.  At most one write is in flight per session; after
 # an acknowledged write the writer waits pause_ms before the next one on
-# that server, after a refused one retry_ms.  Writing to every server, and
+# that session, after a refused one retry_ms.  Writing to every server, and
 # not only to the one that "should" be the primary, is what lets the
 # checker (PgQuorum::History) see two servers accept writes at the same
 # time, and gives the failover benchmarks the first write a new primary
@@ -21,7 +29,7 @@
 #
 # For every write the history records, one line each, tab separated:
 #
-#   id  server  status  sent  done  detail
+#   id  server  status  sent  done  tli  txn  detail
 #
 # status is "ok" (the COMMIT was acknowledged: psql printed the RETURNING
 # row), "err" (the server answered with an ERROR, so the transaction did not
@@ -31,7 +39,11 @@
 # every process of this machine), taken just before the statement is
 # written to psql and just after its answer is read: the commit happened
 # somewhere in [sent, done].  detail is the first ERROR, FATAL or WARNING
-# line psql printed for it.  Lines starting with "#" note session changes.
+# line psql printed for it.  tli is the timeline the server wrote the row on
+# (PostgreSQL's, from its WAL insert position: a promotion starts a new one),
+# for acknowledged writes, else 0; txn is the first id of the transaction
+# the write belongs to (its own id for a single-row write).  Lines starting
+# with "#" note session changes.
 
 package PgQuorum::Workload;
 
@@ -57,16 +69,20 @@ sub now { return clock_gettime(CLOCK_MONOTONIC); }
 sub table_sql
 {
 	return "CREATE TABLE $TABLE (id bigint PRIMARY KEY, server text NOT NULL, "
-	  . "sent float8 NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())";
+	  . "sent float8 NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), "
+	  . "tli int NOT NULL DEFAULT ('x' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8))::bit(32)::int)";
 }
 
 # ---------------------------------------------------------------------
 # The test's side.
 
 # PgQuorum::Workload->start(nodes => [$node, ...], file => PATH,
-#                           pause_ms => 5, retry_ms => 10, drain_s => 5):
+#                           pause_ms => 5, retry_ms => 10, drain_s => 5,
+#                           clients => 1, txn_every => 0, multihost => 0):
 # start the writer against these servers (PostgreSQL::Test::Cluster
-# objects; name, Unix socket directory and port are taken from them).
+# objects; name, Unix socket directory and port are taken from them), with
+# clients sessions per server and multihost sessions through one
+# connection string that lists them all.
 sub start
 {
 	my ($class, %o) = @_;
@@ -76,10 +92,19 @@ sub start
 	push @args, '--retry-ms', $o{retry_ms} if defined $o{retry_ms};
 	push @args, '--drain-s',  $o{drain_s}  if defined $o{drain_s};
 	push @args, '--first-id', $o{first_id} if defined $o{first_id};
+	push @args, '--txn-every', $o{txn_every} if $o{txn_every};
 	for my $node (@{ $o{nodes} })
 	{
-		push @args, '--target',
-		  join(':', $node->name, $node->port, $node->host);
+		push @args, ('--target', join(':', $node->name, $node->port, $node->host))
+		  x ($o{clients} // 1);
+	}
+	if ($o{multihost})
+	{
+		my @n = @{ $o{nodes} };
+		my $conninfo = 'host=' . join(',', map { $_->host } @n)
+		  . ' port=' . join(',', map { $_->port } @n)
+		  . ' target_session_attrs=read-write';
+		push @args, ('--multihost', $conninfo) x $o{multihost};
 	}
 	open my $fh, '>', $file or die "$file: $!";
 	close $fh;
@@ -104,7 +129,7 @@ sub start
 }
 
 # $wl->records(): every write recorded so far, oldest first, as hashes
-# { id, server, status, sent, done, detail }.
+# { id, server, status, sent, done, tli, txn, detail }.
 sub records
 {
 	my ($self) = @_;
@@ -121,7 +146,7 @@ sub records
 	for my $line (split /\n/, substr($new, 0, $cut + 1))
 	{
 		next if $line eq '' || $line =~ /^#/;
-		my ($id, $server, $status, $sent, $done, $detail) = split /\t/, $line, 6;
+		my ($id, $server, $status, $sent, $done, $tli, $txn, $detail) = split /\t/, $line, 8;
 		push @{ $self->{records} },
 		  {
 			id     => $id,
@@ -129,6 +154,8 @@ sub records
 			status => $status,
 			sent   => $sent,
 			done   => $done,
+			tli    => $tli,
+			txn    => $txn,
 			detail => $detail // ''
 		  };
 	}
@@ -253,11 +280,15 @@ sub record_write
 {
 	my ($s, $status, $detail) = @_;
 	my $p = $s->{pending};
+	my $done = sprintf('%.6f', now());
 	$detail //= '';
 	$detail =~ s/[\t\n\r]+/ /g;
-	note_line(join("\t",
-			$p->{id}, $s->{name}, $status, sprintf('%.6f', $p->{sent}),
-			sprintf('%.6f', now()), $detail));
+	for my $id (@{ $p->{ids} })
+	{
+		note_line(join("\t",
+				$id, $s->{server} // $s->{name}, $status, sprintf('%.6f', $p->{sent}),
+				$done, $status eq 'ok' ? $p->{tli} : 0, $p->{ids}[0], $detail));
+	}
 	$s->{pending} = undef;
 	return;
 }
@@ -290,9 +321,9 @@ sub session_open
 		open(STDOUT, '>&', $out_w) or POSIX::_exit(126);
 		open(STDERR, '>&', $err_w) or POSIX::_exit(126);
 		close($_) for ($in_w, $out_r, $err_r, $hist);
+		my $conninfo = $s->{conninfo} // "host=$s->{host} port=$s->{port}";
 		exec('psql', '-XAtq', '-v', 'ON_ERROR_STOP=0', '-d',
-			"host=$s->{host} port=$s->{port} dbname=postgres connect_timeout=5 "
-			  . "application_name=pgq_workload")
+			"$conninfo dbname=postgres connect_timeout=5 application_name=pgq_workload")
 		  or POSIX::_exit(127);
 	}
 	close($_) for ($in_r, $out_w, $err_w);
@@ -311,9 +342,13 @@ sub session_open
 	$by_fd{ fileno($out_r) } = [ $s, 'out' ];
 	$by_fd{ fileno($err_r) } = [ $s, 'err' ];
 	$sel->add($out_r, $err_r);
-	# Keep the servers' logs readable: the workload's statements are not
-	# logged (PostgreSQL::Test::Cluster sets log_statement = all).
-	syswrite($s->{in}, "SET log_statement = none;\n\\echo ready\n");
+	# Keep the servers' logs readable even where log_statement = all (a
+	# server left with PostgreSQL::Test::Cluster's settings).  A multi-host
+	# session asks which server it reached.
+	$s->{server} = undef if $s->{conninfo};
+	syswrite($s->{in}, "SET log_statement = none;\n"
+		  . ($s->{conninfo} ? "SELECT 'server ' || current_setting('pg_quorum.node_name');\n" : '')
+		  . "\\echo ready\n");
 	return;
 }
 
@@ -341,21 +376,25 @@ sub session_close
 		waitpid($s->{pid}, 0);
 	}
 	$s->{$_} = undef for qw(in out err pid);
+	$s->{outbuf} = '';    # what the ended session printed no longer counts
 	$s->{state} = 'down';
 	$s->{next_at} = now() + $retry_s;
 	return;
 }
 
+# session_send($s, @ids): one write of these ids, a transaction when
+# there are several.
 sub session_send
 {
-	my ($s, $id) = @_;
+	my ($s, @ids) = @_;
 	my $wall = Time::HiRes::time();
+	my $server = $s->{server} // $s->{name};
 	$s->{errbuf} = '';
-	$s->{pending} = { id => $id, sent => now(), ok => 0 };
-	my $sql =
-	    "INSERT INTO $TABLE (id, server, sent) VALUES ($id, '$s->{name}', $wall) "
-	  . "RETURNING 'ok ' || id;\n\\echo done $id\n";
-	syswrite($s->{in}, $sql);    # a dead psql shows up as EOF on stdout
+	$s->{pending} = { ids => \@ids, sent => now(), ok => 0 };
+	my @ins = map { "INSERT INTO $TABLE (id, server, sent) VALUES ($_, '$server', $wall)" } @ids;
+	$ins[-1] .= " RETURNING 'ok ' || id || ' ' || tli";
+	my $sql = @ids > 1 ? join(";\n", 'BEGIN', @ins, 'COMMIT') : $ins[0];
+	syswrite($s->{in}, "$sql;\n\\echo done $ids[0] :ERROR\n");    # a dead psql shows up as EOF on stdout
 	return;
 }
 
@@ -363,20 +402,30 @@ sub session_send
 sub session_line
 {
 	my ($s, $line, $o) = @_;
+	my $p = $s->{pending};
 	if ($line eq 'ready')
 	{
 		$s->{state} = 'ready';
-		note_line("# " . now() . " $s->{name} session ready");
+		note_line("# " . now() . " $s->{name} session ready" . ($s->{server} ? " on $s->{server}" : ''));
 	}
-	elsif ($s->{pending} && $line eq "ok $s->{pending}{id}")
+	elsif ($line =~ /^server (\S+)$/)
 	{
-		$s->{pending}{ok} = 1;
+		$s->{server} = $1;
 	}
-	elsif ($s->{pending} && $line eq "done $s->{pending}{id}")
+	elsif ($p && $line =~ /^ok (\d+) (\d+)$/ && $1 == $p->{ids}[-1])
 	{
-		my $ok = $s->{pending}{ok};
+		$p->{ok} = 1;
+		$p->{tli} = $2;
+	}
+	elsif ($p && $line =~ /^done (\d+) (\w+)$/ && $1 == $p->{ids}[0])
+	{
+		# The RETURNING row of the last INSERT came back, and nothing after
+		# it (the COMMIT) failed.
+		my $ok = $p->{ok} && $2 eq 'false';
 		record_write($s, $ok ? 'ok' : 'err', first_message($s->{errbuf}));
 		$s->{next_at} = now() + ($ok ? $o->{pause_ms} : $o->{retry_ms}) / 1000;
+		# An application whose write was refused tries the other servers.
+		session_close($s, $o->{retry_ms} / 1000) if !$ok && $s->{conninfo};
 	}
 	return;
 }
@@ -385,8 +434,8 @@ sub session_line
 sub writer_main
 {
 	my @argv = @_;
-	my %o = (pause_ms => 5, retry_ms => 10, drain_s => 5, first_id => 1);
-	my @targets;
+	my %o = (pause_ms => 5, retry_ms => 10, drain_s => 5, first_id => 1, txn_every => 0);
+	my (@targets, @multihost);
 	GetOptionsFromArray(
 		\@argv,
 		'file=s'     => \$o{file},
@@ -394,6 +443,8 @@ sub writer_main
 		'retry-ms=i' => \$o{retry_ms},
 		'drain-s=f'  => \$o{drain_s},
 		'first-id=i' => \$o{first_id},
+		'txn-every=i' => \$o{txn_every},
+		'multihost=s' => \@multihost,
 		'target=s'   => \@targets) or die "writer: bad arguments\n";
 	open($hist, '>>', $o{file}) or die "$o{file}: $!";
 	$hist->autoflush(1);
@@ -405,8 +456,12 @@ sub writer_main
 
 	my @s = map {
 		my ($name, $port, $host) = split /:/, $_, 3;
-		{ name => $name, port => $port, host => $host, state => 'down', next_at => 0 }
+		{ name => $name, port => $port, host => $host, state => 'down', next_at => 0, sent => 0 }
 	} @targets;
+	my $mh = 0;
+	push @s, map {
+		{ name => 'multihost' . ++$mh, conninfo => $_, state => 'down', next_at => 0, sent => 0 }
+	} @multihost;
 	my $next_id = $o{first_id};
 	my $stop_at;
 	for (;;)
@@ -425,7 +480,12 @@ sub writer_main
 			}
 			elsif ($s->{state} eq 'ready' && !$s->{pending})
 			{
-				if ($now >= $s->{next_at}) { session_send($s, $next_id++); }
+				if ($now >= $s->{next_at})
+				{
+					my $rows = ($o{txn_every} && ++$s->{sent} % $o{txn_every} == 0) ? 2 : 1;
+					session_send($s, $next_id .. $next_id + $rows - 1);
+					$next_id += $rows;
+				}
 				else { $wait = min($wait, $s->{next_at} - $now); }
 			}
 		}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# scripts/chaos-soak.sh: the fault campaign's long run ("make soak-chaos").
+#
+#   CHAOS_RUNS=N       seeds to run (default 20), from CHAOS_FROM (default 1)
+#   CHAOS_MODES        "sync async" (default): each seed runs in each mode
+#   CHAOS_DURATION     seconds of faults per run (default 30)
+#   CHAOS_KINDS        fault kinds to draw from (default: all)
+#   PGQ_CHAOS_RESULTS  where results accumulate (default build/chaos)
+#
+# It does not use the system's installation of the extension, which other
+# work may replace during a soak of hours: it copies PostgreSQL's
+# installation (bindir's parent and sharedir; PostgreSQL finds its files
+# relative to its binaries) into a private directory once, installs this
+# tree's build into it (make install DESTDIR=...), and runs every server
+# from there (PG_CONFIG pointing into it).  So build first ("make").
+#
+# The topology follows from the seed (seed mod 3: 3 servers, 5 servers, 2
+# servers and the witness).  Each run goes through scripts/sandbox.sh on its
+# own, and its "chaos-result" line is appended to
+# $PGQ_CHAOS_RESULTS/<commit>/results.jsonl, so a soak can be stopped and
+# started again (runs already in the file are skipped) and split by seed
+# ranges between sittings or machines (concatenate the files).  A failed
+# run's data and logs are kept (the sandbox names the directory).  Ends
+# with the summary table of every run of this commit (test/chaos/summary.pl).
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/lib.sh
+
+runs=${CHAOS_RUNS:-20}
+from=${CHAOS_FROM:-1}
+modes=${CHAOS_MODES:-sync async}
+duration=${CHAOS_DURATION:-30}
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- 2>/dev/null || commit="$commit-dirty"
+dir=${PGQ_CHAOS_RESULTS:-build/chaos}/$commit
+mkdir -p "$dir"
+results=$dir/results.jsonl
+touch "$results"
+
+# The private installation, readable by the server user.
+pgq_pg_env
+pg=${TMPDIR:-/tmp}/pg_quorum-chaos-pg.$commit
+if [ ! -x "$pg/$PG_BINDIR/pg_quorum_rejoin" ]; then
+	pgq_log "chaos soak: private PostgreSQL installation in $pg"
+	rm -rf "$pg"
+	mkdir -p "$pg/$(dirname "$PG_BINDIR")" "$pg/$(dirname "$("$PG_CONFIG" --sharedir)")"
+	cp -a "$(dirname "$PG_BINDIR")" "$pg/$(dirname "$(dirname "$PG_BINDIR")")/" &&
+		cp -a "$("$PG_CONFIG" --sharedir)" "$pg/$(dirname "$("$PG_CONFIG" --sharedir)")/" &&
+		rm -f "$pg/$("$PG_CONFIG" --sharedir)"/extension/pg_quorum* &&
+		make -s install DESTDIR="$pg" PG_CONFIG="$PG_CONFIG" >/dev/null &&
+		chmod -R a+rX "$pg" || pgq_die "could not make the private installation in $pg"
+fi
+export PG_CONFIG=$pg$PG_BINDIR/pg_config
+
+for ((seed = from; seed < from + runs; seed++)); do
+	case $((seed % 3)) in
+		0) topo=(--servers 3) ; t=3 ;;
+		1) topo=(--servers 5) ; t=5 ;;
+		2) topo=(--servers 2 --witness) ; t=2w ;;
+	esac
+	for mode in $modes; do
+		# Already run (the result's keys are sorted: mode, ..., seed, servers).
+		grep -q "\"mode\":\"$mode\",.*\"seed\":$seed,\"servers\":${t%w}," "$results" && continue
+		pgq_log "chaos soak: seed $seed, $t servers, $mode ($commit)"
+		args=(--seed "$seed" "${topo[@]}" --mode "$mode" --duration "$duration")
+		[ -n "${CHAOS_KINDS:-}" ] && args+=(--kinds "$CHAOS_KINDS")
+		out=$(mktemp)
+		PGQ_COMMIT=$commit bash scripts/sandbox.sh perl test/chaos/chaos.pl "${args[@]}" 2>&1 | tee "$out"
+		grep '^chaos-result: ' "$out" | sed 's/^chaos-result: //' >>"$results"
+		rm -f "$out"
+	done
+done
+perl test/chaos/summary.pl "$results"
