@@ -8,8 +8,8 @@
  * are PGC_SIGHUP: they are gossiped metadata, and the worker re-reads them
  * on reload and gossips the change.  pgq_check_text_length() lets the
  * worker re-check the two whose length the wire format limits.  synchronous,
- * stop_deposed_primary and switchover_lag_max are PGC_SIGHUP too: the worker
- * and the SQL functions read them when they act.  command_timeout is
+ * stop_deposed_primary, switchover_lag_max and replication_slots are
+ * PGC_SIGHUP too: the worker and the SQL functions read them when they act.  command_timeout is
  * PGC_SUSET, so a superuser's session can wait longer for one switchover.
  *
  * Why the check hooks are lenient in the postmaster: a value from
@@ -59,6 +59,7 @@ int			pgq_priority = 100;
 int			pgq_probe_interval_ms = 200;
 int			pgq_probe_timeout_ms = 100;
 int			pgq_pushpull_interval_ms = 10000;
+bool		pgq_replication_slots = true;
 bool		pgq_stop_deposed_primary = true;
 int			pgq_suspicion_mult = 4;
 int			pgq_switchover_lag_max_kb = 16384;
@@ -550,6 +551,15 @@ pgq_define_gucs(void)
 							PGC_POSTMASTER,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_quorum.replication_slots",
+							 "Keeps a physical replication slot per member on the leader and streams standbys through theirs.",
+							 "Off leaves replication slots and primary_slot_name alone, for a rolling upgrade from a build without slots.",
+							 &pgq_replication_slots,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("pg_quorum.stop_deposed_primary",
 							 "Shuts this server down when it runs as a primary and another server is the leader.",

@@ -44,6 +44,8 @@ extern int	pgq_priority;
 extern int	pgq_probe_interval_ms;
 extern int	pgq_probe_timeout_ms;
 extern int	pgq_pushpull_interval_ms;
+/* pg_quorum.replication_slots: whether slots.c manages slots at all */
+extern bool pgq_replication_slots;
 extern bool pgq_stop_deposed_primary;
 extern int	pgq_suspicion_mult;
 extern int	pgq_switchover_lag_max_kb;

@@ -5,9 +5,10 @@
  *	  JSON bodies and the Prometheus text exposition.
  *
  * Every answer starts from one copy of the shared state taken under
- * LW_SHARED (http_view_take()); the lock is released before any text is
- * written, and long before a byte goes to a client.  Nothing rendered here
- * carries a secret: no conninfo (it may hold a password), no user names.
+ * LW_SHARED (http_view_take(), through pgq_snapshot_take()); the lock is
+ * released before any text is written, and long before a byte goes to a
+ * client.  Nothing rendered here carries a secret: no conninfo (it may
+ * hold a password), no user names.
  *
  * The check paths (/primary, /read-write, /replica, /read-only, /health,
  * /leader) answer without credentials, since load balancers probe them;
@@ -23,7 +24,6 @@
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
 #include "replication/walreceiver.h"
-#include "storage/lwlock.h"
 #include "storage/spin.h"
 
 #include "lib/stringinfo.h"
@@ -37,22 +37,12 @@
 #include "http.h"
 #include "pg_compat.h"
 #include "shmem.h"
+#include "snapshot.h"
 
-/* A copy of everything one answer needs; members is palloc'd. */
+/* A copy of everything one answer needs. */
 typedef struct HttpView
 {
-	bool		worker_running;
-	char		node_name[QUORUM_NAME_MAX + 1];
-	char		cluster[QUORUM_NAME_MAX + 1];
-	struct quorum_node_stats stats;
-	uint64		term;
-	char		leader[QUORUM_NAME_MAX + 1];	/* "" = none known */
-	bool		has_quorum;
-	bool		paused;
-	PgqMode		mode;
-	uint64		promotions_total;
-	int			n_members;
-	PgqMember  *members;
+	PgqSnapshot shared;			/* with the members */
 
 	/* This server, read outside the lock. */
 	RecoveryState recovery;
@@ -94,26 +84,7 @@ http_view_take(HttpView *v)
 	uint64		until;
 	quorum_time_ms now;
 
-	memset(v, 0, sizeof(*v));
-	v->members = palloc(sizeof(PgqMember) * pgq_shared->members_max);
-
-	LWLockAcquire(pgq_shared->lock, LW_SHARED);
-	v->worker_running = pgq_shared->worker_running;
-	v->promotions_total = pgq_shared->promotions_total;
-	if (v->worker_running)
-	{
-		memcpy(v->node_name, pgq_shared->node_name, sizeof(v->node_name));
-		memcpy(v->cluster, pgq_shared->cluster, sizeof(v->cluster));
-		v->stats = pgq_shared->stats;
-		v->term = pgq_shared->term;
-		memcpy(v->leader, pgq_shared->leader, sizeof(v->leader));
-		v->has_quorum = pgq_shared->has_quorum;
-		v->paused = pgq_shared->paused;
-		v->mode = pgq_shared->mode;
-		v->n_members = pgq_shared->n_members;
-		memcpy(v->members, pgq_shared->members, sizeof(PgqMember) * v->n_members);
-	}
-	LWLockRelease(pgq_shared->lock);
+	pgq_snapshot_take(&v->shared, true);
 
 	v->recovery = GetRecoveryState();
 	SpinLockAcquire(&WalRcv->mutex);
@@ -127,39 +98,11 @@ http_view_take(HttpView *v)
 	v->lease_left_ms = v->lease_held ? until - now : 0;
 }
 
-static const PgqMember *
-http_member(const HttpView *v, const char *name)
-{
-	if (name[0] == '\0')
-		return NULL;
-	for (int i = 0; i < v->n_members; i++)
-		if (strcmp(v->members[i].name, name) == 0)
-			return &v->members[i];
-	return NULL;
-}
-
-/*
- * Bytes m is behind the leader, both as last gossiped: what quorum.nodes
- * shows as lag.  False when unknown (no leader, no metadata, or another
- * timeline than the leader's).
- */
-static bool
-http_lag(const HttpView *v, const PgqMember *m, uint64 *lag)
-{
-	const PgqMember *leader = http_member(v, v->leader);
-
-	if (leader == NULL || !leader->has_meta || !m->has_meta ||
-		m->timeline != leader->timeline)
-		return false;
-	*lag = m->lsn >= leader->lsn ? 0 : leader->lsn - m->lsn;
-	return true;
-}
-
 static bool
 http_self_leads(const HttpView *v)
 {
-	return v->worker_running && v->leader[0] != '\0' &&
-		strcmp(v->leader, v->node_name) == 0;
+	return v->shared.worker_running && v->shared.leader[0] != '\0' &&
+		strcmp(v->shared.leader, v->shared.node_name) == 0;
 }
 
 /*
@@ -186,14 +129,14 @@ http_is_primary(const HttpView *v)
 static bool
 http_is_replica(const HttpView *v, const PgqHttpRequest *req)
 {
-	const PgqMember *self = http_member(v, v->node_name);
-	uint64		lag;
+	const PgqMember *self = pgq_snapshot_member(&v->shared, v->shared.node_name);
+	int64		lag;
 
 	if (v->recovery != RECOVERY_STATE_ARCHIVE || !v->streaming || self == NULL)
 		return false;
-	if (!http_lag(v, self, &lag))
+	if (!pgq_snapshot_lag(&v->shared, self, &lag))
 		return false;
-	return !req->has_lag || lag <= req->lag_bytes;
+	return !req->has_lag || (uint64) lag <= req->lag_bytes;
 }
 
 static void
@@ -216,7 +159,7 @@ http_json_time(StringInfo out, const char *key, TimestampTz t)
 static void
 http_json_member(StringInfo out, const HttpView *v, const PgqMember *m)
 {
-	uint64		lag;
+	int64		lag;
 
 	appendStringInfoChar(out, '{');
 	http_json_text(out, "name", m->name, false);
@@ -232,8 +175,8 @@ http_json_member(StringInfo out, const HttpView *v, const PgqMember *m)
 	{
 		appendStringInfo(out, ",\"timeline\":%u,\"lsn\":\"%X/%X\"",
 						 m->timeline, LSN_FORMAT_ARGS((XLogRecPtr) m->lsn));
-		if (http_lag(v, m, &lag))
-			appendStringInfo(out, ",\"lag\":" UINT64_FORMAT, lag);
+		if (pgq_snapshot_lag(&v->shared, m, &lag))
+			appendStringInfo(out, ",\"lag\":" INT64_FORMAT, lag);
 		else
 			appendStringInfoString(out, ",\"lag\":null");
 		appendStringInfo(out, ",\"priority\":%d", m->priority);
@@ -250,11 +193,11 @@ http_json_member(StringInfo out, const HttpView *v, const PgqMember *m)
 static void
 http_json_self(StringInfo out, const HttpView *v)
 {
-	const PgqMember *self = http_member(v, v->node_name);
-	uint64		lag;
+	const PgqMember *self = pgq_snapshot_member(&v->shared, v->shared.node_name);
+	int64		lag;
 
 	appendStringInfoChar(out, '{');
-	http_json_text(out, "name", v->node_name, false);
+	http_json_text(out, "name", v->shared.node_name, false);
 	http_json_text(out, "role",
 				   v->recovery == RECOVERY_STATE_DONE ? "primary" :
 				   v->recovery == RECOVERY_STATE_ARCHIVE ? "standby" : "recovering",
@@ -263,27 +206,27 @@ http_json_self(StringInfo out, const HttpView *v)
 					 v->lease_held ? "true" : "false",
 					 pgq_elections_enabled && !v->lease_held ? "true" : "false",
 					 v->streaming ? "true" : "false");
-	if (self != NULL && http_lag(v, self, &lag))
-		appendStringInfo(out, ",\"lag\":" UINT64_FORMAT, lag);
-	appendStringInfo(out, ",\"term\":" UINT64_FORMAT, v->term);
-	http_json_text(out, "leader", v->leader, true);
-	appendStringInfo(out, ",\"has_quorum\":%s}\n", v->has_quorum ? "true" : "false");
+	if (self != NULL && pgq_snapshot_lag(&v->shared, self, &lag))
+		appendStringInfo(out, ",\"lag\":" INT64_FORMAT, lag);
+	appendStringInfo(out, ",\"term\":" UINT64_FORMAT, v->shared.term);
+	http_json_text(out, "leader", v->shared.leader, true);
+	appendStringInfo(out, ",\"has_quorum\":%s}\n", v->shared.has_quorum ? "true" : "false");
 }
 
 /* /leader: the leader this server knows, or "leader": null. */
 static void
 http_json_leader(StringInfo out, const HttpView *v)
 {
-	const PgqMember *leader = http_member(v, v->leader);
+	const PgqMember *leader = pgq_snapshot_member(&v->shared, v->shared.leader);
 
-	appendStringInfo(out, "{\"term\":" UINT64_FORMAT ",\"leader\":", v->term);
+	appendStringInfo(out, "{\"term\":" UINT64_FORMAT ",\"leader\":", v->shared.term);
 	if (leader != NULL)
 		http_json_member(out, v, leader);
-	else if (v->leader[0] != '\0')
+	else if (v->shared.leader[0] != '\0')
 	{
 		/* Elected, but gone from the member table: the name is all we know. */
 		appendStringInfoString(out, "{\"name\":");
-		escape_json(out, v->leader);
+		escape_json(out, v->shared.leader);
 		appendStringInfoChar(out, '}');
 	}
 	else
@@ -295,15 +238,15 @@ static void
 http_json_cluster(StringInfo out, const HttpView *v)
 {
 	appendStringInfoChar(out, '{');
-	http_json_text(out, "cluster", v->cluster, false);
-	appendStringInfo(out, ",\"term\":" UINT64_FORMAT, v->term);
-	http_json_text(out, "leader", v->leader, true);
+	http_json_text(out, "cluster", v->shared.cluster, false);
+	appendStringInfo(out, ",\"term\":" UINT64_FORMAT, v->shared.term);
+	http_json_text(out, "leader", v->shared.leader, true);
 	appendStringInfoString(out, ",\"members\":[");
-	for (int i = 0; i < v->n_members; i++)
+	for (int i = 0; i < v->shared.n_members; i++)
 	{
 		if (i > 0)
 			appendStringInfoChar(out, ',');
-		http_json_member(out, v, &v->members[i]);
+		http_json_member(out, v, &v->shared.members[i]);
 	}
 	appendStringInfoString(out, "]}\n");
 }
@@ -352,16 +295,10 @@ http_sample(StringInfo out, const char *name, const char *label,
 static void
 http_metrics(StringInfo out, const HttpView *v)
 {
-	static const struct
-	{
-		PgqMode		mode;
-		const char *name;
-	}			modes[] = {
-		{PGQ_MODE_ASYNC, "async"}, {PGQ_MODE_SYNC, "sync"}, {PGQ_MODE_DEGRADED, "degraded"}
-	};
+	static const PgqMode modes[] = {PGQ_MODE_ASYNC, PGQ_MODE_SYNC, PGQ_MODE_DEGRADED};
 	const unsigned by_state[] = {
-		v->stats.members_alive, v->stats.members_suspect,
-		v->stats.members_dead, v->stats.members_left
+		v->shared.stats.members_alive, v->shared.stats.members_suspect,
+		v->shared.stats.members_dead, v->shared.stats.members_left
 	};
 	const struct
 	{
@@ -370,15 +307,15 @@ http_metrics(StringInfo out, const HttpView *v)
 		uint64		value;
 	}			counters[] = {
 		{"datagrams_received_total", "Gossip datagrams received (since the worker started).",
-		v->stats.datagrams_in},
+		v->shared.stats.datagrams_in},
 		{"datagrams_sent_total", "Gossip datagrams sent (since the worker started).",
-		v->stats.datagrams_out},
+		v->shared.stats.datagrams_out},
 		{"elections_total", "Elections this server started as a candidate (since the worker started).",
-		v->stats.elections_started},
+		v->shared.stats.elections_started},
 		{"leader_changes_total", "Leader changes this server observed (since the worker started).",
-		v->stats.leader_changes},
+		v->shared.stats.leader_changes},
 		{"failovers_total", "Times this server was promoted to primary (since the server started).",
-		v->promotions_total},
+		v->shared.promotions_total},
 	};
 	const enum quorum_member_state states[] = {
 		QUORUM_MEMBER_ALIVE, QUORUM_MEMBER_SUSPECT,
@@ -387,16 +324,16 @@ http_metrics(StringInfo out, const HttpView *v)
 
 	http_metric(out, "up", "gauge",
 				"Whether the pg_quorum worker runs on this server.",
-				v->worker_running);
-	http_metric(out, "term", "gauge", "Current election term.", v->term);
+				v->shared.worker_running);
+	http_metric(out, "term", "gauge", "Current election term.", v->shared.term);
 	http_metric_head(out, "leader", "gauge",
 					 "The leader this server knows, as a label; no sample while none is known.");
-	if (v->leader[0] != '\0')
-		http_sample(out, "leader", "name", v->leader, 1);
+	if (v->shared.leader[0] != '\0')
+		http_sample(out, "leader", "name", v->shared.leader, 1);
 	http_metric(out, "is_leader", "gauge",
 				"Whether this server is the leader it knows.", http_self_leads(v));
 	http_metric(out, "has_quorum", "gauge",
-				"Whether this server sees a quorum of voters.", v->has_quorum);
+				"Whether this server sees a quorum of voters.", v->shared.has_quorum);
 	http_metric(out, "lease_held", "gauge",
 				"Whether this server holds the write lease (its commit fence is open).",
 				v->lease_held);
@@ -407,13 +344,13 @@ http_metrics(StringInfo out, const HttpView *v)
 				"Whether the commit fence refuses writes here (quorum.status.fenced).",
 				pgq_elections_enabled && !v->lease_held);
 	http_metric(out, "paused", "gauge",
-				"Whether automatic failover is paused.", v->paused);
+				"Whether automatic failover is paused.", v->shared.paused);
 
 	http_metric_head(out, "mode", "gauge",
 					 "Replication mode (quorum.status.mode): 1 for the current one.");
 	for (int i = 0; i < lengthof(modes); i++)
-		http_sample(out, "mode", "mode", modes[i].name,
-					(pgq_elections_enabled ? v->mode : PGQ_MODE_ASYNC) == modes[i].mode);
+		http_sample(out, "mode", "mode", pgq_mode_name(modes[i]),
+					(pgq_elections_enabled ? v->shared.mode : PGQ_MODE_ASYNC) == modes[i]);
 
 	http_metric_head(out, "members", "gauge", "Members by state, as this server sees them.");
 	for (int i = 0; i < lengthof(states); i++)
@@ -422,26 +359,26 @@ http_metrics(StringInfo out, const HttpView *v)
 
 	http_metric_head(out, "peer_rtt_seconds", "gauge",
 					 "Last measured gossip round-trip time to each peer.");
-	for (int i = 0; i < v->n_members; i++)
-		if (!v->members[i].is_self && v->members[i].rtt_ms >= 0)
-			http_sample(out, "peer_rtt_seconds", "peer", v->members[i].name,
-						v->members[i].rtt_ms / 1000.0);
+	for (int i = 0; i < v->shared.n_members; i++)
+		if (!v->shared.members[i].is_self && v->shared.members[i].rtt_ms >= 0)
+			http_sample(out, "peer_rtt_seconds", "peer", v->shared.members[i].name,
+						v->shared.members[i].rtt_ms / 1000.0);
 
 	http_metric_head(out, "member_lag_bytes", "gauge",
 					 "WAL bytes each member is behind the leader, as gossiped.");
-	for (int i = 0; i < v->n_members; i++)
+	for (int i = 0; i < v->shared.n_members; i++)
 	{
-		uint64		lag;
+		int64		lag;
 
-		if (http_lag(v, &v->members[i], &lag))
-			http_sample(out, "member_lag_bytes", "member", v->members[i].name, lag);
+		if (pgq_snapshot_lag(&v->shared, &v->shared.members[i], &lag))
+			http_sample(out, "member_lag_bytes", "member", v->shared.members[i].name, lag);
 	}
 
 	http_metric_head(out, "dropped_datagrams_total", "counter",
 					 "Gossip datagrams dropped by this server's worker, by reason (since it started).");
 	for (int r = 0; r < QUORUM_DROP__COUNT; r++)
 		http_sample(out, "dropped_datagrams_total", "reason",
-					quorum_drop_reason_name(r), v->stats.drops[r]);
+					quorum_drop_reason_name(r), v->shared.stats.drops[r]);
 
 	for (int i = 0; i < lengthof(counters); i++)
 		http_metric(out, counters[i].name, "counter", counters[i].help,

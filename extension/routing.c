@@ -37,7 +37,6 @@
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "nodes/value.h"
-#include "storage/lwlock.h"
 #include "utils/builtins.h"
 
 #include "libpq-fe.h"
@@ -48,6 +47,7 @@
 #include "guc.h"
 #include "routing.h"
 #include "shmem.h"
+#include "snapshot.h"
 
 /* A primary fenced this long is marked read-only for libpq, ms. */
 #define ROUTING_READ_ONLY_AFTER_MS 500
@@ -112,54 +112,16 @@ pgq_routing_reconcile(bool may_write, bool in_recovery, bool other_leader,
  * ---------------------------------------------------------------------
  */
 
-typedef struct RoutingSnapshot
-{
-	bool		worker_running;
-	char		cluster[QUORUM_NAME_MAX + 1];
-	char		node_name[QUORUM_NAME_MAX + 1];
-	uint64		term;
-	char		leader[QUORUM_NAME_MAX + 1];
-	int			n_members;
-	PgqMember  *members;
-} RoutingSnapshot;
-
+/* The snapshot with its members; ERROR while no worker runs. */
 static void
-routing_snapshot(RoutingSnapshot *snap)
+routing_snapshot(PgqSnapshot *snap)
 {
-	if (pgq_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_quorum must be loaded via shared_preload_libraries"),
-				 errhint("Add pg_quorum to shared_preload_libraries in postgresql.conf and restart the server.")));
-	memset(snap, 0, sizeof(*snap));
-	snap->members = palloc(sizeof(PgqMember) * pgq_shared->members_max);
-	LWLockAcquire(pgq_shared->lock, LW_SHARED);
-	snap->worker_running = pgq_shared->worker_running;
-	if (snap->worker_running)
-	{
-		memcpy(snap->cluster, pgq_shared->cluster, sizeof(snap->cluster));
-		memcpy(snap->node_name, pgq_shared->node_name, sizeof(snap->node_name));
-		snap->term = pgq_shared->term;
-		memcpy(snap->leader, pgq_shared->leader, sizeof(snap->leader));
-		snap->n_members = pgq_shared->n_members;
-		memcpy(snap->members, pgq_shared->members,
-			   sizeof(PgqMember) * snap->n_members);
-	}
-	LWLockRelease(pgq_shared->lock);
+	pgq_snapshot_take(snap, true);
 	if (!snap->worker_running)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_quorum's background worker is not running"),
 				 errhint("Check the server log for why it stopped; it is restarted automatically.")));
-}
-
-static const PgqMember *
-routing_leader(const RoutingSnapshot *snap)
-{
-	for (int i = 0; i < snap->n_members && snap->leader[0] != '\0'; i++)
-		if (strcmp(snap->members[i].name, snap->leader) == 0)
-			return &snap->members[i];
-	return NULL;
 }
 
 /* ---------------------------------------------------------------------
@@ -271,10 +233,10 @@ routing_check_name(const char *what, const char *value)
  * member that left is not coming back under its name.
  */
 static List *
-routing_hosts(const RoutingSnapshot *snap, bool read_write)
+routing_hosts(const PgqSnapshot *snap, bool read_write)
 {
 	List	   *hosts = NIL;
-	const PgqMember *leader = routing_leader(snap);
+	const PgqMember *leader = pgq_snapshot_member(snap, snap->leader);
 
 	for (int pass = 0; pass < 2; pass++)
 	{
@@ -304,7 +266,7 @@ pgq_connection_string(PG_FUNCTION_ARGS)
 	char	   *dbname = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *user = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	bool		read_write = PG_GETARG_BOOL(2);
-	RoutingSnapshot snap;
+	PgqSnapshot snap;
 	List	   *hosts;
 	ListCell   *lc;
 	StringInfoData uri;
@@ -390,7 +352,7 @@ routing_state_colour(enum quorum_member_state state)
 }
 
 static void
-routing_dot_member(StringInfo buf, const RoutingSnapshot *snap, const PgqMember *m)
+routing_dot_member(StringInfo buf, const PgqSnapshot *snap, const PgqMember *m)
 {
 	bool		is_leader = strcmp(m->name, snap->leader) == 0;
 	bool		witness = m->has_meta && m->role == QUORUM_ROLE_WITNESS;
@@ -419,26 +381,15 @@ routing_dot_member(StringInfo buf, const RoutingSnapshot *snap, const PgqMember 
 	pfree(label.data);
 }
 
-/* Bytes m is behind the leader as both last gossiped; false if unknown. */
-static bool
-routing_lag(const PgqMember *leader, const PgqMember *m, uint64 *lag)
-{
-	if (leader == NULL || !leader->has_meta || !m->has_meta ||
-		m->timeline != leader->timeline)
-		return false;
-	*lag = m->lsn >= leader->lsn ? 0 : leader->lsn - m->lsn;
-	return true;
-}
-
 /*
  * Who streams from whom.  On the leader, its WAL senders say exactly which
  * standbys stream from it (solid edges); elsewhere, a standby follows the
  * leader the cluster elected, which is what gossip shows (dashed edges).
  */
 static void
-routing_dot_streams(StringInfo buf, const RoutingSnapshot *snap)
+routing_dot_streams(StringInfo buf, const PgqSnapshot *snap)
 {
-	const PgqMember *leader = routing_leader(snap);
+	const PgqMember *leader = pgq_snapshot_member(snap, snap->leader);
 	char		streaming[64][QUORUM_NAME_MAX + 1];
 	uint64		flush[64];
 	int			n_streaming = 0;
@@ -452,7 +403,7 @@ routing_dot_streams(StringInfo buf, const RoutingSnapshot *snap)
 	{
 		const PgqMember *m = &snap->members[i];
 		bool		seen = false;
-		uint64		lag;
+		int64		lag;
 
 		if (m == leader || !m->has_meta || m->role != QUORUM_ROLE_STANDBY ||
 			m->state == QUORUM_MEMBER_LEFT)
@@ -463,8 +414,8 @@ routing_dot_streams(StringInfo buf, const RoutingSnapshot *snap)
 		routing_append_dot_string(buf, leader->name);
 		appendStringInfoString(buf, " -> ");
 		routing_append_dot_string(buf, m->name);
-		if (routing_lag(leader, m, &lag))
-			appendStringInfo(buf, " [label=\"lag " UINT64_FORMAT " bytes\"", lag);
+		if (pgq_snapshot_lag(snap, m, &lag))
+			appendStringInfo(buf, " [label=\"lag " INT64_FORMAT " bytes\"", lag);
 		else
 			appendStringInfoString(buf, " [label=\"lag unknown\"");
 		appendStringInfo(buf, ", style=%s];\n",
@@ -476,7 +427,7 @@ routing_dot_streams(StringInfo buf, const RoutingSnapshot *snap)
 Datum
 pgq_dot(PG_FUNCTION_ARGS)
 {
-	RoutingSnapshot snap;
+	PgqSnapshot snap;
 	StringInfoData buf;
 	StringInfoData title;
 

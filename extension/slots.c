@@ -25,6 +25,13 @@
  * a slot still in use) is a LOG and retried; it never keeps the fence shut,
  * since a slot only saves WAL and safety does not depend on it.
  *
+ * pg_quorum.replication_slots = off turns all of this off, for a rolling
+ * upgrade from a build that creates no slots: a standby that names a slot
+ * the old leader never creates would not stream at all.  Off, nothing is
+ * created or dropped (slots already there stay, for the operator), and
+ * primary_slot_name is removed when it is the one pg_quorum sets, so the
+ * standby streams without a slot.
+ *
  * Only the worker calls this, between libquorum steps; nothing here throws
  * (slot functions that ereport(ERROR) run under PG_TRY and become LOG).
  *
@@ -264,6 +271,21 @@ slots_standby_pass(const char *self)
 	pfree(active);
 }
 
+/* Off: take back the primary_slot_name slots_standby_pass() set. */
+static void
+slots_off_pass(const char *self)
+{
+	char		mine[NAMEDATALEN];
+	bool		changed;
+
+	pgq_slots_name(self, mine);
+	if (PrimarySlotName != NULL && strcmp(PrimarySlotName, mine) == 0 &&
+		pgq_action_set_setting("primary_slot_name", NULL, &changed) && changed)
+		ereport(LOG,
+				(errmsg("pg_quorum removed primary_slot_name \"%s\": pg_quorum.replication_slots is off",
+						mine)));
+}
+
 void
 pgq_slots_reconcile(const quorum_node *node, const char *self, bool leader,
 					bool in_recovery, uint64 term, quorum_time_ms now)
@@ -278,6 +300,12 @@ pgq_slots_reconcile(const quorum_node *node, const char *self, bool leader,
 	sst.term = term;
 	sst.next_ms = now + SLOTS_INTERVAL_MS;
 
+	/* Whatever the role: a primary's setting matters once it is a standby. */
+	if (!pgq_replication_slots)
+	{
+		slots_off_pass(self);
+		return;
+	}
 	if (max_replication_slots == 0)
 	{
 		if (!sst.no_slots_logged)

@@ -18,7 +18,9 @@ extern void pgq_slots_name(const char *member, char *out);
 
 /*
  * From the reconciler, before the fence is computed: leader says whether
- * this server leads term.  Creates and drops slots, sets primary_slot_name.
+ * this server leads term.  Creates and drops slots, sets primary_slot_name;
+ * with pg_quorum.replication_slots off, only removes the primary_slot_name
+ * it set.
  */
 extern void pgq_slots_reconcile(const quorum_node *node, const char *self,
 								bool leader, bool in_recovery, uint64 term,

@@ -16,7 +16,11 @@
 # 4. The cut heals, node1 stops itself and rejoins: it is a standby that
 #    streams through its slot on the new leader, keeps no slot of its own,
 #    and reports default_transaction_read_only off again.
-# 5. A stopped standby is forgotten: its slot is dropped on the leader.
+# 5. pg_quorum.replication_slots = off (reloaded) on node1 and the leader:
+#    node1 drops the primary_slot_name pg_quorum set and streams without a
+#    slot; its unused slot is dropped by hand; on again, the leader makes
+#    it anew and node1 streams through it.
+# 6. A stopped standby is forgotten: its slot is dropped on the leader.
 
 use strict;
 use warnings;
@@ -191,7 +195,37 @@ ok(defined wait_until($fail_s, sub { (slots($node1) // 'x') eq '' }),
 	'node1, now a standby, keeps none of the slots it held as the leader')
   or diag('node1 slots: ' . (slots($node1) // '(error)'));
 
-# --- 5. A forgotten member's slot goes away. --------------------------------
+# --- 5. Slots off and on again, by reload. ----------------------------------
+my $others_slot = 'pgq_' . $other->name . ':true';
+sub set_slots
+{
+	my ($value) = @_;
+	for my $node ($node1, $new)
+	{
+		$node->append_conf('postgresql.conf', "pg_quorum.replication_slots = $value");
+		$node->reload;
+	}
+}
+my $wal_receiver = "SELECT status || ':' || coalesce(slot_name, '') FROM pg_stat_wal_receiver";
+set_slots('off');
+ok(defined wait_for_query($node1, 'SHOW primary_slot_name', '', $fail_s),
+	'slots off: node1 no longer names its slot');
+ok(defined wait_for_query($node1, $wal_receiver, 'streaming:', $fail_s),
+	'node1 streams without a slot');
+# The operator drops the unused slot; on again, the leader makes it anew.
+ok(defined wait_until($fail_s, sub { (slots($new) // '') eq "pgq_node1:false,$others_slot" }),
+	'node1\'s slot on the leader is unused')
+  or diag($new->name . ' slots: ' . (slots($new) // '(error)'));
+ok(defined query($new, "SELECT pg_drop_replication_slot('pgq_node1')"),
+	'the unused slot is dropped by hand');
+set_slots('on');
+ok(defined wait_for_query($node1, $wal_receiver, 'streaming:pgq_node1', $fail_s),
+	'slots on again: node1 streams through pgq_node1, made anew by the leader');
+ok(defined wait_until($fail_s, sub { (slots($new) // '') eq "pgq_node1:true,$others_slot" }),
+	'both standbys\' slots are in use again')
+  or diag($new->name . ' slots: ' . (slots($new) // '(error)'));
+
+# --- 6. A forgotten member's slot goes away. --------------------------------
 $other->stop('fast');
 my $gone = $other->name;
 ok( defined wait_for_query($new,

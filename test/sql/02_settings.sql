@@ -3,7 +3,7 @@
 -- Expects the server and settings described in test/sql/README.md.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pg_quorum;
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT results_eq(
 	$$SELECT name::text, context::text, vartype::text, coalesce(unit, '')::text,
@@ -31,6 +31,7 @@ SELECT results_eq(
 			 ('pg_quorum.probe_interval', 'postmaster', 'integer', 'ms', '200'),
 			 ('pg_quorum.probe_timeout', 'postmaster', 'integer', 'ms', '100'),
 			 ('pg_quorum.pushpull_interval', 'postmaster', 'integer', 'ms', '10000'),
+			 ('pg_quorum.replication_slots', 'sighup', 'bool', '', 'on'),
 			 ('pg_quorum.stop_deposed_primary', 'sighup', 'bool', '', 'on'),
 			 ('pg_quorum.suspicion_mult', 'postmaster', 'integer', '', '4'),
 			 ('pg_quorum.switchover_lag_max', 'sighup', 'integer', 'kB', '16384'),
@@ -66,6 +67,10 @@ SELECT throws_ok($$SET pg_quorum.key_file = 'other.key'$$, '55P02', NULL,
 	'pg_quorum.key_file cannot be changed in a session');
 SELECT throws_ok($$SET pg_quorum.synchronous = on$$, '55P02', NULL,
 	'pg_quorum.synchronous is changed by reloading, not in a session');
+SELECT is(current_setting('pg_quorum.replication_slots'), 'on',
+	'replication slots are managed unless turned off');
+SELECT throws_ok($$SET pg_quorum.replication_slots = off$$, '55P02', NULL,
+	'pg_quorum.replication_slots is changed by reloading, not in a session');
 SELECT throws_ok($$SET pg_quorum.bootstrap_expect = 3$$, '55P02', NULL,
 	'pg_quorum.bootstrap_expect cannot be changed in a session');
 SELECT lives_ok($$SET LOCAL pg_quorum.command_timeout = '2min'$$,
