@@ -455,16 +455,10 @@ http_wanted(const HttpConn *c)
 	return WL_SOCKET_READABLE;
 }
 
-void
-pgq_http_main(Datum main_arg)
+/* Everything before the loop: connections, credentials, TLS, the socket. */
+static void
+http_start(void)
 {
-	MemoryContext loop_cxt;
-	WaitEvent	events[HTTP_CONNECTIONS_MAX + 3];
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
 	if (pgq_shared == NULL)
 		ereport(FATAL,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -478,44 +472,67 @@ pgq_http_main(Datum main_arg)
 			(errmsg("pg_quorum HTTP endpoint listening on %s%s%s",
 					pgq_http_listen, http_ssl_ctx != NULL ? " with TLS" : "",
 					http_auth_token[0] != '\0' ? " and basic authentication" : "")));
+}
+
+/*
+ * Wait for the latch, the listener or any open connection, at most until
+ * the nearest connection deadline (connections past theirs are closed
+ * here); returns how many events were filled in.
+ *
+ * The set is rebuilt on every pass: connections come and go, and a
+ * WaitEventSet cannot drop a socket.  At this request rate the epoll calls
+ * cost nothing.
+ */
+static int
+http_wait(WaitEvent *events, int max)
+{
+	quorum_time_ms now = quorum_runtime_now_ms();
+	long		timeout = -1;
+	WaitEventSet *set;
+	int			n;
+
+	set = CreateWaitEventSet(NULL, HTTP_CONNECTIONS_MAX + 3);
+	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(set, WL_SOCKET_READABLE, http_listener, NULL, NULL);
+	for (int i = 0; i < HTTP_CONNECTIONS_MAX; i++)
+	{
+		HttpConn   *c = &http_conns[i];
+
+		if (c->phase == HTTP_FREE)
+			continue;
+		if (c->deadline_ms <= now)
+		{
+			http_close(c);
+			continue;
+		}
+		AddWaitEventToSet(set, http_wanted(c), c->sock, NULL, c);
+		if (timeout < 0 || (long) (c->deadline_ms - now) < timeout)
+			timeout = (long) (c->deadline_ms - now);
+	}
+	n = WaitEventSetWait(set, timeout, events, max, PGQ_WAIT_EVENT_MAIN);
+	FreeWaitEventSet(set);
+	return n;
+}
+
+void
+pgq_http_main(Datum main_arg)
+{
+	MemoryContext loop_cxt;
+	WaitEvent	events[HTTP_CONNECTIONS_MAX + 3];
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	http_start();
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "pg_quorum http loop",
 									 ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
 		MemoryContext old = MemoryContextSwitchTo(loop_cxt);
-		quorum_time_ms now = quorum_runtime_now_ms();
-		long		timeout = -1;
-		WaitEventSet *set;
-		int			n;
-
-		/*
-		 * The set is rebuilt on every pass: connections come and go, and a
-		 * WaitEventSet cannot drop a socket.  At this request rate the
-		 * epoll calls cost nothing.
-		 */
-		set = CreateWaitEventSet(NULL, HTTP_CONNECTIONS_MAX + 3);
-		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-		AddWaitEventToSet(set, WL_SOCKET_READABLE, http_listener, NULL, NULL);
-		for (int i = 0; i < HTTP_CONNECTIONS_MAX; i++)
-		{
-			HttpConn   *c = &http_conns[i];
-
-			if (c->phase == HTTP_FREE)
-				continue;
-			if (c->deadline_ms <= now)
-			{
-				http_close(c);
-				continue;
-			}
-			AddWaitEventToSet(set, http_wanted(c), c->sock, NULL, c);
-			if (timeout < 0 || (long) (c->deadline_ms - now) < timeout)
-				timeout = (long) (c->deadline_ms - now);
-		}
-		n = WaitEventSetWait(set, timeout, events, lengthof(events),
-							 PGQ_WAIT_EVENT_MAIN);
-		FreeWaitEventSet(set);
+		int			n = http_wait(events, lengthof(events));
+		quorum_time_ms now;
 
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();

@@ -292,59 +292,19 @@ http_sample(StringInfo out, const char *name, const char *label,
 	appendStringInfo(out, "\"} %.17g\n", value);
 }
 
+/* The families with one sample per mode, state, peer, member or reason. */
 static void
-http_metrics(StringInfo out, const HttpView *v)
+http_metrics_labelled(StringInfo out, const HttpView *v)
 {
 	static const PgqMode modes[] = {PGQ_MODE_ASYNC, PGQ_MODE_SYNC, PGQ_MODE_DEGRADED};
 	const unsigned by_state[] = {
 		v->shared.stats.members_alive, v->shared.stats.members_suspect,
 		v->shared.stats.members_dead, v->shared.stats.members_left
 	};
-	const struct
-	{
-		const char *name;
-		const char *help;
-		uint64		value;
-	}			counters[] = {
-		{"datagrams_received_total", "Gossip datagrams received (since the worker started).",
-		v->shared.stats.datagrams_in},
-		{"datagrams_sent_total", "Gossip datagrams sent (since the worker started).",
-		v->shared.stats.datagrams_out},
-		{"elections_total", "Elections this server started as a candidate (since the worker started).",
-		v->shared.stats.elections_started},
-		{"leader_changes_total", "Leader changes this server observed (since the worker started).",
-		v->shared.stats.leader_changes},
-		{"failovers_total", "Times this server was promoted to primary (since the server started).",
-		v->shared.promotions_total},
-	};
 	const enum quorum_member_state states[] = {
 		QUORUM_MEMBER_ALIVE, QUORUM_MEMBER_SUSPECT,
 		QUORUM_MEMBER_DEAD, QUORUM_MEMBER_LEFT
 	};
-
-	http_metric(out, "up", "gauge",
-				"Whether the pg_quorum worker runs on this server.",
-				v->shared.worker_running);
-	http_metric(out, "term", "gauge", "Current election term.", v->shared.term);
-	http_metric_head(out, "leader", "gauge",
-					 "The leader this server knows, as a label; no sample while none is known.");
-	if (v->shared.leader[0] != '\0')
-		http_sample(out, "leader", "name", v->shared.leader, 1);
-	http_metric(out, "is_leader", "gauge",
-				"Whether this server is the leader it knows.", http_self_leads(v));
-	http_metric(out, "has_quorum", "gauge",
-				"Whether this server sees a quorum of voters.", v->shared.has_quorum);
-	http_metric(out, "lease_held", "gauge",
-				"Whether this server holds the write lease (its commit fence is open).",
-				v->lease_held);
-	http_metric(out, "lease_remaining_seconds", "gauge",
-				"Time until the write lease runs out unless renewed; 0 without it.",
-				v->lease_left_ms / 1000.0);
-	http_metric(out, "fenced", "gauge",
-				"Whether the commit fence refuses writes here (quorum.status.fenced).",
-				pgq_elections_enabled && !v->lease_held);
-	http_metric(out, "paused", "gauge",
-				"Whether automatic failover is paused.", v->shared.paused);
 
 	http_metric_head(out, "mode", "gauge",
 					 "Replication mode (quorum.status.mode): 1 for the current one.");
@@ -379,10 +339,103 @@ http_metrics(StringInfo out, const HttpView *v)
 	for (int r = 0; r < QUORUM_DROP__COUNT; r++)
 		http_sample(out, "dropped_datagrams_total", "reason",
 					quorum_drop_reason_name(r), v->shared.stats.drops[r]);
+}
 
+static void
+http_metrics(StringInfo out, const HttpView *v)
+{
+	const struct
+	{
+		const char *name;
+		const char *help;
+		uint64		value;
+	}			counters[] = {
+		{"datagrams_received_total", "Gossip datagrams received (since the worker started).",
+		v->shared.stats.datagrams_in},
+		{"datagrams_sent_total", "Gossip datagrams sent (since the worker started).",
+		v->shared.stats.datagrams_out},
+		{"elections_total", "Elections this server started as a candidate (since the worker started).",
+		v->shared.stats.elections_started},
+		{"leader_changes_total", "Leader changes this server observed (since the worker started).",
+		v->shared.stats.leader_changes},
+		{"failovers_total", "Times this server was promoted to primary (since the server started).",
+		v->shared.promotions_total},
+	};
+
+	http_metric(out, "up", "gauge",
+				"Whether the pg_quorum worker runs on this server.",
+				v->shared.worker_running);
+	http_metric(out, "term", "gauge", "Current election term.", v->shared.term);
+	http_metric_head(out, "leader", "gauge",
+					 "The leader this server knows, as a label; no sample while none is known.");
+	if (v->shared.leader[0] != '\0')
+		http_sample(out, "leader", "name", v->shared.leader, 1);
+	http_metric(out, "is_leader", "gauge",
+				"Whether this server is the leader it knows.", http_self_leads(v));
+	http_metric(out, "has_quorum", "gauge",
+				"Whether this server sees a quorum of voters.", v->shared.has_quorum);
+	http_metric(out, "lease_held", "gauge",
+				"Whether this server holds the write lease (its commit fence is open).",
+				v->lease_held);
+	http_metric(out, "lease_remaining_seconds", "gauge",
+				"Time until the write lease runs out unless renewed; 0 without it.",
+				v->lease_left_ms / 1000.0);
+	http_metric(out, "fenced", "gauge",
+				"Whether the commit fence refuses writes here (quorum.status.fenced).",
+				pgq_elections_enabled && !v->lease_held);
+	http_metric(out, "paused", "gauge",
+				"Whether automatic failover is paused.", v->shared.paused);
+	http_metrics_labelled(out, v);
 	for (int i = 0; i < lengthof(counters); i++)
 		http_metric(out, counters[i].name, "counter", counters[i].help,
 					counters[i].value);
+}
+
+/*
+ * The answer of a known path to an authorized GET or HEAD: fills body (and
+ * *type when not JSON) and returns the status.
+ */
+static int
+http_route(HttpRoute route, const PgqHttpRequest *req, StringInfo body,
+		   const char **type)
+{
+	HttpView	v;
+	int			status = 200;
+
+	http_view_take(&v);
+	switch (route)
+	{
+		case HTTP_PRIMARY:
+			status = http_is_primary(&v) ? 200 : 503;
+			http_json_self(body, &v);
+			break;
+		case HTTP_REPLICA:
+			status = http_is_replica(&v, req) ? 200 : 503;
+			http_json_self(body, &v);
+			break;
+		case HTTP_READ_ONLY:
+			/* Patroni's /read-only: any server that serves reads. */
+			status = http_is_primary(&v) || http_is_replica(&v, req) ? 200 : 503;
+			http_json_self(body, &v);
+			break;
+		case HTTP_HEALTH:
+			/* Up: out of crash recovery, so it accepts connections. */
+			status = v.recovery != RECOVERY_STATE_CRASH ? 200 : 503;
+			http_json_self(body, &v);
+			break;
+		case HTTP_LEADER:
+			status = http_self_leads(&v) ? 200 : 503;
+			http_json_leader(body, &v);
+			break;
+		case HTTP_CLUSTER:
+			http_json_cluster(body, &v);
+			break;
+		case HTTP_METRICS:
+			*type = "text/plain; version=0.0.4; charset=utf-8";
+			http_metrics(body, &v);
+			break;
+	}
+	return status;
 }
 
 static const char *
@@ -423,7 +476,6 @@ pgq_http_respond(const PgqHttpRequest *req, PgqHttpParse verdict,
 	const char *extra = "";
 	int			status = 200;
 	int			r;
-	HttpView	v;
 
 	initStringInfo(&body);
 	for (r = 0; r < lengthof(http_routes); r++)
@@ -453,41 +505,7 @@ pgq_http_respond(const PgqHttpRequest *req, PgqHttpParse verdict,
 		http_error_body(&body, "authentication required");
 	}
 	else
-	{
-		http_view_take(&v);
-		switch (http_routes[r].route)
-		{
-			case HTTP_PRIMARY:
-				status = http_is_primary(&v) ? 200 : 503;
-				http_json_self(&body, &v);
-				break;
-			case HTTP_REPLICA:
-				status = http_is_replica(&v, req) ? 200 : 503;
-				http_json_self(&body, &v);
-				break;
-			case HTTP_READ_ONLY:
-				/* Patroni's /read-only: any server that serves reads. */
-				status = http_is_primary(&v) || http_is_replica(&v, req) ? 200 : 503;
-				http_json_self(&body, &v);
-				break;
-			case HTTP_HEALTH:
-				/* Up: out of crash recovery, so it accepts connections. */
-				status = v.recovery != RECOVERY_STATE_CRASH ? 200 : 503;
-				http_json_self(&body, &v);
-				break;
-			case HTTP_LEADER:
-				status = http_self_leads(&v) ? 200 : 503;
-				http_json_leader(&body, &v);
-				break;
-			case HTTP_CLUSTER:
-				http_json_cluster(&body, &v);
-				break;
-			case HTTP_METRICS:
-				type = "text/plain; version=0.0.4; charset=utf-8";
-				http_metrics(&body, &v);
-				break;
-		}
-	}
+		status = http_route(http_routes[r].route, req, &body, &type);
 
 	appendStringInfo(out,
 					 "HTTP/1.1 %d %s\r\n"
