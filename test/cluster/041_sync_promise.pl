@@ -102,6 +102,9 @@ for my $case ([ 'synchronous_commit = local', $local_how, -41 ],
 	note("$what: " . ($how // 'no answer'));
 }
 
+# Enough history for the checker to judge.
+ok(defined $wl->wait_for($fail_s, sub { (grep { $_->{status} eq 'ok' } @_) > 150 }),
+	'the workload goes on writing on ' . $new->name);
 check_workload($wl, leader => $new, nodes => [ $node2, $node3 ], max_changes => 1);
 
 heal();
