@@ -6,12 +6,14 @@
 # primary node1 is held exactly there: strace delays its fdatasync of the
 # WAL (the commit record's flush; the backend reports wait event WALSync),
 # and it holds WALWriteLock meanwhile, so the workload's commits on node1
-# queue behind it in the same window.  Then node1's gossip is cut (its
+# queue behind it in the same window, as do a PREPARE TRANSACTION and a
+# COMMIT PREPARED sent meanwhile.  Then node1's gossip is cut (its
 # replication is not), node2 or node3 is elected and accepts the
 # workload's writes, and only then is the backend released.  Its commit
 # record is durable on node1 by then, but node1 has no lease any more: the
 # client must get no COMMIT, only a lost connection, and node1 must
-# acknowledge none of the held writes after the new leader accepted one.
+# acknowledge none of the held writes after the new leader accepted one;
+# the same for the two-phase commands.
 # Asynchronous mode, where nothing else would stop the answer (in
 # synchronous mode the standbys, gone to the new leader, would never
 # confirm it), and fsync = on, without which there is no fdatasync to hold.
@@ -40,7 +42,7 @@ is($problem, undef, 'nft can manage rules in this network namespace')
 ok(scalar(grep { -x "$_/strace" } split /:/, $ENV{PATH}), 'strace is installed (scripts/setup.sh)')
   or give_up('strace is needed to hold a backend in its WAL flush');
 
-my $c = new_failover_cluster(extra => "fsync = on\n");
+my $c = new_failover_cluster(extra => "fsync = on\nmax_prepared_transactions = 5\n");
 my @nodes = @{ $c->{nodes} };
 my ($node1, $node2, $node3) = @nodes;
 my @gossip = @{ $c->{gossip} };
@@ -76,6 +78,20 @@ ok( defined wait_for_query($node1,
 		"SELECT wait_event FROM pg_stat_activity WHERE pid = $held->{pid}", 'WALSync', $fail_s),
 	'the held backend passed the fence and waits in the flush of its commit record');
 
+# Two-phase commit, held behind it (WALWriteLock) after its own fence check.
+$node1->safe_psql('postgres',
+	"BEGIN; INSERT INTO pgq_history (id, server, sent) VALUES (-43, 'node1', 0); PREPARE TRANSACTION 'h3_commit'");
+my $commit_prepared = PgQuorum::Session->open($node1);
+$commit_prepared->send("COMMIT PREPARED 'h3_commit'; SELECT 'ok committed';");
+my $prepare = PgQuorum::Session->open($node1);
+$prepare->send("BEGIN; INSERT INTO pgq_history (id, server, sent) VALUES (-44, 'node1', 0); PREPARE TRANSACTION 'h3_prepare'; SELECT 'ok prepared';");
+for my $s ([ 'COMMIT PREPARED', $commit_prepared ], [ 'PREPARE TRANSACTION', $prepare ])
+{
+	ok( defined wait_for_query($node1,
+			"SELECT wait_event FROM pg_stat_activity WHERE pid = $s->[1]{pid}", 'WALWrite', $fail_s),
+		"a $s->[0] waits behind it to flush its record");
+}
+
 # --- Fail over while it is held. ------------------------------------------
 my $t_cut = $now->();
 isolate_ports(udp => [ $gossip[0] ]);
@@ -101,6 +117,13 @@ isnt($how, 'answer', 'node1 does not acknowledge the held commit after the new l
 is($how, 'lost', 'its client sees a lost connection instead')
   or diag("psql: $held_out / $held_err");
 unlike($held_err, qr/ERROR/, 'and no error for a transaction that committed') or diag($held_err);
+for my $s ([ 'COMMIT PREPARED', $commit_prepared, qr/ok committed/ ],
+	[ 'PREPARE TRANSACTION', $prepare, qr/ok prepared/ ])
+{
+	my $how2 = $s->[1]->wait_answer($fail_s, $s->[2]);
+	is($how2, 'lost', "the held $s->[0] is not acknowledged either: its client sees a lost connection")
+	  or diag(join(' / ', $s->[1]->output));
+}
 note("the held session's client: $held_err");
 ok(slurp_file($node1->logfile) =~ /pg_quorum closes the connection without acknowledging the commit/,
 	'node1 logs why it closed the connection');
@@ -117,6 +140,6 @@ is(scalar @late, 0, 'node1 acknowledged no write after ' . $new->name . ' acknow
 note(sprintf('released %.2f s after the cut', $t_release - $t_cut));
 
 heal();
-$held->close;
+$_->close for ($held, $commit_prepared, $prepare);
 stop_all(@nodes);
 done_testing();
