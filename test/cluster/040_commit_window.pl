@@ -64,11 +64,14 @@ my $wl = PgQuorum::Workload->start(
 ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
 
 # --- Hold one backend in the flush of its commit record. ------------------
+# (A prepared transaction to commit while it is held.)
+$node1->safe_psql('postgres',
+	"BEGIN; INSERT INTO pgq_history (id, server, sent) VALUES (-43, 'node1', 0); PREPARE TRANSACTION 'h3_commit'");
 my $held = PgQuorum::Session->open($node1);
 my ($trace_out, $trace_err) = ('', '');
 my $trace = IPC::Run::start(
 	[ 'strace', '-qq', '-p', $held->{pid}, '-e', 'trace=fdatasync,fsync',
-	  '-e', 'inject=fdatasync,fsync:delay_enter=120000000', '-o', '/dev/null' ],
+	  '-e', 'inject=fdatasync,fsync:delay_enter=60000000', '-o', '/dev/null' ],
 	'>', \$trace_out, '2>', \$trace_err);
 ok( defined wait_until($fail_s,
 		sub { (`grep TracerPid /proc/$held->{pid}/status` =~ /(\d+)/)[0] }),
@@ -79,8 +82,6 @@ ok( defined wait_for_query($node1,
 	'the held backend passed the fence and waits in the flush of its commit record');
 
 # Two-phase commit, held behind it (WALWriteLock) after its own fence check.
-$node1->safe_psql('postgres',
-	"BEGIN; INSERT INTO pgq_history (id, server, sent) VALUES (-43, 'node1', 0); PREPARE TRANSACTION 'h3_commit'");
 my $commit_prepared = PgQuorum::Session->open($node1);
 $commit_prepared->send("COMMIT PREPARED 'h3_commit'; SELECT 'ok committed';");
 my $prepare = PgQuorum::Session->open($node1);
