@@ -35,6 +35,23 @@
  * back (pgTAP does).  Statements already running when the lease goes are
  * left to the commit check as well.
  *
+ * Passing the check at pre-commit is not enough: after it PostgreSQL still
+ * takes the NOTIFY lock, writes and flushes the commit record and waits for
+ * synchronous standbys, and a commit stalled there (a slow disk, a lock, a
+ * paused process) could be answered after the lease ended and another
+ * server began to accept writes.  So the lease is checked again once the
+ * commit (or prepare) record is durable, at XACT_EVENT_COMMIT and _PREPARE,
+ * and in synchronous mode only once the standbys that synchronous_standby_names
+ * requires have flushed it, whatever the session's synchronous_commit or a
+ * cancelled wait said.  The transaction has committed by then and can be
+ * neither refused nor rolled back (an ERROR there becomes a PANIC), so a
+ * commit that fails this check is not answered at all: the session ends as
+ * PostgreSQL's own synchronous-replication wait ends it when it is
+ * terminated (no output to the client, then the pending die), and the
+ * client sees a lost connection, an unknown outcome.  What remains is the
+ * time between this check and the answer leaving the process, a few
+ * microseconds of work that the lease's margin must cover.
+ *
  * Callbacks and hooks registered in the postmaster by _PG_init() are
  * inherited by every backend it forks.
  *
@@ -62,6 +79,12 @@
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 
+/* after the commit: the synchronous standbys, and ending the session */
+#include "replication/syncrep.h"
+#include "replication/walsender_private.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+
 #include "quorum/quorum.h"
 
 #include "fence.h"
@@ -73,6 +96,11 @@ static ProcessUtility_hook_type prev_process_utility = NULL;
 /* This backend counts in commits_in_flight (see shmem.h). */
 static bool counted_in_flight = false;
 static ExecutorStart_hook_type prev_executor_start = NULL;
+/* The end of the record of the COMMIT PREPARED this transaction ran. */
+static XLogRecPtr commit_prepared_end = InvalidXLogRecPtr;
+
+/* Polling interval of the wait for synchronous standbys after a commit, ms. */
+#define FENCE_STANDBY_POLL_MS 2
 
 bool
 pgq_has_lease(void)
@@ -221,6 +249,115 @@ fence_check_counted(const char *what)
 		fence_refuse(what);
 }
 
+/*
+ * Whether the standbys pg_quorum's synchronous mode requires have flushed
+ * WAL up to end.  WalSndCtl's flush position is the one PostgreSQL's own
+ * wait releases commits on: the walsenders advance it by the rule of
+ * synchronous_standby_names (ANY k), as the checkpointer published it for
+ * the whole cluster.  Without standbys named (asynchronous mode, or
+ * degraded with failover paused) there is nothing to wait for.  A
+ * remote_apply wait that returned may have been released on the apply
+ * position alone.
+ */
+static bool
+fence_standbys_hold(XLogRecPtr end)
+{
+	bool		hold;
+
+	if (!pgq_synchronous || WalSndCtl == NULL)
+		return true;
+	/* Shared, and only in synchronous mode, where a commit waited anyway. */
+	LWLockAcquire(SyncRepLock, LW_SHARED);
+	hold = !PGQ_SYNC_STANDBYS_DEFINED(WalSndCtl) ||
+		WalSndCtl->lsn[SYNC_REP_WAIT_FLUSH] >= end ||
+		WalSndCtl->lsn[SYNC_REP_WAIT_APPLY] >= end;
+	LWLockRelease(SyncRepLock);
+	return hold;
+}
+
+/*
+ * Wait until the standbys hold end, as SyncRepWaitForLSN() would have for a
+ * session with synchronous_commit = on.  False if the wait must give up: a
+ * cancel or terminate request, the postmaster's death, or the lease's end
+ * (no answer can be given then anyway).  PostgreSQL's queue of waiters is
+ * private to syncrep.c, so this polls; only sessions that bypassed or
+ * cancelled PostgreSQL's own wait get here.
+ */
+static bool
+fence_wait_for_standbys(XLogRecPtr end)
+{
+	/* synchronous_commit = off left the record to the WAL writer. */
+	XLogFlush(end);
+	while (!fence_standbys_hold(end))
+	{
+		int			rc;
+
+		if (QueryCancelPending || ProcDiePending || !pgq_has_lease())
+			return false;
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH,
+					   FENCE_STANDBY_POLL_MS, WAIT_EVENT_SYNC_REP);
+		ResetLatch(MyLatch);
+		if (rc & WL_POSTMASTER_DEATH)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The commit is durable and cannot be undone: end the session without
+ * answering it, as SyncRepWaitForLSN() does when it is terminated.  Nothing
+ * more reaches the client (the command's completion is only buffered and
+ * never flushed, and the FATAL that follows is not sent either), and the
+ * pending die ends the backend at its next interrupt check, once the commit
+ * has finished; the latch makes sure that check comes even if the backend
+ * goes on to wait for the client.
+ */
+static void
+fence_end_unanswered(const char *what, const char *why)
+{
+	whereToSendOutput = DestNone;
+	ereport(WARNING,
+			(errmsg("pg_quorum closes the connection without acknowledging the %s", what),
+			 errdetail("%s", why),
+			 errhint("The transaction is durable here; whether it survives depends on the next leader's WAL.  The client sees a lost connection.")));
+	InterruptPending = true;
+	ProcDiePending = true;
+	SetLatch(MyLatch);
+}
+
+/*
+ * The last check before the answer, once the record ending at end is
+ * flushed: the synchronous standbys hold it, then the lease still runs.
+ * exact: end is the position PostgreSQL's own wait waited for, not a bound.
+ */
+static void
+fence_check_after(XLogRecPtr end, bool exact, const char *what)
+{
+	if (!fence_standbys_hold(end))
+	{
+		/*
+		 * With synchronous_commit on or remote_apply, PostgreSQL has waited
+		 * for end already, so only a cancel (or terminate) request can have
+		 * ended its wait this early; that wait reset the request, and it
+		 * ends here.  Other settings never waited: wait now.
+		 */
+		if (exact && synchronous_commit >= SYNCHRONOUS_COMMIT_REMOTE_FLUSH)
+		{
+			fence_end_unanswered(what, "The wait for the synchronous standbys pg_quorum requires was cancelled.");
+			return;
+		}
+		if (!fence_wait_for_standbys(end))
+		{
+			fence_end_unanswered(what, pgq_has_lease() ?
+								 "The wait for the synchronous standbys pg_quorum requires was cancelled." :
+								 "This server lost its write lease before the synchronous standbys pg_quorum requires flushed the commit.");
+			return;
+		}
+	}
+	if (!pgq_has_lease())
+		fence_end_unanswered(what, "This server lost its write lease while the commit record was being written.");
+}
+
 static void
 fence_xact_callback(XactEvent event, void *arg)
 {
@@ -234,8 +371,27 @@ fence_xact_callback(XactEvent event, void *arg)
 									"prepare a write transaction");
 			break;
 		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
+			if (counted_in_flight)
+			{
+				/*
+				 * A commit's record ends at XactLastCommitEnd (flushed or
+				 * not), a COMMIT PREPARED's where the utility hook saw it.
+				 * A PREPARE's end is gone (XactLastRecEnd is reset), but
+				 * twophase.c flushed it: the flushed position bounds it.
+				 */
+				if (XLogRecPtrIsInvalid(commit_prepared_end) && event == XACT_EVENT_COMMIT)
+					fence_check_after(XactLastCommitEnd, true, "commit");
+				else if (event == XACT_EVENT_COMMIT)
+					fence_check_after(commit_prepared_end, true,
+									  "commit of a prepared transaction");
+				else
+					fence_check_after(GetFlushRecPtr(NULL), false,
+									  "prepared transaction");
+			}
+			/* FALLTHROUGH */
+		case XACT_EVENT_ABORT:
+			commit_prepared_end = InvalidXLogRecPtr;
 			if (counted_in_flight)
 			{
 				counted_in_flight = false;
@@ -254,13 +410,17 @@ fence_process_utility(PlannedStmt *pstmt, const char *queryString,
 					  DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *stmt = pstmt->utilityStmt;
+	bool		commit_prepared = false;
 
 	/* Its own transaction has no id; it ends right after this statement. */
 	if (IsA(stmt, TransactionStmt) &&
 		((TransactionStmt *) stmt)->kind == TRANS_STMT_COMMIT_PREPARED &&
 		fence_armed())
+	{
 		fence_check_counted(psprintf("commit prepared transaction \"%s\"",
 									 ((TransactionStmt *) stmt)->gid));
+		commit_prepared = true;
+	}
 
 	if (IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->is_from &&
 		fence_closed_on_primary())
@@ -277,6 +437,10 @@ fence_process_utility(PlannedStmt *pstmt, const char *queryString,
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
+
+	/* Its commit record is the last one this backend wrote. */
+	if (commit_prepared)
+		commit_prepared_end = XactLastRecEnd;
 }
 
 void

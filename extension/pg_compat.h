@@ -102,4 +102,17 @@
 #define PGQ_ALTER_SYSTEM_ALLOWED() true
 #endif
 
+/*
+ * Whether synchronous_standby_names names standbys, as the checkpointer
+ * published it for every backend: a bool until the minor releases of 2025,
+ * then a bit in a status field of the same size.
+ */
+#include "replication/walsender_private.h"
+#ifdef SYNC_STANDBY_DEFINED
+#define PGQ_SYNC_STANDBYS_DEFINED(ctl) \
+	(((ctl)->sync_standbys_status & SYNC_STANDBY_DEFINED) != 0)
+#else
+#define PGQ_SYNC_STANDBYS_DEFINED(ctl) ((ctl)->sync_standbys_defined)
+#endif
+
 #endif							/* PGQ_PG_COMPAT_H */

@@ -12,7 +12,7 @@ packages=(
 	libssl-dev libcmocka-dev
 	libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
 	clang libclang-rt-14-dev
-	tini nftables iproute2 util-linux
+	tini nftables iproute2 util-linux strace
 	haproxy prometheus curl
 	graphviz
 	# scripts/pg-build.sh: PostgreSQL 17 and 18 from source

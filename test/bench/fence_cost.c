@@ -10,8 +10,11 @@
  *               64-bit read of the lease's end and one monotonic clock read
  *               through quorum_runtime_now_ms(), the function the fence uses;
  *   commit      a write transaction commits: an atomic add to the in-flight
- *               count (a full barrier), the same lease check, and an atomic
- *               subtract at the transaction's end.
+ *               count (a full barrier), the same lease check, then once its
+ *               record is flushed the check after the commit (whether
+ *               synchronous standbys are named and hold its end position,
+ *               two reads of shared memory, and the lease check again), and
+ *               an atomic subtract at the transaction's end.
  *
  * The atomics are C11 sequentially consistent operations, which compile to
  * the instructions PostgreSQL's pg_atomic_* use on this machine (a plain
@@ -34,6 +37,9 @@
 
 static _Atomic uint64_t lease_until_ms;
 static _Atomic uint32_t commits_in_flight;
+/* WalSndCtl's flag that standbys are named, and their flush position. */
+static _Atomic uint32_t standbys_defined;
+static _Atomic uint64_t standbys_flush;
 static volatile uint64_t sink;
 
 static double
@@ -75,6 +81,9 @@ time_commit(void)
 	{
 		atomic_fetch_add(&commits_in_flight, 1);
 		allowed += (uint64_t) has_lease();
+		allowed += (uint64_t) ((!atomic_load_explicit(&standbys_defined, memory_order_relaxed) ||
+								atomic_load_explicit(&standbys_flush, memory_order_relaxed) >= (uint64_t) i) &&
+							   has_lease());
 		atomic_fetch_sub(&commits_in_flight, 1);
 	}
 	sink = allowed;
@@ -112,6 +121,9 @@ main(int argc, char **argv)
 	}
 	/* A lease that lasts the whole run, as on a leader. */
 	atomic_store(&lease_until_ms, quorum_runtime_now_ms() + 3600 * 1000);
+	/* Synchronous mode, every commit already confirmed by the standbys. */
+	atomic_store(&standbys_defined, 1);
+	atomic_store(&standbys_flush, UINT64_MAX);
 	for (int r = 0; r < rounds; r++)
 	{
 		statement[r] = time_statement();
