@@ -103,7 +103,12 @@ is(scalar(() = $body =~ /"name":"node\d"/g), 3, '/cluster lists three members');
 like($body, qr/"name":"node1"[^}]*"is_leader":true/, '/cluster marks node1 the leader');
 unlike($body, qr/conninfo|host=/, '/cluster carries no conninfo');
 
-my ($m, $text) = metrics($node1);
+# A peer's round-trip time appears once node1 has probed it.
+my ($m, $text);
+wait_until($fail_s, sub {
+	($m, $text) = metrics($node1);
+	return defined $m->{'peer_rtt_seconds{peer="node3"}'};
+});
 is($m->{lease_held}, 1, 'node1 metrics: lease held');
 is($m->{is_leader}, 1, 'node1 metrics: leader');
 is($m->{fenced}, 0, 'node1 metrics: not fenced');

@@ -77,8 +77,9 @@ ok( defined wait_until($fail_s,
 		sub { (`grep TracerPid /proc/$held->{pid}/status` =~ /(\d+)/)[0] }),
 	'strace is attached to the held backend');
 $held->send("INSERT INTO pgq_history (id, server, sent) VALUES (-40, 'node1', 0) RETURNING 'ok held';");
+# The wait event is WALSync up to 16, WalSync from 17.
 ok( defined wait_for_query($node1,
-		"SELECT wait_event FROM pg_stat_activity WHERE pid = $held->{pid}", 'WALSync', $fail_s),
+		"SELECT lower(wait_event) FROM pg_stat_activity WHERE pid = $held->{pid}", 'walsync', $fail_s),
 	'the held backend passed the fence and waits in the flush of its commit record');
 
 # Two-phase commit, held behind it (WALWriteLock) after its own fence check.
