@@ -187,7 +187,8 @@ $node1->start;
 ok(defined wait_following($node1, $new, $fail_s), 'node1 follows ' . $new->name);
 ok(defined wait_for_query($node1, 'SHOW default_transaction_read_only', 'off', $fail_s),
 	'node1 no longer sets default_transaction_read_only');
-is(query($node1, 'SHOW primary_slot_name'), 'pgq_node1', 'node1 streams through pgq_node1');
+ok(defined wait_for_query($node1, 'SHOW primary_slot_name', 'pgq_node1', $fail_s), 'node1 streams through pgq_node1')
+  or diag('primary_slot_name: ' . (query($node1, 'SHOW primary_slot_name') // '(error)'));
 ok( defined wait_until($fail_s, sub { (slots($new) // '') eq 'pgq_node1:true,pgq_' . $other->name . ':true' }),
 	'both standbys\' slots are in use on ' . $new->name)
   or diag($new->name . ' slots: ' . (slots($new) // '(error)'));
