@@ -73,6 +73,13 @@
 #define KEEP_MAX 32
 /* Seconds between two rounds of asking every peer for the leader. */
 #define POLL_INTERVAL_S 1
+/*
+ * Seconds of rounds in which no peer names a leader, not even one still
+ * promoting, after which the search ends before --timeout: with every
+ * reachable peer leaderless, the cluster may need this server's vote, and
+ * it starts fenced anyway.  Several election timeouts at the defaults.
+ */
+#define NO_LEADER_WAIT_S 6
 /* libpq connect_timeout for each peer, seconds. */
 #define CONNECT_TIMEOUT_S "3"
 /* Largest configuration file handled, bytes. */
@@ -977,18 +984,26 @@ peer_connect(const char *conninfo)
 	return conn;
 }
 
+/* What one peer said about the leader. */
+typedef enum PeerAnswer
+{
+	PEER_LEADER,				/* a usable leader, in *leader */
+	PEER_PENDING,				/* a leader it names is not usable yet */
+	PEER_NONE,					/* unreachable, or it knows no leader */
+} PeerAnswer;
+
 /*
- * Ask one peer; true and *leader filled when it knows a leader other than
- * self whose conninfo is known and which already runs as the primary (a
- * leader still promoting is on the old timeline, where pg_rewind would see
- * no divergence that is about to appear).
+ * Ask one peer; PEER_LEADER and *leader filled when it knows a leader other
+ * than self whose conninfo is known and which already runs as the primary
+ * (a leader still promoting is on the old timeline, where pg_rewind would
+ * see no divergence that is about to appear).
  */
-static bool
+static PeerAnswer
 ask_peer(const char *peer, const char *self, Leader *leader, char **why)
 {
 	PGconn	   *conn = peer_connect(peer);
 	PGresult   *res;
-	bool		found = false;
+	PeerAnswer	answer = PEER_PENDING;
 
 	*why = NULL;
 	if (PQstatus(conn) != CONNECTION_OK)
@@ -996,7 +1011,7 @@ ask_peer(const char *peer, const char *self, Leader *leader, char **why)
 		if (asprintf(why, "could not connect: %s", PQerrorMessage(conn)) < 0)
 			*why = NULL;
 		PQfinish(conn);
-		return false;
+		return PEER_NONE;
 	}
 	res = PQexec(conn,
 				 "SELECT s.leader, n.conninfo, n.role "
@@ -1005,9 +1020,13 @@ ask_peer(const char *peer, const char *self, Leader *leader, char **why)
 	{
 		if (asprintf(why, "query failed: %s", PQerrorMessage(conn)) < 0)
 			*why = NULL;
+		answer = PEER_NONE;
 	}
 	else if (PQgetisnull(res, 0, 0))
+	{
 		*why = xstrdup("it knows no leader");
+		answer = PEER_NONE;
+	}
 	else if (strcmp(PQgetvalue(res, 0, 0), self) == 0)
 		*why = xstrdup("it still names this (stopped) server as leader");
 	else if (PQgetisnull(res, 0, 1) || PQgetvalue(res, 0, 1)[0] == '\0')
@@ -1027,26 +1046,39 @@ ask_peer(const char *peer, const char *self, Leader *leader, char **why)
 		leader->name = xstrdup(PQgetvalue(res, 0, 0));
 		leader->conninfo = xstrdup(PQgetvalue(res, 0, 1));
 		leader->via = xstrdup(peer);
-		found = true;
+		answer = PEER_LEADER;
 	}
 	PQclear(res);
 	PQfinish(conn);
-	return found;
+	return answer;
 }
 
+/*
+ * Ask the peers in rounds until one names a usable leader (true), until
+ * --timeout, or until no peer has named any leader for NO_LEADER_WAIT_S:
+ * waiting longer then only delays an election that may need this server,
+ * unless need_leader (the directory cannot start without one).
+ */
 static bool
-find_leader(const char *self, Leader *leader)
+find_leader(const char *self, bool need_leader, Leader *leader)
 {
-	time_t		deadline = time(NULL) + opt.timeout_s;
+	time_t		start = time(NULL);
+	time_t		deadline = start + opt.timeout_s;
+	time_t		leaderless_since = start;
 
 	for (int round = 0;; round++)
 	{
+		bool		pending = false;
+		bool		last_round;
+
 		for (int i = 0; i < opt.n_peers; i++)
 		{
 			char	   *why;
+			PeerAnswer	answer = ask_peer(opt.peers[i], self, leader, &why);
 
-			if (ask_peer(opt.peers[i], self, leader, &why))
+			if (answer == PEER_LEADER)
 				return true;
+			pending |= answer == PEER_PENDING;
 			if (round == 0 || time(NULL) >= deadline)
 			{
 				if (why != NULL)
@@ -1055,7 +1087,16 @@ find_leader(const char *self, Leader *leader)
 			}
 			free(why);
 		}
-		if (time(NULL) >= deadline)
+		if (pending)
+			leaderless_since = time(NULL);
+		last_round = time(NULL) >= deadline;
+		if (!last_round && !need_leader &&
+			time(NULL) - leaderless_since >= NO_LEADER_WAIT_S)
+		{
+			msg("no peer has named a leader for %d s", NO_LEADER_WAIT_S);
+			return false;
+		}
+		if (last_round)
 			return false;
 		sleep(POLL_INTERVAL_S);
 	}
@@ -1413,12 +1454,12 @@ main(int argc, char **argv)
 	rebuild_again = check_data_directory(kdir);
 
 	self = local_node_name();
-	if (!find_leader(self, &leader))
+	if (!find_leader(self, opt.require_leader || rebuild_again, &leader))
 	{
 		if (opt.require_leader || rebuild_again)
 			fail("no peer named a leader within %d s", opt.timeout_s);
-		msg("no peer named a leader other than \"%s\" within %d s: leaving \"%s\" unchanged "
-			"(it starts fenced and waits for an election)", self, opt.timeout_s, opt.pgdata);
+		msg("no peer named a leader other than \"%s\": leaving \"%s\" unchanged "
+			"(it starts fenced and waits for an election)", self, opt.pgdata);
 		return 0;
 	}
 	msg("leader is \"%s\" (according to \"%s\")", leader.name, leader.via);

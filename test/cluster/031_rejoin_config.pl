@@ -20,6 +20,12 @@
 #    with its own work_mem and follows.
 # C. A node name longer than 63 bytes is refused with its length and not
 #    quoted whole: by pg_quorum_rejoin, by ALTER SYSTEM, by the worker.
+# D. Two of the three servers stopped: the one left knows no leader, and
+#    none can be elected without a stopped one.  pg_quorum_rejoin stops
+#    looking after a few seconds without a leader named (not its 30 s
+#    --timeout: the cluster needs the stopped server to elect one) and
+#    leaves the directory as it is; with --require-leader it waits out its
+#    --timeout and fails.
 
 use strict;
 use warnings;
@@ -29,6 +35,7 @@ use lib "$FindBin::RealBin/lib";
 
 use File::Path ();
 use IPC::Run ();
+use Time::HiRes ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -174,6 +181,27 @@ like($fatal[0] // '', qr/invalid value for parameter "pg_quorum\.node_name".*300
 	'the worker refuses it with its length');
 unlike(join('', @fatal), qr/n{64}/, 'without quoting it whole');
 $solo->stop('fast');
+
+# --- D. No leader anywhere: rejoin does not wait out its --timeout. ------
+$y->stop('fast');
+$x->stop('fast');
+ok(defined wait_for_query($node1, 'SELECT leader IS NULL FROM quorum.status', 't', $fail_s),
+	'node1, alone, knows no leader');
+my $t0 = Time::HiRes::time();
+($rc, $out) = rejoin($x, $node1, $y);
+my $took = Time::HiRes::time() - $t0;
+is($rc, 0, 'pg_quorum_rejoin leaves ' . $x->name . ' to start unchanged') or diag($out);
+like($out, qr/no peer has named a leader for \d+ s/, 'because no peer named a leader for a while');
+cmp_ok($took, '<', 20, sprintf('and says so well before its 30 s --timeout (%.1f s)', $took));
+
+@cmd = ('pg_quorum_rejoin', '-D', $x->data_dir, '--require-leader', '--timeout', '12',
+	map { ('--peer', $_->connstr('postgres')) } ($node1, $y));
+($sout, $serr) = ('', '');
+$t0 = Time::HiRes::time();
+IPC::Run::run(\@cmd, '>', \$sout, '2>', \$serr);
+$took = Time::HiRes::time() - $t0;
+is($? >> 8, 1, 'with --require-leader it fails') or diag($serr);
+cmp_ok($took, '>=', 11, sprintf('after waiting out its --timeout of 12 s (%.1f s)', $took));
 
 stop_all(@nodes);
 done_testing();

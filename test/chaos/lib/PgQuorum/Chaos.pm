@@ -374,13 +374,13 @@ sub start_fault
 }
 
 # rejoin_node($r, $node): pg_quorum_rejoin against every other server, as
-# the systemd drop-in's ExecStartPre does (with its default --timeout of
-# 30 s); (exit status, output).
+# the systemd drop-in's ExecStartPre does (--rebuild, and its default
+# --timeout of 30 s); (exit status, output).
 sub rejoin_node
 {
 	my ($r, $node) = @_;
 	my @peers = grep { $_ != $node } @{ $r->{nodes} };
-	my @cmd = ('pg_quorum_rejoin', '-D', $node->data_dir,
+	my @cmd = ('pg_quorum_rejoin', '-D', $node->data_dir, '--rebuild',
 		map { ('--peer', 'host=127.0.0.1 port=' . $_->port . ' dbname=postgres connect_timeout=2') } @peers);
 	my ($out, $err) = ('', '');
 	my $ok = eval { IPC::Run::run(\@cmd, '<', \'', '>', \$out, '2>', \$err, IPC::Run::timeout(120)); 1 };
