@@ -685,11 +685,13 @@ copy_kept(const char *from, const char *src, const char *to, const char *dst)
 
 /*
  * Copy every kept file that exists into the keep directory, as f<N>, and
- * their data-directory paths into its "manifest", line N.  The directory
- * is complete once its "complete" marker exists; only then is it restored.
+ * their data-directory paths into its "manifest", line N; and the node
+ * name, which a rebuild cut off half-way cannot read from an empty data
+ * directory.  The directory is complete once its "complete" marker
+ * exists; only then is it restored.
  */
 static void
-keep_save(const char *kdir)
+keep_save(const char *kdir, const char *self)
 {
 	FileList	names = {0};
 	char	   *manifest = NULL;
@@ -715,6 +717,7 @@ keep_save(const char *kdir)
 	}
 	fclose(m);
 	write_file_durably(kdir, "manifest", manifest, mlen, 0600);
+	write_file_durably(kdir, "node_name", self, strlen(self), 0600);
 	write_file_durably(kdir, "complete", "", 0, 0600);
 	free(manifest);
 }
@@ -725,6 +728,7 @@ keep_restore(const char *kdir)
 {
 	char	   *marker = path_join(kdir, "complete");
 	char	   *mpath = path_join(kdir, "manifest");
+	char	   *name_path = path_join(kdir, "node_name");
 	char	   *manifest;
 	char	   *save = NULL;
 	int			k = 0;
@@ -733,6 +737,7 @@ keep_restore(const char *kdir)
 	{
 		free(marker);
 		free(mpath);
+		free(name_path);
 		return;
 	}
 	manifest = read_file(mpath, NULL);
@@ -761,11 +766,13 @@ keep_restore(const char *kdir)
 		free(p);
 	}
 	(void) unlink(mpath);
+	(void) unlink(name_path);
 	if (rmdir(kdir) != 0)
 		msg("could not remove \"%s\": %s", kdir, strerror(errno));
 	free(manifest);
 	free(marker);
 	free(mpath);
+	free(name_path);
 }
 
 /* ---------------------------------------------------------------------
@@ -921,13 +928,31 @@ server_setting(const char *name)
 	return xstrdup(out);
 }
 
+/*
+ * The node name: --node-name, else the one keep_save() noted when the data
+ * directory is an interrupted rebuild (kdir non-NULL), else the server's
+ * configuration.
+ */
 static char *
-local_node_name(void)
+local_node_name(const char *kdir)
 {
 	char	   *name;
 
 	if (opt.node_name != NULL)
 		return xstrdup(opt.node_name);
+	if (kdir != NULL)
+	{
+		char	   *path = path_join(kdir, "node_name");
+
+		name = read_file(path, NULL);
+		free(path);
+		if (name != NULL && name[0] != '\0')
+		{
+			check_node_name(name, "the kept configuration");
+			return name;
+		}
+		free(name);
+	}
 	name = server_setting("pg_quorum.node_name");
 	if (name[0] == '\0')
 	{
@@ -1408,7 +1433,8 @@ check_data_directory(const char *kdir)
  * server's own files across it.
  */
 static void
-rewind_to_leader(const Leader *leader, const char *kdir, bool rebuild_again)
+rewind_to_leader(const Leader *leader, const char *self, const char *kdir,
+				 bool rebuild_again)
 {
 	char	   *source = rewind_conninfo(leader->conninfo);
 	int			rc = 0;
@@ -1416,7 +1442,7 @@ rewind_to_leader(const Leader *leader, const char *kdir, bool rebuild_again)
 	if (!rebuild_again)
 	{
 		checkpoint_leader(source);
-		keep_save(kdir);
+		keep_save(kdir, self);
 		rc = run_pg_rewind(source);
 		if (rc != 0 && opt.rebuild)
 			msg("pg_rewind failed (exit status %d)", rc);
@@ -1453,7 +1479,7 @@ main(int argc, char **argv)
 	kdir = keep_dir();
 	rebuild_again = check_data_directory(kdir);
 
-	self = local_node_name();
+	self = local_node_name(rebuild_again ? kdir : NULL);
 	if (!find_leader(self, opt.require_leader || rebuild_again, &leader))
 	{
 		if (opt.require_leader || rebuild_again)
@@ -1485,7 +1511,7 @@ main(int argc, char **argv)
 	}
 
 	if (rewind)
-		rewind_to_leader(&leader, kdir, rebuild_again);
+		rewind_to_leader(&leader, self, kdir, rebuild_again);
 	else
 		msg("not running pg_rewind: the standby was not shut down cleanly (state \"%s\")", state);
 

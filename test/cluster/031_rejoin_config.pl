@@ -15,9 +15,11 @@
 # B. The leader X is killed after a checkpoint and a WAL switch; the last
 #    server with a priority leads.  X crash recovers, diverges and stops;
 #    its WAL from before the fork is removed (as recycling would).
-#    pg_quorum_rejoin fails and says to use --rebuild; with --rebuild it
-#    copies the leader with pg_basebackup and keeps X's own files: X starts
-#    with its own work_mem and follows.
+#    pg_quorum_rejoin fails and says to use --rebuild; with --rebuild, while
+#    the leader refuses replication connections, pg_basebackup fails and
+#    leaves the directory empty; run again (its node name now comes from
+#    the files it kept), it copies the leader with pg_basebackup and keeps
+#    X's own files: X starts with its own work_mem and follows.
 # C. A node name longer than 63 bytes is refused with its length and not
 #    quoted whole: by pg_quorum_rejoin, by ALTER SYSTEM, by the worker.
 # D. Two of the three servers stopped: the one left knows no leader, and
@@ -139,11 +141,30 @@ like($out, qr/--rebuild/, 'and says to run it with --rebuild');
 is(read_file_in($x, 'conf.d/10-memory.conf'), "work_mem = '$work_mem{$x->name}'\n",
 	$x->name . '\'s files are its own after the failed attempt');
 
+# The leader refuses replication connections: pg_basebackup fails after
+# the directory was emptied, and the next run, which cannot read the node
+# name from an empty directory, takes it from what the first one kept.
+my $hba = $y->data_dir . '/pg_hba.conf';
+my $hba_text = slurp_file($hba);
+open my $hfh, '>', $hba or die "$hba: $!";
+print $hfh "local replication all reject\nhost replication all 127.0.0.1/32 reject\n$hba_text";
+close $hfh;
+$y->reload;
 my @cmd = ('pg_quorum_rejoin', '-D', $x->data_dir, '--rebuild',
 	map { ('--peer', $_->connstr('postgres')) } ($node1, $z));
 my ($sout, $serr) = ('', '');
 IPC::Run::run(\@cmd, '>', \$sout, '2>', \$serr);
-is($? >> 8, 0, 'with --rebuild it succeeds') or diag($serr);
+is($? >> 8, 1, 'with --rebuild, and the leader refusing replication, it fails') or diag($serr);
+like($serr, qr/pg_basebackup failed.*incomplete/s, 'saying the directory is incomplete') or diag($serr);
+ok(!-e $x->data_dir . '/PG_VERSION', 'which it is');
+open $hfh, '>', $hba or die "$hba: $!";
+print $hfh $hba_text;
+close $hfh;
+$y->reload;
+($sout, $serr) = ('', '');
+IPC::Run::run(\@cmd, '>', \$sout, '2>', \$serr);
+is($? >> 8, 0, 'run again with --rebuild, it succeeds') or diag($serr);
+like($serr, qr/interrupted rebuild; rebuilding it again/, 'rebuilding the interrupted rebuild');
 like($serr, qr/pg_basebackup/, 'through pg_basebackup');
 is(read_file_in($x, 'conf.d/10-memory.conf'), "work_mem = '$work_mem{$x->name}'\n",
 	'the rebuilt ' . $x->name . ' keeps its own included file');
