@@ -1154,6 +1154,65 @@ append_conninfo_value(char **buf, size_t *len, size_t *cap, const char *v)
 	(*buf)[*len] = '\0';
 }
 
+/* " keyword='value'" appended to the conninfo being built in *buf. */
+static void
+append_conninfo_pair(char **buf, size_t *len, size_t *cap, const char *keyword,
+					 const char *value)
+{
+	if (*cap - *len < strlen(keyword) + 3)
+	{
+		*cap = *len + strlen(keyword) + 64;
+		*buf = realloc(*buf, *cap);
+		if (*buf == NULL)
+			fail("out of memory");
+	}
+	*len += (size_t) sprintf(*buf + *len, "%s%s=", *len > 0 ? " " : "", keyword);
+	append_conninfo_value(buf, len, cap, value);
+}
+
+/*
+ * The leader's conninfo (keyword=value or URI) as keyword=value pairs, with
+ * pairs[] added: replacing the leader's own values when override, else only
+ * where the leader's conninfo does not set them.
+ */
+static char *
+conninfo_with(const char *leader_conninfo, const char *const pairs[][2], size_t n_pairs,
+			  bool override)
+{
+	char	   *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(leader_conninfo, &err);
+	char	   *buf = xstrdup("");
+	size_t		len = 0;
+	size_t		cap = 1;
+
+	if (opts == NULL)
+		fail("the leader's conninfo \"%s\" is not valid: %s", leader_conninfo,
+			 err != NULL ? err : "out of memory");
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+	{
+		bool		replaced = false;
+
+		if (o->val == NULL)
+			continue;
+		for (size_t i = 0; i < n_pairs; i++)
+			replaced |= override && strcmp(o->keyword, pairs[i][0]) == 0;
+		if (!replaced)
+			append_conninfo_pair(&buf, &len, &cap, o->keyword, o->val);
+	}
+	for (size_t i = 0; i < n_pairs; i++)
+	{
+		bool		set = false;
+
+		for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+			if (strcmp(o->keyword, pairs[i][0]) == 0 && o->val != NULL && o->val[0] != '\0')
+				set = true;
+		if (override || !set)
+			append_conninfo_pair(&buf, &len, &cap, pairs[i][0], pairs[i][1]);
+	}
+	PQconninfoFree(opts);
+	return buf;
+}
+
 /*
  * The leader's conninfo with application_name set to this node's name, so
  * that the leader's synchronous_standby_names can name it.
@@ -1161,61 +1220,33 @@ append_conninfo_value(char **buf, size_t *len, size_t *cap, const char *v)
 static char *
 standby_conninfo(const char *leader_conninfo, const char *self)
 {
-	char	   *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(leader_conninfo, &err);
-	char	   *buf = NULL;
-	size_t		len = 0;
-	size_t		cap = 0;
+	const char *const pairs[][2] = {{"application_name", self}};
 
-	if (opts == NULL)
-		fail("the leader's conninfo \"%s\" is not valid: %s", leader_conninfo,
-			 err != NULL ? err : "out of memory");
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
-	{
-		if (o->val == NULL || strcmp(o->keyword, "application_name") == 0)
-			continue;
-		if (cap - len < strlen(o->keyword) + 3)
-		{
-			cap = len + strlen(o->keyword) + 64;
-			buf = realloc(buf, cap);
-			if (buf == NULL)
-				fail("out of memory");
-		}
-		len += (size_t) sprintf(buf + len, "%s%s=", len > 0 ? " " : "", o->keyword);
-		append_conninfo_value(&buf, &len, &cap, o->val);
-	}
-	PQconninfoFree(opts);
-	if (cap - len < 24)
-	{
-		cap = len + 64;
-		buf = realloc(buf, cap);
-		if (buf == NULL)
-			fail("out of memory");
-	}
-	len += (size_t) sprintf(buf + len, "%sapplication_name=", len > 0 ? " " : "");
-	append_conninfo_value(&buf, &len, &cap, self);
-	return buf;
+	return conninfo_with(leader_conninfo, pairs, 1, true);
 }
 
-/* The leader's conninfo for pg_rewind, which needs a database. */
+/*
+ * Connection settings added to the leader's conninfo for pg_rewind and
+ * pg_basebackup unless it sets them: the leader may be cut off while they
+ * run, and libpq's defaults would wait minutes on a silent network (no
+ * connect timeout, the kernel's SYN retries and keepalive times) before
+ * this run fails and the service manager can try again.
+ */
+static const char *const rewind_defaults[][2] = {
+	{"dbname", "postgres"},
+	{"connect_timeout", "10"},
+	{"keepalives_idle", "5"},
+	{"keepalives_interval", "2"},
+	{"keepalives_count", "3"},
+	{"tcp_user_timeout", "10000"},
+};
+
+/* The leader's conninfo for pg_rewind and pg_basebackup. */
 static char *
 rewind_conninfo(const char *leader_conninfo)
 {
-	char	   *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(leader_conninfo, &err);
-	bool		has_db = false;
-	char	   *s;
-
-	if (opts == NULL)
-		fail("the leader's conninfo \"%s\" is not valid: %s", leader_conninfo,
-			 err != NULL ? err : "out of memory");
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "dbname") == 0 && o->val != NULL && o->val[0] != '\0')
-			has_db = true;
-	PQconninfoFree(opts);
-	if (asprintf(&s, "%s%s", leader_conninfo, has_db ? "" : " dbname=postgres") < 0)
-		fail("out of memory");
-	return s;
+	return conninfo_with(leader_conninfo, rewind_defaults,
+						 sizeof(rewind_defaults) / sizeof(rewind_defaults[0]), false);
 }
 
 /*
