@@ -825,8 +825,9 @@ quorum__runtime_work(quorum_runtime *rt, quorum_time_ms now_ms,
 	/*
 	 * Alone (at start, or after everyone else died or we were partitioned
 	 * and declared them dead), nobody will ever probe us: keep knocking on
-	 * the seeds' doors until somebody answers.
+	 * the seeds' doors until somebody answers.  (After the tick's persist.)
 	 */
+	now_ms = runtime_stamp(rt);
 	if (rc == 0 && rt->next_rejoin_ms <= now_ms && runtime_wants_rejoin(rt))
 	{
 		rt->next_rejoin_ms = now_ms + rt->rejoin_interval_ms;
