@@ -88,14 +88,12 @@ my @both_open = watch_for(
 is_deeply(\@both_open, [], 'never two servers with their commit fence open at once')
   or diag(sprintf('first seen %.2f s after the cut', $overlap_at));
 
-my ($new, $term2, $took) = wait_for_leader([ $node2, $node3 ], $fail_s, not => 'node1');
-ok($new, 'node2 and node3 elect a new leader');
-give_up('no failover', @nodes) unless $new;
+my ($new) = wait_for_leader([ $node2, $node3 ], $fail_s, not => 'node1');
+ok($new, 'node2 and node3 elect a new leader') or give_up('no failover', @nodes);
 my $first = $wl->wait_ack($fail_s, server => $new->name, sent_after => $t_cut);
-ok($first, $new->name . ' accepts writes');
-give_up('the new leader accepts no write', @nodes) unless $first;
-note(sprintf('%s acknowledged its first write %.2f s after the cut',
-		$new->name, $first->{done} - $t_cut));
+ok($first, $new->name . ' accepts writes') or give_up('no write on the new leader', @nodes);
+note(sprintf('%s acknowledged its first write %.2f s after the cut (%s)',
+		$new->name, $first->{done} - $t_cut, 'on a shared, loaded machine'));
 
 is(query($node1, 'SELECT fenced FROM quorum.status'), 't', 'node1 is fenced');
 ok( defined $wl->wait_for($fail_s,
