@@ -6,10 +6,12 @@
  *
  * Every heartbeat_ms the leader sends round r (an APPEND, entries or not) to
  * every voter and to a few non-voters, noting the local send time.  Answers
- * echo the round.  The newest round a majority of voters has acknowledged
- * gives both the lease (send time + lease_ms) and check-quorum (step down
- * once nothing a majority acknowledged was sent within the minimum election
- * timeout).  Why measuring from the send time is safe is the essay in
+ * echo the round and carry the voter's promise (its election timeout).  The
+ * lease runs as long as a majority supports it, each voter's newest
+ * acknowledged round for the lease its own promise allows (at most
+ * lease_ms); the newest round a majority acknowledged gives check-quorum
+ * (step down once nothing a majority acknowledged was sent within the
+ * minimum election timeout).  Why measuring from the send time is safe is the essay in
  * raft.c; what matters here is that a round counts only if it was sent in
  * the current term and an answer counts only from the current term.
  *
