@@ -1083,7 +1083,8 @@ worker_pass(bool reloaded)
 
 	worker_run_commands(now);
 	worker_refresh_facts(now, reloaded);
-	err = quorum_runtime_process(worker.rt, now);
+	/* The commands and facts above can take a while: read the clock again. */
+	err = quorum_runtime_process(worker.rt, quorum_runtime_now_ms());
 	worker_check_persisted(err);
 	if (err != 0)
 		ereport(FATAL,

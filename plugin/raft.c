@@ -97,6 +97,20 @@
  * that bypass stickiness are those TIMEOUT_NOW caused, in the term after the
  * one whose leader gave its lease up for good.
  *
+ * The argument needs each V's own E, and servers may be configured with
+ * different ones (a rolling change of the setting).  So every APPEND_RESP
+ * carries its sender's E (its promise), and the leader counts voter V's
+ * acknowledgement of round r as supporting a lease until s_r + L(E_V), with
+ * E_V capped at the leader's own E; the lease runs until the time that a
+ * majority (the leader counting itself with its own E) supports.  Each V of
+ * that majority is then bound by its own promise, which is all the claim
+ * uses.  An answer without a promise (a peer too old to send one) supports
+ * no lease: its E is unknown (issue 9, H6).  The voter, not the leader,
+ * carries the number because only the voter's own timer can keep it: a
+ * voter that crashed and restarted has forgotten any longer promise a
+ * leader might have asked of it.  What remains is a voter restarted with a
+ * shorter E within a lease it supported with the longer one.
+ *
  * Defaults: heartbeat 100 ms, E = 1200 ms, max 1600 ms, rho = 0.5 %,
  * margin 100 ms, so L = 1088 ms.  A leader stopped for 1 s (SIGSTOP) comes
  * back before anyone's timeout of at least 1200 ms since the last
@@ -504,6 +518,9 @@ quorum__raft_msg_new(struct quorum__raft *r, enum quorum__raft_msg_type type,
 	snprintf(m->to, sizeof(m->to), "%s", to);
 	m->term = r->d.term;
 	m->config_id = r->d.snap.config_id;
+	/* What raft_sticky() keeps; the leader's lease rests on it (raft_lease.c). */
+	if (type == QUORUM__RAFT_MSG_APPEND_RESP)
+		m->u.append_resp.promise_ms = (uint32_t) r->cfg.election_timeout_min_ms;
 	return m;
 }
 

@@ -6,10 +6,12 @@
  *
  * Every heartbeat_ms the leader sends round r (an APPEND, entries or not) to
  * every voter and to a few non-voters, noting the local send time.  Answers
- * echo the round.  The newest round a majority of voters has acknowledged
- * gives both the lease (send time + lease_ms) and check-quorum (step down
- * once nothing a majority acknowledged was sent within the minimum election
- * timeout).  Why measuring from the send time is safe is the essay in
+ * echo the round and carry the voter's promise (its election timeout).  The
+ * lease runs as long as a majority supports it, each voter's newest
+ * acknowledged round for the lease its own promise allows (at most
+ * lease_ms); the newest round a majority acknowledged gives check-quorum
+ * (step down once nothing a majority acknowledged was sent within the
+ * minimum election timeout).  Why measuring from the send time is safe is the essay in
  * raft.c; what matters here is that a round counts only if it was sent in
  * the current term and an answer counts only from the current term.
  *
@@ -143,20 +145,81 @@ lease_majority_round(const struct quorum__raft *r)
 	return q;
 }
 
+/*
+ * The lease a voter's promise of promise_ms supports: L of the essay in
+ * raft.c for that voter's E, never more than our own E gives.  The build
+ * with QUORUM_BREAK_PROMISE takes every voter to promise what we do, as
+ * before issue 9's H6, to prove that the simulator catches the difference.
+ */
+static quorum_time_ms
+lease_for_promise(const struct quorum__raft *r, uint32_t promise_ms)
+{
+	struct quorum__raft_config c = r->cfg;
+
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_PROMISE)
+	promise_ms = (uint32_t) r->cfg.election_timeout_min_ms;
+#endif
+	if (promise_ms >= c.election_timeout_min_ms)
+		return r->lease_ms;
+	c.election_timeout_min_ms = promise_ms;
+	return quorum__raft_lease_length(&c);
+}
+
+/*
+ * Until when a majority of voters supports the lease: each voter's newest
+ * acknowledged round of this term supports it until that round's send time
+ * plus the lease its own promise allows (we count ourselves at the newest
+ * round, with our own); the majority-th latest of those.  0 = none.
+ */
+static quorum_time_ms
+lease_majority_until(const struct quorum__raft *r)
+{
+	uint64_t	until[QUORUM_VOTERS_MAX];
+
+	if (r->n_voters == 0)
+		return 0;
+	for (unsigned i = 0; i < r->n_voters; i++)
+	{
+		const struct quorum__raft_peer *p;
+		uint64_t	round;
+
+		until[i] = 0;
+		if (strcmp(r->voters[i], r->cfg.name) == 0)
+		{
+			until[i] = r->round_sent_ms[r->round % QUORUM__RAFT_ROUNDS] + r->lease_ms;
+			continue;
+		}
+		p = quorum__raft_peer_find((struct quorum__raft *) r, r->voters[i]);
+		if (p == NULL || (round = p->acked_round) == 0 ||
+			round < r->term_first_round || r->round - round >= QUORUM__RAFT_ROUNDS)
+			continue;
+#if !(defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_PROMISE))
+		if (p->promise_ms == 0)
+			continue;
+#endif
+		until[i] = r->round_sent_ms[round % QUORUM__RAFT_ROUNDS] +
+			lease_for_promise(r, p->promise_ms);
+	}
+	qsort(until, r->n_voters, sizeof(until[0]), lease_u64_desc);
+	return until[quorum__raft_majority(r) - 1];
+}
+
 void
 quorum__raft_lease_update(struct quorum__raft *r)
 {
 	uint64_t	q = lease_majority_round(r);
 	quorum_time_ms sent;
+	quorum_time_ms until;
 
 	if (q == 0)
 		return;
 	sent = r->round_sent_ms[q % QUORUM__RAFT_ROUNDS];
 	if (sent > r->quorum_ms)
 		r->quorum_ms = sent;
-	if (r->lease_released || sent + r->lease_ms <= r->lease_until_ms)
+	until = lease_majority_until(r);
+	if (r->lease_released || until <= r->lease_until_ms)
 		return;
-	r->lease_until_ms = sent + r->lease_ms;
+	r->lease_until_ms = until;
 	if (!r->lease_event && r->now_ms < r->lease_until_ms)
 	{
 		r->lease_event = true;
@@ -195,6 +258,14 @@ quorum__raft_on_append_resp(struct quorum__raft *r,
 	p->last_ack_ms = r->now_ms;
 	p->pos = msg->u.append_resp.pos;
 	p->pos_known = true;
+	if (msg->u.append_resp.promise_ms == 0 &&
+		(p->promise_ms != 0 || p->acked_round == 0))
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+					 "%s names no election timeout (an older version): its answers support no lease",
+					 msg->from);
+	if (msg->u.append_resp.promise_ms == 0)
+		r->stats.acks_unpromised++;
+	p->promise_ms = msg->u.append_resp.promise_ms;
 	p->voter_capable = msg->u.append_resp.voter;
 	if (round >= r->term_first_round && round <= r->round && round > p->acked_round)
 		p->acked_round = round;

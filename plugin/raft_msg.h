@@ -105,6 +105,11 @@ struct quorum__raft_msg
 			uint64_t	round;
 			struct quorum__raft_pos pos;
 			bool		voter;	/* the sender may be a voter */
+			/*
+			 * How long the sender refuses votes after hearing a leader (its
+			 * election_timeout_min_ms); 0 from a sender too old to say.
+			 */
+			uint32_t	promise_ms;
 		}			append_resp;	/* APPEND_RESP */
 		struct
 		{

@@ -690,9 +690,19 @@ quorum__runtime_exec(quorum_runtime *rt, struct quorum_input *in)
 	return quorum__runtime_step(rt, in);
 }
 
-/* Feed every queued datagram (up to the batch cap) to the node. */
+/* The time an input read now carries (runtime_clock.c). */
+static quorum_time_ms
+runtime_stamp(const quorum_runtime *rt)
+{
+	return quorum__runtime_clock_stamp(&rt->clock, quorum_runtime_now_ms());
+}
+
+/*
+ * Feed every queued datagram (up to the batch cap) to the node, each with
+ * the time it was read: a persist of an earlier one may have taken long.
+ */
 static int
-runtime_drain_udp(quorum_runtime *rt, quorum_time_ms now_ms)
+runtime_drain_udp(quorum_runtime *rt)
 {
 	for (int n = 0; n < RUNTIME_RECV_BATCH; n++)
 	{
@@ -719,7 +729,8 @@ runtime_drain_udp(quorum_runtime *rt, quorum_time_ms now_ms)
 
 		if (!quorum__runtime_from_sockaddr(&ss, &from))
 			continue;
-		rc = quorum__runtime_step_datagram(rt, &from, rt->recv_buf, (size_t) got, now_ms);
+		rc = quorum__runtime_step_datagram(rt, &from, rt->recv_buf, (size_t) got,
+										   runtime_stamp(rt));
 		if (rc != 0)
 			return rc;
 	}
@@ -768,6 +779,7 @@ quorum__runtime_work(quorum_runtime *rt, quorum_time_ms now_ms,
 	bool		woken = false;
 	int			rc = 0;
 
+	quorum__runtime_clock_start(&rt->clock, now_ms, quorum_runtime_now_ms());
 	quorum__runtime_count(&rt->counters.wakeups, 1);
 	for (int i = 0; i < n_evs; i++)
 	{
@@ -783,16 +795,18 @@ quorum__runtime_work(quorum_runtime *rt, quorum_time_ms now_ms,
 		rc = quorum__runtime_thread_commands(rt);
 	}
 	if (rc == 0 && udp_ready)
-		rc = runtime_drain_udp(rt, now_ms);
+		rc = runtime_drain_udp(rt);
 	for (int i = 0; rc == 0 && i < n_evs; i++)
 	{
 		uint64_t	tag = evs[i].data.u64;
 
 		if (tag != QUORUM__RT_TAG_WAKE && tag != QUORUM__RT_TAG_UDP)
-			rc = quorum__runtime_tcp_event(rt, tag, evs[i].events, now_ms);
+			rc = quorum__runtime_tcp_event(rt, tag, evs[i].events, runtime_stamp(rt));
 	}
 	if (rc == 0 && rt->tcp.enabled)
-		rc = quorum__runtime_tcp_timers(rt, now_ms);
+		rc = quorum__runtime_tcp_timers(rt, runtime_stamp(rt));
+	/* The tick and the rejoin come after whatever the reads cost. */
+	now_ms = runtime_stamp(rt);
 
 	/*
 	 * The first pass always ticks: the node asks to persist its starting
@@ -811,8 +825,9 @@ quorum__runtime_work(quorum_runtime *rt, quorum_time_ms now_ms,
 	/*
 	 * Alone (at start, or after everyone else died or we were partitioned
 	 * and declared them dead), nobody will ever probe us: keep knocking on
-	 * the seeds' doors until somebody answers.
+	 * the seeds' doors until somebody answers.  (After the tick's persist.)
 	 */
+	now_ms = runtime_stamp(rt);
 	if (rc == 0 && rt->next_rejoin_ms <= now_ms && runtime_wants_rejoin(rt))
 	{
 		rt->next_rejoin_ms = now_ms + rt->rejoin_interval_ms;
@@ -1112,14 +1127,23 @@ quorum_runtime_node(const quorum_runtime *runtime)
  * ---------------------------------------------------------------------
  */
 
-quorum_time_ms
-quorum_runtime_now_ms(void)
+static quorum_time_ms
+runtime_clock_ms(clockid_t id)
 {
 	struct timespec ts;
 
-	/* CLOCK_MONOTONIC cannot fail with a valid clock id and pointer. */
-	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Neither clock can fail with a valid clock id and pointer. */
+	(void) clock_gettime(id, &ts);
 	return (quorum_time_ms) ts.tv_sec * 1000 + (quorum_time_ms) ts.tv_nsec / 1000000;
+}
+
+/* Boot time, which counts a suspend; runtime_clock.c says why. */
+quorum_time_ms
+quorum_runtime_now_ms(void)
+{
+	quorum_time_ms mono = runtime_clock_ms(CLOCK_MONOTONIC);
+
+	return quorum__runtime_clock_pick(mono, runtime_clock_ms(CLOCK_BOOTTIME));
 }
 
 /* splitmix64's finalizer: spreads the weak fallback entropy over 64 bits. */

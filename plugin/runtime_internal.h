@@ -21,6 +21,7 @@
 #define QUORUM_RUNTIME_INTERNAL_H
 
 #include "quorum/runtime.h"
+#include "runtime_clock.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -137,6 +138,7 @@ struct quorum_runtime
 	bool		stepped;		/* the node has had at least one input */
 	bool		left;			/* leave completed; the node idles */
 	bool		persist_failed; /* the persist callback failed */
+	struct quorum__runtime_clock clock; /* the current pass's start */
 
 	pthread_mutex_t lock;
 	pthread_cond_t done_cond;	/* a queued command completed */

@@ -32,6 +32,9 @@
 /* Election messages: raft type, term, config_id (the "to" name apart). */
 #define WIRE_RAFT_FIXED (1 + 8 + 8)
 #define WIRE_RAFT_POS (4 + 8 + 1 + 4)
+/* The flags byte that ends an APPEND_RESP. */
+#define WIRE_RESP_VOTER 0x01
+#define WIRE_RESP_PROMISE 0x02		/* promise_ms (4) follows */
 
 /*
  * A position in a buffer.  Once a read or write would pass the end, ok
@@ -631,7 +634,8 @@ wire_raft_body_size(const struct quorum__raft_msg *m)
 				size += wire_entry_size(&m->u.append.entries[i]);
 			return size;
 		case QUORUM__RAFT_MSG_APPEND_RESP:
-			return 1 + 8 + 8 + WIRE_RAFT_POS + 1;
+			return 1 + 8 + 8 + WIRE_RAFT_POS + 1 +
+				(m->u.append_resp.promise_ms != 0 ? 4 : 0);
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			size = 8 + 8 + 8 + 1 + 1 + 8;
 			for (unsigned i = 0; i < m->u.snapshot.snap.n_voters &&
@@ -754,7 +758,10 @@ wire_put_raft_body(wire_cursor *c, const struct quorum__raft_msg *m)
 			wire_put_uint(c, m->u.append_resp.match_index, 8);
 			wire_put_uint(c, m->u.append_resp.round, 8);
 			wire_put_pos(c, &m->u.append_resp.pos);
-			wire_put_uint(c, m->u.append_resp.voter ? 1 : 0, 1);
+			wire_put_uint(c, (m->u.append_resp.voter ? WIRE_RESP_VOTER : 0) |
+						  (m->u.append_resp.promise_ms != 0 ? WIRE_RESP_PROMISE : 0), 1);
+			if (m->u.append_resp.promise_ms != 0)
+				wire_put_uint(c, m->u.append_resp.promise_ms, 4);
 			break;
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			wire_put_uint(c, m->u.snapshot.snap.index, 8);
@@ -858,6 +865,29 @@ wire_get_snapshot(wire_cursor *c, struct quorum__raft_msg *m)
 	m->u.snapshot.round = wire_get_uint(c, 8);
 }
 
+/*
+ * An APPEND_RESP's last byte was the voter flag (0 or 1), which older
+ * versions still send and read; a promise rides behind a second bit, so an
+ * older answer still decodes (promise 0: unknown), while an older decoder
+ * drops a newer answer as malformed rather than misread it.
+ */
+static void
+wire_get_resp_flags(wire_cursor *c, struct quorum__raft_msg *m)
+{
+	unsigned	flags = (unsigned) wire_get_uint(c, 1);
+
+	if (flags & ~(unsigned) (WIRE_RESP_VOTER | WIRE_RESP_PROMISE))
+		c->ok = false;
+	m->u.append_resp.voter = (flags & WIRE_RESP_VOTER) != 0;
+	if (flags & WIRE_RESP_PROMISE)
+	{
+		m->u.append_resp.promise_ms = (uint32_t) wire_get_uint(c, 4);
+		/* Canonical: a zero promise is sent as none at all. */
+		if (m->u.append_resp.promise_ms == 0)
+			c->ok = false;
+	}
+}
+
 static void
 wire_get_raft(wire_cursor *c, struct quorum__raft_msg *m)
 {
@@ -887,7 +917,7 @@ wire_get_raft(wire_cursor *c, struct quorum__raft_msg *m)
 			m->u.append_resp.match_index = wire_get_uint(c, 8);
 			m->u.append_resp.round = wire_get_uint(c, 8);
 			wire_get_pos(c, &m->u.append_resp.pos);
-			m->u.append_resp.voter = wire_get_bool(c);
+			wire_get_resp_flags(c, m);
 			break;
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			wire_get_snapshot(c, m);

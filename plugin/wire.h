@@ -38,7 +38,8 @@
  *     APPEND                   prev_index (8) | prev_term (8) | commit (8)
  *                              | round (8) | count (1) | count * entry
  *     APPEND_RESP              success (1) | match_index (8) | round (8)
- *                              | pos | voter (1)
+ *                              | pos | flags (1: voter 0x01, promise 0x02)
+ *                              [ | promise_ms (4, not 0) ]
  *     SNAPSHOT                 index (8) | term (8) | config_id (8)
  *                              | paused (1) | count (1) | count * name (str)
  *                              | round (8)

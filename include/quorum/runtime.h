@@ -312,7 +312,8 @@ QUORUM_API const quorum_node *quorum_runtime_node(const quorum_runtime *runtime)
  * ---------------------------------------------------------------------
  */
 
-/* CLOCK_MONOTONIC in milliseconds: the time source hosts may use. */
+/* CLOCK_BOOTTIME in milliseconds (monotonic, and counts a suspend): the
+ * time source hosts may use. */
 QUORUM_API quorum_time_ms quorum_runtime_now_ms(void);
 
 /* 64 bits from getrandom(), for quorum_config.seed. */

@@ -2,13 +2,18 @@
 # test/sim/check-sim.sh: run the simulator's tests and print one summary
 # line, "N passed, N failed" (used by "make check-sim").
 #
-#   check-sim.sh BUILD_DIR BROKEN_BUILD_DIR [BREAK_VOTE_DIR BREAK_LEASE_DIR]
+#   check-sim.sh BUILD_DIR BROKEN_BUILD_DIR [BREAK_VOTE_DIR BREAK_LEASE_DIR
+#                [BREAK_PROMISE_DIR BREAK_STAMP_DIR BREAK_SUSPEND_DIR]]
 #
 # 1. every fixed scenario of sim-test (each an "ok -" / "not ok -" line);
 # 2. the checkers against cores broken on purpose, which must FAIL: a
 #    checker that cannot fail proves nothing.  QUORUM_BREAK_REFUTE never
 #    refutes, QUORUM_BREAK_VOTE_PERSIST never writes its vote to disk,
 #    QUORUM_BREAK_LEASE holds a lease longer than the election timeout;
+#    issue 9's timing fixes removed: QUORUM_BREAK_PROMISE ignores the voters'
+#    own election timeouts, QUORUM_BREAK_STAMP stamps inputs read after a
+#    stalled persist with the pass's start, QUORUM_BREAK_SUSPEND runs the
+#    lease on CLOCK_MONOTONIC, which stands still during a suspend;
 # 3. sim-fuzz on fixed seeds of each profile, the election running in all of
 #    them, at least 10^6 node steps in all, and one seed run twice to show
 #    that it replays bit-for-bit.
@@ -21,6 +26,9 @@ build=${1:-build/sim}
 broken=${2:-build/sim-broken}
 break_vote=${3:-build/sim-break-vote}
 break_lease=${4:-build/sim-break-lease}
+break_promise=${5:-build/sim-break-promise}
+break_stamp=${6:-build/sim-break-stamp}
+break_suspend=${7:-build/sim-break-suspend}
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 pass=0
@@ -71,6 +79,12 @@ broken_check "$break_vote" QUORUM_BREAK_VOTE_PERSIST vote_persisted_across_resta
 	"its vote was not persisted" "a voter that forgets its vote across a restart is caught"
 broken_check "$break_lease" QUORUM_BREAK_LEASE lease_partitioned_leader \
 	"both hold a valid lease" "a lease that outlives the election timeout is caught"
+broken_check "$break_promise" QUORUM_BREAK_PROMISE timeout_mismatch_lease \
+	"both hold a valid lease" "a lease that outlasts a voter's shorter election timeout is caught"
+broken_check "$break_stamp" QUORUM_BREAK_STAMP stalled_persist_stamps \
+	"both hold a valid lease" "heartbeats stamped with a stalled pass's start are caught"
+broken_check "$break_suspend" QUORUM_BREAK_SUSPEND suspend_ends_lease \
+	"both hold a valid lease" "a lease on a clock that stood still during a suspend is caught"
 
 # 3. Random runs on fixed seeds.
 echo "== sim-fuzz"

@@ -17,6 +17,8 @@
 #include "net.h"
 #include "check.h"
 
+#include "runtime_clock.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +27,9 @@
 /* A deadline further away than a day of virtual time means "none". */
 #define HOST_DEADLINE_FAR_MS (24ULL * 3600 * 1000)
 
-quorum_time_ms
-sim_host_local(const struct sim_host *h, quorum_time_ms g)
+/* The boot-time clock: it runs at the host's rate whatever happens. */
+static quorum_time_ms
+host_boottime(const struct sim_host *h, quorum_time_ms g)
 {
 	int64_t		local = h->clock_origin_ms + (int64_t) g +
 		(int64_t) g * h->drift_ppm / 1000000;
@@ -34,21 +37,44 @@ sim_host_local(const struct sim_host *h, quorum_time_ms g)
 	return local < 0 ? 0 : (quorum_time_ms) local;
 }
 
+/* The monotonic clock: boot time less what suspends took from it. */
+static quorum_time_ms
+host_monotonic(const struct sim_host *h, quorum_time_ms g)
+{
+	quorum_time_ms boot = h->suspended ? h->suspend_boot_ms : host_boottime(h, g);
+
+	return boot > h->mono_lost_ms ? boot - h->mono_lost_ms : 0;
+}
+
+quorum_time_ms
+sim_host_local(const struct sim_host *h, quorum_time_ms g)
+{
+	return quorum__runtime_clock_pick(host_monotonic(h, g), host_boottime(h, g));
+}
+
+/*
+ * Outside a suspend the clock the node sees is boot time less a constant
+ * (what the runtime's pick leaves out of past suspends); inverted through
+ * boot time.  During a suspend the host takes no steps, so nothing asks.
+ */
 quorum_time_ms
 sim_host_global(const struct sim_host *h, quorum_time_ms local)
 {
+	const quorum_time_ms far = (quorum_time_ms) 1 << 40;
+	quorum_time_ms behind = far - quorum__runtime_clock_pick(far - h->mono_lost_ms, far);
 	int64_t		g;
 
-	if (local <= sim_host_local(h, 0))
+	local += behind;
+	if (local <= host_boottime(h, 0))
 		return 0;
 	g = ((int64_t) local - h->clock_origin_ms) * 1000000 /
 		(1000000 + h->drift_ppm);
 	if (g < 0)
 		g = 0;
 	/* The estimate is off by at most a step or two of rounding. */
-	while (sim_host_local(h, (quorum_time_ms) g) < local)
+	while (host_boottime(h, (quorum_time_ms) g) < local)
 		g++;
-	while (g > 0 && sim_host_local(h, (quorum_time_ms) g - 1) >= local)
+	while (g > 0 && host_boottime(h, (quorum_time_ms) g - 1) >= local)
 		g--;
 	return (quorum_time_ms) g;
 }
@@ -87,6 +113,27 @@ host_schedule_tick(struct sim_world *w, struct sim_host *h)
 }
 
 static void host_kill(struct sim_world *w, struct sim_host *h);
+static void host_stall(struct sim_world *w, struct sim_host *h,
+					   const struct quorum_input *in,
+					   const struct quorum_output *out);
+static bool host_finish(struct sim_world *w, struct sim_host *h,
+						struct quorum_output *out);
+
+/*
+ * The time an input carries: the host's clock now, or, while it reads what
+ * queued during a stalled persist, what the runtime's rule stamps (which,
+ * with QUORUM_BREAK_STAMP, is the pass's start).
+ */
+static quorum_time_ms
+host_input_time(const struct sim_world *w, const struct sim_host *h)
+{
+	struct quorum__runtime_clock pass;
+
+	if (!h->in_pass)
+		return sim_host_local(h, w->now_ms);
+	quorum__runtime_clock_start(&pass, h->pass_host_ms, h->pass_read_ms);
+	return quorum__runtime_clock_stamp(&pass, sim_host_local(h, w->now_ms));
+}
 
 /*
  * One step and its output, in node.h's order.  Returns false if the host
@@ -98,7 +145,7 @@ host_step(struct sim_world *w, struct sim_host *h, struct quorum_input *in)
 	struct quorum_output out;
 	int			rc;
 
-	in->now_ms = sim_host_local(h, w->now_ms);
+	in->now_ms = host_input_time(w, h);
 	memset(&out, 0, sizeof(out));
 	rc = quorum_node_step(h->node, in, &out);
 	w->steps++;
@@ -146,7 +193,20 @@ host_step(struct sim_world *w, struct sim_host *h, struct quorum_input *in)
 			host_kill(w, h);
 			return false;
 		}
+		if (h->slow_persist_ms > 0)
+		{
+			host_stall(w, h, in, &out);
+			return true;
+		}
 	}
+	return host_finish(w, h, &out);
+}
+
+/* The rest of a step's output, once what it depends on is durable. */
+static bool
+host_finish(struct sim_world *w, struct sim_host *h, struct quorum_output *out_p)
+{
+	struct quorum_output out = *out_p;
 
 	/* 2. Send. */
 	for (size_t k = 0; k < out.n_datagrams; k++)
@@ -172,6 +232,32 @@ host_step(struct sim_world *w, struct sim_host *h, struct quorum_input *in)
 	/* 4. Tick no later than the deadline. */
 	host_schedule_tick(w, h);
 	return !w->failed;
+}
+
+/*
+ * A persist that takes slow_persist_ms (a slow fsync of the durable record):
+ * the runtime is stuck inside the pass, so nothing is sent and nothing read
+ * until it returns; what arrives meanwhile queues in the socket buffer, as
+ * during a pause, and is read in the same pass when the persist returns.
+ */
+static void
+host_stall(struct sim_world *w, struct sim_host *h, const struct quorum_input *in,
+		   const struct quorum_output *out)
+{
+	h->held = *out;
+	h->stalled = true;
+	if (!h->in_pass)
+	{
+		h->pass_host_ms = in->now_ms;
+		h->pass_read_ms = sim_host_local(h, w->now_ms);
+	}
+	h->state = SIM_HOST_PAUSED;
+	h->paused_at_ms = w->now_ms;
+	h->pause_gen++;
+	sim_check_taint(w, h->index);
+	sim_schedule(w, w->now_ms + h->slow_persist_ms, SIM_EV_RESUME, h->index,
+				 h->pause_gen, NULL);
+	h->slow_persist_ms = 0;
 }
 
 static void
@@ -201,6 +287,11 @@ sim_host_boot(struct sim_world *w, unsigned i)
 		return;
 	snprintf(config.name, sizeof(config.name), "%s", h->name);
 	config.addr = h->addr;
+	if (h->election_timeout_ms > 0)
+	{
+		config.election_timeout_min_ms = h->election_timeout_ms;
+		config.election_timeout_max_ms = quorum_timing_election_max_ms(h->election_timeout_ms);
+	}
 	sim_test_keyring(&config.keyring);
 	config.allow_plaintext = false;
 	config.seed = sim_mix64(w->seed ^ sim_mix64(((uint64_t) i << 20) | h->boots));
@@ -260,6 +351,14 @@ host_kill(struct sim_world *w, struct sim_host *h)
 	h->tick_pending = false;
 	h->tick_gen++;
 	h->pause_gen++;
+	h->stalled = false;
+	h->in_pass = false;
+	if (h->suspended)
+	{
+		/* A crash ends the suspend; the monotonic clock keeps what it lost. */
+		h->mono_lost_ms += host_boottime(h, w->now_ms) - h->suspend_boot_ms;
+		h->suspended = false;
+	}
 	host_drop_sockbuf(h);
 	sim_check_taint(w, h->index);
 }
@@ -296,9 +395,24 @@ sim_host_pause(struct sim_world *w, unsigned i, quorum_time_ms ms)
 		sim_schedule(w, w->now_ms + ms, SIM_EV_RESUME, i, h->pause_gen, NULL);
 }
 
+/* A suspend of the machine: CLOCK_MONOTONIC stands still, boot time does not. */
+void
+sim_host_suspend(struct sim_world *w, unsigned i, quorum_time_ms ms)
+{
+	struct sim_host *h = &w->hosts[i];
+
+	sim_host_pause(w, i, ms);
+	if (h->state != SIM_HOST_PAUSED)
+		return;
+	h->suspended = true;
+	h->suspend_boot_ms = host_boottime(h, w->now_ms);
+}
+
 /*
  * SIGCONT: the process reads everything its socket buffer holds, all at the
- * current time, before its long-overdue timer fires.
+ * current time, before its long-overdue timer fires.  The end of a stalled
+ * persist instead carries out the rest of the held output, then reads the
+ * queue within the same pass, stamped by the runtime's rule.
  */
 void
 sim_host_resume(struct sim_world *w, unsigned i)
@@ -311,6 +425,21 @@ sim_host_resume(struct sim_world *w, unsigned i)
 	h->state = SIM_HOST_UP;
 	h->paused_total_ms += w->now_ms - h->paused_at_ms;
 	h->pause_gen++;
+	if (h->suspended)
+	{
+		h->mono_lost_ms += host_boottime(h, w->now_ms) - h->suspend_boot_ms;
+		h->suspended = false;
+	}
+	if (h->stalled)
+	{
+		h->stalled = false;
+		h->in_pass = true;
+		if (!host_finish(w, h, &h->held))
+		{
+			h->in_pass = false;
+			return;
+		}
+	}
 	for (k = 0; k < h->sockbuf_len && h->state == SIM_HOST_UP; k++)
 	{
 		struct sim_packet *p = h->sockbuf[k];
@@ -325,6 +454,19 @@ sim_host_resume(struct sim_world *w, unsigned i)
 		if (!host_step(w, h, &in))
 			break;
 	}
+	/* Stalled again by a later persist of the pass: it reads the rest then. */
+	if (h->stalled)
+	{
+		for (size_t j = 0; j < k; j++)
+		{
+			h->sockbuf_bytes -= h->sockbuf[j]->len;
+			free(h->sockbuf[j]);
+		}
+		memmove(h->sockbuf, h->sockbuf + k, (h->sockbuf_len - k) * sizeof(*h->sockbuf));
+		h->sockbuf_len -= k;
+		return;
+	}
+	h->in_pass = false;
 	/* A crash while draining already emptied the buffer. */
 	if (h->state == SIM_HOST_UP)
 	{

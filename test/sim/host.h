@@ -11,6 +11,13 @@
  * the then-current time before its overdue tick.  Each host's clock runs at
  * its own rate (ppm) from its own origin; the node only ever sees that clock.
  *
+ * Issue 9's clock faults: a host may run its own election timeout; a
+ * persist may stall the host in the middle of a pass (what it reads meanwhile
+ * waits in the socket buffer and is then stamped by the runtime's own rule,
+ * plugin/runtime_clock.c); and a pause may be a suspend, during which the
+ * host's monotonic clock stands still while its boot-time clock runs on.  The
+ * time a node sees is the one the runtime would read (quorum__runtime_clock_pick).
+ *
  * test/sim/host.h
  *
  *-------------------------------------------------------------------------
@@ -67,6 +74,18 @@ struct sim_host
 
 	uint64_t	steps;
 	int			command_rc;		/* of the last step */
+
+	/* Issue 9's clock faults (see the top of this file). */
+	quorum_time_ms election_timeout_ms; /* this host's; 0 = opts.config's */
+	quorum_time_ms slow_persist_ms; /* the next persist stalls this long */
+	bool		stalled;		/* in that stall, its output held back */
+	struct quorum_output held;	/* the stalled step's output */
+	bool		in_pass;		/* reading what the stall queued */
+	quorum_time_ms pass_host_ms;	/* the stalled pass's start: host time */
+	quorum_time_ms pass_read_ms;	/* ... and the clock then */
+	bool		suspended;		/* paused, the monotonic clock standing */
+	quorum_time_ms suspend_boot_ms; /* boot-time clock when suspended */
+	quorum_time_ms mono_lost_ms;	/* monotonic time lost to past suspends */
 };
 
 /* Local clock of host h at global time g, and its inverse (rounded up). */
@@ -79,6 +98,8 @@ void		sim_host_crash(struct sim_world *w, unsigned i);
 void		sim_host_restart(struct sim_world *w, unsigned i);
 /* Pause for ms of virtual time (0 = until sim_host_resume()). */
 void		sim_host_pause(struct sim_world *w, unsigned i, quorum_time_ms ms);
+/* The same, as a suspend: the monotonic clock stands still meanwhile. */
+void		sim_host_suspend(struct sim_world *w, unsigned i, quorum_time_ms ms);
 void		sim_host_resume(struct sim_world *w, unsigned i);
 void		sim_host_drift(struct sim_world *w, unsigned i, int32_t ppm);
 

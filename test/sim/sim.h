@@ -242,6 +242,15 @@ void		sim_test_fail(struct sim_world *w) __attribute__((noreturn));
 	do { sim_host_pause(W, (i), (ms)); SIM_CHECK_OK(); } while (0)
 #define SIM_DRIFT(i, ppm) \
 	do { sim_host_drift(W, (i), (ppm)); } while (0)
+/* Issue 9's clock faults (host.h): a suspend stops the monotonic clock. */
+#define SIM_SUSPEND(i, ms) \
+	do { sim_host_suspend(W, (i), (ms)); SIM_CHECK_OK(); } while (0)
+/* Host i's next persist stalls it for ms, in the middle of a pass. */
+#define SIM_SLOW_PERSIST(i, ms) \
+	do { W->hosts[(i)].slow_persist_ms = (ms); } while (0)
+/* Host i's pg_quorum.election_timeout from its next boot. */
+#define SIM_ELECTION_TIMEOUT(i, ms) \
+	do { W->hosts[(i)].election_timeout_ms = (ms); } while (0)
 #define SIM_RUN_FOR(ms) \
 	do { sim_run_for(W, (ms)); SIM_CHECK_OK(); } while (0)
 

@@ -24,7 +24,7 @@ SIM_BREAK_LEASE_OBJS := $(patsubst plugin/%.c,build/sim-break-lease/plugin/%.o,$
 
 SIM_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 SIM_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wshadow \
-	-Iinclude -Itest/sim -DSIM_COMMIT='"$(SIM_COMMIT)"'
+	-Iinclude -Itest/sim -Iplugin -DSIM_COMMIT='"$(SIM_COMMIT)"'
 SIM_LIBS = $(QUORUM_LIBS) -lm
 
 # Objects that print the commit are rebuilt when HEAD moves.
@@ -96,6 +96,29 @@ build/sim-break-lease/sim-test: build/sim/obj/main_scenarios.o $(SIM_SCENARIO_OB
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(SIM_LIBS)
 
+# Issue 9's timing fixes, each removed in a core of its own:
+# QUORUM_BREAK_PROMISE (the lease ignores the voters' own election timeouts),
+# QUORUM_BREAK_STAMP (inputs read after a stalled persist carry the pass's
+# start) and QUORUM_BREAK_SUSPEND (the runtime's clock is CLOCK_MONOTONIC).
+define SIM_BREAK_BUILD
+SIM_BREAK_$(1)_OBJS := $$(patsubst plugin/%.c,build/sim-break-$(2)/plugin/%.o,$$(SIM_PLUGIN_SRCS))
+
+build/sim-break-$(2)/plugin/%.o: plugin/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(QUORUM_CFLAGS) -DQUORUM_SIMULATION -DQUORUM_BREAK_$(1) -MMD -MP -c $$< -o $$@
+
+build/sim-break-$(2)/libquorum-sim.a: $$(SIM_BREAK_$(1)_OBJS)
+	rm -f $$@
+	ar rcs $$@ $$^
+
+build/sim-break-$(2)/sim-test: build/sim/obj/main_scenarios.o $$(SIM_SCENARIO_OBJS) $$(SIM_LIB_OBJS) build/sim-break-$(2)/libquorum-sim.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) -o $$@ $$^ $$(SIM_LIBS)
+
+SIM_BINS += build/sim-break-$(2)/sim-test
+-include $$(SIM_BREAK_$(1)_OBJS:.o=.d)
+endef
+
 build/sim/sim-fuzz: build/sim/obj/main_fuzz.o $(SIM_LIB_OBJS) build/sim/libquorum-sim.a
 	$(CC) -o $@ $^ $(SIM_LIBS)
 
@@ -106,6 +129,9 @@ SIM_BINS = build/sim/sim-test build/sim-broken/sim-test build/sim/sim-fuzz \
 	build/sim-break-vote/sim-test build/sim-break-lease/sim-test
 SIM_BENCHES = build/sim/bench-dissemination build/sim/bench-bandwidth \
 	build/sim/bench-election
+$(eval $(call SIM_BREAK_BUILD,PROMISE,promise))
+$(eval $(call SIM_BREAK_BUILD,STAMP,stamp))
+$(eval $(call SIM_BREAK_BUILD,SUSPEND,suspend))
 
 SOAK_SEEDS ?= 200
 SOAK_STEPS ?= 1000000
@@ -114,7 +140,8 @@ SOAK_STEPS ?= 1000000
 sim: $(SIM_BINS) $(SIM_BENCHES)
 
 check-sim: $(SIM_BINS)
-	@bash test/sim/check-sim.sh build/sim build/sim-broken build/sim-break-vote build/sim-break-lease
+	@bash test/sim/check-sim.sh build/sim build/sim-broken build/sim-break-vote build/sim-break-lease \
+		build/sim-break-promise build/sim-break-stamp build/sim-break-suspend
 
 soak-sim: build/sim/sim-fuzz
 	@bash test/sim/soak-sim.sh build/sim $(SOAK_SEEDS) $(SOAK_STEPS)

@@ -78,6 +78,7 @@ struct t_world
 	uint64_t	rng;
 	int			drop_type;		/* drop messages of this type ... */
 	unsigned	drop_count;		/* ... this many times */
+	bool		old_version[T_MAX]; /* answers without a promise (H6) */
 	struct t_event ev[T_EVENTS_MAX];
 	size_t		n_ev;
 	char		term_leader[T_TERMS_MAX][QUORUM_NAME_MAX + 1];
@@ -193,6 +194,8 @@ t_enqueue(unsigned from, const struct quorum__raft_msg *m)
 	it->from = from;
 	it->to = (unsigned) to;
 	it->m = *m;
+	if (W->old_version[from] && m->type == QUORUM__RAFT_MSG_APPEND_RESP)
+		it->m.u.append_resp.promise_ms = 0;
 }
 
 /* Invariants after every step: one leader per term, one lease at a time. */
@@ -942,6 +945,83 @@ test_check_quorum_step_down(void **state)
 	assert_true(t_wait(t_stable_new, 4000));
 	assert_int_not_equal(t_leader(), l);
 	assert_true(t_last_at((unsigned) t_leader(), QUORUM__RAFT_EV_LEASE_GAINED) > lost_at);
+	T_NO_VIOLATION();
+}
+
+/* Node i refuses votes for e ms after hearing a leader (set before boot). */
+static void
+t_election_timeout(unsigned i, quorum_time_ms e)
+{
+	W->node[i].cfg.election_timeout_min_ms = e;
+	W->node[i].cfg.election_timeout_max_ms = quorum_timing_election_max_ms(e);
+}
+
+/*
+ * Issue 9, H6: the leader's election timeout 3000 ms, the others' 1200 ms.
+ * A lease derived from the leader's own timeout (2616 ms) would outlast the
+ * others' promise; each answer carries its sender's promise, so the lease
+ * is the one 1200 ms allows, and the new leader's starts after it ends.
+ */
+static void
+test_lease_timeout_mismatch(void **state)
+{
+	quorum_time_ms cut_at,
+				lost,
+				gained;
+	int			nl;
+
+	(void) state;
+	for (uint64_t seed = 41; seed < 51; seed++)
+	{
+		t_teardown(NULL);
+		t_setup(NULL);
+		t_world(3, 3, seed);
+		t_election_timeout(0, 3000);
+		W->node[0].facts.role = QUORUM_ROLE_PRIMARY;
+		t_boot_all();
+		assert_true(t_wait(t_stable, 12000));
+		assert_int_equal(t_leader(), 0);
+		t_run_for(seed % 97);
+		cut_at = W->now;
+		t_isolate(0, true);
+		t_not = 0;
+		assert_true(t_wait(t_stable_new, 5000));
+		nl = t_leader();
+		lost = t_last_at(0, QUORUM__RAFT_EV_LEASE_LOST);
+		gained = t_last_at((unsigned) nl, QUORUM__RAFT_EV_LEASE_GAINED);
+		assert_true(lost > 0 && lost <= cut_at + 1088);
+		assert_true(gained > lost);
+		T_NO_VIOLATION();
+	}
+}
+
+/*
+ * An answer without a promise (a peer of an older version) supports no
+ * lease: with one such voter of three the leader leans on the other, with
+ * two it gets none, though it still leads and commits.
+ */
+static void
+test_lease_needs_promise(void **state)
+{
+	(void) state;
+	t_world(3, 3, 5);
+	W->node[0].facts.role = QUORUM_ROLE_PRIMARY;
+	W->old_version[1] = true;
+	t_boot_all();
+	assert_true(t_wait(t_stable, 6000));
+	assert_int_equal(t_leader(), 0);
+	assert_true(W->node[0].r.stats.acks_unpromised > 0);
+
+	t_teardown(NULL);
+	t_setup(NULL);
+	t_world(3, 3, 5);
+	W->node[0].facts.role = QUORUM_ROLE_PRIMARY;
+	W->old_version[1] = W->old_version[2] = true;
+	t_boot_all();
+	t_run_for(6000);
+	assert_int_equal(t_leader(), 0);
+	assert_int_equal(t_count(0, QUORUM__RAFT_EV_LEASE_GAINED), 0);
+	assert_false(quorum__raft_has_lease(&W->node[0].r, t_local(0, W->now)));
 	T_NO_VIOLATION();
 }
 
@@ -1766,6 +1846,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sticky_voter_ignores_higher_term, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_check_quorum_step_down, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_lease_drift_no_overlap, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_lease_timeout_mismatch, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_lease_needs_promise, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_wal_restriction_judge, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_wal_restriction_failover, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_priority_zero_never_candidate, t_setup, t_teardown),

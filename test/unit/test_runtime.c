@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "runtime_clock.h"
 #include "runtime_util.h"
 
 #define MAX_RT 4
@@ -131,6 +132,33 @@ free_pair(quorum_runtime **rts, struct rt_record *recs)
 	quorum_runtime_free(rts[1]);
 	rt_record_destroy(&recs[0]);
 	rt_record_destroy(&recs[1]);
+}
+
+/*
+ * Issue 9, H2 and H3b: an input read 300 ms into a pass carries the host's
+ * time plus those 300 ms (never less than the host's time, whatever the
+ * clock did), and the runtime's clock is boot time, which counts a suspend.
+ */
+static void
+test_clock_rules(void **state)
+{
+	struct quorum__runtime_clock c;
+	struct timespec a,
+				b;
+	quorum_time_ms now;
+
+	quorum__runtime_clock_start(&c, 5000, 120000);
+	assert_int_equal(quorum__runtime_clock_stamp(&c, 120000), 5000);
+	assert_int_equal(quorum__runtime_clock_stamp(&c, 120300), 5300);
+	assert_int_equal(quorum__runtime_clock_stamp(&c, 119000), 5000);
+	/* A suspend: monotonic stood still for 60 s, boot time did not. */
+	assert_int_equal(quorum__runtime_clock_pick(1000, 61000), 61000);
+
+	assert_int_equal(clock_gettime(CLOCK_BOOTTIME, &a), 0);
+	now = quorum_runtime_now_ms();
+	assert_int_equal(clock_gettime(CLOCK_BOOTTIME, &b), 0);
+	assert_true(now >= (quorum_time_ms) a.tv_sec * 1000 + (quorum_time_ms) a.tv_nsec / 1000000);
+	assert_true(now <= (quorum_time_ms) b.tv_sec * 1000 + (quorum_time_ms) b.tv_nsec / 1000000);
 }
 
 static void
@@ -677,6 +705,7 @@ main(void)
 		cmocka_unit_test(test_tcp_pushpull_driven),
 		cmocka_unit_test(test_tcp_fallback),
 		cmocka_unit_test(test_tcp_garbage),
+		cmocka_unit_test(test_clock_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,6 +143,8 @@ make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
 			r->u.append_resp.pos.role = QUORUM_ROLE_STANDBY;
 			r->u.append_resp.pos.priority = INT32_MIN;
 			r->u.append_resp.voter = kind % 3 == 0;
+			/* Both forms: with a promise, and an older sender's without. */
+			r->u.append_resp.promise_ms = kind % 2 ? 0 : 1200 + kind;
 			break;
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			r->u.snapshot.snap.index = 40;
@@ -1499,6 +1501,30 @@ test_raft_vote_fields(void **state)
 			bb_uint(&raw, 0, 1);
 			assert_int_equal(decode_raw(), success <= 1 && voter <= 1 ? 0 :
 							 QUORUM_EMALFORMED);
+		}
+	/* The flags byte: voter 0x01, promise 0x02 (4 bytes, not 0, follow). */
+	for (unsigned flags = 0; flags < 256; flags++)
+		for (uint32_t promise = 0; promise < 2; promise++)
+		{
+			int			rc;
+
+			bb_raft(QUORUM__RAFT_MSG_APPEND_RESP);
+			bb_uint(&raw, 1, 1);
+			bb_uint(&raw, 4, 8);
+			bb_uint(&raw, 2, 8);
+			bb_pos(QUORUM_ROLE_STANDBY);
+			bb_uint(&raw, flags, 1);
+			if (flags & 0x02)
+				bb_uint(&raw, promise * 3000, 4);
+			bb_uint(&raw, 0, 1);
+			rc = decode_raw();
+			assert_int_equal(rc, flags <= 3 && (!(flags & 0x02) || promise) ? 0 :
+							 QUORUM_EMALFORMED);
+			if (rc != 0)
+				continue;
+			assert_int_equal(msg_out.u.raft.u.append_resp.voter, flags & 0x01);
+			assert_int_equal(msg_out.u.raft.u.append_resp.promise_ms,
+							 flags & 0x02 ? 3000 : 0);
 		}
 	for (unsigned voter = 0; voter < 256; voter++)
 	{
