@@ -6,7 +6,7 @@
  *	  hold the leader's write lease.
  *
  * The check is one lock-free atomic read of lease_until_ms in shared memory
- * (see shmem.c), compared with CLOCK_MONOTONIC read through the same
+ * (see shmem.c), compared with CLOCK_BOOTTIME read through the same
  * function the worker uses, quorum_runtime_now_ms().  The worker publishes
  * the lease's end as libquorum computes it, so the fence closes by itself
  * when the lease runs out, even if the worker is stuck or gone; it starts

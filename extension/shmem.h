@@ -145,7 +145,7 @@ typedef struct PgqSharedState
 	Latch	   *worker_latch;
 
 	/*
-	 * The commit fence: CLOCK_MONOTONIC ms (quorum_runtime_now_ms()) until
+	 * The commit fence: CLOCK_BOOTTIME ms (quorum_runtime_now_ms()) until
 	 * which this server may commit writes; 0 = fenced.  Written by the
 	 * worker, read lock-free by every committing backend.  It starts at 0
 	 * and the worker zeroes it when it exits, so a server starts fenced.
