@@ -1326,6 +1326,23 @@ checkpoint_leader(const char *conninfo)
 	PQfinish(conn);
 }
 
+/*
+ * Fail, changing nothing, unless the leader answers a connection now: the
+ * leader may have been cut off since it was found, and emptying the data
+ * directory for a copy that cannot start would only leave a server that
+ * can neither start nor vote.
+ */
+static void
+leader_reachable_or_fail(const char *source, const char *what)
+{
+	PGconn	   *conn = peer_connect(source);
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		fail("could not connect to the leader to %s; \"%s\" is unchanged: %s",
+			 what, opt.pgdata, PQerrorMessage(conn));
+	PQfinish(conn);
+}
+
 static int
 run_pg_rewind(const char *source)
 {
@@ -1406,6 +1423,7 @@ rebuild_from_leader(const char *source)
 	int			rc;
 
 	rebuild_check_layout();
+	leader_reachable_or_fail(source, "rebuild it");
 	msg("rebuilding \"%s\" from the leader with pg_basebackup (--rebuild)", opt.pgdata);
 	if (nftw(opt.pgdata, empty_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		fail("could not empty \"%s\": %s", opt.pgdata, strerror(errno));
