@@ -6,20 +6,24 @@
 # build; "scripts/pg-matrix.sh 15 upgrade" (make check-upgrade) makes both
 # and runs this file.  Three voters in synchronous mode start on the old
 # release, with a workload writing to all three throughout and production
-# settings, and are replaced one by one as an operator would, following the
-# README's "Rolling upgrade" steps: stop a server, start the same data
-# directory on the new binaries (with pg_quorum.replication_slots = off,
-# since an old leader creates no slots), wait until it is alive everywhere
-# and follows the leader:
+# settings, and are replaced one by one as the README's "Upgrading
+# pg_quorum: a rolling upgrade" tells operators: stop a server, start the
+# same data directory on the new binaries (with pg_quorum.replication_slots
+# = off, since an old leader creates no slots), wait until it is alive
+# everywhere and follows the leader:
 #
 # 1. node3, a standby: a new server follows an old leader, and old and new
 #    servers see each other alive through gossip;
-# 2. quorum.failover('node3') on node1: the new server is elected with the
-#    vote of an old one (it needs one of node1 and node2 for a majority)
-#    and leads old standbys; node1 rejoins with its own, old
-#    pg_quorum_rejoin, still on the old release;
-# 3. node2, then node1, the old leader, on the new release;
-# 4. ALTER EXTENSION pg_quorum UPDATE on the leader: the standbys replay
+# 2. quorum.failover('node3') on node1: the new server can only be elected
+#    with an old server's vote (node1's or node2's), and leads old
+#    standbys; node1 rejoins with the old release's pg_quorum_rejoin and
+#    stays on the old release;
+# 3. node2, then quorum.failover('node1') on node3: the old server can
+#    only be elected with a new server's vote, and leads new standbys, whose
+#    answers alone now carry its lease and its synchronous commits; node3
+#    rejoins with the new release's pg_quorum_rejoin;
+# 4. quorum.failover('node2') on node1, and node1, the last old server;
+# 5. ALTER EXTENSION pg_quorum UPDATE on the leader: the standbys replay
 #    it, and the functions of the new SQL version work on every server;
 #    replication slots on again by reload: the leader creates one per
 #    standby and they stream through them.
@@ -27,10 +31,10 @@
 # Throughout, a background sampler reads every server's quorum.status
 # every 200 ms: no two servers ever name different leaders for the same
 # term.  At the end the history checker finds every acknowledged write on
-# every server and exactly the one change of writable server the
-# switchover made.  If old and new servers could not understand each
+# every server and no more changes of writable server than the three
+# switchovers.  If old and new servers could not understand each
 # other's datagrams (a changed wire version), step 1 fails: the new server
-# stays dead in the old ones' quorum.nodes.
+# stays "left" in the old ones' quorum.nodes.
 
 use strict;
 use warnings;
@@ -163,50 +167,73 @@ sub replace
 	return;
 }
 
+# switch_over($from, $to, $voter): quorum.failover() of $to on the leader
+# $from.  $to must become the writable leader in a later term, which it
+# can only win with the vote of the third server or of $from, both of the
+# kind $voter says; $from shuts itself down, rejoins with its own release's
+# pg_quorum_rejoin, and follows $to, still on its release.
+sub switch_over
+{
+	my ($from, $to, $voter) = @_;
+	my ($fname, $tname) = ($from->name, $to->name);
+	my ($other) = grep { $_ != $from && $_ != $to } @nodes;
+	my $who = sub { $_[0]->name . ' (' . $release{ $_[0]->name } . ')' };
+	ok( defined wait_for_query(
+			$from,
+			"SELECT n.state || ' ' || n.role || ' ' || (n.timeline = s.timeline)::text "
+			  . "FROM quorum.nodes n, quorum.nodes s WHERE n.name = '$tname' AND s.is_self",
+			'alive standby true', $fail_s),
+		$who->($from) . ' sees ' . $who->($to) . ' alive as a standby on its timeline');
+	my $before = cluster_status($from);
+	my $t0 = PgQuorum::Workload::now();
+	my ($ok, undef, $msg) = try_sql($from, "SELECT quorum.failover('$tname')");
+	ok($ok, "quorum.failover('$tname') on " . $who->($from) . ' hands over to ' . $who->($to))
+	  or give_up("the switchover failed: $msg", @nodes);
+	ok($wl->wait_ack($fail_s, server => $tname, sent_after => $t0),
+		"$tname accepts the workload's writes");
+	my ($l, $term) = wait_for_leader([ $to, $other ], $fail_s);
+	is($l && $l->name, $tname, $who->($other) . ' names ' . $who->($to) . ' the leader');
+	cmp_ok($term // 0, '>', $before ? $before->{term} : 0,
+		"in a later term, won with the vote of $voter");
+	ok(defined wait_following($other, $to, $fail_s), $who->($other) . " follows $tname");
+	ok(defined wait_stopped($from, $fail_s), $who->($from) . ' shuts itself down once deposed')
+	  or give_up("$fname did not stop", @nodes);
+	{
+		local $ENV{PATH} = "$install{ $release{$fname} }/bin:$ENV{PATH}";
+		my ($rc, $out) = rejoin($from, $to, $other);
+		is($rc, 0, "the $release{$fname} release's pg_quorum_rejoin prepares $fname as a "
+			  . "standby of $tname") or diag($out);
+		note($out);
+	}
+	$from->start;
+	ok(defined wait_following($from, $to, $fail_s), $who->($from) . " follows $tname");
+	ok(defined wait_for_query($to, 'SELECT mode FROM quorum.status', 'sync', $fail_s),
+		$who->($to) . ' is in synchronous mode');
+	check_mixed($who->($to) . ' leads ' . $who->($other) . ' and ' . $who->($from), $to);
+	return;
+}
+
 check_mixed('all on the old release', $node1);
 
 # --- 1. A standby first: an old leader, a new standby. ------------------
 replace($node3, $node1);
-ok(defined wait_for_query($node1, 'SELECT mode FROM quorum.status', 'sync', $fail_s),
-	'node1 (old) is in synchronous mode with a new standby among its standbys');
 
-# --- 2. A new leader elected by old voters, leading old standbys. -------
-ok( defined wait_for_query(
-		$node1,
-		"SELECT n.state || ' ' || n.role || ' ' || (n.timeline = s.timeline)::text "
-		  . "FROM quorum.nodes n, quorum.nodes s WHERE n.name = 'node3' AND s.is_self",
-		'alive standby true', $fail_s),
-	'node1 (old) sees node3 (new) alive as a standby on its timeline');
-my $t0 = PgQuorum::Workload::now();
-my ($ok, $state, $msg) = try_sql($node1, "SELECT quorum.failover('node3')");
-ok($ok, "quorum.failover('node3') on node1 (old) hands over to node3 (new)")
-  or give_up("the switchover failed: $msg", @nodes);
-ok($wl->wait_ack($fail_s, server => 'node3', sent_after => $t0), 'node3 accepts the workload\'s writes');
-my ($l3, $term3) = wait_for_leader([ $node2, $node3 ], $fail_s);
-is($l3 && $l3->name, 'node3', 'node2 (old) names node3 (new) the leader');
-cmp_ok($term3 // 0, '>', $term, 'in a later term, won with an old server\'s vote');
-ok(defined wait_following($node2, $node3, $fail_s), 'node2 (old) follows node3 (new)');
-ok(defined wait_stopped($node1, $fail_s), 'node1 (old) shuts itself down once deposed')
-  or give_up('node1 did not stop', @nodes);
-{
-	# The old release's own pg_quorum_rejoin, as on an old server.
-	local $ENV{PATH} = "$install{old}/bin:$ENV{PATH}";
-	my ($rc, $out) = rejoin($node1, $node3, $node2);
-	is($rc, 0, 'the old pg_quorum_rejoin prepares node1 as a standby of node3') or diag($out);
-	note($out);
-}
-$node1->start;
-ok(defined wait_following($node1, $node3, $fail_s), 'node1 (old) follows node3 (new)');
-ok(defined wait_for_query($node3, 'SELECT mode FROM quorum.status', 'sync', $fail_s),
-	'node3 (new) is in synchronous mode with old standbys');
-check_mixed('a new leader, old standbys', $node3);
+# --- 2. A new leader that old servers elect, leading old standbys. ------
+switch_over($node1, $node3, 'an old server');
 
-# --- 3. The others, the old leader last. --------------------------------
+# --- 3. An old leader that new servers elect, leading new standbys: its
+# lease and synchronous commits rest on new servers' answers alone. -------
 replace($node2, $node3);
-replace($node1, $node3);
+switch_over($node3, $node1, 'a new server');
+ok($wl->wait_ack($fail_s, server => 'node1', sent_after => PgQuorum::Workload::now()),
+	'node1 (old) still accepts writes with new standbys only');
 
-# --- 4. The SQL update, then replication slots. -------------------------
-$node3->safe_psql('postgres', 'ALTER EXTENSION pg_quorum UPDATE');
+# --- 4. The old leader last. --------------------------------------------
+switch_over($node1, $node2, 'a server of either release');
+replace($node1, $node2);
+
+# --- 5. The SQL update, then replication slots. -------------------------
+$node2->safe_psql('postgres', 'ALTER EXTENSION pg_quorum UPDATE');
 for my $node (@nodes)
 {
 	ok(defined wait_for_query($node,
@@ -224,20 +251,20 @@ for my $node (@nodes)
 	$node->append_conf('postgresql.conf', "pg_quorum.replication_slots = on\n");
 	$node->reload;
 }
-for my $standby ($node1, $node2)
+for my $standby ($node1, $node3)
 {
 	my $slot = 'pgq_' . $standby->name;
-	ok(defined wait_for_query($node3,
+	ok(defined wait_for_query($node2,
 			"SELECT active FROM pg_replication_slots WHERE slot_name = '$slot'", 't', $fail_s),
-		"node3 holds $slot and " . $standby->name . ' streams through it');
-	ok(defined wait_following($standby, $node3, $fail_s), $standby->name . ' follows node3');
+		"node2 holds $slot and " . $standby->name . ' streams through it');
+	ok(defined wait_following($standby, $node2, $fail_s), $standby->name . ' follows node2');
 }
-check_mixed('all on the new release', $node3);
+check_mixed('all on the new release', $node2);
 
 check_workload($wl,
-	leader      => $node3,
+	leader      => $node2,
 	nodes       => \@nodes,
-	max_changes => 1);
+	max_changes => 3);
 
 # The sampler's record: one leader per term, on every server.
 kill 'TERM', $sampler;
