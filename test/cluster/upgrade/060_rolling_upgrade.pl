@@ -117,6 +117,18 @@ my $wl = PgQuorum::Workload->start(
 	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_060.tsv");
 ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
 
+# drops(): each server's incoming datagrams dropped so far, by reason
+# (quorum.health), for the diagnostics of a failed step: servers that cannot
+# decode each other's messages count them as "version" or "malformed".
+sub drops
+{
+	return join("\n", map {
+			$_->name . ' dropped: ' . (query($_,
+					"SELECT string_agg(name || ' ' || dropped, ', ' ORDER BY name) "
+					  . "FROM quorum.health WHERE kind = 'drop' AND dropped > 0") || 'none')
+		} @nodes);
+}
+
 # check_mixed($what, $leader): every server runs the release %release says
 # (the default_version its installation offers), sees every member alive,
 # and names $leader, which is writable; notes the versions.
@@ -133,7 +145,7 @@ sub check_mixed
 		ok(defined wait_for_query($node,
 				"SELECT string_agg(name || ':' || state, ',' ORDER BY name) FROM quorum.nodes",
 				$all_alive, $fail_s),
-			"$what: $name sees every member alive");
+			"$what: $name sees every member alive") or diag(drops());
 	}
 	my ($l) = wait_for_leader(\@nodes, $fail_s);
 	is($l && $l->name, $leader->name, "$what: every server names " . $leader->name
@@ -188,7 +200,7 @@ sub switch_over
 	my $t0 = PgQuorum::Workload::now();
 	my ($ok, undef, $msg) = try_sql($from, "SELECT quorum.failover('$tname')");
 	ok($ok, "quorum.failover('$tname') on " . $who->($from) . ' hands over to ' . $who->($to))
-	  or give_up("the switchover failed: $msg", @nodes);
+	  or give_up("the switchover failed: $msg\n" . drops(), @nodes);
 	ok($wl->wait_ack($fail_s, server => $tname, sent_after => $t0),
 		"$tname accepts the workload's writes");
 	my ($l, $term) = wait_for_leader([ $to, $other ], $fail_s);
