@@ -6,11 +6,16 @@
 # scripts/pg-build.sh, into a cache outside the tree, and reused.  A
 # version that does not build counts as failed.  "make deb" builds the
 # Debian packages for the installed PostgreSQL 15 into build/deb/ and "make
-# check-deb" tests them (see scripts/deb.sh).
+# check-deb" tests them (see scripts/deb.sh).  "make check-upgrade" runs
+# the rolling upgrade test: servers of the previous release
+# (scripts/old-build.sh) replaced one by one by servers of this tree's
+# build, on PostgreSQL PGQ_UPGRADE_PG_VERSION (the previous release, 0.1,
+# runs on 15 only).
 
 PGQ_PG_VERSIONS ?= 15 17 18
+PGQ_UPGRADE_PG_VERSION ?= 15
 
-.PHONY: check-matrix deb check-deb
+.PHONY: check-matrix deb check-deb check-upgrade
 
 check-matrix:
 	@pass=0; fail=0; failed=""; \
@@ -27,3 +32,6 @@ deb:
 
 check-deb:
 	@bash scripts/deb.sh test
+
+check-upgrade:
+	@bash scripts/pg-matrix.sh $(PGQ_UPGRADE_PG_VERSION) upgrade

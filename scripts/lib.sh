@@ -105,3 +105,54 @@ pgq_copy_tree()
 		--exclude=./tools/pg_quorum_rejoin --exclude=./tmp_check --exclude=./demo . |
 		tar -C "$1" -x
 }
+
+# pgq_pg_copy PG_CONFIG DEST: a second installation of the PostgreSQL that
+# PG_CONFIG belongs to, in DEST (made empty), without pg_quorum's files, for
+# servers of two pg_quorum releases side by side (scripts/old-build.sh).
+# PostgreSQL finds its files relative to its binaries, so a copy of its
+# directories at the same relative places works: a --prefix build
+# (scripts/pg-build.sh) is one directory; Debian's 15 spreads over
+# /usr/lib/postgresql/15, /usr/share/postgresql/15 and /usr/include/postgresql,
+# which DEST gets as DEST/usr/lib/postgresql/15 and so on.  The system's
+# installation, which other work on this machine installs into, is copied
+# under /tmp/pgq-serial.lock (unless the caller holds it: PGQ_SERIAL_LOCKED).
+# Prints the directory holding the copy's bin and lib (what
+# PostgreSQL::Test::Cluster calls install_path).
+pgq_pg_copy()
+{
+	local pgc=$1 dest=$2 home fd="" d
+	local dirs=()
+	home=$(cd "$("$pgc" --bindir)/.." && pwd)
+	# The prefix holds them all in a --prefix build; Debian's do not.
+	for d in "$home" "$("$pgc" --sharedir)" "$("$pgc" --includedir)" "$("$pgc" --pkglibdir)"; do
+		d=$(cd "$d" && pwd)
+		case "$d/" in "$home"/*) [ "$d" = "$home" ] || continue ;; esac
+		dirs+=("$d")
+	done
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	case "$home/" in
+		"$(pgq_pg_cache)"/*) ;;
+		*)
+			if [ -z "${PGQ_SERIAL_LOCKED:-}" ]; then
+				exec {fd}>/tmp/pgq-serial.lock
+				flock "$fd"
+			fi
+			;;
+	esac
+	for d in "${dirs[@]}"; do
+		mkdir -p "$dest$(dirname "$d")"
+		cp -a "$d" "$dest$(dirname "$d")/"
+	done
+	if [ -n "$fd" ]; then exec {fd}>&-; fi
+	rm -f "$dest$home/.pg_quorum-complete"
+	local pkglibdir sharedir bindir
+	pkglibdir=$("$dest$home/bin/pg_config" --pkglibdir)
+	sharedir=$("$dest$home/bin/pg_config" --sharedir)
+	bindir=$("$dest$home/bin/pg_config" --bindir)
+	[ "$bindir" = "$dest$home/bin" ] || pgq_die "the copy of $home in $dest does not relocate ($bindir)"
+	rm -rf "$pkglibdir/pg_quorum.so" "$pkglibdir/bitcode/pg_quorum" \
+		"$pkglibdir/bitcode/pg_quorum.index.bc" "$sharedir"/extension/pg_quorum[.-]* \
+		"$bindir/pg_quorum_rejoin" "$bindir/quorum_witness"
+	echo "$dest$home"
+}

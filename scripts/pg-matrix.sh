@@ -8,6 +8,12 @@
 #   pgtap    "make installcheck" there
 #   cluster  "make check-cluster" there
 #   all      the four, in order, stopping at the first that fails
+#   upgrade  the rolling upgrade test (test/cluster/upgrade/) on two copies
+#            of VERSION's installation: the previous release
+#            (scripts/old-build.sh) in one, this tree's build ("make
+#            install" of the tree "build" made) in the other; no lock,
+#            since neither is the system's.  The previous release, 0.1,
+#            runs on 15 only.
 #
 # For any VERSION but 15 the copy lives next to VERSION's prefix in the
 # cache (scripts/lib.sh's pgq_pg_cache), so that its objects never mix with
@@ -21,7 +27,7 @@ set -euo pipefail
 version=${1:-}
 step=${2:-}
 [ -n "$version" ] && [ -n "$step" ] ||
-	pgq_die "usage: scripts/pg-matrix.sh VERSION build|install|pgtap|cluster|all"
+	pgq_die "usage: scripts/pg-matrix.sh VERSION build|install|pgtap|cluster|all|upgrade"
 
 unset PG_CONFIG
 export PGQ_PG_VERSION=$version
@@ -77,6 +83,15 @@ case "$step" in
 	cluster)
 		locked bash "$0" "$version" make-check-cluster
 		;;
+	upgrade)
+		old=$(bash "$PGQ_ROOT/scripts/old-build.sh" "$version" | tail -n 1)
+		pgq_pg_env
+		new=$(pgq_pg_copy "$PG_CONFIG" "$(pgq_pg_cache)/pg-$version-new")
+		pgq_log "PostgreSQL $version: this tree into $new"
+		make -C "$tree" --no-print-directory PG_CONFIG="$new/bin/pg_config" install >/dev/null
+		PGQ_UPGRADE_OLD=$old PGQ_UPGRADE_NEW=$new bash "$PGQ_ROOT/scripts/sandbox.sh" \
+			bash scripts/run-cluster-tests.sh test/cluster/upgrade/060_rolling_upgrade.pl
+		;;
 	make-installcheck|make-check-cluster)
 		run_make "${step#make-}"
 		;;
@@ -86,6 +101,6 @@ case "$step" in
 			"$0" "$version"
 		;;
 	*)
-		pgq_die "unknown step \"$step\" (build, install, pgtap, cluster or all)"
+		pgq_die "unknown step \"$step\" (build, install, pgtap, cluster, all or upgrade)"
 		;;
 esac

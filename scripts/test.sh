@@ -81,6 +81,10 @@ run_suite install 300 "${install_cmd[@]}" PG_CONFIG="$PG_CONFIG"
 run_suite pgtap 900 make installcheck
 run_suite cluster 1800 make check-cluster
 run_suite chaos 1200 make chaos
+# The rolling upgrade from the previous release (0.1, for 15 only) to this
+# build, on two copies of 15's installation, not the system's.
+run_suite old-build 900 bash scripts/old-build.sh 15
+run_suite upgrade 900 bash scripts/pg-matrix.sh 15 upgrade
 # The other PostgreSQL versions (the stages above are 15's): built from
 # Debian's source packages on first use (scripts/pg-build.sh), then cached.
 for v in ${PGQ_PG_VERSIONS:-15 17 18}; do

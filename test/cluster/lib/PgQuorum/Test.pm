@@ -288,13 +288,15 @@ sub fatal_messages
 # new_failover_cluster(servers => 3, witness => 0, synchronous => 1,
 #                      extra => "postgresql.conf lines for every server",
 #                      node_extra => [ lines for node1, node2, ... ],
-#                      join_s => 60): node1 a primary and node2..nodeN its
-# streaming standbys (three servers by default), plus with witness => 1 the
-# installed quorum_witness as one more voter named "witness", all voters
-# from the start (pg_quorum.voters), in synchronous mode unless
-# synchronous => 0, with replication and the gossiped conninfo over TCP on
-# 127.0.0.1 (so a partition made with PgQuorum::Net cuts them; test
-# clients keep using Unix sockets).  Waits until node1 is the leader and
+#                      join_s => 60, install_path => DIR): node1 a primary
+# and node2..nodeN its streaming standbys (three servers by default), plus
+# with witness => 1 the installed quorum_witness as one more voter named
+# "witness", all voters from the start (pg_quorum.voters), in synchronous
+# mode unless synchronous => 0, with replication and the gossiped conninfo
+# over TCP on 127.0.0.1 (so a partition made with PgQuorum::Net cuts them;
+# test clients keep using Unix sockets), the servers run from the
+# PostgreSQL installation in DIR when given (PostgreSQL::Test::Cluster's
+# install_path), else from PATH.  Waits until node1 is the leader and
 # writable, creates the extension and the workload's table on it, and
 # waits until every standby has replayed that and, in synchronous mode,
 # the leader is in synchronous mode.  Returns { nodes => [node1, ...],
@@ -318,7 +320,8 @@ sub new_failover_cluster
 	  . ($o{extra} // '');
 	my $peers = sub { my ($i) = @_; [ map { $gossip[$_] } grep { $_ != $i } 0 .. $#gossip ] };
 
-	my $primary = PostgreSQL::Test::Cluster->new($names[0]);
+	my @install = $o{install_path} ? (install_path => $o{install_path}) : ();
+	my $primary = PostgreSQL::Test::Cluster->new($names[0], @install);
 	$primary->init(allows_streaming => 1);
 	write_key($primary, $key);
 	quorum_conf($primary,
@@ -341,7 +344,7 @@ sub new_failover_cluster
 	my @nodes = ($primary);
 	for my $i (1 .. $n - 1)
 	{
-		my $standby = PostgreSQL::Test::Cluster->new($names[$i]);
+		my $standby = PostgreSQL::Test::Cluster->new($names[$i], @install);
 		$standby->init_from_backup($primary, 'base', has_streaming => 1);
 		write_key($standby, $key);
 		quorum_conf($standby,
