@@ -10,6 +10,8 @@
 #ifndef PGQ_FENCE_H
 #define PGQ_FENCE_H
 
+#include "nodes/plannodes.h"
+
 /* From _PG_init(): register the transaction callback and utility hook. */
 extern void pgq_fence_init(void);
 
@@ -26,5 +28,12 @@ extern void pgq_fence_close(void);
  * sampled so (see QUORUM_IN_FACTS).
  */
 extern bool pgq_fence_settled(void);
+
+/*
+ * fence_utility.c: what of a statement about to run outlives its
+ * transaction.  Each returns the command or function's name, or NULL.
+ */
+extern const char *pgq_fence_utility_outside(Node *stmt);
+extern const char *pgq_fence_plan_outside(PlannedStmt *stmt);
 
 #endif							/* PGQ_FENCE_H */
