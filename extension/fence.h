@@ -24,8 +24,10 @@ extern void pgq_fence_close(void);
 /*
  * Whether a WAL position sampled now covers every write this server
  * accepted: it writes under the lease, or no write that passed the fence
- * is still in flight.  libquorum hands leadership over only on facts
- * sampled so (see QUORUM_IN_FACTS).
+ * is still before its record's flush.  libquorum hands leadership over
+ * only on facts sampled so (see QUORUM_IN_FACTS), and the worker waits for
+ * such a sample however long it takes: a hand-over fails rather than
+ * leave a straggler behind.
  */
 extern bool pgq_fence_settled(void);
 
