@@ -36,10 +36,11 @@
  * transaction read-only instead would also refuse the temporary objects a
  * read-only session may create and roll back (pgTAP does).
  *
- * A statement of fence_utility.c's list that starts under the lease is
- * counted in commits_in_flight until it ends, as a commit past the fence
- * is: a hand-over samples the WAL position only once it is over, so the
- * target takes all of its WAL or the hand-over fails.  Its commit is still
+ * A statement of fence_utility.c's list that destroys (DROP DATABASE and
+ * the like) and starts under the lease is counted in commits_in_flight
+ * until it ends, as a commit past the fence is: a hand-over samples the
+ * WAL position only once it is over, so the target takes all of its WAL or
+ * the hand-over fails.  Its commit is still
  * refused if the lease went meanwhile, as a crash would have ended it; for
  * DROP DATABASE that leaves an invalid database, on the target as here.
  *
@@ -491,18 +492,18 @@ fence_statement_done(void)
 
 /*
  * A statement whose effects outlive its transaction: refused without the
- * lease, else counted until it ends (in the same order as a commit, see
- * fence_check_counted()).  Returns whether this call counted it (a nested
- * one is counted with the outer one).
+ * lease, else, if it destroys, counted until it ends (in the same order as
+ * a commit, see fence_check_counted()).  Returns whether this call counted
+ * it (a nested one is counted with the outer one).
  */
 static bool
-fence_statement_start(const char *what)
+fence_statement_start(const char *what, bool destroys)
 {
 	char	   *refusal = psprintf("execute %s", what);
 
 	if (!pgq_has_lease())
 		fence_refuse(refusal);
-	if (counted_statement)
+	if (!destroys || counted_statement)
 		return false;
 	pg_atomic_fetch_add_u32(&pgq_shared->commits_in_flight, 1);
 	counted_statement = true;
@@ -524,6 +525,7 @@ fence_process_utility(PlannedStmt *pstmt, const char *queryString,
 	bool		commit_prepared = false;
 	volatile bool counted_here = false;
 	const char *outside;
+	bool		destroys;
 
 	/* Its own transaction has no id; it ends right after this statement. */
 	if (IsA(stmt, TransactionStmt) &&
@@ -559,8 +561,8 @@ fence_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	/* A standby refuses these itself. */
 	if (fence_armed() && !RecoveryInProgress() &&
-		(outside = pgq_fence_utility_outside(stmt)) != NULL)
-		counted_here = fence_statement_start(outside);
+		(outside = pgq_fence_utility_outside(stmt, &destroys)) != NULL)
+		counted_here = fence_statement_start(outside, destroys);
 
 	PG_TRY();
 	{

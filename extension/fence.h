@@ -33,9 +33,10 @@ extern bool pgq_fence_settled(void);
 
 /*
  * fence_utility.c: what of a statement about to run outlives its
- * transaction.  Each returns the command or function's name, or NULL.
+ * transaction.  Each returns the command or function's name, or NULL;
+ * *destroys: the command destroys or moves what no abort brings back.
  */
-extern const char *pgq_fence_utility_outside(Node *stmt);
+extern const char *pgq_fence_utility_outside(Node *stmt, bool *destroys);
 extern const char *pgq_fence_plan_outside(PlannedStmt *stmt);
 
 #endif							/* PGQ_FENCE_H */

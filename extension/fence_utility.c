@@ -44,6 +44,15 @@
  * such a transaction is still refused; what remains is a gap in the
  * sequence on the next primary, as after any crash.
  *
+ * Some of them destroy or move what no abort brings back (a database, a
+ * tablespace, the publisher's slots): *destroys says so, and the fence
+ * then also holds a hand-over's WAL sample until such a statement that
+ * started under the lease has ended.  The others (VACUUM, CREATE DATABASE,
+ * ALTER TABLE SET TABLESPACE ...) can run for hours and leave, when cut
+ * short by a promotion, only what a crash would (a half-vacuumed table, a
+ * directory no catalog names); holding switchovers for them would block
+ * switchovers for as long.
+ *
  * Everything else a statement writes before its commit is undone by the
  * abort that follows a refused commit (new relation files are dropped,
  * tuples stay invisible), so the fence leaves it to the commit check.
@@ -121,20 +130,25 @@ fence_alter_table_moves(AlterTableStmt *stmt)
 }
 
 const char *
-pgq_fence_utility_outside(Node *stmt)
+pgq_fence_utility_outside(Node *stmt, bool *destroys)
 {
+	*destroys = false;
 	switch (nodeTag(stmt))
 	{
 		case T_CreatedbStmt:
 			return "CREATE DATABASE";
 		case T_DropdbStmt:
+			*destroys = true;
 			return "DROP DATABASE";
 		case T_AlterDatabaseStmt:
-			return fence_alter_database_moves((AlterDatabaseStmt *) stmt) ?
-				"ALTER DATABASE SET TABLESPACE" : NULL;
+			if (!fence_alter_database_moves((AlterDatabaseStmt *) stmt))
+				return NULL;
+			*destroys = true;
+			return "ALTER DATABASE SET TABLESPACE";
 		case T_CreateTableSpaceStmt:
 			return "CREATE TABLESPACE";
 		case T_DropTableSpaceStmt:
+			*destroys = true;
 			return "DROP TABLESPACE";
 		case T_VacuumStmt:
 			if (fence_vacuum_temp_only((VacuumStmt *) stmt))
@@ -146,10 +160,13 @@ pgq_fence_utility_outside(Node *stmt)
 		case T_AlterTableMoveAllStmt:
 			return "ALTER TABLE ALL IN TABLESPACE";
 		case T_CreateSubscriptionStmt:
+			*destroys = true;
 			return "CREATE SUBSCRIPTION";
 		case T_AlterSubscriptionStmt:
+			*destroys = true;
 			return "ALTER SUBSCRIPTION";
 		case T_DropSubscriptionStmt:
+			*destroys = true;
 			return "DROP SUBSCRIPTION";
 		default:
 			return NULL;

@@ -12,12 +12,16 @@
 # it the hand-over fails, the leader takes its lease back and answers the
 # straggler.
 #
-# One backend of the primary node1 is held in the flush of its commit
-# record (strace delays its fdatasync, fsync = on; the workload's commits
-# queue behind it), with a workload writing through the cluster:
+# One backend of the primary node1 is held by strace (which delays a system
+# call) while a workload writes through the cluster; a commit is held in
+# the flush of its record (fdatasync, fsync = on; the workload's commits
+# queue behind it):
 #  - held longer than the hand-over window: quorum.failover('node2') fails,
 #    node1 stays the leader in the same term, and the released commit is
 #    acknowledged and reaches node2;
+#  - a DROP DATABASE (which removes files no abort brings back) held past
+#    the window in the removal of its files: the same, and the database
+#    is gone on node2 as well;
 #  - held 3 s into a switchover, then released: node2 does not take over
 #    while it is held (the old 1 s cap let it), then does, with the
 #    straggler's row.
@@ -57,26 +61,27 @@ my $wl = PgQuorum::Workload->start(
 	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_046.tsv");
 ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
 
-# hold($id): a session on node1 whose insert of row $id is held in the
-# flush of its commit record; returns (session, strace).
+# hold($sql, $what, [$calls, $held_sql]): a session on node1 running $sql
+# (then printing "ok held"), held in its first system call of $calls
+# (default: a flush of the WAL) until $held_sql says 't' (default: it waits
+# in that flush); returns (session, strace).
 sub hold
 {
-	my ($id) = @_;
+	my ($sql, $what, $calls, $held_sql) = @_;
+	$calls //= 'fdatasync,fsync';
 	my $s = PgQuorum::Session->open($node1);
 	my ($out, $err) = ('', '');
 	my $trace = IPC::Run::start(
-		[ 'strace', '-qq', '-p', $s->{pid}, '-e', 'trace=fdatasync,fsync',
-		  '-e', 'inject=fdatasync,fsync:delay_enter=60000000', '-o', '/dev/null' ],
+		[ 'strace', '-qq', '-p', $s->{pid}, '-e', "trace=$calls",
+		  '-e', "inject=$calls:delay_enter=60000000", '-o', '/dev/null' ],
 		'>', \$out, '2>', \$err);
 	ok( defined wait_until($fail_s,
 			sub { (`grep TracerPid /proc/$s->{pid}/status` =~ /(\d+)/)[0] }),
-		"strace is attached to the backend that inserts $id");
-	$s->send("INSERT INTO held VALUES ($id) RETURNING 'ok held';");
+		"strace is attached to the backend that runs $what");
+	$s->send("$sql; SELECT 'ok held';");
 	# The wait event is WALSync up to 16, WalSync from 17.
-	ok( defined wait_for_query($node1,
-			"SELECT lower(wait_event) FROM pg_stat_activity WHERE pid = $s->{pid}", 'walsync',
-			$fail_s),
-		"the commit of $id passed the fence and is held in the flush of its record");
+	$held_sql //= "SELECT lower(wait_event) = 'walsync' FROM pg_stat_activity WHERE pid = $s->{pid}";
+	ok(defined wait_for_query($node1, $held_sql, 't', $fail_s), "$what is held");
 	return ($s, $trace);
 }
 
@@ -87,16 +92,17 @@ sub release
 	eval { $trace->finish };
 }
 
-# How many rows $id $node has, once it has replayed $primary's WAL up
-# to now if it is a standby.
+# Wait until the standby $node has replayed $primary's WAL up to now.
+sub caught_up
+{
+	my ($node, $primary) = @_;
+	my $lsn = $primary->lsn('insert');
+	return wait_for_query($node, "SELECT pg_last_wal_replay_lsn() >= '$lsn'", 't', $fail_s);
+}
+
 sub has_row
 {
-	my ($node, $id, $primary) = @_;
-	if ($primary)
-	{
-		my $lsn = $primary->lsn('insert');
-		wait_for_query($node, "SELECT pg_last_wal_replay_lsn() >= '$lsn'", 't', $fail_s);
-	}
+	my ($node, $id) = @_;
 	return query($node, "SELECT count(*) FROM held WHERE id = $id");
 }
 
@@ -108,7 +114,7 @@ ok( defined wait_for_query(
 my $term = cluster_status($node1)->{term};
 
 # --- A straggler that outlasts the hand-over window. -----------------------
-my ($held, $trace) = hold(-45);
+my ($held, $trace) = hold('INSERT INTO held VALUES (-45)', 'the commit of -45');
 my $t0 = $now->();
 my ($ok, $state, $msg) = try_sql($node1, "SELECT quorum.failover('node2')");
 my $took = $now->() - $t0;
@@ -123,11 +129,37 @@ ok(defined wait_for_query($node1, "SELECT leader = 'node1' AND NOT fenced AND te
 release($trace);
 is($held->wait_answer($fail_s, qr/ok held/), 'answer',
 	'the released commit is acknowledged under the lease node1 took back');
-is(has_row($node2, -45, $node1), '1', 'and node2 has it');
+caught_up($node2, $node1);
+is(has_row($node2, -45), '1', 'and node2 has it');
+$held->close;
+
+# --- A DROP DATABASE that started under the lease, past the window. -------
+# It cannot be undone once it has removed files, so the hand-over waits
+# for it as for a commit; here it fails, and the DROP commits under the
+# lease node1 took back, on node2 as well.  It is held in the removal of
+# its files, after it marked the database invalid and flushed that, so
+# that nothing holds the WAL up for the workload's commits meanwhile.
+$node1->safe_psql('postgres', 'CREATE DATABASE doomed');
+($held, $trace) = hold('DROP DATABASE doomed', 'DROP DATABASE, in the removal of its files',
+	'unlinkat,rmdir',
+	"SELECT datconnlimit = -2 FROM pg_database WHERE datname = 'doomed'");
+($ok, $state, $msg) = try_sql($node1, "SELECT quorum.failover('node2')");
+ok(!$ok, 'quorum.failover(\'node2\') fails while a DROP DATABASE is held past the window')
+  or give_up('the switchover went ahead of the held DROP DATABASE', @nodes);
+is($state, '55000', 'with SQLSTATE 55000') or diag($msg);
+ok(defined wait_for_query($node1, "SELECT leader = 'node1' AND NOT fenced AND term = $term FROM quorum.status",
+		't', $fail_s),
+	'node1 is the writable leader again, in the same term');
+release($trace);
+is($held->wait_answer($fail_s, qr/ok held/), 'answer', 'the released DROP DATABASE finishes');
+is(($held->output)[1], '', 'without an error');
+caught_up($node2, $node1);
+is(query($node2, "SELECT count(*) FROM pg_database WHERE datname = 'doomed'"), '0',
+	'the database is gone on node2 too');
 $held->close;
 
 # --- A straggler released during the switchover. ---------------------------
-($held, $trace) = hold(-46);
+($held, $trace) = hold('INSERT INTO held VALUES (-46)', 'the commit of -46');
 $t0 = $now->();
 my ($fout, $ferr) = ('', '');
 my $failover = IPC::Run::start(
