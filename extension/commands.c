@@ -457,9 +457,9 @@ switchover_wait(SwitchoverWait *w, TimestampTz deadline)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("hand-over did not complete"),
-				 errdetail("The target did not catch up with the leader's WAL within the hand-over window; \"%s\" stays the leader in term " UINT64_FORMAT ".",
+				 errdetail("Within the hand-over window, either a commit on the leader did not finish or the target did not catch up with the leader's WAL; \"%s\" stays the leader in term " UINT64_FORMAT ".",
 						   w->old_leader, w->old_term),
-				 errhint("Retry when the target's lag in quorum.nodes is small, or with fewer writes.")));
+				 errhint("Retry when the target's lag in quorum.nodes is small and no commit on the leader is stuck (pg_stat_activity shows its wait).")));
 	if (w->new_leader[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),

@@ -28,12 +28,28 @@
  * and can no longer follow it.  So the bulk of writes is refused when it
  * starts, before it writes anything: INSERT, UPDATE, DELETE, MERGE,
  * data-modifying WITH and row locks in the executor hook, COPY FROM in the
- * utility hook, each unless it touches temporary tables only.  DDL,
- * nextval() and the like are rare during a hand-over and are left to the
- * commit check: making the whole transaction read-only instead would also
- * refuse the temporary objects a read-only session may create and roll
- * back (pgTAP does).  Statements already running when the lease goes are
- * left to the commit check as well.
+ * utility hook, each unless it touches temporary tables only.  So are the
+ * statements and functions whose effects outlive their transaction, which
+ * no refused commit could undo (DROP DATABASE, VACUUM, nextval() and the
+ * rest that fence_utility.c lists).  Other DDL is rare during a hand-over
+ * and is left to the commit check, whose abort undoes it: making the whole
+ * transaction read-only instead would also refuse the temporary objects a
+ * read-only session may create and roll back (pgTAP does).
+ *
+ * A statement of fence_utility.c's list that destroys (DROP DATABASE and
+ * the like) and starts under the lease is counted in commits_in_flight
+ * until it ends, as a commit past the fence is: a hand-over samples the
+ * WAL position only once it is over, so the target takes all of its WAL or
+ * the hand-over fails.  Its commit is still
+ * refused if the lease went meanwhile, as a crash would have ended it; for
+ * DROP DATABASE that leaves an invalid database, on the target as here.
+ *
+ * What a fenced primary still writes to its WAL: hint-bit page images
+ * (wal_log_hints), pruning of pages that reads find full of dead tuples,
+ * checkpoints and restart points, autovacuum (which the fence does not
+ * refuse: it changes no data), and the records of transactions refused at
+ * commit (their changes, then the abort).  None of it is a change that any
+ * transaction committed or that outlives a transaction.
  *
  * Passing the check at pre-commit is not enough: after it PostgreSQL still
  * takes the NOTIFY lock, writes and flushes the commit record and waits for
@@ -83,6 +99,7 @@
 #include "replication/syncrep.h"
 #include "replication/walsender_private.h"
 #include "storage/latch.h"
+#include "storage/proc.h"
 #include "tcop/tcopprot.h"
 
 #include "quorum/quorum.h"
@@ -93,8 +110,12 @@
 #include "shmem.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
-/* This backend counts in commits_in_flight (see shmem.h). */
+/* This backend counts in commits_in_flight (see shmem.h) ... */
 static bool counted_in_flight = false;
+/* ... for a ROLLBACK PREPARED, which has nothing to check after it. */
+static bool counted_rollback_prepared = false;
+/* ... for a statement whose effects outlive its transaction (see above). */
+static bool counted_statement = false;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 /* The end of the record of the COMMIT PREPARED this transaction ran. */
 static XLogRecPtr commit_prepared_end = InvalidXLogRecPtr;
@@ -120,14 +141,53 @@ pgq_fence_close(void)
 		pg_atomic_write_u64(&pgq_shared->lease_until_ms, 0);
 }
 
+/*
+ * How many backends wait for synchronous standbys.  Each is a commit,
+ * prepare or two-phase command counted in commits_in_flight (ROLLBACK
+ * PREPARED is counted for this alone), and its record is flushed: a WAL
+ * position sampled now covers it.
+ */
+static uint32
+fence_sync_waiters(void)
+{
+	uint32		n = 0;
+
+	LWLockAcquire(SyncRepLock, LW_SHARED);
+	for (uint32 i = 0; i < ProcGlobal->allProcCount; i++)
+	{
+		if (ProcGlobal->allProcs[i].syncRepState == SYNC_REP_WAITING)
+			n++;
+	}
+	LWLockRelease(SyncRepLock);
+	return n;
+}
+
+/*
+ * Settled means: no write counted in flight is still before its record's
+ * flush.  Without a bound: a hand-over waits for stragglers rather than
+ * take a sample that misses them, and fails (the leader takes its lease
+ * back and answers them) if they outlast its window.
+ */
 bool
 pgq_fence_settled(void)
 {
+	uint32		in_flight;
+
 	if (pgq_has_lease())
 		return true;
 	/* The fence is closed; read the count only after (see shmem.h). */
 	pg_memory_barrier();
-	return pg_atomic_read_u32(&pgq_shared->commits_in_flight) == 0;
+	in_flight = pg_atomic_read_u32(&pgq_shared->commits_in_flight);
+	if (in_flight == 0)
+		return true;
+
+	/*
+	 * Counted first: a backend that joins the waiters after that was
+	 * counted then, and one that was counted but leaves the waiters
+	 * meanwhile has finished.  Either way the comparison errs on the side
+	 * of waiting.
+	 */
+	return fence_sync_waiters() >= in_flight;
 }
 
 static bool
@@ -137,6 +197,7 @@ fence_armed(void)
 }
 
 pg_noreturn static void fence_refuse(const char *what);
+static void fence_statement_done(void);
 
 /* what completes "cannot %s on a fenced server". */
 static void
@@ -220,10 +281,16 @@ fence_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *stmt = queryDesc->plannedstmt;
 
-	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && fence_closed_on_primary() &&
-		fence_writes_shared_table(stmt))
-		fence_refuse(psprintf("execute %s",
-							  GetCommandTagName(CreateCommandTag((Node *) stmt))));
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && fence_closed_on_primary())
+	{
+		const char *call;
+
+		if (fence_writes_shared_table(stmt))
+			fence_refuse(psprintf("execute %s",
+								  GetCommandTagName(CreateCommandTag((Node *) stmt))));
+		if ((call = pgq_fence_plan_outside(stmt)) != NULL)
+			fence_refuse(psprintf("execute %s", call));
+	}
 	if (prev_executor_start != NULL)
 		prev_executor_start(queryDesc, eflags);
 	else
@@ -240,6 +307,9 @@ fence_executor_start(QueryDesc *queryDesc, int eflags)
 static void
 fence_check_counted(const char *what)
 {
+	/* Refused at once while fenced, never counted: it writes nothing. */
+	if (!pgq_has_lease())
+		fence_refuse(what);
 	if (!counted_in_flight)
 	{
 		pg_atomic_fetch_add_u32(&pgq_shared->commits_in_flight, 1);
@@ -380,7 +450,9 @@ fence_xact_callback(XactEvent event, void *arg)
 				 * A PREPARE's end is gone (XactLastRecEnd is reset), but
 				 * twophase.c flushed it: the flushed position bounds it.
 				 */
-				if (XLogRecPtrIsInvalid(commit_prepared_end) && event == XACT_EVENT_COMMIT)
+				if (counted_rollback_prepared)
+					 /* nothing to answer for */ ;
+				else if (XLogRecPtrIsInvalid(commit_prepared_end) && event == XACT_EVENT_COMMIT)
 					fence_check_after(XactLastCommitEnd, true, "commit");
 				else if (event == XACT_EVENT_COMMIT)
 					fence_check_after(commit_prepared_end, true,
@@ -392,15 +464,55 @@ fence_xact_callback(XactEvent event, void *arg)
 			/* FALLTHROUGH */
 		case XACT_EVENT_ABORT:
 			commit_prepared_end = InvalidXLogRecPtr;
+			counted_rollback_prepared = false;
 			if (counted_in_flight)
 			{
 				counted_in_flight = false;
 				pg_atomic_fetch_sub_u32(&pgq_shared->commits_in_flight, 1);
 			}
+			/* An error ended the statement (VACUUM's commits do not). */
+			if (event == XACT_EVENT_ABORT)
+				fence_statement_done();
 			break;
 		default:
 			break;
 	}
+}
+
+/* The statement counted in commits_in_flight has ended. */
+static void
+fence_statement_done(void)
+{
+	if (counted_statement)
+	{
+		counted_statement = false;
+		pg_atomic_fetch_sub_u32(&pgq_shared->commits_in_flight, 1);
+	}
+}
+
+/*
+ * A statement whose effects outlive its transaction: refused without the
+ * lease, else, if it destroys, counted until it ends (in the same order as
+ * a commit, see fence_check_counted()).  Returns whether this call counted
+ * it (a nested one is counted with the outer one).
+ */
+static bool
+fence_statement_start(const char *what, bool destroys)
+{
+	char	   *refusal = psprintf("execute %s", what);
+
+	if (!pgq_has_lease())
+		fence_refuse(refusal);
+	if (!destroys || counted_statement)
+		return false;
+	pg_atomic_fetch_add_u32(&pgq_shared->commits_in_flight, 1);
+	counted_statement = true;
+	if (!pgq_has_lease())
+	{
+		fence_statement_done();
+		fence_refuse(refusal);
+	}
+	return true;
 }
 
 static void
@@ -411,6 +523,9 @@ fence_process_utility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *stmt = pstmt->utilityStmt;
 	bool		commit_prepared = false;
+	volatile bool counted_here = false;
+	const char *outside;
+	bool		destroys;
 
 	/* Its own transaction has no id; it ends right after this statement. */
 	if (IsA(stmt, TransactionStmt) &&
@@ -431,12 +546,39 @@ fence_process_utility(PlannedStmt *pstmt, const char *queryString,
 			fence_refuse("execute COPY FROM");
 	}
 
-	if (prev_process_utility != NULL)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
-							 queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+	/*
+	 * Its wait for synchronous standbys must count among the writes in
+	 * flight (see fence_sync_waiters()); it undoes, so it is not refused.
+	 */
+	if (IsA(stmt, TransactionStmt) &&
+		((TransactionStmt *) stmt)->kind == TRANS_STMT_ROLLBACK_PREPARED &&
+		fence_armed() && !counted_in_flight)
+	{
+		pg_atomic_fetch_add_u32(&pgq_shared->commits_in_flight, 1);
+		counted_in_flight = true;
+		counted_rollback_prepared = true;
+	}
+
+	/* A standby refuses these itself. */
+	if (fence_armed() && !RecoveryInProgress() &&
+		(outside = pgq_fence_utility_outside(stmt, &destroys)) != NULL)
+		counted_here = fence_statement_start(outside, destroys);
+
+	PG_TRY();
+	{
+		if (prev_process_utility != NULL)
+			prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+								 queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		if (counted_here)
+			fence_statement_done();
+	}
+	PG_END_TRY();
 
 	/* Its commit record is the last one this backend wrote. */
 	if (commit_prepared)

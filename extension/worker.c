@@ -67,10 +67,8 @@
  * enough that the election ranks candidates by a recent WAL position.
  */
 #define WORKER_FACTS_INTERVAL_MS 150
-/* While writes that passed the fence still commit, ms ... */
+/* While writes that passed the fence still commit, ms. */
 #define WORKER_FACTS_SETTLE_RETRY_MS 10
-/* ... and at most this long. */
-#define WORKER_FACTS_SETTLE_MAX_MS 1000
 /* Least time between two LOG summaries of dropped datagrams, ms. */
 #define WORKER_DROP_LOG_INTERVAL_MS 60000
 /* Largest key file accepted, bytes: QUORUM_KEYS_MAX lines and comments. */
@@ -105,7 +103,6 @@ typedef struct PgqWorker
 	PgqMember  *members;		/* publish buffer, pgq_members_max long */
 	PgqElectionStatus election; /* as reconcile.c last reported it */
 	bool		facts_due;		/* re-read the facts now (role changed) */
-	quorum_time_ms unsettled_since_ms;	/* facts held back since, or 0 */
 	struct quorum_durable restored; /* what the last run persisted */
 
 	/*
@@ -901,24 +898,16 @@ worker_refresh_facts(quorum_time_ms now, bool force)
 	if (!force && !worker.facts_due && now < worker.next_facts_ms)
 		return;
 	/*
-	 * Fenced with writes still committing: sample once they are done, but
-	 * not later than WORKER_FACTS_SETTLE_MAX_MS (a commit that waits that
-	 * long waits for a synchronous standby, its record already flushed,
-	 * and the other facts must not go stale meanwhile).
+	 * Fenced with writes still before their record's flush: sample once
+	 * they are done, however long that takes (issue 9, H4; see
+	 * pgq_fence_settled()).
 	 */
 	if (pgq_elections_enabled && !pgq_fence_settled())
 	{
-		if (worker.unsettled_since_ms == 0)
-			worker.unsettled_since_ms = now;
-		if (now < worker.unsettled_since_ms + WORKER_FACTS_SETTLE_MAX_MS)
-		{
-			worker.facts_due = false;
-			worker.next_facts_ms = now + WORKER_FACTS_SETTLE_RETRY_MS;
-			return;
-		}
+		worker.facts_due = false;
+		worker.next_facts_ms = now + WORKER_FACTS_SETTLE_RETRY_MS;
+		return;
 	}
-	else
-		worker.unsettled_since_ms = 0;
 	worker.facts_due = false;
 	worker.next_facts_ms = now + WORKER_FACTS_INTERVAL_MS;
 	worker_read_facts(&facts);

@@ -4,8 +4,9 @@
 -- transaction that wrote something cannot commit, prepare, or commit a
 -- prepared transaction, with SQLSTATE 25006, while read-only ones work.
 -- A statement that would write rows of a table (DML, row locks, COPY FROM)
--- is refused before it writes any WAL: it takes no transaction id.  Other
--- writes (DDL, nextval()) are refused at commit.
+-- is refused before it writes any WAL: it takes no transaction id, and so
+-- is nextval() (13_fence_outside.sql tests the rest of its kind).  Other
+-- writes (DDL) are refused at commit.
 -- Once the restarted worker has elected itself again, writes commit again.
 --
 -- The writes run through dblink, each in its own connection and
@@ -67,8 +68,8 @@ SELECT throws_ok($$SELECT pg_temp.remote('WITH gone AS (DELETE FROM pgq_fence_pr
 SELECT throws_ok($$SELECT pg_temp.remote('COPY pgq_fence_probe FROM PROGRAM ''echo 6''')$$, '25006',
 	'cannot execute COPY FROM on a fenced server', 'COPY FROM is refused when it starts');
 SELECT throws_ok($$SELECT pg_temp.remote('SELECT nextval(''pgq_fence_seq'')')$$, '25006',
-	'cannot commit a write transaction on a fenced server',
-	'a transaction that called nextval() cannot commit');
+	'cannot execute nextval() on a fenced server',
+	'nextval() is refused when it starts');
 SELECT throws_ok($$SELECT pg_temp.remote('CREATE TABLE pgq_fence_ddl (i int)')$$, '25006',
 	'cannot commit a write transaction on a fenced server',
 	'DDL cannot commit on a fenced server');
