@@ -639,6 +639,7 @@ wire_raft_body_size(const struct quorum__raft_msg *m)
 				size += 1 + wire_strlen(m->u.snapshot.snap.voters[i], QUORUM_NAME_MAX);
 			return size;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+		case QUORUM__RAFT_MSG_RESIGN:
 			return 0;
 		case QUORUM__RAFT_MSG_PROPOSE:
 			return wire_entry_size(&m->u.propose.entry);
@@ -696,6 +697,7 @@ wire_raft_check(const struct quorum__raft_msg *m)
 					return false;
 			return true;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+		case QUORUM__RAFT_MSG_RESIGN:
 			return true;
 		case QUORUM__RAFT_MSG_PROPOSE:
 			return wire_entry_check(&m->u.propose.entry, QUORUM_DECISION_ADD_VOTER);
@@ -767,6 +769,7 @@ wire_put_raft_body(wire_cursor *c, const struct quorum__raft_msg *m)
 			wire_put_uint(c, m->u.snapshot.round, 8);
 			break;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+		case QUORUM__RAFT_MSG_RESIGN:
 			break;
 		case QUORUM__RAFT_MSG_PROPOSE:
 			wire_put_entry(c, &m->u.propose.entry);
@@ -893,6 +896,7 @@ wire_get_raft(wire_cursor *c, struct quorum__raft_msg *m)
 			wire_get_snapshot(c, m);
 			break;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+		case QUORUM__RAFT_MSG_RESIGN:
 			break;
 		case QUORUM__RAFT_MSG_PROPOSE:
 			wire_get_entry(c, &m->u.propose.entry, QUORUM_DECISION_ADD_VOTER);
