@@ -595,9 +595,15 @@ worker_event(void *ctx, const struct quorum_event *event)
 			break;
 		default:
 			pgq_reconcile_event(quorum_runtime_node(worker.rt), event);
-			/* A hand-over starts: it waits for a fresh sample of the facts. */
-			if (event->type == QUORUM_EV_DECISION_COMMITTED &&
-				event->decision.type == QUORUM_DECISION_SWITCHOVER)
+			/*
+			 * A hand-over starts: it waits for a fresh sample of the facts.
+			 * The leader is gone (it resigned, say): the election that
+			 * follows ranks the standbys by WAL, so sample it now, before
+			 * this node asks for or judges a vote.
+			 */
+			if ((event->type == QUORUM_EV_DECISION_COMMITTED &&
+				 event->decision.type == QUORUM_DECISION_SWITCHOVER) ||
+				(event->type == QUORUM_EV_LEADER_CHANGED && event->member[0] == '\0'))
 				worker.facts_due = true;
 			return;
 	}

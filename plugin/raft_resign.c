@@ -70,7 +70,14 @@ quorum__raft_on_resign(struct quorum__raft *r, const struct quorum__raft_msg *ms
 	r->contact_ms = r->now_ms > e ? r->now_ms - e : 0;
 	quorum__raft_set_leader(r, "");
 	quorum__raft_reset_election_timer(r);
-	/* A quarter heartbeat of jitter spares most duplicate pre-votes. */
-	r->election_at_ms = r->now_ms +
+
+	/*
+	 * Not at once: the host samples its database again when the leader is
+	 * gone, and the voters should judge each other on those fresh samples
+	 * (a pre-vote granted on an old one can be followed by a vote refused
+	 * on a new one, costing a whole election timeout).  A quarter heartbeat
+	 * of jitter on top spares most duplicate pre-votes.
+	 */
+	r->election_at_ms = r->now_ms + r->cfg.heartbeat_ms / 8 +
 		quorum__prng_below(&r->prng, (uint32_t) (r->cfg.heartbeat_ms / 4) + 1);
 }
