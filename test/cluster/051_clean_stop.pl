@@ -53,8 +53,14 @@ my $took = $first->{done} - $t_stop;
 note(sprintf('pg_ctl stop took %.3f s; %s acknowledged the first write %.3f s after it began',
 		$stopped, $first->{server}, $took));
 cmp_ok($took, '<', $writable_s, "writable elsewhere within ${writable_s}s of the stop command");
-like(slurp_file($node1->logfile, $offset), qr/pg_quorum handed the leadership over to "$first->{server}"/,
-	'node1 handed the leadership over before stopping');
+# The log of node1 says it began the hand-over, and learnt of the new
+# leader before it stopped (its worker or, in the same pass, the deposed
+# primary's own stop says so).
+my $log1 = slurp_file($node1->logfile, $offset);
+like($log1, qr/pg_quorum hands the leadership over to the best standby before stopping/,
+	'node1 began a hand-over when told to stop');
+like($log1, qr/"$first->{server}" is the leader in term/,
+	"node1 knew $first->{server} as the leader before it stopped");
 
 my ($new) = wait_for_leader(\@rest, $fail_s, not => 'node1');
 ok($new && $new->name eq $first->{server}, $first->{server} . ' is the agreed leader');
