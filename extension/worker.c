@@ -73,6 +73,12 @@
 #define WORKER_DROP_LOG_INTERVAL_MS 60000
 /* Largest key file accepted, bytes: QUORUM_KEYS_MAX lines and comments. */
 #define WORKER_KEY_FILE_BYTES_MAX 65536
+/* A dying leader waits this long at most for commits past the fence, ms. */
+#define WORKER_RESIGN_SETTLE_MAX_MS 100
+/* While handing over before a stop: facts this fresh, ms ... */
+#define WORKER_HANDOVER_FACTS_MS 10
+/* ... and, once handed over, the postmaster's SIGQUIT this soon, ms. */
+#define WORKER_HANDOVER_QUIT_WAIT_MS 2000
 
 /* A member's gossiped metadata, less the WAL position. */
 typedef struct WorkerSeenMeta
@@ -112,15 +118,22 @@ typedef struct PgqWorker
 	WorkerSeenMeta *seen;
 	int			n_seen;
 	int			seen_max;
+
+	/* Told to stop (SIGTERM) while leading: the hand-over's state. */
+	bool		stopping;		/* SIGTERM seen and acted on */
+	quorum_time_ms handover_until_ms;	/* 0: no hand-over under way */
+	bool		handed_over;	/* another server leads; immediate stop asked */
 } PgqWorker;
 
 static PgqWorker worker;
 
 static volatile sig_atomic_t got_sigterm = false;
+static volatile sig_atomic_t got_sigquit = false;
 
 /*
- * SIGTERM: leave the cluster gracefully at the top of the loop rather than
- * dying inside it, so peers see "left" instead of suspecting us.
+ * SIGTERM: hand over (if leading) and leave the cluster gracefully at the
+ * top of the loop rather than dying inside it, so peers see "left" instead
+ * of suspecting us.
  */
 static void
 worker_sigterm(SIGNAL_ARGS)
@@ -128,6 +141,29 @@ worker_sigterm(SIGNAL_ARGS)
 	int			save_errno = errno;
 
 	got_sigterm = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+/*
+ * SIGQUIT: the postmaster is restarting every process after a crash, or
+ * stopping at once.  PostgreSQL's own handler exits on the spot; this one
+ * only notes it (SetLatch is async-signal-safe), so that the loop can
+ * resign the leadership with a sealed message first, which needs OpenSSL
+ * and the node, neither fit for a signal handler.  The loop touches no
+ * shared memory on that path but the fence's atomic, and exits with
+ * _exit(2) as the default handler would.  A second SIGQUIT, or a worker
+ * stuck where the latch cannot wake it, ends as before: on the spot, or by
+ * the postmaster's SIGKILL.
+ */
+static void
+worker_sigquit(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	if (got_sigquit)
+		_exit(2);
+	got_sigquit = true;
 	SetLatch(MyLatch);
 	errno = save_errno;
 }
@@ -556,9 +592,15 @@ worker_event(void *ctx, const struct quorum_event *event)
 			break;
 		default:
 			pgq_reconcile_event(quorum_runtime_node(worker.rt), event);
-			/* A hand-over starts: it waits for a fresh sample of the facts. */
-			if (event->type == QUORUM_EV_DECISION_COMMITTED &&
-				event->decision.type == QUORUM_DECISION_SWITCHOVER)
+			/*
+			 * A hand-over starts: it waits for a fresh sample of the facts.
+			 * The leader is gone (it resigned, say): the election that
+			 * follows ranks the standbys by WAL, so sample it now, before
+			 * this node asks for or judges a vote.
+			 */
+			if ((event->type == QUORUM_EV_DECISION_COMMITTED &&
+				 event->decision.type == QUORUM_DECISION_SWITCHOVER) ||
+				(event->type == QUORUM_EV_LEADER_CHANGED && event->member[0] == '\0'))
 				worker.facts_due = true;
 			return;
 	}
@@ -747,7 +789,8 @@ worker_check_persisted(int rc)
 
 /*
  * reconcile.c's own commands: pause and resume around degrading, and forget
- * for a removed voter (whose failures reconcile.c reports itself).
+ * for a removed voter (whose failures reconcile.c reports itself); also the
+ * stop path's transfer and resignation, which report their own.
  */
 static int
 worker_reconcile_command(enum quorum_command_type type, const char *name)
@@ -957,7 +1000,16 @@ worker_log_drops(quorum_time_ms now)
 	pfree(buf.data);
 }
 
-/* SIGTERM: tell the peers we are leaving, then exit like die() would. */
+/* ---------------------------------------------------------------------
+ * Stopping.  A leader that is told to stop hands the leadership over
+ * first; one whose server is dying resigns it (plugin/raft_resign.c).
+ * Either way the voters need not wait out their election timeouts.
+ * ---------------------------------------------------------------------
+ */
+
+/* Tell the peers we are leaving, then exit like die() would. */
+pg_noreturn static void worker_leave_and_exit(void);
+
 static void
 worker_leave_and_exit(void)
 {
@@ -980,6 +1032,170 @@ worker_leave_and_exit(void)
 	proc_exit(1);
 }
 
+/* Whether this server led the cluster at the last pass. */
+static bool
+worker_is_leader(void)
+{
+	return pgq_elections_enabled &&
+		strcmp(worker.election.leader, worker.node_name) == 0;
+}
+
+/*
+ * After closing the fence: wait, at most max_ms, until the commits that
+ * passed it are done.  Those that had not passed its last check when it
+ * closed are never answered (fence.c); this narrows the few microseconds
+ * between that check and the answer of those that had.
+ */
+static void
+worker_wait_settled(quorum_time_ms max_ms)
+{
+	quorum_time_ms until = quorum_runtime_now_ms() + max_ms;
+
+	while (!pgq_fence_settled() && quorum_runtime_now_ms() < until)
+		pg_usleep(1000L);
+}
+
+/*
+ * The server is dying: its postmaster is gone, or it is restarting every
+ * process after a crash (crash: after SIGQUIT).  A leader closes the fence
+ * and resigns, so that another server is elected at once.  After SIGQUIT
+ * the backends are being killed, so there is nothing to wait for, and no
+ * shared memory is touched but the fence's atomic; the exit is the default
+ * SIGQUIT handler's.
+ */
+pg_noreturn static void worker_resign_and_exit(const char *why, bool crash);
+
+static void
+worker_resign_and_exit(const char *why, bool crash)
+{
+	pgq_fence_close();
+	if (worker_is_leader())
+	{
+		int			rc;
+
+		if (!crash)
+			worker_wait_settled(WORKER_RESIGN_SETTLE_MAX_MS);
+		rc = worker_reconcile_command(QUORUM_CMD_RESIGN, "");
+		if (rc != 0)
+			ereport(LOG,
+					(errcode(pgq_errcode(rc)),
+					 errmsg("pg_quorum could not resign the leadership: %s", why),
+					 pgq_errdetail_quorum(rc, quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
+		else
+			ereport(LOG,
+					(errmsg("pg_quorum resigned the leadership: %s", why),
+					 errdetail("The voters elect another leader without waiting for their election timeouts.")));
+	}
+	if (crash)
+		_exit(2);
+	proc_exit(1);
+}
+
+/*
+ * Whether a standby has flushed all WAL this server has flushed, so holds
+ * every commit acknowledged here.
+ */
+static bool
+worker_standby_has_all(void)
+{
+	char		names[QUORUM_VOTERS_MAX * 2][QUORUM_NAME_MAX + 1];
+	uint64		flush[QUORUM_VOTERS_MAX * 2];
+	XLogRecPtr	mine = GetFlushRecPtr(NULL);
+	int			n = pgq_action_streaming_standbys(names, flush, lengthof(names));
+
+	for (int i = 0; i < n; i++)
+		if (flush[i] >= mine)
+			return true;
+	return false;
+}
+
+/*
+ * SIGTERM on the leader (pg_ctl stop -m fast or smart, a service manager's
+ * stop): hand the leadership to the best standby first, as
+ * quorum.failover() does and with its guarantee (the target holds all the
+ * WAL this server flushed, libquorum's transfer waits for it).  Returns
+ * false, having said why in the log, when the stop must go on without one.
+ */
+static bool
+worker_hand_over_start(quorum_time_ms now)
+{
+	const char *why = NULL;
+	int			rc;
+
+	if (!worker_is_leader())
+		return false;
+	if (worker.election.paused)
+		why = "Automatic failover is paused.";
+	else if (worker.election.mode == PGQ_MODE_DEGRADED && !worker_standby_has_all())
+		why = "Synchronous mode is degraded and no standby has flushed every commit acknowledged here.";
+	if (why != NULL)
+	{
+		ereport(LOG,
+				(errmsg("pg_quorum stops without handing the leadership over"),
+				 errdetail("%s", why),
+				 errhint("The other servers elect a leader once their election timeouts pass.")));
+		return false;
+	}
+	pgq_fence_close();
+	rc = worker_reconcile_command(QUORUM_CMD_TRANSFER, "");
+	if (rc != 0)
+	{
+		ereport(LOG,
+				(errcode(pgq_errcode(rc)),
+				 errmsg("pg_quorum stops without handing the leadership over"),
+				 pgq_errdetail_quorum(rc, quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
+		return false;
+	}
+	ereport(LOG,
+			(errmsg("pg_quorum hands the leadership over to the best standby before stopping")));
+	/* Bounded by libquorum's own limit on a transfer, and a little more. */
+	worker.handover_until_ms = now +
+		quorum_timing_hand_over_ms(quorum_timing_election_max_ms(pgq_election_timeout_ms)) +
+		WORKER_HANDOVER_FACTS_MS * 10;
+	return true;
+}
+
+/*
+ * Told to stop: whether to leave now.  While a hand-over runs the loop goes
+ * on, with fresh facts (the transfer waits for a sample taken after the
+ * lease was given up).  Once another server leads, this one asks for an
+ * immediate shutdown, as a deposed primary does (actions.c): a fast one
+ * would write a shutdown checkpoint past the new leader's fork and stream
+ * it to standbys still following here; pg_quorum_rejoin rewinds what is
+ * left of it.  The postmaster's SIGQUIT then ends the worker.
+ */
+static bool
+worker_stop_due(quorum_time_ms now)
+{
+	if (!worker.stopping)
+	{
+		worker.stopping = true;
+		return !worker_hand_over_start(now);
+	}
+	if (worker.handed_over)
+		return now >= worker.handover_until_ms;
+	if (worker.election.leader[0] != '\0' && !worker_is_leader())
+	{
+		ereport(LOG,
+				(errmsg("pg_quorum handed the leadership over to \"%s\"; stopping at once",
+						worker.election.leader)));
+		worker.handed_over = true;
+		worker.handover_until_ms = now + WORKER_HANDOVER_QUIT_WAIT_MS;
+		pgq_action_stop_server();
+		return false;
+	}
+	if (now >= worker.handover_until_ms)
+	{
+		ereport(LOG,
+				(errmsg("pg_quorum could not hand the leadership over before stopping"),
+				 errdetail("No standby caught up and took it over in time."),
+				 errhint("The other servers elect a leader once their election timeouts pass.")));
+		return true;
+	}
+	worker.next_facts_ms = Min(worker.next_facts_ms, now + WORKER_HANDOVER_FACTS_MS);
+	return false;
+}
+
 static long
 worker_timeout_ms(quorum_time_ms now)
 {
@@ -988,6 +1204,9 @@ worker_timeout_ms(quorum_time_ms now)
 
 	if (worker.next_facts_ms <= now || worker.facts_due)
 		return 0;
+	if (worker.stopping)
+		timeout = Min(timeout, (long) (worker.handover_until_ms > now ?
+									   worker.handover_until_ms - now : 0));
 	if (hurry >= 0)
 		timeout = Min(timeout, hurry);
 	return Min(timeout, (long) (worker.next_facts_ms - now));
@@ -1095,13 +1314,14 @@ pgq_worker_main(Datum main_arg)
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, worker_sigterm);
+	pqsignal(SIGQUIT, worker_sigquit);
 	BackgroundWorkerUnblockSignals();
 
 	worker_start();
 	set = CreateWaitEventSet(NULL, 3);
 	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(set, WL_SOCKET_READABLE, quorum_runtime_fd(worker.rt), NULL, NULL);
-	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(set, WL_POSTMASTER_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "pg_quorum worker loop",
 									 ALLOCSET_DEFAULT_SIZES);
 
@@ -1111,12 +1331,16 @@ pgq_worker_main(Datum main_arg)
 		bool		reloaded = false;
 		MemoryContext old;
 
-		(void) WaitEventSetWait(set, worker_timeout_ms(quorum_runtime_now_ms()),
-								&event, 1, PGQ_WAIT_EVENT_MAIN);
+		if (WaitEventSetWait(set, worker_timeout_ms(quorum_runtime_now_ms()),
+							 &event, 1, PGQ_WAIT_EVENT_MAIN) == 1 &&
+			(event.events & WL_POSTMASTER_DEATH))
+			worker_resign_and_exit("the postmaster died", false);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 
-		if (got_sigterm)
+		if (got_sigquit)
+			worker_resign_and_exit("the server is restarting after a crash, or stopping at once", true);
+		if (got_sigterm && worker_stop_due(quorum_runtime_now_ms()))
 			worker_leave_and_exit();
 		if (ConfigReloadPending)
 		{

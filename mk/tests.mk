@@ -36,10 +36,17 @@ soak-chaos:
 bench-detection:
 	@bash scripts/sandbox.sh perl test/bench/detection.pl $(PGQ_BENCH_RUNS)
 
-# Unplanned failover: kill -9 of the primary to the first acknowledged
-# write on the new primary (measures, asserts nothing).
+# Failover: kill -9 of the postmaster, of every process, pg_ctl stop -m
+# fast and quorum.failover() of the primary, each to the first acknowledged
+# write on another server, in synchronous and asynchronous mode (measures,
+# asserts nothing); PGQ_BENCH_CASES, PGQ_BENCH_MODES and PGQ_BENCH_DIRTY_MB
+# narrow or change it.
+PGQ_BENCH_CASES ?= postmaster all stop switchover
+PGQ_BENCH_MODES ?= sync async
 bench-failover:
-	@bash scripts/sandbox.sh perl test/bench/failover.pl $(PGQ_BENCH_RUNS)
+	@for c in $(PGQ_BENCH_CASES); do for m in $(PGQ_BENCH_MODES); do \
+		bash scripts/sandbox.sh perl test/bench/failover.pl $(or $(PGQ_BENCH_RUNS),5) $$c $$m \
+		  $(PGQ_BENCH_DIRTY_MB) || exit 1; done; done
 
 # Planned switchover: quorum.failover() to the first acknowledged write on
 # the target.

@@ -333,6 +333,7 @@ node_command(quorum_node *node, const struct quorum_command *cmd)
 		case QUORUM_CMD_RESUME:
 		case QUORUM_CMD_ADD_VOTER:
 		case QUORUM_CMD_REMOVE_VOTER:
+		case QUORUM_CMD_RESIGN:
 			return quorum__node_raft_command(node, cmd);
 		case QUORUM_CMD_FORGET:
 			return node_forget(node, cmd->name);

@@ -190,7 +190,8 @@ quorum__node_raft_command(struct quorum_node *node,
 						  const struct quorum_command *cmd)
 {
 	struct quorum__raft *r = &node->raft;
-	bool		named = cmd->type != QUORUM_CMD_PAUSE && cmd->type != QUORUM_CMD_RESUME;
+	bool		named = cmd->type != QUORUM_CMD_PAUSE && cmd->type != QUORUM_CMD_RESUME &&
+		cmd->type != QUORUM_CMD_RESIGN;
 	int			rc = named ? node_raft_name_arg(node, cmd,
 												cmd->type != QUORUM_CMD_TRANSFER) : 0;
 
@@ -213,6 +214,12 @@ quorum__node_raft_command(struct quorum_node *node,
 									  QUORUM_DECISION_REMOVE_VOTER,
 									  cmd->name, node->now_ms);
 			return node_raft_explain(node, "voter change", rc);
+		case QUORUM_CMD_RESIGN:
+			if (quorum__raft_resign(r, node->now_ms) == 0)
+				return 0;
+			snprintf(node->errmsg, sizeof(node->errmsg),
+					 "resign: this node is not the leader");
+			return QUORUM_ESTATE;
 		case QUORUM_CMD_JOIN:
 		case QUORUM_CMD_LEAVE:
 		case QUORUM_CMD_FORGET:

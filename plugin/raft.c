@@ -630,6 +630,9 @@ raft_check_term(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 				return false;
 			}
 			return msg->term == r->d.term;
+		case QUORUM__RAFT_MSG_RESIGN:
+			/* Only the leader of our own term can end our stickiness. */
+			return msg->term == r->d.term;
 	}
 	return false;
 }
@@ -678,6 +681,9 @@ quorum__raft_receive(struct quorum__raft *r, const struct quorum__raft_msg *msg,
 			break;
 		case QUORUM__RAFT_MSG_HELLO:
 			quorum__raft_on_hello(r, msg);
+			break;
+		case QUORUM__RAFT_MSG_RESIGN:
+			quorum__raft_on_resign(r, msg);
 			break;
 	}
 }
@@ -802,7 +808,7 @@ quorum__raft_msg_type_name(enum quorum__raft_msg_type type)
 {
 	static const char *const names[] = {"?", "prevote", "prevote-resp", "vote",
 		"vote-resp", "append", "append-resp", "snapshot", "timeout-now",
-	"propose", "hello"};
+	"propose", "hello", "resign"};
 
 	return (unsigned) type <= QUORUM__RAFT_MSG_TYPE_MAX ? names[type] : "?";
 }

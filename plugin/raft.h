@@ -24,6 +24,7 @@
  *   raft_election.c  timers, pre-vote, vote, the election restriction
  *   raft_log.c       the decision log: append, commit, apply, compaction
  *   raft_lease.c     heartbeat rounds, lease, check-quorum, transfer
+ *   raft_resign.c    a dying leader's resignation
  *
  * Everything is allocated by quorum__raft_init(); nothing after.
  *
@@ -318,5 +319,10 @@ void		quorum__raft_lease_update(struct quorum__raft *r);
 void		quorum__raft_lease_drop(struct quorum__raft *r);
 void		quorum__raft_transfer_start(struct quorum__raft *r, const char *target);
 quorum_time_ms quorum__raft_leader_deadline(const struct quorum__raft *r);
+
+/* raft_resign.c */
+int			quorum__raft_resign(struct quorum__raft *r, quorum_time_ms now_ms);
+void		quorum__raft_on_resign(struct quorum__raft *r,
+								   const struct quorum__raft_msg *msg);
 
 #endif							/* QUORUM_RAFT_H */

@@ -49,9 +49,10 @@ enum quorum__raft_msg_type
 	QUORUM__RAFT_MSG_SNAPSHOT,	/* for a follower behind the snapshot */
 	QUORUM__RAFT_MSG_TIMEOUT_NOW,	/* leadership transfer: campaign now */
 	QUORUM__RAFT_MSG_PROPOSE,	/* a follower forwards a decision */
-	QUORUM__RAFT_MSG_HELLO		/* not bootstrapped yet: here I am */
+	QUORUM__RAFT_MSG_HELLO,		/* not bootstrapped yet: here I am */
+	QUORUM__RAFT_MSG_RESIGN		/* the leader of the term leaves office now */
 };
-#define QUORUM__RAFT_MSG_TYPE_MAX QUORUM__RAFT_MSG_HELLO
+#define QUORUM__RAFT_MSG_TYPE_MAX QUORUM__RAFT_MSG_RESIGN
 
 /* Why a (pre-)vote was refused; carried for traces and quick retries. */
 enum quorum__raft_refusal

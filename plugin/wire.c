@@ -643,6 +643,7 @@ wire_raft_body_size(const struct quorum__raft_msg *m)
 				size += 1 + wire_strlen(m->u.snapshot.snap.voters[i], QUORUM_NAME_MAX);
 			return size;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+		case QUORUM__RAFT_MSG_RESIGN:
 			return 0;
 		case QUORUM__RAFT_MSG_PROPOSE:
 			return wire_entry_size(&m->u.propose.entry);
@@ -700,6 +701,7 @@ wire_raft_check(const struct quorum__raft_msg *m)
 					return false;
 			return true;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+		case QUORUM__RAFT_MSG_RESIGN:
 			return true;
 		case QUORUM__RAFT_MSG_PROPOSE:
 			return wire_entry_check(&m->u.propose.entry, QUORUM_DECISION_ADD_VOTER);
@@ -774,6 +776,7 @@ wire_put_raft_body(wire_cursor *c, const struct quorum__raft_msg *m)
 			wire_put_uint(c, m->u.snapshot.round, 8);
 			break;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+		case QUORUM__RAFT_MSG_RESIGN:
 			break;
 		case QUORUM__RAFT_MSG_PROPOSE:
 			wire_put_entry(c, &m->u.propose.entry);
@@ -923,6 +926,7 @@ wire_get_raft(wire_cursor *c, struct quorum__raft_msg *m)
 			wire_get_snapshot(c, m);
 			break;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+		case QUORUM__RAFT_MSG_RESIGN:
 			break;
 		case QUORUM__RAFT_MSG_PROPOSE:
 			wire_get_entry(c, &m->u.propose.entry, QUORUM_DECISION_ADD_VOTER);

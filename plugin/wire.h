@@ -43,7 +43,7 @@
  *     SNAPSHOT                 index (8) | term (8) | config_id (8)
  *                              | paused (1) | count (1) | count * name (str)
  *                              | round (8)
- *     TIMEOUT_NOW              nothing
+ *     TIMEOUT_NOW, RESIGN      nothing
  *     PROPOSE                  entry
  *     HELLO                    voter (1)
  *   pos      timeline (4) | lsn (8) | role (1) | priority (4, signed)

@@ -217,7 +217,16 @@ enum quorum_command_type
 	 * back only if it is heard alive again.  A host runs it on every server
 	 * after the member's REMOVE_VOTER decision commits.
 	 */
-	QUORUM_CMD_FORGET
+	QUORUM_CMD_FORGET,
+
+	/*
+	 * The leader leaves office at once, giving its lease up first, and
+	 * tells the voters, who campaign without waiting out their election
+	 * timeouts: for a host that knows its database is gone (a dead
+	 * process, a crash) and has stopped committing.  QUORUM_ESTATE when
+	 * this node is not the leader.
+	 */
+	QUORUM_CMD_RESIGN
 };
 
 struct quorum_command

@@ -1,19 +1,32 @@
-# test/bench/failover.pl [RUNS]: unplanned failover time on real servers.
+# test/bench/failover.pl [RUNS] [CASE] [MODE] [DIRTY_MB]: failover time on
+# real servers.
 #
-# Three voters (node1 primary, node2 and node3 standbys) in synchronous
-# mode with the default pg_quorum timings, and the test workload
-# (PgQuorum::Workload) writing to all three servers throughout: one write
-# at a time per server over a Unix socket, every 5 ms, and again 5 ms after
-# a refusal.  Each run kills the current primary's postmaster with SIGKILL
-# and measures the time from the kill to the first write a surviving server
+# Three voters (node1 primary, node2 and node3 standbys) with the default
+# pg_quorum timings and production settings (PgQuorum::Test), and the test
+# workload (PgQuorum::Workload) writing to all three servers throughout:
+# one write at a time per server over a Unix socket, every 5 ms, and again
+# 5 ms after a refusal.  Each run does CASE to the current primary and
+# measures the time from it to the first write a surviving server
 # acknowledges (the client's COMMIT returning), then brings the old primary
-# back as a standby with pg_quorum_rejoin and waits until the cluster is
-# whole again (all alive, everyone following the leader, synchronous mode)
-# before the next run.  RUNS defaults to $PGQ_BENCH_RUNS or 5.  It measures
-# and asserts nothing; run it with "make bench-failover".
+# back as a standby with pg_quorum_rejoin (timed too) and waits until the
+# cluster is whole again (all alive, everyone following the leader, and in
+# synchronous mode, synchronous) before the next run.  CASE is:
+#
+#   postmaster  kill -9 of the postmaster only (its children see it die)
+#   all         kill -9 of every process of the server at once
+#   stop        pg_ctl stop -m fast
+#   switchover  SELECT quorum.failover() on the primary
+#
+# MODE is sync (the default) or async (pg_quorum.synchronous = off).
+# DIRTY_MB > 0 dirties that many MB of a table with one UPDATE just before
+# each run, so that the server has dirty buffers to write when it stops.
+# RUNS defaults to $PGQ_BENCH_RUNS or 5; the other arguments can come from
+# $PGQ_BENCH_CASE, $PGQ_BENCH_MODE and $PGQ_BENCH_DIRTY_MB.  It measures and
+# asserts nothing; run it with "make bench-failover", which runs every
+# case in both modes.
 #
 # Each run also shows, from the new leader's quorum.events, when it became
-# leader and when it promoted itself (relative to the kill; wall clock of
+# leader and when it promoted itself (relative to the event; wall clock of
 # the same machine).
 
 use strict;
@@ -33,11 +46,22 @@ use PgQuorum::Workload;
 sub report { Test::More->builder->output->print(@_); return; }
 sub reportf { report(sprintf(shift, @_)); return; }
 
-my $runs = shift // $ENV{PGQ_BENCH_RUNS} // 5;
+my $runs  = shift // $ENV{PGQ_BENCH_RUNS} // 5;
+my $case  = shift // $ENV{PGQ_BENCH_CASE} // 'postmaster';
+my $mode  = shift // $ENV{PGQ_BENCH_MODE} // 'sync';
+my $dirty = shift // $ENV{PGQ_BENCH_DIRTY_MB} // 0;
 my $bound_s = 120;    # give up on a run after this long
 my $now = \&PgQuorum::Workload::now;
+my %what = (
+	postmaster => 'kill -9 of the postmaster',
+	all        => 'kill -9 of every process',
+	stop       => 'pg_ctl stop -m fast',
+	switchover => 'quorum.failover()');
+die "unknown case \"$case\" (one of: @{[ sort keys %what ]})\n" unless $what{$case};
+die "unknown mode \"$mode\" (sync or async)\n" unless $mode =~ /^(sync|async)$/;
+my $sync = $mode eq 'sync';
 
-my $c = new_failover_cluster();
+my $c = new_failover_cluster(synchronous => $sync);
 my @nodes = @{ $c->{nodes} };
 my $wl = PgQuorum::Workload->start(
 	nodes    => \@nodes,
@@ -47,7 +71,17 @@ my $wl = PgQuorum::Workload->start(
 
 my @settings = map { "$_=" . $nodes[0]->safe_psql('postgres', "SHOW pg_quorum.$_") }
   qw(election_timeout heartbeat_interval probe_interval synchronous);
-report "failover benchmark: 3 servers, $runs runs, @settings\n";
+report "failover benchmark: $what{$case}, $mode, "
+  . ($dirty ? "$dirty MB dirtied before each run, " : '')
+  . "3 servers, $runs runs, @settings\n";
+if ($dirty)
+{
+	# A table of about $dirty MB (rows of about 1 kB) to dirty before each run.
+	$nodes[0]->safe_psql('postgres',
+		'CREATE TABLE IF NOT EXISTS bench_dirty (id int PRIMARY KEY, pad text); '
+		  . "INSERT INTO bench_dirty SELECT g, repeat('x', 1000) FROM generate_series(1, $dirty * 1000) g "
+		  . 'ON CONFLICT DO NOTHING');
+}
 
 # stable(): the leader once the cluster is whole: one writable leader known
 # to all, the others streaming from it, all members alive everywhere,
@@ -65,8 +99,8 @@ sub stable
 		defined wait_following($node, $leader, $bound_s)
 		  or die $node->name . ' does not follow ' . $leader->name . "\n";
 	}
-	defined wait_for_query($leader, 'SELECT mode FROM quorum.status', 'sync', $bound_s)
-	  or die $leader->name . " is not in synchronous mode\n";
+	defined wait_for_query($leader, 'SELECT mode FROM quorum.status', $mode, $bound_s)
+	  or die $leader->name . " is not in $mode mode\n";
 	$wl->wait_ack($bound_s, server => $leader->name, sent_after => $now->())
 	  or die $leader->name . " acknowledges no write\n";
 	return $leader;
@@ -90,47 +124,93 @@ sub events_after
 	return \%ev;
 }
 
-my @times;
+# The case's fault, done to $victim; returns once it is done.
+sub strike
+{
+	my ($victim) = @_;
+	if ($case eq 'postmaster')
+	{
+		$victim->kill9;
+	}
+	elsif ($case eq 'all')
+	{
+		kill 'KILL', server_pids($victim);
+		$victim->{_pid} = undef;    # as kill9 does
+	}
+	elsif ($case eq 'stop')
+	{
+		$victim->stop('fast');
+	}
+	else
+	{
+		my ($out, $err) = ('', '');
+		$victim->psql('postgres', 'SELECT quorum.failover()', stdout => \$out, stderr => \$err);
+		report "quorum.failover() failed: $err\n" if $err =~ /ERROR/;
+	}
+	return;
+}
+
+my (@times, @rejoins);
 for my $run (1 .. $runs)
 {
 	my $victim = stable();
 	my @rest = grep { $_ != $victim } @nodes;
+	$victim->safe_psql('postgres', 'UPDATE bench_dirty SET pad = pad') if $dirty;
 	my $wall = Time::HiRes::time();
-	my $t_kill = $now->();
-	$victim->kill9;
-	my $first = $wl->wait_ack($bound_s, server => [ map { $_->name } @rest ], done_after => $t_kill)
-	  or die "run $run: no write acknowledged after killing " . $victim->name . "\n";
-	my $took = $first->{done} - $t_kill;
+	my $t0 = $now->();
+	strike($victim);
+	my $first = $wl->wait_ack($bound_s, server => [ map { $_->name } @rest ], done_after => $t0)
+	  or die "run $run: no write acknowledged after the $what{$case} of " . $victim->name . "\n";
+	my $took = $first->{done} - $t0;
 	push @times, $took;
 	my ($new) = grep { $_->name eq $first->{server} } @rest;
 	my $st = cluster_status($new);
 	my $ev = $st ? events_after($new, $st->{term}, $wall) : {};
 	my $last = (sort { $b->{done} <=> $a->{done} }
 		  $wl->acked(server => $victim->name))[0];
-	reportf "run %d: killed %s; %s writable, first write acknowledged %.3f s after the kill "
-	  . "(%s; last write acknowledged by %s at %+.3f s)\n",
-	  $run, $victim->name, $new->name, $took,
-	  join(', ', map { sprintf('%s +%.3f s', $_, $ev->{$_}) } sort { $ev->{$a} <=> $ev->{$b} } keys %$ev)
-	  || 'no events',
-	  $victim->name, $last ? $last->{done} - $t_kill : 0;
 
-	defined wait_processes_gone($victim, $bound_s)
+	# Gone: killed, stopped, or (deposed) stopping by itself.
+	defined($victim->{_pid} ? wait_stopped($victim, $bound_s) : wait_processes_gone($victim, $bound_s))
 	  or die "run $run: processes of " . $victim->name . " survived\n";
+	my $t_rejoin = $now->();
 	my ($rc, $out) = rejoin($victim, @rest);
 	die "run $run: pg_quorum_rejoin failed:\n$out\n" if $rc != 0;
+	push @rejoins, $now->() - $t_rejoin;
+	reportf "run %d: %s of %s; %s writable, first write acknowledged %.3f s after it "
+	  . "(%s; last write acknowledged by %s at %+.3f s); pg_quorum_rejoin took %.3f s\n",
+	  $run, $what{$case}, $victim->name, $new->name, $took,
+	  join(', ', map { sprintf('%s +%.3f s', $_, $ev->{$_}) } sort { $ev->{$a} <=> $ev->{$b} } keys %$ev)
+	  || 'no events',
+	  $victim->name, $last ? $last->{done} - $t0 : 0, $rejoins[-1];
 	$victim->start;
 }
 stable();
 my @records = $wl->stop;
 $_->stop for @nodes;
 
+# The value below which a fraction $q of the sorted list falls (nearest rank).
+sub quantile
+{
+	my ($q, @sorted) = @_;
+	my $i = int($q * @sorted + 0.999999) - 1;
+	return $sorted[ $i < 0 ? 0 : $i ];
+}
+
+sub median
+{
+	my @sorted = @_;
+	return @sorted % 2
+	  ? $sorted[ $#sorted / 2 ]
+	  : ($sorted[ @sorted / 2 - 1 ] + $sorted[ @sorted / 2 ]) / 2;
+}
+
 my @sorted = sort { $a <=> $b } @times;
-my $median = @sorted % 2
-  ? $sorted[ $#sorted / 2 ]
-  : ($sorted[ @sorted / 2 - 1 ] + $sorted[ @sorted / 2 ]) / 2;
-reportf "failover time (kill -9 of the primary to the first acknowledged write) over %d runs: "
-  . "median %.3f s, min %.3f s, max %.3f s\n",
-  scalar(@times), $median, min(@times), max(@times);
+my @rsorted = sort { $a <=> $b } @rejoins;
+reportf "failover time (%s, %s%s, to the first acknowledged write elsewhere) over %d runs: "
+  . "median %.3f s, p90 %.3f s, max %.3f s, min %.3f s\n",
+  $what{$case}, $mode, $dirty ? ", $dirty MB dirty" : '', scalar(@times),
+  median(@sorted), quantile(0.9, @sorted), max(@times), min(@times);
+reportf "pg_quorum_rejoin time: median %.3f s, max %.3f s\n", median(@rsorted), max(@rejoins);
 reportf "workload: %d writes, %d acknowledged\n", scalar(@records),
   scalar(grep { $_->{status} eq 'ok' } @records);
 

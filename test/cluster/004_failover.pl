@@ -66,16 +66,7 @@ note(sprintf('node1 stopped for %.3f s', $t_cont - $t_stop));
 ok($wl->wait_ack($fail_s, server => 'node1', sent_after => $t_cont),
 	'writes resume on node1 after SIGCONT');
 
-my @changed = watch_for(
-	$watch_s,
-	sub {
-		map {
-			my $st = cluster_status($_);
-			(!$st || ($st->{leader} // '') ne 'node1' || $st->{term} != $term)
-			  ? $_->name . ': ' . ($st ? 'leader ' . ($st->{leader} // 'none') . " term $st->{term}" : 'no answer')
-			  : ''
-		} @nodes;
-	});
+my @changed = leader_changes(\@nodes, 'node1', $term, $watch_s);
 is(join('; ', @changed), '', "for ${watch_s}s after SIGCONT, node1 stays leader in term $term everywhere");
 is($wl->first_ack(server => [ 'node2', 'node3' ]), undef, 'no standby accepted a write');
 is(query($node1, "SELECT count(*) FROM quorum.events WHERE event = 'promoted'"),

@@ -755,6 +755,72 @@ test_leader_crash_failover(void **state)
 	T_NO_VIOLATION();
 }
 
+/* A RESIGN from node from to node to in term, delivered now. */
+static void
+t_resign_to(unsigned from, unsigned to, uint64_t term)
+{
+	struct quorum__raft_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = QUORUM__RAFT_MSG_RESIGN;
+	strcpy(m.from, W->node[from].cfg.name);
+	strcpy(m.to, W->node[to].cfg.name);
+	m.term = term;
+	m.config_id = W->node[to].r.d.snap.config_id;
+	quorum__raft_receive(&W->node[to].r, &m, t_local(to, W->now));
+	t_output(to);
+}
+
+/*
+ * A leader whose database died resigns (raft_resign.c): the others elect a
+ * leader long before the minimum election timeout, with one lease at a
+ * time throughout; a RESIGN from a follower, of another term, or replayed
+ * once the term moved on changes nothing, and only a leader can resign.
+ */
+static void
+test_leader_resigns(void **state)
+{
+	unsigned	old,
+				a,
+				b;
+	int			l;
+	quorum_time_ms at;
+
+	(void) state;
+	t_world(3, 3, 7);
+	t_boot_all();
+	assert_true(t_wait(t_stable, 2 * T_ELECTION_MAX_MS + 200));
+	old = (unsigned) t_leader();
+	a = (old + 1) % 3;
+	b = (old + 2) % 3;
+	t_run_for(537);
+
+	t_resign_to(a, b, W->node[b].r.d.term);
+	t_resign_to(old, b, W->node[b].r.d.term - 1);
+	t_resign_to(old, b, W->node[b].r.d.term + 1);
+	assert_string_equal(W->node[b].r.leader, W->node[old].cfg.name);
+	assert_int_equal(quorum__raft_resign(&W->node[a].r, t_local(a, W->now)), QUORUM_ESTATE);
+	t_output(a);
+
+	at = W->now;
+	assert_int_equal(quorum__raft_resign(&W->node[old].r, t_local(old, W->now)), 0);
+	assert_false(quorum__raft_has_lease(&W->node[old].r, t_local(old, W->now)));
+	t_output(old);
+	t_crash(old);
+	t_not = (int) old;
+	assert_true(t_wait(t_stable_new, QUORUM__RAFT_ELECTION_MIN_MS / 2));
+	assert_true(W->now - at < QUORUM__RAFT_ELECTION_MIN_MS / 2);
+	l = t_leader();
+	assert_int_equal(W->node[l].r.d.term, 2);
+
+	/* The old term's RESIGN, replayed, leaves the new leader in place. */
+	t_resign_to(old, (unsigned) l == a ? b : a, 1);
+	t_run_for(3 * T_ELECTION_MAX_MS);
+	assert_int_equal(t_leader(), l);
+	assert_int_equal(W->node[l].r.d.term, 2);
+	T_NO_VIOLATION();
+}
+
 /*
  * Both followers' timers run out at the same instant, or a round trip
  * apart: the lower-ranked one yields at the pre-vote (or, having just
@@ -1839,6 +1905,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_single_voter, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_election_many_seeds, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_leader_crash_failover, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_leader_resigns, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_candidates_no_split, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_vote_resent, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_pause_one_second_no_election, t_setup, t_teardown),

@@ -158,6 +158,7 @@ make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
 			r->u.snapshot.round = 1234;
 			break;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+		case QUORUM__RAFT_MSG_RESIGN:
 			break;
 		case QUORUM__RAFT_MSG_PROPOSE:
 			r->u.propose.entry.type = (uint8_t) (2 + kind % 5);
@@ -322,6 +323,7 @@ assert_raft_equal(const struct quorum__raft_msg *a, const struct quorum__raft_ms
 			assert_true(a->u.snapshot.round == b->u.snapshot.round);
 			break;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+		case QUORUM__RAFT_MSG_RESIGN:
 			break;
 		case QUORUM__RAFT_MSG_PROPOSE:
 			assert_int_equal(a->u.propose.entry.type, b->u.propose.entry.type);
@@ -1443,8 +1445,9 @@ test_raft_header_fields(void **state)
 	{
 		bb_raft(t);
 		bb_uint(&raw, 0, 1);
-		/* Only TIMEOUT_NOW has an empty body; the rest are truncated. */
-		assert_int_equal(decode_raw(), t == QUORUM__RAFT_MSG_TIMEOUT_NOW ? 0 :
+		/* Only TIMEOUT_NOW and RESIGN have an empty body; the rest are truncated. */
+		assert_int_equal(decode_raw(), t == QUORUM__RAFT_MSG_TIMEOUT_NOW ||
+						 t == QUORUM__RAFT_MSG_RESIGN ? 0 :
 						 QUORUM_EMALFORMED);
 	}
 	for (size_t n = 0; n <= QUORUM_NAME_MAX + 1; n++)

@@ -28,7 +28,7 @@ our @EXPORT = qw(
   wait_processes_gone fatal_messages
   new_failover_cluster server_pids freeze thaw cluster_status wait_for_leader
   try_sql wait_stopped rejoin read_rows_offline check_workload
-  wait_following following_sql stop_all give_up watch_for assert_writes_refused
+  wait_following following_sql stop_all give_up watch_for leader_changes assert_writes_refused
   witness_start witness_restart witness_stop
 );
 
@@ -584,6 +584,24 @@ sub watch_for
 			return 0;
 		});
 	return @seen;
+}
+
+# leader_changes(\@nodes, $name, $term, $seconds): watch for $seconds
+# (watch_for) that every server names $name the leader in $term; returns
+# what differed, one string per server and state, empty when nothing did.
+sub leader_changes
+{
+	my ($nodes, $name, $term, $seconds) = @_;
+	return watch_for(
+		$seconds,
+		sub {
+			map {
+				my $st = cluster_status($_);
+				(!$st || ($st->{leader} // '') ne $name || $st->{term} != $term)
+				  ? $_->name . ': ' . ($st ? 'leader ' . ($st->{leader} // 'none') . " term $st->{term}" : 'no answer')
+				  : ''
+			} @$nodes;
+		});
 }
 
 # assert_writes_refused($node, $seconds, $sql): try the write $sql on $node
