@@ -104,12 +104,18 @@
  * E_V capped at the leader's own E; the lease runs until the time that a
  * majority (the leader counting itself with its own E) supports.  Each V of
  * that majority is then bound by its own promise, which is all the claim
- * uses.  An answer without a promise (a peer too old to send one) supports
- * no lease: its E is unknown (issue 9, H6).  The voter, not the leader,
- * carries the number because only the voter's own timer can keep it: a
- * voter that crashed and restarted has forgotten any longer promise a
- * leader might have asked of it.  What remains is a voter restarted with a
- * shorter E within a lease it supported with the longer one.
+ * uses (issue 9, H6).  The voter, not the leader, carries the number
+ * because only the voter's own timer can keep it: a voter that crashed and
+ * restarted has forgotten any longer promise a leader might have asked of
+ * it.  What remains is a voter restarted with a shorter E within a lease it
+ * supported with the longer one.
+ *
+ * Release 0.1 sends no promise, and its leader cannot decode an answer with
+ * one.  So a leader asks for promises (a bit 0.1 echoes unread, wire.h), a
+ * voter sends one only when asked, and an answer without one, from a 0.1
+ * voter, counts as promising the leader's own E: the rule before H6, which
+ * holds while every server has the same E, a condition of a rolling upgrade
+ * from 0.1 (README).
  *
  * Defaults: heartbeat 100 ms, E = 1200 ms, max 1600 ms, rho = 0.5 %,
  * margin 100 ms, so L = 1088 ms.  A leader stopped for 1 s (SIGSTOP) comes
@@ -518,9 +524,6 @@ quorum__raft_msg_new(struct quorum__raft *r, enum quorum__raft_msg_type type,
 	snprintf(m->to, sizeof(m->to), "%s", to);
 	m->term = r->d.term;
 	m->config_id = r->d.snap.config_id;
-	/* What raft_sticky() keeps; the leader's lease rests on it (raft_lease.c). */
-	if (type == QUORUM__RAFT_MSG_APPEND_RESP)
-		m->u.append_resp.promise_ms = (uint32_t) r->cfg.election_timeout_min_ms;
 	return m;
 }
 

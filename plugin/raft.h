@@ -118,7 +118,7 @@ struct quorum__raft_peer
 	quorum_time_ms last_ack_ms;
 	struct quorum__raft_pos pos;	/* from its last APPEND_RESP */
 	bool		pos_known;
-	uint32_t	promise_ms;		/* ... and its promise; 0 = unknown */
+	uint32_t	promise_ms;		/* ... and its promise; 0 = 0.1, ours */
 	/* Candidate's bookkeeping, reset on every (pre-)election started. */
 	bool		granted;
 	quorum_time_ms ask_after_ms;	/* refused: do not ask again before */
@@ -137,7 +137,7 @@ struct quorum__raft_stats
 	uint64_t	transfers;
 	uint64_t	leases_gained;
 	uint64_t	step_downs;		/* check-quorum */
-	uint64_t	acks_unpromised;	/* answers that name no promise (old peers) */
+	uint64_t	acks_unpromised;	/* answers that name no promise (0.1 peers) */
 	uint64_t	msgs_dropped;	/* output batch full, or foreign cluster */
 };
 

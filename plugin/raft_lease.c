@@ -147,9 +147,12 @@ lease_majority_round(const struct quorum__raft *r)
 
 /*
  * The lease a voter's promise of promise_ms supports: L of the essay in
- * raft.c for that voter's E, never more than our own E gives.  The build
- * with QUORUM_BREAK_PROMISE takes every voter to promise what we do, as
- * before issue 9's H6, to prove that the simulator catches the difference.
+ * raft.c for that voter's E, never more than our own E gives.  A 0.1 voter
+ * names none (0): it is taken to have our own E, the rule before issue 9's
+ * H6, which only holds if every server runs with the same election timeout
+ * while 0.1 takes part (README, "Upgrading pg_quorum").  The build with
+ * QUORUM_BREAK_PROMISE takes every voter to promise what we do, to prove
+ * that the simulator catches the difference.
  */
 static quorum_time_ms
 lease_for_promise(const struct quorum__raft *r, uint32_t promise_ms)
@@ -159,7 +162,7 @@ lease_for_promise(const struct quorum__raft *r, uint32_t promise_ms)
 #if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_PROMISE)
 	promise_ms = (uint32_t) r->cfg.election_timeout_min_ms;
 #endif
-	if (promise_ms >= c.election_timeout_min_ms)
+	if (promise_ms == 0 || promise_ms >= c.election_timeout_min_ms)
 		return r->lease_ms;
 	c.election_timeout_min_ms = promise_ms;
 	return quorum__raft_lease_length(&c);
@@ -193,10 +196,6 @@ lease_majority_until(const struct quorum__raft *r)
 		if (p == NULL || (round = p->acked_round) == 0 ||
 			round < r->term_first_round || r->round - round >= QUORUM__RAFT_ROUNDS)
 			continue;
-#if !(defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_PROMISE))
-		if (p->promise_ms == 0)
-			continue;
-#endif
 		until[i] = r->round_sent_ms[round % QUORUM__RAFT_ROUNDS] +
 			lease_for_promise(r, p->promise_ms);
 	}
@@ -261,7 +260,7 @@ quorum__raft_on_append_resp(struct quorum__raft *r,
 	if (msg->u.append_resp.promise_ms == 0 &&
 		(p->promise_ms != 0 || p->acked_round == 0))
 		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
-					 "%s names no election timeout (an older version): its answers support no lease",
+					 "%s names no election timeout (release 0.1): its answers count as if it had ours, so election timeouts must match until it is upgraded",
 					 msg->from);
 	if (msg->u.append_resp.promise_ms == 0)
 		r->stats.acks_unpromised++;

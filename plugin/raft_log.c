@@ -307,6 +307,7 @@ quorum__raft_send_append(struct quorum__raft *r, struct quorum__raft_peer *p)
 		{
 			m->u.snapshot.snap = r->d.snap;
 			m->u.snapshot.round = r->round;
+			m->u.snapshot.promise_asked = true;
 		}
 		return;
 	}
@@ -319,6 +320,7 @@ quorum__raft_send_append(struct quorum__raft *r, struct quorum__raft_peer *p)
 	m->u.append.prev_term = quorum__raft_term_at(r, p->next_index - 1, &known);
 	m->u.append.commit = r->commit;
 	m->u.append.round = r->round;
+	m->u.append.promise_asked = true;
 	for (uint64_t i = p->next_index;
 		 i <= last && m->u.append.n_entries < QUORUM__RAFT_APPEND_MAX; i++)
 		m->u.append.entries[m->u.append.n_entries++] = *quorum__raft_entry_at(r, i);
@@ -331,7 +333,7 @@ quorum__raft_send_append(struct quorum__raft *r, struct quorum__raft_peer *p)
 
 static void
 log_reply(struct quorum__raft *r, const char *to, bool success, uint64_t match,
-		  uint64_t round)
+		  uint64_t round, bool promise_asked)
 {
 	struct quorum__raft_msg *m = quorum__raft_msg_new(r, QUORUM__RAFT_MSG_APPEND_RESP, to);
 
@@ -342,6 +344,12 @@ log_reply(struct quorum__raft *r, const char *to, bool success, uint64_t match,
 	m->u.append_resp.round = round;
 	m->u.append_resp.pos = r->facts;
 	m->u.append_resp.voter = r->cfg.voter;
+	/*
+	 * What raft_sticky() keeps, which the leader's lease rests on
+	 * (raft_lease.c); a 0.1 leader does not ask, and could not decode it.
+	 */
+	if (promise_asked)
+		m->u.append_resp.promise_ms = (uint32_t) r->cfg.election_timeout_min_ms;
 }
 
 /*
@@ -424,7 +432,8 @@ quorum__raft_on_append(struct quorum__raft *r, const struct quorum__raft_msg *ms
 
 	if (msg->term < r->d.term)
 	{
-		log_reply(r, msg->from, false, last, msg->u.append.round);
+		log_reply(r, msg->from, false, last, msg->u.append.round,
+				  msg->u.append.promise_asked);
 		return;
 	}
 	log_leader_contact(r, msg->from);
@@ -433,7 +442,7 @@ quorum__raft_on_append(struct quorum__raft *r, const struct quorum__raft_msg *ms
 		 quorum__raft_term_at(r, prev, &known) != msg->u.append.prev_term))
 	{
 		log_reply(r, msg->from, false, QUORUM_MIN(last, prev - 1),
-				  msg->u.append.round);
+				  msg->u.append.round, msg->u.append.promise_asked);
 		return;
 	}
 	match = log_merge(r, msg);
@@ -442,7 +451,8 @@ quorum__raft_on_append(struct quorum__raft *r, const struct quorum__raft_msg *ms
 		r->commit = QUORUM_MAX(r->commit, QUORUM_MIN(msg->u.append.commit, match));
 		quorum__raft_apply(r);
 	}
-	log_reply(r, msg->from, true, match, msg->u.append.round);
+	log_reply(r, msg->from, true, match, msg->u.append.round,
+			  msg->u.append.promise_asked);
 }
 
 void
@@ -454,7 +464,7 @@ quorum__raft_on_snapshot(struct quorum__raft *r, const struct quorum__raft_msg *
 	if (msg->term < r->d.term)
 	{
 		log_reply(r, msg->from, false, quorum__raft_last_index(r),
-				  msg->u.snapshot.round);
+				  msg->u.snapshot.round, msg->u.snapshot.promise_asked);
 		return;
 	}
 	log_leader_contact(r, msg->from);
@@ -481,7 +491,8 @@ quorum__raft_on_snapshot(struct quorum__raft *r, const struct quorum__raft_msg *
 					 "snapshot from %s: index %llu, %u voters",
 					 msg->from, (unsigned long long) s->index, s->n_voters);
 	}
-	log_reply(r, msg->from, true, s->index, msg->u.snapshot.round);
+	log_reply(r, msg->from, true, s->index, msg->u.snapshot.round,
+			  msg->u.snapshot.promise_asked);
 }
 
 /* ---------------------------------------------------------------------

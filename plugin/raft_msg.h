@@ -96,6 +96,8 @@ struct quorum__raft_msg
 			uint64_t	prev_term;
 			uint64_t	commit;
 			uint64_t	round;	/* heartbeat round, echoed for the lease */
+			/* We read APPEND_RESP's promise_ms: send it (0.1 does not). */
+			bool		promise_asked;
 			uint32_t	n_entries;
 			struct quorum_decision entries[QUORUM__RAFT_APPEND_MAX];
 		}			append;		/* APPEND */
@@ -104,11 +106,14 @@ struct quorum__raft_msg
 			bool		success;
 			uint64_t	match_index;	/* or, failing, a hint: our last */
 			uint64_t	round;
+			/* As a 0.1 voter echoes it with the round; nothing reads it. */
+			bool		promise_asked;
 			struct quorum__raft_pos pos;
 			bool		voter;	/* the sender may be a voter */
 			/*
 			 * How long the sender refuses votes after hearing a leader (its
-			 * election_timeout_min_ms); 0 from a sender too old to say.
+			 * election_timeout_min_ms), sent only when asked; 0 from a 0.1
+			 * sender, which cannot say.
 			 */
 			uint32_t	promise_ms;
 		}			append_resp;	/* APPEND_RESP */
@@ -116,6 +121,7 @@ struct quorum__raft_msg
 		{
 			struct quorum_log_snapshot snap;
 			uint64_t	round;
+			bool		promise_asked;	/* as in APPEND */
 		}			snapshot;	/* SNAPSHOT */
 		struct
 		{

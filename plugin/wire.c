@@ -35,6 +35,8 @@
 /* The flags byte that ends an APPEND_RESP. */
 #define WIRE_RESP_VOTER 0x01
 #define WIRE_RESP_PROMISE 0x02		/* promise_ms (4) follows */
+/* A round's top bit: promise_asked (rounds never get near it). */
+#define WIRE_ROUND_ASK (UINT64_C(1) << 63)
 
 /*
  * A position in a buffer.  Once a read or write would pass the end, ok
@@ -685,16 +687,19 @@ wire_raft_check(const struct quorum__raft_msg *m)
 				m->u.vote_resp.granted ==
 				(m->u.vote_resp.refusal == QUORUM__RAFT_GRANTED);
 		case QUORUM__RAFT_MSG_APPEND:
-			if (m->u.append.n_entries > QUORUM__RAFT_APPEND_MAX)
+			if (m->u.append.n_entries > QUORUM__RAFT_APPEND_MAX ||
+				m->u.append.round >= WIRE_ROUND_ASK)
 				return false;
 			for (uint32_t i = 0; i < m->u.append.n_entries; i++)
 				if (!wire_entry_check(&m->u.append.entries[i], QUORUM_DECISION_NOOP))
 					return false;
 			return true;
 		case QUORUM__RAFT_MSG_APPEND_RESP:
-			return wire_role_valid(m->u.append_resp.pos.role);
+			return wire_role_valid(m->u.append_resp.pos.role) &&
+				m->u.append_resp.round < WIRE_ROUND_ASK;
 		case QUORUM__RAFT_MSG_SNAPSHOT:
-			if (m->u.snapshot.snap.n_voters > QUORUM_VOTERS_MAX)
+			if (m->u.snapshot.snap.n_voters > QUORUM_VOTERS_MAX ||
+				m->u.snapshot.round >= WIRE_ROUND_ASK)
 				return false;
 			for (unsigned i = 0; i < m->u.snapshot.snap.n_voters; i++)
 				if (!wire_name_check(m->u.snapshot.snap.voters[i]))
@@ -709,6 +714,29 @@ wire_raft_check(const struct quorum__raft_msg *m)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * A leader asks for promises in the top bit of the round of its APPEND or
+ * SNAPSHOT: release 0.1 reads a round only to echo it in its APPEND_RESP,
+ * and decodes any value, so it stays the one voter that answers without a
+ * promise, while a current voter answers with one only when asked, in a
+ * layout 0.1's leader could not decode.  Decoding strips the bit from every
+ * round, the echo of a 0.1 voter included.
+ */
+static void
+wire_put_round(wire_cursor *c, uint64_t round, bool asked)
+{
+	wire_put_uint(c, round | (asked ? WIRE_ROUND_ASK : 0), 8);
+}
+
+static uint64_t
+wire_get_round(wire_cursor *c, bool *asked)
+{
+	uint64_t	v = wire_get_uint(c, 8);
+
+	*asked = (v & WIRE_ROUND_ASK) != 0;
+	return v & ~WIRE_ROUND_ASK;
 }
 
 static void
@@ -750,7 +778,7 @@ wire_put_raft_body(wire_cursor *c, const struct quorum__raft_msg *m)
 			wire_put_uint(c, m->u.append.prev_index, 8);
 			wire_put_uint(c, m->u.append.prev_term, 8);
 			wire_put_uint(c, m->u.append.commit, 8);
-			wire_put_uint(c, m->u.append.round, 8);
+			wire_put_round(c, m->u.append.round, m->u.append.promise_asked);
 			wire_put_uint(c, m->u.append.n_entries, 1);
 			for (uint32_t i = 0; i < m->u.append.n_entries; i++)
 				wire_put_entry(c, &m->u.append.entries[i]);
@@ -758,7 +786,7 @@ wire_put_raft_body(wire_cursor *c, const struct quorum__raft_msg *m)
 		case QUORUM__RAFT_MSG_APPEND_RESP:
 			wire_put_uint(c, m->u.append_resp.success ? 1 : 0, 1);
 			wire_put_uint(c, m->u.append_resp.match_index, 8);
-			wire_put_uint(c, m->u.append_resp.round, 8);
+			wire_put_round(c, m->u.append_resp.round, m->u.append_resp.promise_asked);
 			wire_put_pos(c, &m->u.append_resp.pos);
 			wire_put_uint(c, (m->u.append_resp.voter ? WIRE_RESP_VOTER : 0) |
 						  (m->u.append_resp.promise_ms != 0 ? WIRE_RESP_PROMISE : 0), 1);
@@ -773,7 +801,7 @@ wire_put_raft_body(wire_cursor *c, const struct quorum__raft_msg *m)
 			wire_put_uint(c, m->u.snapshot.snap.n_voters, 1);
 			for (unsigned i = 0; i < m->u.snapshot.snap.n_voters; i++)
 				wire_put_str(c, m->u.snapshot.snap.voters[i], QUORUM_NAME_MAX, 1);
-			wire_put_uint(c, m->u.snapshot.round, 8);
+			wire_put_round(c, m->u.snapshot.round, m->u.snapshot.promise_asked);
 			break;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
 		case QUORUM__RAFT_MSG_RESIGN:
@@ -843,7 +871,7 @@ wire_get_append(wire_cursor *c, struct quorum__raft_msg *m)
 	m->u.append.prev_index = wire_get_uint(c, 8);
 	m->u.append.prev_term = wire_get_uint(c, 8);
 	m->u.append.commit = wire_get_uint(c, 8);
-	m->u.append.round = wire_get_uint(c, 8);
+	m->u.append.round = wire_get_round(c, &m->u.append.promise_asked);
 	m->u.append.n_entries = (uint32_t) wire_get_uint(c, 1);
 	if (m->u.append.n_entries > QUORUM__RAFT_APPEND_MAX)
 		c->ok = false;
@@ -865,14 +893,14 @@ wire_get_snapshot(wire_cursor *c, struct quorum__raft_msg *m)
 		c->ok = false;
 	for (unsigned i = 0; i < snap->n_voters && c->ok; i++)
 		wire_get_str(c, snap->voters[i], 1, QUORUM_NAME_MAX, 1);
-	m->u.snapshot.round = wire_get_uint(c, 8);
+	m->u.snapshot.round = wire_get_round(c, &m->u.snapshot.promise_asked);
 }
 
 /*
- * An APPEND_RESP's last byte was the voter flag (0 or 1), which older
- * versions still send and read; a promise rides behind a second bit, so an
- * older answer still decodes (promise 0: unknown), while an older decoder
- * drops a newer answer as malformed rather than misread it.
+ * An APPEND_RESP's last byte was the voter flag (0 or 1), which 0.1 still
+ * sends and reads; a promise rides behind a second bit, so a 0.1 answer
+ * still decodes (promise 0: unknown).  0.1's decoder would drop an answer
+ * with a promise as malformed, so only a leader that asked gets one.
  */
 static void
 wire_get_resp_flags(wire_cursor *c, struct quorum__raft_msg *m)
@@ -918,7 +946,7 @@ wire_get_raft(wire_cursor *c, struct quorum__raft_msg *m)
 		case QUORUM__RAFT_MSG_APPEND_RESP:
 			m->u.append_resp.success = wire_get_bool(c);
 			m->u.append_resp.match_index = wire_get_uint(c, 8);
-			m->u.append_resp.round = wire_get_uint(c, 8);
+			m->u.append_resp.round = wire_get_round(c, &m->u.append_resp.promise_asked);
 			wire_get_pos(c, &m->u.append_resp.pos);
 			wire_get_resp_flags(c, m);
 			break;

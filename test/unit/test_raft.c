@@ -78,7 +78,7 @@ struct t_world
 	uint64_t	rng;
 	int			drop_type;		/* drop messages of this type ... */
 	unsigned	drop_count;		/* ... this many times */
-	bool		old_version[T_MAX]; /* answers without a promise (H6) */
+	bool		old_version[T_MAX]; /* release 0.1 on the wire (t_enqueue) */
 	struct t_event ev[T_EVENTS_MAX];
 	size_t		n_ev;
 	char		term_leader[T_TERMS_MAX][QUORUM_NAME_MAX + 1];
@@ -194,8 +194,17 @@ t_enqueue(unsigned from, const struct quorum__raft_msg *m)
 	it->from = from;
 	it->to = (unsigned) to;
 	it->m = *m;
+	/* 0.1 asks for no promise, sends none, and echoes the ask unread. */
+	if (W->old_version[from] && m->type == QUORUM__RAFT_MSG_APPEND)
+		it->m.u.append.promise_asked = false;
+	if (W->old_version[from] && m->type == QUORUM__RAFT_MSG_SNAPSHOT)
+		it->m.u.snapshot.promise_asked = false;
 	if (W->old_version[from] && m->type == QUORUM__RAFT_MSG_APPEND_RESP)
 		it->m.u.append_resp.promise_ms = 0;
+	/* 0.1's decoder drops an answer with a promise as malformed. */
+	if (W->old_version[to] && m->type == QUORUM__RAFT_MSG_APPEND_RESP &&
+		m->u.append_resp.promise_ms != 0)
+		t_violate("n%u sent a promise to n%d, of release 0.1", from + 1, to + 1);
 }
 
 /* Invariants after every step: one leader per term, one lease at a time. */
@@ -1062,32 +1071,48 @@ test_lease_timeout_mismatch(void **state)
 }
 
 /*
- * An answer without a promise (a peer of an older version) supports no
- * lease: with one such voter of three the leader leans on the other, with
- * two it gets none, though it still leads and commits.
+ * A rolling upgrade from 0.1: an answer without a promise (a 0.1 voter)
+ * counts as promising the leader's own timeout, so old voters give a lease
+ * again, never longer than the leader's own timeout allows, though they
+ * refuse votes for longer; and a 0.1 leader gets no promise it could not
+ * decode (t_enqueue), while its voters still give it a lease.
  */
 static void
-test_lease_needs_promise(void **state)
+test_lease_old_peers(void **state)
 {
+	quorum_time_ms cut_at,
+				lost;
+
 	(void) state;
 	t_world(3, 3, 5);
+	t_election_timeout(1, 3000);
+	t_election_timeout(2, 3000);
 	W->node[0].facts.role = QUORUM_ROLE_PRIMARY;
-	W->old_version[1] = true;
+	W->old_version[1] = W->old_version[2] = true;
 	t_boot_all();
 	assert_true(t_wait(t_stable, 6000));
 	assert_int_equal(t_leader(), 0);
+	t_run_for(500);
 	assert_true(W->node[0].r.stats.acks_unpromised > 0);
+	assert_true(quorum__raft_has_lease(&W->node[0].r, t_local(0, W->now)));
+	cut_at = W->now;
+	t_isolate(0, true);
+	t_run_for(3000);
+	lost = t_last_at(0, QUORUM__RAFT_EV_LEASE_LOST);
+	assert_true(lost > 0 && lost <= cut_at + 1088);
+	T_NO_VIOLATION();
 
 	t_teardown(NULL);
 	t_setup(NULL);
 	t_world(3, 3, 5);
 	W->node[0].facts.role = QUORUM_ROLE_PRIMARY;
-	W->old_version[1] = W->old_version[2] = true;
+	W->old_version[0] = true;
 	t_boot_all();
-	t_run_for(6000);
+	assert_true(t_wait(t_stable, 6000));
 	assert_int_equal(t_leader(), 0);
-	assert_int_equal(t_count(0, QUORUM__RAFT_EV_LEASE_GAINED), 0);
-	assert_false(quorum__raft_has_lease(&W->node[0].r, t_local(0, W->now)));
+	t_run_for(500);
+	assert_true(W->node[0].r.stats.acks_unpromised > 0);
+	assert_true(quorum__raft_has_lease(&W->node[0].r, t_local(0, W->now)));
 	T_NO_VIOLATION();
 }
 
@@ -1914,7 +1939,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_check_quorum_step_down, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_lease_drift_no_overlap, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_lease_timeout_mismatch, t_setup, t_teardown),
-		cmocka_unit_test_setup_teardown(test_lease_needs_promise, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_lease_old_peers, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_wal_restriction_judge, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_wal_restriction_failover, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_priority_zero_never_candidate, t_setup, t_teardown),

@@ -123,7 +123,9 @@ make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
 			r->u.append.prev_index = 10;
 			r->u.append.prev_term = 4;
 			r->u.append.commit = 9;
-			r->u.append.round = UINT64_MAX - kind;
+			/* The highest round, its top bit being the ask. */
+			r->u.append.round = (UINT64_MAX >> 1) - kind;
+			r->u.append.promise_asked = kind % 2;
 			r->u.append.n_entries = kind % (QUORUM__RAFT_APPEND_MAX + 1);
 			for (uint32_t i = 0; i < r->u.append.n_entries; i++)
 			{
@@ -138,6 +140,7 @@ make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
 			r->u.append_resp.success = kind % 2;
 			r->u.append_resp.match_index = 12;
 			r->u.append_resp.round = 99;
+			r->u.append_resp.promise_asked = kind % 4 < 2;
 			r->u.append_resp.pos.timeline = 2;
 			r->u.append_resp.pos.lsn = 0x3000000;
 			r->u.append_resp.pos.role = QUORUM_ROLE_STANDBY;
@@ -156,6 +159,7 @@ make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
 				snprintf(r->u.snapshot.snap.voters[i],
 						 sizeof(r->u.snapshot.snap.voters[i]), "voter-%u", i);
 			r->u.snapshot.round = 1234;
+			r->u.snapshot.promise_asked = kind % 2;
 			break;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
 		case QUORUM__RAFT_MSG_RESIGN:
@@ -1415,6 +1419,86 @@ bb_pos(unsigned role)
 	bb_uint(&raw, 1, 4);
 }
 
+/*
+ * raw: an APPEND, SNAPSHOT or (0.1's layout, the voter flag last)
+ * APPEND_RESP with this round as sent, the ask bit included.
+ */
+static void
+bb_with_round(unsigned raft_type, uint64_t round)
+{
+	bb_raft(raft_type);
+	switch (raft_type)
+	{
+		case QUORUM__RAFT_MSG_APPEND:
+			/* prev_index, prev_term, commit; no entries after the round */
+			for (unsigned i = 0; i < 3; i++)
+				bb_uint(&raw, 1, 8);
+			bb_uint(&raw, round, 8);
+			bb_uint(&raw, 0, 1);
+			break;
+		case QUORUM__RAFT_MSG_SNAPSHOT:
+			/* index, term, config; not paused, one voter "b" */
+			bb_uint(&raw, 4, 8);
+			bb_uint(&raw, 2, 8);
+			bb_uint(&raw, 0x77, 8);
+			bb_uint(&raw, 0x0001, 2);
+			bb_cstr(&raw, "b");
+			bb_uint(&raw, round, 8);
+			break;
+		default:
+			/* success, match_index, the echoed round, pos, voter */
+			bb_uint(&raw, 1, 1);
+			bb_uint(&raw, 4, 8);
+			bb_uint(&raw, round, 8);
+			bb_pos(QUORUM_ROLE_STANDBY);
+			bb_uint(&raw, 1, 1);
+			break;
+	}
+	bb_uint(&raw, 0, 1);		/* no updates */
+}
+
+/*
+ * Release 0.1 on the wire (a rolling upgrade): a leader's ask for promises
+ * is the top bit of its round, which 0.1 echoes unread in its answer; 0.1's
+ * answer decodes with no promise and the bit stripped, and an answer with
+ * no promise is exactly that layout, the only one 0.1's leader decodes
+ * (every raw message here must encode back to the same bytes).
+ */
+static void
+test_raft_promise_ask(void **state)
+{
+	static const unsigned types[] = {QUORUM__RAFT_MSG_APPEND,
+		QUORUM__RAFT_MSG_SNAPSHOT, QUORUM__RAFT_MSG_APPEND_RESP};
+	const struct quorum__raft_msg *m = &msg_out.u.raft;
+
+	for (unsigned asked = 0; asked < 2; asked++)
+		for (unsigned t = 0; t < 3; t++)
+		{
+			bb_with_round(types[t], 5 | ((uint64_t) asked << 63));
+			assert_int_equal(decode_raw(), 0);
+			assert_int_equal(quorum__wire_encode(&msg_out, buf2, sizeof(buf2)),
+							 (int) raw.len);
+			assert_memory_equal(raw.b, buf2, raw.len);
+			switch (types[t])
+			{
+				case QUORUM__RAFT_MSG_APPEND:
+					assert_int_equal(m->u.append.round, 5);
+					assert_int_equal(m->u.append.promise_asked, asked);
+					break;
+				case QUORUM__RAFT_MSG_SNAPSHOT:
+					assert_int_equal(m->u.snapshot.round, 5);
+					assert_int_equal(m->u.snapshot.promise_asked, asked);
+					break;
+				default:
+					assert_int_equal(m->u.append_resp.round, 5);
+					assert_int_equal(m->u.append_resp.promise_asked, asked);
+					assert_int_equal(m->u.append_resp.promise_ms, 0);
+					assert_true(m->u.append_resp.voter);
+					break;
+			}
+		}
+}
+
 static void
 bb_entry(unsigned type, const char *name, size_t len)
 {
@@ -1666,6 +1750,17 @@ test_raft_encode_rejects(void **state)
 	make_raft_msg(QUORUM__RAFT_MSG_PROPOSE, 0);
 	msg_in.u.raft.u.propose.entry.type = QUORUM_DECISION_NOOP;
 	assert_encode_einval();
+
+	/* A round's top bit is the ask, not part of the round. */
+	make_raft_msg(QUORUM__RAFT_MSG_APPEND, 0);
+	msg_in.u.raft.u.append.round = UINT64_C(1) << 63;
+	assert_encode_einval();
+	make_raft_msg(QUORUM__RAFT_MSG_APPEND_RESP, 0);
+	msg_in.u.raft.u.append_resp.round = UINT64_MAX;
+	assert_encode_einval();
+	make_raft_msg(QUORUM__RAFT_MSG_SNAPSHOT, 0);
+	msg_in.u.raft.u.snapshot.round = UINT64_C(1) << 63;
+	assert_encode_einval();
 }
 
 /* The mutation walk again, over every kind of election message. */
@@ -1735,6 +1830,7 @@ main(void)
 		cmocka_unit_test(test_raft_builder_baseline),
 		cmocka_unit_test(test_raft_header_fields),
 		cmocka_unit_test(test_raft_vote_fields),
+		cmocka_unit_test(test_raft_promise_ask),
 		cmocka_unit_test(test_raft_entry_limits),
 		cmocka_unit_test(test_raft_snapshot_limits),
 		cmocka_unit_test(test_raft_encode_rejects),
