@@ -418,6 +418,99 @@ raft_maybe_yield(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 	quorum__raft_reset_election_timer(r);
 }
 
+/* ---------------------------------------------------------------------
+ * A vote stops the WAL (config stop_wal_to_vote)
+ * ---------------------------------------------------------------------
+ *
+ * From Raft §5.1: a server that learns of a newer term rejects requests of
+ * the older one.  Here the old leader's appends are its WAL, which the host
+ * streams outside libquorum, and a voter's facts are a sample of it.  A
+ * voter that judged a candidate on a sample older than the WAL it has
+ * since flushed, or that keeps flushing (and, as a synchronous standby,
+ * acknowledging) the old leader's WAL after it voted, can elect a
+ * candidate without a commit a client was told about.  So a real vote this
+ * node would grant waits: the host stops taking WAL, samples again, and
+ * the request is judged on that sample (raft_judge only ever refuses more
+ * on a newer sample, since WAL only grows).  Intake stays stopped while
+ * the vote can still elect someone: until a leader of the new term is
+ * known (the host then follows it), or for three maximum election timeouts,
+ * which outlasts any candidacy in that term (a candidate's timer is at
+ * most twice the maximum, before the first leader, plus its clock's error);
+ * then the host follows the leader it knows again.  Pre-votes change
+ * nothing and do not wait.  Neither does a vote a TIMEOUT_NOW caused: the
+ * leader that sent it gave its lease up first and waited for the target to
+ * hold every write it had let commit.
+ */
+
+bool
+quorum__raft_wal_stop_active(const struct quorum__raft *r)
+{
+	return r->wal_stop;
+}
+
+/* After every input: the stop ends with a leader, or with its time. */
+void
+quorum__raft_wal_stop_tick(struct quorum__raft *r)
+{
+	if (!r->wal_stop ||
+		(r->leader[0] == '\0' && r->now_ms < r->wal_stop_until_ms))
+		return;
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "WAL intake may resume: %s%s",
+				 r->leader[0] != '\0' ? "the leader is " : "no leader within the vote's time",
+				 r->leader);
+	r->wal_stop = false;
+	r->wal_stopped = false;
+	r->wal_vote_pending = false;
+}
+
+/*
+ * Whether a vote raft_judge granted must wait for the WAL to stop; if so,
+ * the request is kept to be answered then.
+ */
+static bool
+raft_wal_must_stop(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	if (!r->cfg.stop_wal_to_vote || msg->type != QUORUM__RAFT_MSG_VOTE ||
+		msg->u.vote.transfer || r->facts.role == QUORUM_ROLE_WITNESS)
+		return false;
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_STALE_VOTE)
+	/* Judge on whatever sample there is, as before the fix (check-sim). */
+	return false;
+#endif
+	/* Each vote granted may elect someone: the stop lasts from the last. */
+	r->wal_stop_until_ms = r->now_ms + 3 * r->cfg.election_timeout_max_ms;
+	if (r->wal_stopped)
+		return false;
+	if (!r->wal_stop)
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+					 "vote %s for term %llu: waits until the host has stopped its WAL intake",
+					 msg->from, (unsigned long long) msg->term);
+	r->wal_stop = true;
+	r->wal_vote = *msg;
+	r->wal_vote_pending = true;
+	return true;
+}
+
+/*
+ * The host stopped its WAL intake and sampled it: judge the waiting
+ * request on that sample now, rather than at the candidate's next ask.
+ */
+void
+quorum__raft_wal_stopped(struct quorum__raft *r, const struct quorum_meta *facts,
+						 quorum_time_ms now_ms)
+{
+	quorum__raft_set_facts(r, facts, now_ms);
+	if (!r->wal_stop)
+		return;
+	r->wal_stopped = true;
+	if (r->wal_vote_pending)
+	{
+		r->wal_vote_pending = false;
+		quorum__raft_on_vote(r, &r->wal_vote);
+	}
+}
+
 void
 quorum__raft_on_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 {
@@ -432,6 +525,8 @@ quorum__raft_on_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 	/* A real vote request of a newer term, once past stickiness, moves us. */
 	if (!pre && msg->term > r->d.term && why != QUORUM__RAFT_REFUSE_STICKY)
 		quorum__raft_become_follower(r, msg->term, "");
+	if (!pre && why == QUORUM__RAFT_GRANTED && raft_wal_must_stop(r, msg))
+		return;
 	if (!pre && why == QUORUM__RAFT_GRANTED)
 	{
 		snprintf(r->d.voted_for, sizeof(r->d.voted_for), "%s", msg->from);
