@@ -450,6 +450,7 @@ quorum_node_election_get(const quorum_node *node,
 	info->paused = r->paused;
 	info->resume_pending = quorum__raft_resume_pending(r);
 	info->stop_wal = quorum__raft_wal_stop_active(r);
+	info->promotion_paused = quorum__raft_promotion_paused(r);
 	info->bootstrapped = r->n_voters > 0;
 	info->commit_index = r->commit;
 	info->last_index = quorum__raft_last_index(r);

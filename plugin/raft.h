@@ -191,6 +191,7 @@ struct quorum__raft
 
 	/* Set by TIMEOUT_NOW: the VOTE requests carry the transfer flag. */
 	bool		transferring;
+	bool		won_by_transfer;	/* this leadership came from TIMEOUT_NOW */
 
 	/* stop_wal_to_vote (raft_election.c): the host's WAL intake. */
 	bool		wal_stop;		/* asked the host to stop it */
@@ -244,6 +245,7 @@ int			quorum__raft_pause(struct quorum__raft *r, bool pause,
 							   quorum_time_ms now_ms);
 void		quorum__raft_output_reset(struct quorum__raft *r);
 /* raft_election.c: stop_wal_to_vote. */
+bool		quorum__raft_promotion_paused(const struct quorum__raft *r);
 bool		quorum__raft_wal_stop_active(const struct quorum__raft *r);
 void		quorum__raft_wal_stop_tick(struct quorum__raft *r);
 void		quorum__raft_wal_stopped(struct quorum__raft *r,

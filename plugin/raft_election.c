@@ -79,6 +79,38 @@ quorum__raft_resume_pending(const struct quorum__raft *r)
 	return false;
 }
 
+/*
+ * Whether the newest PAUSE or RESUME in our log, committed or not, is a
+ * PAUSE (the snapshot's state without either), unless we lead by a
+ * hand-over.  A leader commits its whole
+ * log, so a new leader for which this holds will be paused once its first
+ * entry commits, and its host must not promote it meanwhile: a degraded
+ * leader before it may have let commits through on its own (issue 9, H7).
+ * Raft's election restriction makes every leader hold each committed PAUSE,
+ * so this covers a leader whose voters missed the commit, and its own.
+ */
+bool
+quorum__raft_promotion_paused(const struct quorum__raft *r)
+{
+	/* A hand-over waited for its target to hold every write first. */
+	if (r->state == QUORUM__RAFT_LEADER && r->won_by_transfer)
+		return false;
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_PAUSE_PROMOTE)
+	/* A new leader promotes whatever its log says (check-sim). */
+	return false;
+#endif
+	for (uint64_t i = quorum__raft_last_index(r); i > r->d.snap.index; i--)
+	{
+		const struct quorum_decision *e = quorum__raft_entry_at(r, i);
+
+		if (e != NULL && e->type == QUORUM_DECISION_PAUSE)
+			return true;
+		if (e != NULL && e->type == QUORUM_DECISION_RESUME)
+			return false;
+	}
+	return r->d.snap.paused;
+}
+
 bool
 quorum__raft_can_campaign(const struct quorum__raft *r)
 {
@@ -186,6 +218,14 @@ raft_prevote(struct quorum__raft *r)
 		quorum__raft_campaign(r, false);
 }
 
+/* candidate -> leader, remembering whether a hand-over made us one. */
+static void
+raft_win(struct quorum__raft *r)
+{
+	r->won_by_transfer = r->transferring;
+	quorum__raft_become_leader(r);
+}
+
 /*
  * pre-candidate -> candidate: a majority would vote for us; or
  * follower -> candidate: TIMEOUT_NOW from our leader (transfer).
@@ -209,7 +249,7 @@ quorum__raft_campaign(struct quorum__raft *r, bool transfer)
 	quorum__raft_reset_election_timer(r);
 	raft_request_votes(r, QUORUM__RAFT_MSG_VOTE, r->d.term);
 	if (raft_count_granted(r) >= quorum__raft_majority(r))
-		quorum__raft_become_leader(r);
+		raft_win(r);
 }
 
 /*
@@ -586,7 +626,7 @@ quorum__raft_on_vote_resp(struct quorum__raft *r,
 	if (pre)
 		quorum__raft_campaign(r, false);
 	else
-		quorum__raft_become_leader(r);
+		raft_win(r);
 }
 
 /*

@@ -406,6 +406,14 @@ struct quorum_election_info
 	 * timeouts; then follow the leader again (the old one if none won).
 	 */
 	bool		stop_wal;
+	/*
+	 * The newest PAUSE or RESUME in this node's log, committed or not, is a
+	 * PAUSE, and this node was not handed the leadership (TRANSFER).  A
+	 * leader commits its log, so it is paused soon: a host must not
+	 * promote a new leader while this holds (commits a degraded leader let
+	 * through alone may be missing), only once a RESUME is in its log.
+	 */
+	bool		promotion_paused;
 	bool		bootstrapped;	/* a voter set is known */
 	uint64_t	commit_index;
 	uint64_t	last_index;

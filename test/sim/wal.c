@@ -30,11 +30,11 @@ sim_wal_new(quorum_time_ms interval_ms, unsigned n)
 	wal->branch = calloc(wal->cap, sizeof(*wal->branch));
 	wal->writer_term = calloc(n, sizeof(*wal->writer_term));
 	wal->db = calloc(n, sizeof(*wal->db));
-	wal->keep_repl = calloc((size_t) n * n, sizeof(*wal->keep_repl));
+	wal->repl = calloc((size_t) n * n, sizeof(*wal->repl));
 	wal->acked_timeline = 1;
 	wal->writer = -1;
 	if (wal->parent == NULL || wal->branch == NULL || wal->writer_term == NULL ||
-		wal->db == NULL || wal->keep_repl == NULL)
+		wal->db == NULL || wal->repl == NULL)
 	{
 		sim_wal_free(wal);
 		return NULL;
@@ -51,15 +51,16 @@ sim_wal_free(struct sim_wal *wal)
 	free(wal->branch);
 	free(wal->writer_term);
 	free(wal->db);
-	free(wal->keep_repl);
+	free(wal->repl);
 	free(wal);
 }
 
 void
-sim_wal_keep_replication(struct sim_world *w, unsigned a, unsigned b, bool keep)
+sim_wal_replication(struct sim_world *w, unsigned a, unsigned b,
+					enum sim_wal_repl mode)
 {
-	w->wal->keep_repl[a * w->n + b] = keep;
-	w->wal->keep_repl[b * w->n + a] = keep;
+	w->wal->repl[a * w->n + b] = (uint8_t) mode;
+	w->wal->repl[b * w->n + a] = (uint8_t) mode;
 }
 
 bool
@@ -115,7 +116,10 @@ wal_facts(struct sim_world *w, unsigned h, struct quorum_meta *f)
 	f->lsn = db->lsn;
 }
 
-/* The host with a valid lease; the lease checker makes it unique. */
+/*
+ * The host with a valid lease (the lease checker makes it unique), unless
+ * it would have to be promoted while its log says failover is paused.
+ */
 static int
 wal_writer(struct sim_world *w)
 {
@@ -123,7 +127,16 @@ wal_writer(struct sim_world *w)
 		if (sim_host_running(w, h) &&
 			quorum_node_has_lease(w->hosts[h].node,
 								  sim_host_local(&w->hosts[h], w->now_ms)))
+		{
+			struct quorum_election_info info;
+
+			/* The extension promotes only a standby; a primary stays one. */
+			if (wal_db(w, h)->role != QUORUM_ROLE_PRIMARY &&
+				quorum_node_election_get(w->hosts[h].node, &info) == 0 &&
+				info.promotion_paused)
+				return -1;
 			return (int) h;
+		}
 	return -1;
 }
 
@@ -211,7 +224,10 @@ wal_acked_upto(struct sim_world *w, unsigned p,
 	return held[info->n_voters / 2];
 }
 
-/* A write is acknowledged when a majority, or sync_k standbys, hold it. */
+/*
+ * A write is acknowledged when a majority, or sync_k standbys, hold it; in
+ * degraded mode when the primary does.
+ */
 static void
 wal_acknowledge(struct sim_world *w, unsigned p)
 {
@@ -222,7 +238,11 @@ wal_acknowledge(struct sim_world *w, unsigned p)
 
 	if (quorum_node_election_get(w->hosts[p].node, &info) != 0 || info.n_voters == 0)
 		return;
-	acked = wal_acked_upto(w, p, &info);
+	/* Degraded: with failover paused, the primary alone acknowledges. */
+	if (wal->sync_k > 0 && info.paused && !info.resume_pending)
+		acked = db->lsn;
+	else
+		acked = wal_acked_upto(w, p, &info);
 	if (acked == 0 || (db->timeline == wal->acked_timeline && acked <= wal->acked_lsn))
 		return;
 	if (!sim_wal_contains(wal, db->timeline, acked, wal->acked_timeline,
@@ -242,8 +262,15 @@ wal_acknowledge(struct sim_world *w, unsigned p)
 static bool
 wal_linked(struct sim_world *w, unsigned a, unsigned b)
 {
-	if (w->wal->keep_repl[a * w->n + b])
-		return true;
+	switch ((enum sim_wal_repl) w->wal->repl[a * w->n + b])
+	{
+		case SIM_WAL_REPL_KEEP:
+			return true;
+		case SIM_WAL_REPL_CUT:
+			return false;
+		case SIM_WAL_REPL_NET:
+			break;
+	}
 	return sim_net_connected(w, a, b) && sim_net_connected(w, b, a);
 }
 

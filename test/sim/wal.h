@@ -17,13 +17,16 @@
  * node knows, and stays the last one known while none is (primary_conninfo
  * changes only when a new leader is known), so a standby keeps streaming
  * from an old leader after its node lost it.  Replication between two
- * hosts can be kept flowing while their gossip is cut (sim_wal_keep_
- * replication: a gossip port cut by a firewall).  While the node asks for
+ * hosts can flow while their gossip is cut, or be cut while their gossip
+ * flows (sim_wal_replication: one port firewalled).  While the node asks for
  * it (quorum_election_info.stop_wal) the host takes no WAL and reports its
  * position with QUORUM_IN_WAL_STOPPED.  A write counts as acknowledged once
  * a majority of the voters holds it on the primary's timeline, or with
  * sync_k, once sync_k voters other than the primary do (synchronous
- * replication, ANY k).  Each host's position reaches its node as facts
+ * replication, ANY k), or once the primary alone does while failover is
+ * paused (degraded, as the extension's synchronous mode does).  A new
+ * leader is promoted, and writes, only if its log does not say paused
+ * (quorum_election_info.promotion_paused), as the extension's reconciler.  Each host's position reaches its node as facts
  * (QUORUM_IN_FACTS), sampled every sample_ms (0: every round), which is
  * all the election sees.
  *
@@ -59,7 +62,7 @@ struct sim_wal
 	unsigned	sync_k;			/* 0: a majority of voters acknowledges */
 	quorum_time_ms sample_ms;	/* facts fed every sample_ms; 0: every round */
 	struct sim_wal_db *db;		/* per host: the database itself */
-	bool	   *keep_repl;		/* [from * n + to]: flows despite a cut */
+	uint8_t    *repl;			/* [a * n + b]: enum sim_wal_repl */
 };
 
 /* One host's database, which its node sees only through samples. */
@@ -80,12 +83,17 @@ void		sim_wal_free(struct sim_wal *wal);
 /* One round: the primary writes, standbys replay, acknowledgements. */
 void		sim_wal_tick(struct sim_world *w);
 
-/*
- * Replication between a and b (both ways) flows even while the network
- * between them is cut, as when only the gossip port is firewalled.
- */
-void		sim_wal_keep_replication(struct sim_world *w, unsigned a, unsigned b,
-									 bool keep);
+/* Replication between two hosts, both ways: */
+enum sim_wal_repl
+{
+	SIM_WAL_REPL_NET = 0,		/* flows while the network between them does */
+	SIM_WAL_REPL_KEEP,			/* flows even when the network is cut (only
+								 * the gossip port is firewalled) */
+	SIM_WAL_REPL_CUT			/* never flows (only the database port is) */
+};
+
+void		sim_wal_replication(struct sim_world *w, unsigned a, unsigned b,
+								enum sim_wal_repl mode);
 
 /* Whether (timeline, lsn)'s history contains (at, alsn). */
 bool		sim_wal_contains(const struct sim_wal *wal, uint32_t timeline,

@@ -82,7 +82,7 @@ TEST(vote_stale_sample)
 	SIM_WAIT_UNTIL(vote_just_sampled(W), 4000);
 	acked = sim_check_election_counts(W)->acked_writes;
 	SIM_ISOLATE(0);
-	sim_wal_keep_replication(W, 0, 1, true);
+	sim_wal_replication(W, 0, 1, SIM_WAL_REPL_KEEP);
 	SIM_RUN_FOR(6000);
 	SIM_ASSERT(sim_check_election_counts(W)->acked_writes > acked,
 			   "no commit was acknowledged by n1 after the cut: the scenario proves nothing");
@@ -93,7 +93,7 @@ TEST(vote_stale_sample)
 			 (unsigned long long) (sim_check_election_counts(W)->acked_writes - acked));
 
 	/* Healed, n1 streams again and the cluster elects someone. */
-	sim_wal_keep_replication(W, 0, 1, false);
+	sim_wal_replication(W, 0, 1, SIM_WAL_REPL_NET);
 	SIM_HEAL();
 	SIM_WAIT_UNTIL(vote_stable(W), 10000);
 }
@@ -116,4 +116,64 @@ TEST(vote_stop_then_follow)
 	SIM_HEAL();
 	SIM_RUN_FOR(3000);
 	SIM_WAIT_UNTIL(vote_stable(W), 5000);
+}
+
+static struct quorum_election_info
+vote_info(struct sim_world *w, unsigned h)
+{
+	struct quorum_election_info info;
+
+	memset(&info, 0, sizeof(info));
+	(void) quorum_node_election_get(w->hosts[h].node, &info);
+	return info;
+}
+
+static bool
+vote_has_entry(struct sim_world *w, unsigned h, uint64_t index)
+{
+	return vote_info(w, h).last_index >= index;
+}
+
+/*
+ * Issue 9, H7: a pause that a voter missed.  Synchronous mode, ANY 1: n0
+ * leads; replication from n0 to both standbys is cut (its gossip flows), so
+ * commits wait, and n0 pauses failover to degrade.  n2 receives the PAUSE
+ * entry and then hears nothing more from n0 (a one-way cut), so it never
+ * learns that the PAUSE committed; n1 does, and keeps n0's lease going
+ * while n0 acknowledges writes on its own.  n0 crashes.  n2 may campaign
+ * (it does not know the pause) and, holding every entry, may even win; as
+ * leader it must not be promoted while its log says paused: it lacks every
+ * commit n0 acknowledged alone.  (QUORUM_BREAK_PAUSE_PROMOTE must fail.)
+ */
+TEST(pause_missed_no_promotion)
+{
+	struct sim_world *W = vote_world(3, 0, 1);
+	struct quorum_command cmd;
+	uint64_t	acked,
+				pause_index;
+
+	SIM_WAIT_UNTIL(vote_stable(W) && vote_leader == 0 &&
+				   sim_check_election_counts(W)->acked_writes > 0, 10000);
+	sim_wal_replication(W, 0, 1, SIM_WAL_REPL_CUT);
+	sim_wal_replication(W, 0, 2, SIM_WAL_REPL_CUT);
+	pause_index = vote_info(W, 0).last_index + 1;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = QUORUM_CMD_PAUSE;
+	sim_host_command(W, 0, &cmd);
+	SIM_WAIT_UNTIL(vote_has_entry(W, 2, pause_index), 2000);
+	SIM_CUT(0, 2);
+	SIM_WAIT_UNTIL(vote_info(W, 0).paused && vote_info(W, 1).paused, 2000);
+	SIM_ASSERT(!vote_info(W, 2).paused, "n2 learnt that the PAUSE committed: the scenario proves nothing");
+	acked = sim_check_election_counts(W)->acked_writes;
+	SIM_RUN_FOR(2000);
+	SIM_ASSERT(sim_check_election_counts(W)->acked_writes > acked,
+			   "n0 acknowledged nothing alone: the scenario proves nothing");
+	SIM_CRASH(0);
+	SIM_RUN_FOR(8000);
+	for (unsigned h = 1; h < 3; h++)
+		SIM_ASSERT(W->wal->db[h].role != QUORUM_ROLE_PRIMARY,
+				   "n%u was promoted while failover was paused", h);
+	sim_note("%llu commits acknowledged by n0 alone; n2 %s, and nobody was promoted",
+			 (unsigned long long) (sim_check_election_counts(W)->acked_writes - acked),
+			 vote_info(W, 2).role == QUORUM_ELECTION_LEADER ? "leads" : "does not lead");
 }
