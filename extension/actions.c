@@ -56,6 +56,7 @@
 #include "storage/fd.h"
 #include "storage/lwlock.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 /* the standbys that stream from this server */
 #include "replication/syncrep.h"
@@ -129,15 +130,15 @@ pgq_action_promote(void)
 	return true;
 }
 
-static bool
-actions_wal_receiver_streaming(void)
+static WalRcvState
+actions_wal_receiver_state(void)
 {
 	WalRcvState state;
 
 	SpinLockAcquire(&WalRcv->mutex);
 	state = WalRcv->walRcvState;
 	SpinLockRelease(&WalRcv->mutex);
-	return state == WALRCV_STREAMING;
+	return state;
 }
 
 /* Whether the startup process should still be woken, as of now. */
@@ -172,7 +173,7 @@ pgq_action_hurry_recovery(quorum_time_ms now)
 	else
 		hurry.next_ms = now + HURRY_FOLLOW_SLOW_EVERY_MS;
 	/* A streaming WAL receiver wakes the startup process itself. */
-	if (!hurry.promoting && actions_wal_receiver_streaming())
+	if (!hurry.promoting && actions_wal_receiver_state() == WALRCV_STREAMING)
 		return;
 	WakeupRecovery();
 }
@@ -383,6 +384,63 @@ pgq_action_follow(const char *leader_conninfo, const char *self, bool *changed)
 	}
 	pfree(want.data);
 	return ok;
+}
+
+/*
+ * A vote stops the WAL intake (the node's stop_wal, see node.h): the
+ * primary_conninfo in force is kept here, primary_conninfo is emptied and
+ * the server reloaded, and the intake counts as stopped once the WAL
+ * receiver has exited: the startup process stops it when primary_conninfo
+ * changes, and starts none while it is empty.  When the node no longer
+ * asks, the kept value comes back (the old leader, if nobody won; the
+ * reconciler re-points it to a new leader as usual).
+ */
+static struct
+{
+	bool		active;
+	char	   *kept;			/* in TopMemoryContext */
+}			intake;
+
+bool
+pgq_action_wal_intake(bool stop, bool *stopped)
+{
+	*stopped = false;
+	if (!RecoveryInProgress())
+	{
+		/* A primary takes no WAL; the fence stops its own writes. */
+		intake.active = false;
+		*stopped = stop;
+		return true;
+	}
+	if (stop && !intake.active)
+	{
+		if (intake.kept != NULL)
+			pfree(intake.kept);
+		intake.kept = MemoryContextStrdup(TopMemoryContext,
+										  PrimaryConnInfo != NULL ? PrimaryConnInfo : "");
+		if (!actions_set_auto_conf("primary_conninfo", "", NULL) || !actions_reload())
+			return false;
+		intake.active = true;
+		ereport(LOG,
+				(errmsg("pg_quorum stopped this standby's WAL intake before it votes"),
+				 errdetail("A vote promises what this server holds when it votes; it takes no more WAL until a leader is known.")));
+	}
+	else if (!stop && intake.active)
+	{
+		bool		changed;
+
+		if (!pgq_action_set_setting("primary_conninfo",
+									intake.kept[0] != '\0' ? intake.kept : NULL, &changed))
+			return false;
+		intake.active = false;
+		hurry.follow_changed |= changed;
+		ereport(LOG,
+				(errmsg("pg_quorum resumed this standby's WAL intake")));
+	}
+	/* Emptied by this pass's reload only once the worker has reloaded too. */
+	*stopped = stop && (PrimaryConnInfo == NULL || PrimaryConnInfo[0] == '\0') &&
+		actions_wal_receiver_state() == WALRCV_STOPPED;
+	return true;
 }
 
 bool

@@ -36,6 +36,13 @@ extern long pgq_action_hurry_timeout_ms(quorum_time_ms now);
 extern bool pgq_action_follow(const char *leader_conninfo, const char *self,
 							  bool *changed);
 
+/*
+ * stop: take no more WAL (empty primary_conninfo and reload); *stopped
+ * once the WAL receiver has exited.  !stop: put back the primary_conninfo
+ * the stop replaced.  Call on every pass with the node's stop_wal.
+ */
+extern bool pgq_action_wal_intake(bool stop, bool *stopped);
+
 /* Set synchronous_standby_names (in postgresql.auto.conf) and reload,
  * unless it already has that value. */
 extern bool pgq_action_set_sync_names(const char *value, bool *changed);

@@ -65,6 +65,7 @@ int			pgq_suspicion_mult = 4;
 int			pgq_switchover_lag_max_kb = 16384;
 bool		pgq_synchronous = false;
 char	   *pgq_tags = NULL;
+bool		pgq_test_hold_facts = false;
 bool		pgq_voter = true;
 char	   *pgq_voters = NULL;
 
@@ -605,6 +606,15 @@ pgq_define_gucs(void)
 							   PGC_SIGHUP,
 							   0,
 							   guc_check_tags, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_quorum.test_hold_facts",
+							 "For tests only: stops re-reading this server's WAL position for the election, so that the last sample goes stale on purpose.",
+							 "A vote still re-reads it, after the WAL intake stopped.  Never set it in production.",
+							 &pgq_test_hold_facts,
+							 false,
+							 PGC_SIGHUP,
+							 GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("pg_quorum.voter",
 							 "Allows this server to be a voter: to vote, and to be elected if its priority is above 0.",

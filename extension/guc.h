@@ -51,6 +51,7 @@ extern int	pgq_suspicion_mult;
 extern int	pgq_switchover_lag_max_kb;
 extern bool pgq_synchronous;
 extern char *pgq_tags;
+extern bool pgq_test_hold_facts;
 extern bool pgq_voter;
 extern char *pgq_voters;
 

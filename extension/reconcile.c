@@ -389,6 +389,20 @@ reconcile_promote(const ReconcilePass *p)
 	if (p->lease_until == 0 ||
 		(st.promote_term == p->info.term && p->now < st.promote_retry_ms))
 		return;
+	/* Failover is paused: a degraded leader may have committed alone. */
+	if (p->info.promotion_paused)
+	{
+		static uint64 logged_term = 0;
+
+		if (logged_term != p->info.term)
+			ereport(LOG,
+					(errmsg("pg_quorum does not promote this standby: it leads term " UINT64_FORMAT " but failover is paused",
+							p->info.term),
+					 errdetail("The leader before it may have acknowledged commits that no standby holds."),
+					 errhint("Run quorum.resume() once the old primary's commits are known to be on this server, or accepted as lost.")));
+		logged_term = p->info.term;
+		return;
+	}
 	if (st.promote_term != p->info.term)
 	{
 		st.record(PGQ_EV_PROMOTED, st.self, p->info.term, NULL);

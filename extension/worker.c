@@ -67,6 +67,8 @@
  * enough that the election ranks candidates by a recent WAL position.
  */
 #define WORKER_FACTS_INTERVAL_MS 150
+/* How often a vote waiting for the WAL receiver to exit looks again, ms. */
+#define WORKER_WAL_STOP_POLL_MS 10
 /* While writes that passed the fence still commit, ms. */
 #define WORKER_FACTS_SETTLE_RETRY_MS 10
 /* Least time between two LOG summaries of dropped datagrams, ms. */
@@ -109,6 +111,8 @@ typedef struct PgqWorker
 	PgqMember  *members;		/* publish buffer, pgq_members_max long */
 	PgqElectionStatus election; /* as reconcile.c last reported it */
 	bool		facts_due;		/* re-read the facts now (role changed) */
+	bool		wal_stopping;	/* a vote waits for the WAL receiver to exit */
+	bool		facts_held;		/* pg_quorum.test_hold_facts took its sample */
 	struct quorum_durable restored; /* what the last run persisted */
 
 	/*
@@ -379,6 +383,8 @@ worker_configure_election(struct quorum_runtime_config *rc, const char *name)
 	rc->node.heartbeat_ms = pgq_heartbeat_interval_ms;
 	rc->node.election_timeout_min_ms = pgq_election_timeout_ms;
 	rc->node.election_timeout_max_ms = quorum_timing_election_max_ms(pgq_election_timeout_ms);
+	/* A vote waits until this server takes no more WAL (worker_wal_intake). */
+	rc->node.stop_wal_to_vote = true;
 }
 
 static void worker_trace(void *ctx, enum quorum_trace_level level,
@@ -953,7 +959,14 @@ worker_refresh_facts(quorum_time_ms now, bool force)
 	}
 	worker.facts_due = false;
 	worker.next_facts_ms = now + WORKER_FACTS_INTERVAL_MS;
+	if (pgq_test_hold_facts && worker.facts_held)
+		return;
+	worker.facts_held = pgq_test_hold_facts;
 	worker_read_facts(&facts);
+	if (worker.facts_held)
+		ereport(LOG,
+				(errmsg("pg_quorum.test_hold_facts: the election sees this server's WAL at %X/%X until it is turned off",
+						LSN_FORMAT_ARGS(facts.lsn))));
 	/* Fed even when unchanged: a hand-over waits for a fresh sample. */
 	rc = quorum_runtime_set_facts(worker.rt, &facts, now);
 	worker_check_persisted(rc);
@@ -1207,6 +1220,9 @@ worker_timeout_ms(quorum_time_ms now)
 	if (worker.stopping)
 		timeout = Min(timeout, (long) (worker.handover_until_ms > now ?
 									   worker.handover_until_ms - now : 0));
+	/* A vote waits for the WAL receiver to exit: look again soon. */
+	if (worker.wal_stopping)
+		timeout = Min(timeout, WORKER_WAL_STOP_POLL_MS);
 	if (hurry >= 0)
 		timeout = Min(timeout, hurry);
 	return Min(timeout, (long) (worker.next_facts_ms - now));
@@ -1278,6 +1294,40 @@ worker_start(void)
 }
 
 /*
+ * The node holds a vote back until this server takes no more WAL from the
+ * old leader (node.h, stop_wal): stop the intake, and once the WAL
+ * receiver has exited, report the position the vote is judged on.
+ */
+static void
+worker_wal_intake(quorum_time_ms now)
+{
+	struct quorum_election_info info;
+	struct quorum_meta facts;
+	bool		stopped;
+	int			rc;
+
+	if (!pgq_elections_enabled ||
+		quorum_node_election_get(quorum_runtime_node(worker.rt), &info) != 0)
+		return;
+	worker.wal_stopping = false;
+	if (!pgq_action_wal_intake(info.stop_wal, &stopped) || !info.stop_wal)
+		return;
+	if (!stopped)
+	{
+		worker.wal_stopping = true;
+		return;
+	}
+	worker_read_facts(&facts);
+	rc = quorum_runtime_wal_stopped(worker.rt, &facts, now);
+	worker_check_persisted(rc);
+	if (rc != 0)
+		ereport(LOG,
+				(errcode(pgq_errcode(rc)),
+				 errmsg("pg_quorum could not report this node's WAL position for its vote"),
+				 pgq_errdetail_quorum(rc, quorum_node_errmsg(quorum_runtime_node(worker.rt)))));
+}
+
+/*
  * One pass, after a wake-up: run the commands backends posted, feed fresh
  * facts, let the runtime do its pending work, carry out what the election
  * decided, and publish the snapshot.
@@ -1299,6 +1349,7 @@ worker_pass(bool reloaded)
 				(errcode(pgq_errcode(err)),
 				 errmsg("pg_quorum could not process gossip"),
 				 pgq_errdetail_quorum(err, quorum_node_errmsg(node))));
+	worker_wal_intake(quorum_runtime_now_ms());
 	worker.facts_due |= pgq_reconcile(node, quorum_runtime_now_ms(),
 									  &worker.election);
 	pgq_action_hurry_recovery(quorum_runtime_now_ms());

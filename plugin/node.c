@@ -364,6 +364,10 @@ node_dispatch(quorum_node *node, const struct quorum_input *in)
 			quorum__swim_set_facts(node, &in->u.facts);
 			quorum__node_raft_set_facts(node, &in->u.facts);
 			return 0;
+		case QUORUM_IN_WAL_STOPPED:
+			quorum__swim_set_facts(node, &in->u.facts);
+			quorum__node_raft_wal_stopped(node, &in->u.facts);
+			return 0;
 		case QUORUM_IN_COMMAND:
 			return node_command(node, &in->u.command);
 	}

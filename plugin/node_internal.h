@@ -230,6 +230,8 @@ void		quorum__node_raft_receive(struct quorum_node *node,
 									  const struct quorum_wire_msg *msg);
 void		quorum__node_raft_set_facts(struct quorum_node *node,
 										const struct quorum_meta *facts);
+void		quorum__node_raft_wal_stopped(struct quorum_node *node,
+										  const struct quorum_meta *facts);
 int			quorum__node_raft_command(struct quorum_node *node,
 									  const struct quorum_command *cmd);
 void		quorum__node_raft_step(struct quorum_node *node, size_t swim_events);

@@ -63,6 +63,7 @@ node_raft_make_config(const struct quorum_node *node,
 	rc->election_timeout_max_ms = c->election_timeout_max_ms;
 	rc->drift_ppm = c->drift_ppm;
 	rc->lease_margin_ms = c->lease_margin_ms;
+	rc->stop_wal_to_vote = c->stop_wal_to_vote;
 	rc->peers_max = c->members_max + QUORUM_VOTERS_MAX + 1;
 	/* A round to every voter and a few non-voters, plus answers. */
 	rc->out_max = 2 * QUORUM_VOTERS_MAX + 2 * QUORUM__RAFT_LEARNERS_PER_ROUND;
@@ -109,6 +110,13 @@ quorum__node_raft_set_facts(struct quorum_node *node,
 							const struct quorum_meta *facts)
 {
 	quorum__raft_set_facts(&node->raft, facts, node->now_ms);
+}
+
+void
+quorum__node_raft_wal_stopped(struct quorum_node *node,
+							  const struct quorum_meta *facts)
+{
+	quorum__raft_wal_stopped(&node->raft, facts, node->now_ms);
 }
 
 /*
@@ -371,6 +379,7 @@ quorum__node_raft_step(struct quorum_node *node, size_t swim_events)
 
 	node_raft_sync_peers(node, swim_events);
 	quorum__raft_tick(r, node->now_ms);
+	quorum__raft_wal_stop_tick(r);
 	/* A snapshot may have just made this node take part: catch up now. */
 	if (!node->raft_synced && node_raft_participating(node))
 		node_raft_sync_all(node);
@@ -447,6 +456,8 @@ quorum_node_election_get(const quorum_node *node,
 	info->is_voter = quorum__raft_self_voter(r);
 	info->paused = r->paused;
 	info->resume_pending = quorum__raft_resume_pending(r);
+	info->stop_wal = quorum__raft_wal_stop_active(r);
+	info->promotion_paused = quorum__raft_promotion_paused(r);
 	info->bootstrapped = r->n_voters > 0;
 	info->commit_index = r->commit;
 	info->last_index = quorum__raft_last_index(r);

@@ -96,6 +96,7 @@ struct quorum__raft_config
 	quorum_time_ms election_timeout_max_ms;
 	uint32_t	drift_ppm;		/* bound on any clock's rate error */
 	quorum_time_ms lease_margin_ms;
+	bool		stop_wal_to_vote;	/* node.h: a vote waits for the WAL to stop */
 
 	unsigned	peers_max;		/* voters and non-voters, this node too */
 	unsigned	out_max;		/* messages per output batch */
@@ -191,6 +192,14 @@ struct quorum__raft
 
 	/* Set by TIMEOUT_NOW: the VOTE requests carry the transfer flag. */
 	bool		transferring;
+	bool		won_by_transfer;	/* this leadership came from TIMEOUT_NOW */
+
+	/* stop_wal_to_vote (raft_election.c): the host's WAL intake. */
+	bool		wal_stop;		/* asked the host to stop it */
+	bool		wal_stopped;	/* ... it did; the facts are from after */
+	quorum_time_ms wal_stop_until_ms;
+	bool		wal_vote_pending;	/* a vote request waits for it: */
+	struct quorum__raft_msg wal_vote;
 
 	unsigned	n_peers;
 	struct quorum__raft_peer *peers;
@@ -236,6 +245,13 @@ int			quorum__raft_transfer(struct quorum__raft *r, const char *target,
 int			quorum__raft_pause(struct quorum__raft *r, bool pause,
 							   quorum_time_ms now_ms);
 void		quorum__raft_output_reset(struct quorum__raft *r);
+/* raft_election.c: stop_wal_to_vote. */
+bool		quorum__raft_promotion_paused(const struct quorum__raft *r);
+bool		quorum__raft_wal_stop_active(const struct quorum__raft *r);
+void		quorum__raft_wal_stop_tick(struct quorum__raft *r);
+void		quorum__raft_wal_stopped(struct quorum__raft *r,
+									 const struct quorum_meta *facts,
+									 quorum_time_ms now_ms);
 void		quorum__raft_durable_image(const struct quorum__raft *r,
 									   struct quorum_election_durable *out);
 quorum_time_ms quorum__raft_deadline(const struct quorum__raft *r);

@@ -79,6 +79,38 @@ quorum__raft_resume_pending(const struct quorum__raft *r)
 	return false;
 }
 
+/*
+ * Whether the newest PAUSE or RESUME in our log, committed or not, is a
+ * PAUSE (the snapshot's state without either), unless we lead by a
+ * hand-over.  A leader commits its whole
+ * log, so a new leader for which this holds will be paused once its first
+ * entry commits, and its host must not promote it meanwhile: a degraded
+ * leader before it may have let commits through on its own (issue 9, H7).
+ * Raft's election restriction makes every leader hold each committed PAUSE,
+ * so this covers a leader whose voters missed the commit, and its own.
+ */
+bool
+quorum__raft_promotion_paused(const struct quorum__raft *r)
+{
+	/* A hand-over waited for its target to hold every write first. */
+	if (r->state == QUORUM__RAFT_LEADER && r->won_by_transfer)
+		return false;
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_PAUSE_PROMOTE)
+	/* A new leader promotes whatever its log says (check-sim). */
+	return false;
+#endif
+	for (uint64_t i = quorum__raft_last_index(r); i > r->d.snap.index; i--)
+	{
+		const struct quorum_decision *e = quorum__raft_entry_at(r, i);
+
+		if (e != NULL && e->type == QUORUM_DECISION_PAUSE)
+			return true;
+		if (e != NULL && e->type == QUORUM_DECISION_RESUME)
+			return false;
+	}
+	return r->d.snap.paused;
+}
+
 bool
 quorum__raft_can_campaign(const struct quorum__raft *r)
 {
@@ -186,6 +218,14 @@ raft_prevote(struct quorum__raft *r)
 		quorum__raft_campaign(r, false);
 }
 
+/* candidate -> leader, remembering whether a hand-over made us one. */
+static void
+raft_win(struct quorum__raft *r)
+{
+	r->won_by_transfer = r->transferring;
+	quorum__raft_become_leader(r);
+}
+
 /*
  * pre-candidate -> candidate: a majority would vote for us; or
  * follower -> candidate: TIMEOUT_NOW from our leader (transfer).
@@ -209,7 +249,7 @@ quorum__raft_campaign(struct quorum__raft *r, bool transfer)
 	quorum__raft_reset_election_timer(r);
 	raft_request_votes(r, QUORUM__RAFT_MSG_VOTE, r->d.term);
 	if (raft_count_granted(r) >= quorum__raft_majority(r))
-		quorum__raft_become_leader(r);
+		raft_win(r);
 }
 
 /*
@@ -418,6 +458,99 @@ raft_maybe_yield(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 	quorum__raft_reset_election_timer(r);
 }
 
+/* ---------------------------------------------------------------------
+ * A vote stops the WAL (config stop_wal_to_vote)
+ * ---------------------------------------------------------------------
+ *
+ * From Raft §5.1: a server that learns of a newer term rejects requests of
+ * the older one.  Here the old leader's appends are its WAL, which the host
+ * streams outside libquorum, and a voter's facts are a sample of it.  A
+ * voter that judged a candidate on a sample older than the WAL it has
+ * since flushed, or that keeps flushing (and, as a synchronous standby,
+ * acknowledging) the old leader's WAL after it voted, can elect a
+ * candidate without a commit a client was told about.  So a real vote this
+ * node would grant waits: the host stops taking WAL, samples again, and
+ * the request is judged on that sample (raft_judge only ever refuses more
+ * on a newer sample, since WAL only grows).  Intake stays stopped while
+ * the vote can still elect someone: until a leader of the new term is
+ * known (the host then follows it), or for three maximum election timeouts,
+ * which outlasts any candidacy in that term (a candidate's timer is at
+ * most twice the maximum, before the first leader, plus its clock's error);
+ * then the host follows the leader it knows again.  Pre-votes change
+ * nothing and do not wait.  Neither does a vote a TIMEOUT_NOW caused: the
+ * leader that sent it gave its lease up first and waited for the target to
+ * hold every write it had let commit.
+ */
+
+bool
+quorum__raft_wal_stop_active(const struct quorum__raft *r)
+{
+	return r->wal_stop;
+}
+
+/* After every input: the stop ends with a leader, or with its time. */
+void
+quorum__raft_wal_stop_tick(struct quorum__raft *r)
+{
+	if (!r->wal_stop ||
+		(r->leader[0] == '\0' && r->now_ms < r->wal_stop_until_ms))
+		return;
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "WAL intake may resume: %s%s",
+				 r->leader[0] != '\0' ? "the leader is " : "no leader within the vote's time",
+				 r->leader);
+	r->wal_stop = false;
+	r->wal_stopped = false;
+	r->wal_vote_pending = false;
+}
+
+/*
+ * Whether a vote raft_judge granted must wait for the WAL to stop; if so,
+ * the request is kept to be answered then.
+ */
+static bool
+raft_wal_must_stop(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	if (!r->cfg.stop_wal_to_vote || msg->type != QUORUM__RAFT_MSG_VOTE ||
+		msg->u.vote.transfer || r->facts.role == QUORUM_ROLE_WITNESS)
+		return false;
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_STALE_VOTE)
+	/* Judge on whatever sample there is, as before the fix (check-sim). */
+	return false;
+#endif
+	/* Each vote granted may elect someone: the stop lasts from the last. */
+	r->wal_stop_until_ms = r->now_ms + 3 * r->cfg.election_timeout_max_ms;
+	if (r->wal_stopped)
+		return false;
+	if (!r->wal_stop)
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+					 "vote %s for term %llu: waits until the host has stopped its WAL intake",
+					 msg->from, (unsigned long long) msg->term);
+	r->wal_stop = true;
+	r->wal_vote = *msg;
+	r->wal_vote_pending = true;
+	return true;
+}
+
+/*
+ * The host stopped its WAL intake and sampled it: judge the waiting
+ * request on that sample now, rather than at the candidate's next ask.
+ */
+void
+quorum__raft_wal_stopped(struct quorum__raft *r, const struct quorum_meta *facts,
+						 quorum_time_ms now_ms)
+{
+	quorum__raft_set_facts(r, facts, now_ms);
+	if (!r->wal_stop)
+		return;
+	r->wal_stopped = true;
+	if (r->wal_vote_pending)
+	{
+		r->wal_vote_pending = false;
+		quorum__raft_on_vote(r, &r->wal_vote);
+	}
+}
+
 void
 quorum__raft_on_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 {
@@ -432,6 +565,8 @@ quorum__raft_on_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 	/* A real vote request of a newer term, once past stickiness, moves us. */
 	if (!pre && msg->term > r->d.term && why != QUORUM__RAFT_REFUSE_STICKY)
 		quorum__raft_become_follower(r, msg->term, "");
+	if (!pre && why == QUORUM__RAFT_GRANTED && raft_wal_must_stop(r, msg))
+		return;
 	if (!pre && why == QUORUM__RAFT_GRANTED)
 	{
 		snprintf(r->d.voted_for, sizeof(r->d.voted_for), "%s", msg->from);
@@ -491,7 +626,7 @@ quorum__raft_on_vote_resp(struct quorum__raft *r,
 	if (pre)
 		quorum__raft_campaign(r, false);
 	else
-		quorum__raft_become_leader(r);
+		raft_win(r);
 }
 
 /*

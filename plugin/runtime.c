@@ -670,7 +670,7 @@ quorum__runtime_step(quorum_runtime *rt, const struct quorum_input *in)
 	memset(&out, 0, sizeof(out));
 	pthread_mutex_lock(&rt->lock);
 	rc = quorum_node_step(rt->node, in, &out);
-	if (rc == 0 && in->type == QUORUM_IN_FACTS)
+	if (rc == 0 && (in->type == QUORUM_IN_FACTS || in->type == QUORUM_IN_WAL_STOPPED))
 		rt->facts = in->u.facts;
 	pthread_mutex_unlock(&rt->lock);
 	rt->stepped = true;
@@ -924,17 +924,31 @@ runtime_call(quorum_runtime *rt, struct quorum_input *in)
 	return rc;
 }
 
-int
-quorum_runtime_set_facts(quorum_runtime *runtime,
-						 const struct quorum_meta *facts, quorum_time_ms now_ms)
+static int
+runtime_facts(quorum_runtime *runtime, enum quorum_input_type type,
+			  const struct quorum_meta *facts, quorum_time_ms now_ms)
 {
 	struct quorum_input in;
 
 	if (facts == NULL)
 		return QUORUM_EINVAL;
-	quorum__runtime_input(&in, QUORUM_IN_FACTS, now_ms);
+	quorum__runtime_input(&in, type, now_ms);
 	in.u.facts = *facts;
 	return runtime_call(runtime, &in);
+}
+
+int
+quorum_runtime_set_facts(quorum_runtime *runtime,
+						 const struct quorum_meta *facts, quorum_time_ms now_ms)
+{
+	return runtime_facts(runtime, QUORUM_IN_FACTS, facts, now_ms);
+}
+
+int
+quorum_runtime_wal_stopped(quorum_runtime *runtime,
+						   const struct quorum_meta *facts, quorum_time_ms now_ms)
+{
+	return runtime_facts(runtime, QUORUM_IN_WAL_STOPPED, facts, now_ms);
 }
 
 int

@@ -177,6 +177,18 @@ struct quorum_config
 	 * incarnation.  Copied by quorum_node_new().
 	 */
 	const struct quorum_durable *restored;
+
+	/*
+	 * A vote is a promise about this node's WAL as it is when it votes, and
+	 * a voter that keeps taking the old leader's WAL afterwards could
+	 * acknowledge a commit the candidate lacks.  With stop_wal_to_vote
+	 * (default false) a real vote this node would grant is held back: the
+	 * node sets quorum_election_info.stop_wal, and answers once the host
+	 * fed QUORUM_IN_WAL_STOPPED (or on the candidate's next request).  Set
+	 * it in any host that streams WAL from the leader; a host without WAL
+	 * (a witness) leaves it off.
+	 */
+	bool		stop_wal_to_vote;
 };
 
 /* Inputs. */
@@ -192,7 +204,16 @@ enum quorum_input_type
 	 * add WAL, so the target is known to hold every write.
 	 */
 	QUORUM_IN_FACTS,
-	QUORUM_IN_COMMAND			/* u.command */
+	QUORUM_IN_COMMAND,			/* u.command */
+
+	/*
+	 * u.facts, sampled after this host stopped taking WAL from anyone,
+	 * because quorum_election_info.stop_wal asked it to (config
+	 * stop_wal_to_vote).  Feed it only while stop_wal holds and only once
+	 * nothing can add received WAL any more (the WAL receiver has exited):
+	 * the vote it releases is a promise about exactly this position.
+	 */
+	QUORUM_IN_WAL_STOPPED
 };
 
 enum quorum_command_type
@@ -386,6 +407,22 @@ struct quorum_election_info
 	bool		resume_pending; /* paused, but a RESUME is in the log,
 								 * uncommitted: voters may campaign on it,
 								 * so do not act on the pause */
+	/*
+	 * stop_wal_to_vote: take no WAL from anyone now (empty primary_conninfo
+	 * and wait until the WAL receiver has exited), then feed
+	 * QUORUM_IN_WAL_STOPPED.  It holds while this node's vote may still
+	 * elect someone: until a leader is known, or for three maximum election
+	 * timeouts; then follow the leader again (the old one if none won).
+	 */
+	bool		stop_wal;
+	/*
+	 * The newest PAUSE or RESUME in this node's log, committed or not, is a
+	 * PAUSE, and this node was not handed the leadership (TRANSFER).  A
+	 * leader commits its log, so it is paused soon: a host must not
+	 * promote a new leader while this holds (commits a degraded leader let
+	 * through alone may be missing), only once a RESUME is in its log.
+	 */
+	bool		promotion_paused;
 	bool		bootstrapped;	/* a voter set is known */
 	uint64_t	commit_index;
 	uint64_t	last_index;

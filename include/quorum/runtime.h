@@ -231,6 +231,11 @@ QUORUM_API int quorum_runtime_set_facts(quorum_runtime *runtime,
 										const struct quorum_meta *facts,
 										quorum_time_ms now_ms);
 
+/* The same, sampled after the WAL intake stopped (QUORUM_IN_WAL_STOPPED). */
+QUORUM_API int quorum_runtime_wal_stopped(quorum_runtime *runtime,
+										  const struct quorum_meta *facts,
+										  quorum_time_ms now_ms);
+
 /* Contact a seed (a push-pull exchange); the node's own errors, e.g. a bad
  * address family, are QUORUM_EINVAL. */
 QUORUM_API int quorum_runtime_join(quorum_runtime *runtime,

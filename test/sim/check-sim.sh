@@ -3,7 +3,8 @@
 # line, "N passed, N failed" (used by "make check-sim").
 #
 #   check-sim.sh BUILD_DIR BROKEN_BUILD_DIR [BREAK_VOTE_DIR BREAK_LEASE_DIR
-#                [BREAK_PROMISE_DIR BREAK_STAMP_DIR BREAK_SUSPEND_DIR]]
+#                [BREAK_PROMISE_DIR BREAK_STAMP_DIR BREAK_SUSPEND_DIR
+#                [BREAK_STALE_VOTE_DIR [BREAK_PAUSE_DIR]]]]
 #
 # 1. every fixed scenario of sim-test (each an "ok -" / "not ok -" line);
 # 2. the checkers against cores broken on purpose, which must FAIL: a
@@ -14,6 +15,10 @@
 #    own election timeouts, QUORUM_BREAK_STAMP stamps inputs read after a
 #    stalled persist with the pass's start, QUORUM_BREAK_SUSPEND runs the
 #    lease on CLOCK_MONOTONIC, which stands still during a suspend;
+#    issue 9's vote fixes removed: QUORUM_BREAK_STALE_VOTE votes on a stale
+#    WAL sample and keeps taking the old leader's WAL,
+#    QUORUM_BREAK_PAUSE_PROMOTE promotes a new leader while its log says
+#    paused;
 # 3. sim-fuzz on fixed seeds of each profile, the election running in all of
 #    them, at least 10^6 node steps in all, and one seed run twice to show
 #    that it replays bit-for-bit.
@@ -29,6 +34,8 @@ break_lease=${4:-build/sim-break-lease}
 break_promise=${5:-build/sim-break-promise}
 break_stamp=${6:-build/sim-break-stamp}
 break_suspend=${7:-build/sim-break-suspend}
+break_stale_vote=${8:-build/sim-break-stale-vote}
+break_pause=${9:-build/sim-break-pause}
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 pass=0
@@ -85,6 +92,10 @@ broken_check "$break_stamp" QUORUM_BREAK_STAMP stalled_persist_stamps \
 	"both hold a valid lease" "heartbeats stamped with a stalled pass's start are caught"
 broken_check "$break_suspend" QUORUM_BREAK_SUSPEND suspend_ends_lease \
 	"both hold a valid lease" "a lease on a clock that stood still during a suspend is caught"
+broken_check "$break_stale_vote" QUORUM_BREAK_STALE_VOTE vote_stale_sample \
+	"lacks the acknowledged write" "a vote judged on a stale WAL sample, by a voter still streaming from the old leader, is caught"
+broken_check "$break_pause" QUORUM_BREAK_PAUSE_PROMOTE pause_missed_no_promotion \
+	"lacks the acknowledged write" "a new leader promoted while its log says paused, after a degraded leader committed alone, is caught"
 
 # 3. Random runs on fixed seeds.
 echo "== sim-fuzz"

@@ -493,8 +493,9 @@ sim_host_drift(struct sim_world *w, unsigned i, int32_t ppm)
 	}
 }
 
-void
-sim_host_set_facts(struct sim_world *w, unsigned i, const struct quorum_meta *facts)
+static void
+host_feed_facts(struct sim_world *w, unsigned i, enum quorum_input_type type,
+				const struct quorum_meta *facts)
 {
 	struct sim_host *h = &w->hosts[i];
 	struct quorum_input in;
@@ -503,9 +504,21 @@ sim_host_set_facts(struct sim_world *w, unsigned i, const struct quorum_meta *fa
 	if (h->state != SIM_HOST_UP)
 		return;
 	memset(&in, 0, sizeof(in));
-	in.type = QUORUM_IN_FACTS;
+	in.type = type;
 	in.u.facts = *facts;
 	host_step(w, h, &in);
+}
+
+void
+sim_host_set_facts(struct sim_world *w, unsigned i, const struct quorum_meta *facts)
+{
+	host_feed_facts(w, i, QUORUM_IN_FACTS, facts);
+}
+
+void
+sim_host_wal_stopped(struct sim_world *w, unsigned i, const struct quorum_meta *facts)
+{
+	host_feed_facts(w, i, QUORUM_IN_WAL_STOPPED, facts);
 }
 
 int

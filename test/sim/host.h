@@ -106,6 +106,9 @@ void		sim_host_drift(struct sim_world *w, unsigned i, int32_t ppm);
 /* Change a host's facts (a metadata update), as a QUORUM_IN_FACTS step. */
 void		sim_host_set_facts(struct sim_world *w, unsigned i,
 							   const struct quorum_meta *facts);
+/* The same, sampled after its WAL intake stopped (QUORUM_IN_WAL_STOPPED). */
+void		sim_host_wal_stopped(struct sim_world *w, unsigned i,
+								 const struct quorum_meta *facts);
 /*
  * Send a command, e.g. a join, as a QUORUM_IN_COMMAND step.  Returns what
  * quorum_node_step() returned; an election command the node refuses

@@ -260,6 +260,8 @@ sim_opts_election(struct sim_opts *opts, unsigned voters,
 		voters = QUORUM_VOTERS_MAX;
 	opts->voters = voters;
 	opts->wal_interval_ms = wal_interval_ms;
+	/* A host with WAL stops its intake before it votes (node.h). */
+	opts->config.stop_wal_to_vote = wal_interval_ms > 0;
 	opts->config.n_initial_voters = voters;
 	for (unsigned v = 0; v < voters; v++)
 		snprintf(opts->config.initial_voters[v],

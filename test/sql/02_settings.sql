@@ -37,6 +37,7 @@ SELECT results_eq(
 			 ('pg_quorum.switchover_lag_max', 'sighup', 'integer', 'kB', '16384'),
 			 ('pg_quorum.synchronous', 'sighup', 'bool', '', 'off'),
 			 ('pg_quorum.tags', 'sighup', 'string', '', ''),
+			 ('pg_quorum.test_hold_facts', 'sighup', 'bool', '', 'off'),
 			 ('pg_quorum.voter', 'postmaster', 'bool', '', 'on'),
 			 ('pg_quorum.voters', 'postmaster', 'string', '', '')$$,
 	'every setting exists with its context, type, unit and default');

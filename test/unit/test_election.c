@@ -29,6 +29,7 @@
 #include "pump.h"
 
 static unsigned t_voters;
+static bool t_stop_wal;			/* config.stop_wal_to_vote */
 
 /*
  * n1 .. n<t_voters> form the explicit first voter set unless t_voters is 0;
@@ -41,6 +42,7 @@ t_configure(unsigned i, struct quorum_config *c, struct quorum_meta *facts)
 	c->n_initial_voters = t_voters;
 	c->trace_fn = pump_trace;
 	c->trace_level = QUORUM_TRACE_INFO;
+	c->stop_wal_to_vote = t_stop_wal;
 	for (unsigned v = 0; v < t_voters; v++)
 		snprintf(c->initial_voters[v], sizeof(c->initial_voters[v]), "n%u", v + 1);
 	facts->lsn = 1000;
@@ -121,6 +123,7 @@ t_setup(void **state)
 {
 	int			rc = pump_setup(state);
 
+	t_stop_wal = false;
 	if (rc == 0)
 		pump->configure = t_configure;
 	return rc;
@@ -351,6 +354,75 @@ test_priority_zero(void **state)
 	assert_string_equal(quorum_node_leader(pump->n[0].node), "");
 }
 
+static bool
+t_stop_wal_asked(unsigned i)
+{
+	struct quorum_election_info info;
+
+	return quorum_node_election_get(pump->n[i].node, &info) == 0 && info.stop_wal;
+}
+
+/* The host stopped its WAL intake of node i at lsn: QUORUM_IN_WAL_STOPPED. */
+static void
+t_wal_stopped(unsigned i, uint64_t lsn)
+{
+	struct quorum_input in = {.type = QUORUM_IN_WAL_STOPPED, .now_ms = pump->now_ms};
+
+	pump->n[i].facts.lsn = lsn;
+	in.u.facts = pump->n[i].facts;
+	pump_step(i, &in);
+}
+
+/* A host that stops its intake at once: stable within ms, or false. */
+static bool
+t_stable_stopping(quorum_time_ms ms)
+{
+	for (quorum_time_ms waited = 0; waited < ms; waited += 50)
+	{
+		for (unsigned i = 0; i < pump->count; i++)
+			if (pump->n[i].up && t_stop_wal_asked(i))
+				t_wal_stopped(i, pump->n[i].facts.lsn);
+		if (t_stable())
+			return true;
+		pump_run_for(50);
+	}
+	return false;
+}
+
+/*
+ * With stop_wal_to_vote a vote waits until the host stopped its WAL intake:
+ * no leader while neither survivor reports, then the one whose WAL is ahead
+ * by that report wins (judged on the report, not on the older sample), and
+ * the intake may resume once it leads.
+ */
+static void
+test_vote_waits_for_wal_stop(void **state)
+{
+	unsigned	a,
+				b;
+	int			l;
+
+	(void) state;
+	t_stop_wal = true;
+	t_cluster(3, 3);
+	assert_true(t_stable_stopping(8000));
+	l = t_leader();
+	a = (unsigned) (l + 1) % 3;
+	b = (unsigned) (l + 2) % 3;
+	assert_false(t_stop_wal_asked(a) || t_stop_wal_asked(b));
+	pump_crash((unsigned) l);
+	pump_run_for(4000);
+	assert_int_equal(t_leader(), -1);
+	assert_true(t_stop_wal_asked(a) || t_stop_wal_asked(b));
+	/* Both sampled 1000 before; b has since flushed more. */
+	t_wal_stopped(a, 1000);
+	t_wal_stopped(b, 2000);
+	assert_true(pump_wait_until(t_stable, 6000));
+	assert_int_equal(t_leader(), (int) b);
+	assert_false(t_stop_wal_asked(a));
+	assert_false(t_stop_wal_asked(b));
+}
+
 int
 main(void)
 {
@@ -362,6 +434,7 @@ main(void)
 		T(test_restart_restores_election),
 		T(test_commands),
 		T(test_priority_zero),
+		T(test_vote_waits_for_wal_stop),
 #undef T
 	};
 
