@@ -49,7 +49,10 @@ ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
 # --- Degraded: replication to node1 cut, its gossip goes on. --------------
 isolate_ports(tcp => [ $node1->port ]);
 my $t_cut = $now->();
-# Its WAL senders notice the cut only after wal_sender_timeout (60 s).
+# Its WAL senders would notice the silent cut only after wal_sender_timeout
+# (60 s); end them, as a reset connection would, and the standbys cannot
+# connect again.
+$node1->safe_psql('postgres', 'SELECT pg_terminate_backend(pid) FROM pg_stat_replication');
 ok(defined wait_for_query($node1, 'SELECT mode, paused FROM quorum.status', 'degraded|t', 120),
 	'node1 pauses failover and degrades');
 for my $node ($node2, $node3)
