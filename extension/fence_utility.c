@@ -72,6 +72,7 @@
 #include "utils/lsyscache.h"
 
 #include "fence.h"
+#include "pg_compat.h"
 
 /* Whether rel names a relation that exists and is temporary. */
 static bool
@@ -209,8 +210,8 @@ pgq_fence_plan_outside(PlannedStmt *stmt)
 	char	   *text = nodeToString(stmt);
 	const char *what = NULL;
 
-	if (fence_plan_calls(text, F_PG_LOGICAL_EMIT_MESSAGE_BOOL_TEXT_TEXT) ||
-		fence_plan_calls(text, F_PG_LOGICAL_EMIT_MESSAGE_BOOL_TEXT_BYTEA))
+	if (fence_plan_calls(text, PGQ_F_EMIT_MESSAGE_TEXT) ||
+		fence_plan_calls(text, PGQ_F_EMIT_MESSAGE_BYTEA))
 		what = "pg_logical_emit_message()";
 	else if (fence_plan_calls(text, F_PG_REPLICATION_ORIGIN_ADVANCE))
 		what = "pg_replication_origin_advance()";

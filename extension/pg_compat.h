@@ -115,4 +115,16 @@
 #define PGQ_SYNC_STANDBYS_DEFINED(ctl) ((ctl)->sync_standbys_defined)
 #endif
 
+/*
+ * pg_logical_emit_message(): 17 added a "flush" argument to both forms,
+ * which renamed their fmgroids.h symbols; the OIDs (3577, 3578) stayed.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGQ_F_EMIT_MESSAGE_TEXT F_PG_LOGICAL_EMIT_MESSAGE_BOOL_TEXT_TEXT_BOOL
+#define PGQ_F_EMIT_MESSAGE_BYTEA F_PG_LOGICAL_EMIT_MESSAGE_BOOL_TEXT_BYTEA_BOOL
+#else
+#define PGQ_F_EMIT_MESSAGE_TEXT F_PG_LOGICAL_EMIT_MESSAGE_BOOL_TEXT_TEXT
+#define PGQ_F_EMIT_MESSAGE_BYTEA F_PG_LOGICAL_EMIT_MESSAGE_BOOL_TEXT_BYTEA
+#endif
+
 #endif							/* PGQ_PG_COMPAT_H */
