@@ -135,6 +135,17 @@ lint($node1, $text, 'primary without quorum');
 thaw($_) for $node2, $node3;
 my ($leader) = wait_for_leader(\@nodes, $fail_s);
 ok($leader, 'a leader again after the standbys are thawed') or give_up('no leader', @nodes);
+# node1 stepped down without its quorum, and with no write since, any of
+# the three may win the next election: a deposed node1 (still up, as
+# stop_deposed_primary is off) is made a standby again, as an operator would.
+if ($leader != $node1)
+{
+	$node1->stop('fast');
+	my ($rc, $out) = rejoin($node1, grep { $_ != $node1 } @nodes);
+	is($rc, 0, 'the deposed node1 rejoins as a standby of ' . $leader->name) or diag($out);
+	$node1->start;
+	ok(defined wait_following($node1, $leader, $fail_s), 'node1 follows ' . $leader->name);
+}
 
 # --- 3. A standby without a quorum: its gossip cut off. ---------------
 # (Freezing the leader instead would let the standbys elect another one
