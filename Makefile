@@ -47,5 +47,6 @@ help:
 	@echo "build:      all (libquorum, pg_quorum.so, tools, witness, example)  install  install-lib  install-witness"
 	@echo "tests:      check-unit  check-unit-asan  check-tsan  check-sim  soak-sim  check-fuzz  check-meta"
 	@echo "            installcheck (pgTAP, needs install)  check-cluster (PostgreSQL::Test::Cluster, needs install)"
+	@echo "            chaos  soak-chaos  check-matrix  check-upgrade  check-broken-fence  deb  check-deb"
 	@echo "benchmarks: bench-sim  bench-detection  bench-failover  bench-switchover  bench-fence  bench-fence-cost  bench-idle  bench-haproxy"
 	@echo "everything: bash scripts/test.sh (installs what is missing, runs every suite, one closing line)"

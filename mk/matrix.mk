@@ -10,12 +10,13 @@
 # the rolling upgrade test: servers of the previous release
 # (scripts/old-build.sh) replaced one by one by servers of this tree's
 # build, on PostgreSQL PGQ_UPGRADE_PG_VERSION (the previous release, 0.1,
-# runs on 15 only).
+# runs on 15 only).  "make check-broken-fence" shows the fault campaign's
+# history checker firing on a build without the fence's post-commit check.
 
 PGQ_PG_VERSIONS ?= 15 17 18
 PGQ_UPGRADE_PG_VERSION ?= 15
 
-.PHONY: check-matrix deb check-deb check-upgrade
+.PHONY: check-matrix deb check-deb check-upgrade check-broken-fence
 
 check-matrix:
 	@pass=0; fail=0; failed=""; \
@@ -35,3 +36,6 @@ check-deb:
 
 check-upgrade:
 	@bash scripts/pg-matrix.sh $(PGQ_UPGRADE_PG_VERSION) upgrade
+
+check-broken-fence:
+	@bash scripts/pg-matrix.sh $(PGQ_UPGRADE_PG_VERSION) broken-fence

@@ -14,6 +14,10 @@
 #            install" of the tree "build" made) in the other; no lock,
 #            since neither is the system's.  The previous release, 0.1,
 #            runs on 15 only.
+#   broken-fence  this tree built without the fence's post-commit check
+#            (-DQUORUM_BREAK_POST_COMMIT) into a copy of VERSION's
+#            installation, and test/cluster/broken/: the fault campaign's
+#            history checker must report the commits it answers late.
 #
 # For any VERSION but 15 the copy lives next to VERSION's prefix in the
 # cache (scripts/lib.sh's pgq_pg_cache), so that its objects never mix with
@@ -27,7 +31,7 @@ set -euo pipefail
 version=${1:-}
 step=${2:-}
 [ -n "$version" ] && [ -n "$step" ] ||
-	pgq_die "usage: scripts/pg-matrix.sh VERSION build|install|pgtap|cluster|all|upgrade"
+	pgq_die "usage: scripts/pg-matrix.sh VERSION build|install|pgtap|cluster|all|upgrade|broken-fence"
 
 unset PG_CONFIG
 export PGQ_PG_VERSION=$version
@@ -92,6 +96,20 @@ case "$step" in
 		PGQ_UPGRADE_OLD=$old PGQ_UPGRADE_NEW=$new bash "$PGQ_ROOT/scripts/sandbox.sh" \
 			bash scripts/run-cluster-tests.sh test/cluster/upgrade/060_rolling_upgrade.pl
 		;;
+	broken-fence)
+		# The campaign's checker must fire on a build that answers commits
+		# after its lease ended: this tree without the fence's post-commit
+		# check, in a copy of VERSION's installation (no lock needed).
+		broken_tree=$(pgq_pg_cache)/tree-$version-broken
+		pgq_copy_tree "$broken_tree"
+		pgq_pg_env
+		broken=$(pgq_pg_copy "$PG_CONFIG" "$(pgq_pg_cache)/pg-$version-broken")
+		pgq_log "PostgreSQL $version: this tree with -DQUORUM_BREAK_POST_COMMIT into $broken"
+		make -C "$broken_tree" --no-print-directory -j"${PGQ_PG_JOBS:-2}" \
+			PG_CONFIG="$broken/bin/pg_config" COPT=-DQUORUM_BREAK_POST_COMMIT all install >/dev/null
+		PGQ_BROKEN_INSTALL=$broken bash "$PGQ_ROOT/scripts/sandbox.sh" \
+			bash scripts/run-cluster-tests.sh test/cluster/broken/070_checker_late_commit.pl
+		;;
 	make-installcheck|make-check-cluster)
 		run_make "${step#make-}"
 		;;
@@ -101,6 +119,6 @@ case "$step" in
 			"$0" "$version"
 		;;
 	*)
-		pgq_die "unknown step \"$step\" (build, install, pgtap, cluster, all or upgrade)"
+		pgq_die "unknown step \"$step\" (build, install, pgtap, cluster, all, upgrade or broken-fence)"
 		;;
 esac

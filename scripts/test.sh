@@ -85,6 +85,8 @@ run_suite chaos 1200 make chaos
 # build, on two copies of 15's installation, not the system's.
 run_suite old-build 900 bash scripts/old-build.sh 15
 run_suite upgrade 900 bash scripts/pg-matrix.sh 15 upgrade
+# The fault campaign's checker fires on a build that answers commits late.
+run_suite broken-fence 900 bash scripts/pg-matrix.sh 15 broken-fence
 # The other PostgreSQL versions (the stages above are 15's): built from
 # Debian's source packages on first use (scripts/pg-build.sh), then cached.
 for v in ${PGQ_PG_VERSIONS:-15 17 18}; do
