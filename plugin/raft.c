@@ -262,6 +262,19 @@ quorum__raft_init(struct quorum__raft *r, const struct quorum__raft_config *cfg,
 		return QUORUM_ENOMEM;
 	}
 	quorum__prng_seed(&r->prng, cfg->seed ^ UINT64_C(0x7261667400000000));
+	/*
+	 * A new record's member id comes from the host's seed (random in every
+	 * real host), through a stream of its own so that the choices the
+	 * election makes stay as they were.
+	 */
+	if (r->cfg.member_id == 0)
+	{
+		struct quorum__prng idgen;
+
+		quorum__prng_seed(&idgen, cfg->seed ^ UINT64_C(0x6d656d6265726964));
+		while (r->cfg.member_id == 0)
+			r->cfg.member_id = quorum__prng_next(&idgen);
+	}
 	if (restored != NULL)
 		r->d = *restored;
 	if (facts != NULL)
@@ -426,10 +439,51 @@ quorum__raft_is_voter(const struct quorum__raft *r, const char *name)
 	return false;
 }
 
+/*
+ * Whether the member with this id votes under name: name is a voter, bound
+ * to this id or to none yet (0, an entry of a release without member ids,
+ * which any id fills until the leader binds it).
+ */
+bool
+quorum__raft_admits(const struct quorum__raft *r, const char *name,
+					uint64_t member_id)
+{
+	for (unsigned i = 0; i < r->n_voters; i++)
+		if (strcmp(r->voters[i], name) == 0)
+			return r->voter_ids[i] == 0 || r->voter_ids[i] == member_id;
+	return false;
+}
+
 bool
 quorum__raft_self_voter(const struct quorum__raft *r)
 {
-	return quorum__raft_is_voter(r, r->cfg.name);
+	return quorum__raft_admits(r, r->cfg.name, r->cfg.member_id);
+}
+
+/*
+ * Our name is a voter, but bound to another member id: this server was
+ * rebuilt (or its record replaced) after the name was admitted, and must
+ * not vote or campaign until quorum.add_voter() admits it again.
+ */
+bool
+quorum__raft_self_unadmitted(const struct quorum__raft *r)
+{
+	return quorum__raft_is_voter(r, r->cfg.name) && !quorum__raft_self_voter(r);
+}
+
+/*
+ * The peer behind voters[i] if its answers count for the leader (lease,
+ * commit): the member id it last answered with is the one bound to the
+ * name.  NULL for ourselves, an unknown peer, or another member.
+ */
+struct quorum__raft_peer *
+quorum__raft_voter_peer(struct quorum__raft *r, unsigned i)
+{
+	struct quorum__raft_peer *p = quorum__raft_peer_find(r, r->voters[i]);
+
+	if (p == NULL || (r->voter_ids[i] != 0 && r->voter_ids[i] != p->member_id))
+		return NULL;
+	return p;
 }
 
 unsigned
@@ -636,6 +690,8 @@ raft_check_term(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 		case QUORUM__RAFT_MSG_RESIGN:
 			/* Only the leader of our own term can end our stickiness. */
 			return msg->term == r->d.term;
+		case QUORUM__RAFT_MSG_MEMBER:
+			return true;		/* it names the vote's term, checked there */
 	}
 	return false;
 }
@@ -687,6 +743,9 @@ quorum__raft_receive(struct quorum__raft *r, const struct quorum__raft_msg *msg,
 			break;
 		case QUORUM__RAFT_MSG_RESIGN:
 			quorum__raft_on_resign(r, msg);
+			break;
+		case QUORUM__RAFT_MSG_MEMBER:
+			quorum__raft_on_member(r, msg);
 			break;
 	}
 }
@@ -811,7 +870,7 @@ quorum__raft_msg_type_name(enum quorum__raft_msg_type type)
 {
 	static const char *const names[] = {"?", "prevote", "prevote-resp", "vote",
 		"vote-resp", "append", "append-resp", "snapshot", "timeout-now",
-	"propose", "hello", "resign"};
+	"propose", "hello", "resign", "member"};
 
 	return (unsigned) type <= QUORUM__RAFT_MSG_TYPE_MAX ? names[type] : "?";
 }

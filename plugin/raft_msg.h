@@ -50,9 +50,18 @@ enum quorum__raft_msg_type
 	QUORUM__RAFT_MSG_TIMEOUT_NOW,	/* leadership transfer: campaign now */
 	QUORUM__RAFT_MSG_PROPOSE,	/* a follower forwards a decision */
 	QUORUM__RAFT_MSG_HELLO,		/* not bootstrapped yet: here I am */
-	QUORUM__RAFT_MSG_RESIGN		/* the leader of the term leaves office now */
+	QUORUM__RAFT_MSG_RESIGN,	/* the leader of the term leaves office now */
+
+	/*
+	 * Who answered a (pre-)vote: the voter's member id, sent with every vote
+	 * it grants.  A message of its own, not a field of VOTE_RESP, because
+	 * release 0.1 drops a VOTE_RESP it cannot decode, and a voter cannot
+	 * tell which release asked; 0.1 drops this one alone (counted), and its
+	 * answer still counts.
+	 */
+	QUORUM__RAFT_MSG_MEMBER
 };
-#define QUORUM__RAFT_MSG_TYPE_MAX QUORUM__RAFT_MSG_RESIGN
+#define QUORUM__RAFT_MSG_TYPE_MAX QUORUM__RAFT_MSG_MEMBER
 
 /* Why a (pre-)vote was refused; carried for traces and quick retries. */
 enum quorum__raft_refusal
@@ -116,6 +125,8 @@ struct quorum__raft_msg
 			 * sender, which cannot say.
 			 */
 			uint32_t	promise_ms;
+			/* The sender's member id, sent with a promise; 0 from 0.1. */
+			uint64_t	member_id;
 		}			append_resp;	/* APPEND_RESP */
 		struct
 		{
@@ -131,6 +142,10 @@ struct quorum__raft_msg
 		{
 			bool		voter;	/* the sender may be a voter */
 		}			hello;		/* HELLO */
+		struct
+		{
+			uint64_t	member_id;	/* never 0; term = the vote's */
+		}			member;		/* MEMBER */
 	}			u;
 };
 

@@ -107,6 +107,21 @@ t_stable(void)
 	return true;
 }
 
+/*
+ * t_stable(), and the new cluster's leader has committed its NOOP and the
+ * decisions that bind each voter to its member id, one per voter.
+ */
+static bool
+t_settled(void)
+{
+	struct quorum_election_info info;
+
+	return t_stable() &&
+		quorum_node_election_get(pump->n[t_leader()].node, &info) == 0 &&
+		info.last_index == 1 + 1 + info.n_voters &&
+		info.commit_index == info.last_index;
+}
+
 static void
 t_cluster(unsigned count, unsigned voters)
 {
@@ -295,7 +310,7 @@ test_commands(void **state)
 	assert_int_equal(pump_command(0, QUORUM_CMD_PAUSE, ""), QUORUM_EBUSY);
 	assert_non_null(strstr(quorum_node_errmsg(pump->n[0].node), "no leader"));
 	assert_int_equal(pump_command(0, QUORUM_CMD_ADD_VOTER, ""), QUORUM_EINVAL);
-	assert_true(pump_wait_until(t_stable, 8000));
+	assert_true(pump_wait_until(t_settled, 8000));
 	l = t_leader();
 	f = (l + 1) % 3;
 	/* Pause, asked at a follower, committed everywhere. */

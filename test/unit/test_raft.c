@@ -154,8 +154,10 @@ static void
 t_check_msg(unsigned i, const struct quorum__raft_msg *m)
 {
 	const struct quorum_election_durable *disk = &W->node[i].disk;
+	/* A MEMBER names the term of the vote it goes with, a pre-vote's too. */
 	bool		pre = m->type == QUORUM__RAFT_MSG_PREVOTE ||
-		m->type == QUORUM__RAFT_MSG_PREVOTE_RESP;
+		m->type == QUORUM__RAFT_MSG_PREVOTE_RESP ||
+		m->type == QUORUM__RAFT_MSG_MEMBER;
 
 	if (!pre && m->term > disk->term)
 		t_violate("n%u sent %s of term %llu with term %llu on disk", i + 1,
@@ -200,7 +202,25 @@ t_enqueue(unsigned from, const struct quorum__raft_msg *m)
 	if (W->old_version[from] && m->type == QUORUM__RAFT_MSG_SNAPSHOT)
 		it->m.u.snapshot.promise_asked = false;
 	if (W->old_version[from] && m->type == QUORUM__RAFT_MSG_APPEND_RESP)
+	{
 		it->m.u.append_resp.promise_ms = 0;
+		it->m.u.append_resp.member_id = 0;
+	}
+	/* 0.1 neither sends MEMBER nor decodes it, nor decisions with ids. */
+	if ((W->old_version[from] || W->old_version[to]) &&
+		m->type == QUORUM__RAFT_MSG_MEMBER)
+	{
+		W->len--;
+		return;
+	}
+	if (W->old_version[to] && m->type == QUORUM__RAFT_MSG_APPEND)
+		for (uint32_t k = 0; k < m->u.append.n_entries; k++)
+			if (m->u.append.entries[k].member_id != 0)
+				t_violate("n%u sent a member id to n%d, of release 0.1", from + 1, to + 1);
+	if (W->old_version[to] && m->type == QUORUM__RAFT_MSG_SNAPSHOT)
+		for (unsigned k = 0; k < m->u.snapshot.snap.n_voters; k++)
+			if (m->u.snapshot.snap.voter_ids[k] != 0)
+				t_violate("n%u sent a member id to n%d, of release 0.1", from + 1, to + 1);
 	/* 0.1's decoder drops an answer with a promise as malformed. */
 	if (W->old_version[to] && m->type == QUORUM__RAFT_MSG_APPEND_RESP &&
 		m->u.append_resp.promise_ms != 0)
@@ -461,6 +481,20 @@ t_stable(void)
 	return true;
 }
 
+/* The leader has bound every voter to a member id, and committed it. */
+static bool
+t_ids_bound(void)
+{
+	int			l = t_leader();
+
+	if (l < 0 || W->node[l].r.config_index > W->node[l].r.commit)
+		return false;
+	for (unsigned v = 0; v < W->node[l].r.n_voters; v++)
+		if (W->node[l].r.voter_ids[v] == 0)
+			return false;
+	return true;
+}
+
 /* t_stable() with a leader other than t_not, or equal to t_want if set. */
 static int	t_not = -1;
 static int	t_want = -1;
@@ -554,9 +588,13 @@ t_ask(unsigned i, const struct quorum__raft_msg *m)
 
 	memset(&answer, 0, sizeof(answer));
 	quorum__raft_receive(r, m, t_local(i, W->now));
+	/* The first: a granted vote's MEMBER follows its VOTE_RESP. */
 	for (unsigned k = 0; k < r->n_out; k++)
 		if (strcmp(r->out[k].to, m->from) == 0)
+		{
 			answer = r->out[k];
+			break;
+		}
 	t_output(i);
 	return answer;
 }
@@ -697,8 +735,14 @@ test_election_three(void **state)
 	for (unsigned i = 0; i < 3; i++)
 	{
 		assert_string_equal(W->node[i].r.leader, W->node[l].cfg.name);
-		/* The NOOP of term 1 is committed everywhere. */
-		assert_int_equal(W->node[i].r.commit, 2);
+		/*
+		 * The NOOP of term 1 is committed everywhere, and so are the three
+		 * decisions that bind each voter to its member id.
+		 */
+		assert_int_equal(W->node[i].r.commit, 5);
+		for (unsigned v = 0; v < 3; v++)
+			assert_int_equal(W->node[i].r.voter_ids[v],
+							 W->node[t_index(W->node[i].r.voters[v])].r.cfg.member_id);
 	}
 	/* And it stays so: heartbeats keep everyone in term 1. */
 	t_run_for(20000);
@@ -1553,6 +1597,140 @@ test_replication_and_compaction(void **state)
 	T_NO_VIOLATION();
 }
 
+/*
+ * Issue 9, H8: a voter rebuilt under its name (no record: term 0, no vote,
+ * a new member id) must not count as that voter.  On a core without member
+ * ids it bootstraps from the list and answers everyone, so a leader cut
+ * from the third voter keeps its lease on the rebuilt voter's answers
+ * alone, and the rebuilt voter would grant a second vote in a term it had
+ * already voted in.
+ */
+static void
+test_rebuilt_voter_not_counted(void **state)
+{
+	int			l;
+	unsigned	f;
+	unsigned	g;
+	uint64_t	old_id;
+
+	(void) state;
+	t_world(3, 3, 23);
+	t_boot_all();
+	assert_true(t_wait(t_stable, 6000));
+	assert_true(t_wait(t_ids_bound, 1000));
+	l = t_leader();
+	f = (unsigned) (l + 1) % 3;
+	g = (unsigned) (l + 2) % 3;
+	old_id = W->node[f].r.cfg.member_id;
+
+	/* Rebuilt: no record, and another seed, so another member id. */
+	t_crash(f);
+	W->node[f].disk_written = false;
+	memset(&W->node[f].disk, 0, sizeof(W->node[f].disk));
+	W->node[f].cfg.seed += 1000;
+	t_boot(f);
+	assert_int_not_equal(W->node[f].r.cfg.member_id, old_id);
+	assert_int_equal(W->node[f].r.d.term, 0);
+	t_run_for(1000);
+	/* The leader's snapshot told it that its name votes with another id. */
+	assert_true(quorum__raft_self_unadmitted(&W->node[f].r));
+	assert_false(quorum__raft_self_voter(&W->node[f].r));
+	assert_true(W->node[l].r.stats.id_mismatches > 0);
+
+	/* The leader cut from g: f's answers keep neither lease nor office. */
+	W->cut[l][g] = W->cut[g][l] = true;
+	t_run_for(3 * T_ELECTION_MAX_MS);
+	assert_int_equal(t_leader(), -1);
+	for (unsigned i = 0; i < 3; i++)
+		assert_false(quorum__raft_has_lease(&W->node[i].r, t_local(i, W->now)));
+	assert_true(W->node[f].r.stats.votes_unadmitted > 0);
+	assert_string_equal(W->node[f].r.d.voted_for, "");
+
+	/* quorum.add_voter(f): the name now votes with f's new id. */
+	t_heal();
+	assert_true(t_wait(t_stable, 6000));
+	l = t_leader();
+	assert_int_not_equal(l, (int) f);
+	assert_int_equal(quorum__raft_propose(&W->node[l].r, QUORUM_DECISION_ADD_VOTER,
+										  W->node[f].cfg.name,
+										  t_local((unsigned) l, W->now)), 0);
+	t_output((unsigned) l);
+	assert_true(t_wait(t_logs_match, 1000));
+	assert_true(quorum__raft_self_voter(&W->node[f].r));
+	assert_true(quorum__raft_admits(&W->node[l].r, W->node[f].cfg.name,
+									W->node[f].r.cfg.member_id));
+	assert_false(quorum__raft_admits(&W->node[l].r, W->node[f].cfg.name, old_id));
+	/* Admitted again, and it counts: the leader keeps office without g. */
+	g = 3 - (unsigned) l - f;
+	W->cut[l][g] = W->cut[g][l] = true;
+	t_run_for(3 * T_ELECTION_MAX_MS);
+	assert_int_equal(t_leader(), l);
+	assert_true(quorum__raft_has_lease(&W->node[l].r, t_local((unsigned) l, W->now)));
+	/* Admitting the same member again is refused. */
+	assert_int_equal(quorum__raft_propose(&W->node[l].r, QUORUM_DECISION_ADD_VOTER,
+										  W->node[f].cfg.name,
+										  t_local((unsigned) l, W->now)), QUORUM_EINVAL);
+	T_NO_VIOLATION();
+}
+
+/*
+ * A candidate counts a bound voter's grant only with that voter's MEMBER
+ * for the very vote naming the bound id, whichever arrives first.
+ */
+static void
+test_vote_needs_member_id(void **state)
+{
+	struct quorum__raft *c;
+	struct quorum__raft_msg m;
+	unsigned	ci;
+	unsigned	a;
+	int			l;
+
+	(void) state;
+	t_world(3, 3, 29);
+	t_boot_all();
+	assert_true(t_wait(t_stable, 6000));
+	assert_true(t_wait(t_ids_bound, 1000));
+	assert_true(t_wait(t_logs_match, 1000));
+	l = t_leader();
+	/* A follower campaigns alone (isolated, so nobody hears it). */
+	ci = (unsigned) (l + 1) % 3;
+	a = (unsigned) (l + 2) % 3;
+	c = &W->node[ci].r;
+	t_isolate(ci, true);
+	quorum__raft_campaign(c, false);
+	t_output(ci);
+	assert_int_equal(c->state, QUORUM__RAFT_CANDIDATE);
+
+	memset(&m, 0, sizeof(m));
+	m.type = QUORUM__RAFT_MSG_VOTE_RESP;
+	snprintf(m.from, sizeof(m.from), "%s", W->node[a].cfg.name);
+	snprintf(m.to, sizeof(m.to), "%s", c->cfg.name);
+	m.term = c->d.term;
+	m.config_id = c->d.snap.config_id;
+	m.u.vote_resp.granted = true;
+	(void) t_ask(ci, &m);
+	/* A grant alone: the voter set binds a's name to an id; not counted. */
+	assert_int_equal(c->state, QUORUM__RAFT_CANDIDATE);
+
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = QUORUM__RAFT_MSG_MEMBER;
+	m.u.member.member_id = W->node[a].r.cfg.member_id ^ 1;
+	(void) t_ask(ci, &m);
+	assert_int_equal(c->state, QUORUM__RAFT_CANDIDATE);
+	assert_true(c->stats.id_mismatches > 0);
+
+	/* Of an earlier term: not this vote's. */
+	m.u.member.member_id = W->node[a].r.cfg.member_id;
+	m.term = c->d.term - 1;
+	(void) t_ask(ci, &m);
+	assert_int_equal(c->state, QUORUM__RAFT_CANDIDATE);
+
+	m.term = c->d.term;
+	(void) t_ask(ci, &m);
+	assert_int_equal(c->state, QUORUM__RAFT_LEADER);
+}
+
 /* Voter changes one at a time; a removed leader leaves office. */
 static void
 test_config_change_one_at_a_time(void **state)
@@ -1566,6 +1744,8 @@ test_config_change_one_at_a_time(void **state)
 	W->node[3].cfg.voter = W->node[4].cfg.voter = true;
 	t_boot_all();
 	assert_true(t_wait(t_stable, 6000));
+	/* The leader binds the voters' member ids first, one change each. */
+	assert_true(t_wait(t_ids_bound, 1000));
 	l = t_leader();
 	r = &W->node[l].r;
 	now = t_local((unsigned) l, W->now);
@@ -1950,6 +2130,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resume_uncommitted_leader_dies, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_replication_and_compaction, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_config_change_one_at_a_time, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_rebuilt_voter_not_counted, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_vote_needs_member_id, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect_too_many, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect_joins_existing, t_setup, t_teardown),
