@@ -276,7 +276,7 @@ durable_key(struct durable_parser *p, const char *key, const char *value)
 			(is_id && v == 0))
 			return durable_error(p, "the %s is not a %s", key,
 								 is_id ? "nonzero hex number" : "number");
-		*(is_id ? &d->member_id : &d->persist_seq) = v;
+		*(is_id ? &d->member_id : &d->election.persist_seq) = v;
 		return 0;
 	}
 	if (strcmp(key, "voter") == 0)
@@ -424,7 +424,7 @@ quorum_durable_format(const char *node_name, const struct quorum_durable *durabl
 	DURABLE_PUT(DURABLE_HEADER "format_version=%d\nnode_name=%s\n",
 				QUORUM_DURABLE_FORMAT_VERSION, node_name);
 	DURABLE_PUT("incarnation=%" PRIu64 "\nmember_id=%" PRIx64 "\npersist_seq=%" PRIu64 "\n",
-				durable->incarnation, durable->member_id, durable->persist_seq);
+				durable->incarnation, durable->member_id, e->persist_seq);
 	DURABLE_PUT("term=%" PRIu64 "\nvoted_for=%s\n", e->term, e->voted_for);
 	DURABLE_PUT("snapshot=%" PRIu64 " %" PRIu64 " %" PRIx64 " %d\n",
 				e->snap.index, e->snap.term, e->snap.config_id,

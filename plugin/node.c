@@ -386,7 +386,6 @@ node_fill_output(quorum_node *node, struct quorum_output *out)
 		node->raft.persist)
 	{
 		out->flags |= QUORUM_OUT_PERSIST;
-		node->persist_seq++;
 		quorum__node_raft_durable(node, &out->durable);
 		node->persisted = true;
 		node->persisted_incarnation = incarnation;

@@ -147,7 +147,6 @@ struct quorum_node
 	bool		left;			/* LEAVE done: steps return QUORUM_ESTATE */
 	bool		persisted;		/* incarnation handed out once at least */
 	uint64_t	persisted_incarnation;
-	uint64_t	persist_seq;	/* of the last record handed out */
 
 	/* Member table. */
 	struct quorum__member *members;

@@ -95,7 +95,6 @@ quorum__node_raft_init(struct quorum_node *node, const struct quorum_meta *facts
 		restored = &node->config.restored->election;
 		/* 0 in a record of format 1 or 2: raft makes one up, as for no record. */
 		rc.member_id = node->config.restored->member_id;
-		node->persist_seq = node->config.restored->persist_seq;
 	}
 	rc_init = quorum__raft_init(&node->raft, &rc, restored, facts, node->now_ms,
 								errbuf, errbuf_len);
@@ -404,7 +403,6 @@ quorum__node_raft_durable(const struct quorum_node *node,
 {
 	durable->incarnation = node->members[0].incarnation;
 	durable->member_id = node->raft.cfg.member_id;
-	durable->persist_seq = node->persist_seq;
 	quorum__raft_durable_image(&node->raft, &durable->election);
 }
 

@@ -474,16 +474,84 @@ quorum__raft_self_unadmitted(const struct quorum__raft *r)
 /*
  * The peer behind voters[i] if its answers count for the leader (lease,
  * commit): the member id it last answered with is the one bound to the
- * name.  NULL for ourselves, an unknown peer, or another member.
+ * name, and its record was not restored from an older copy.  NULL for
+ * ourselves, an unknown peer, or another member.
  */
 struct quorum__raft_peer *
 quorum__raft_voter_peer(struct quorum__raft *r, unsigned i)
 {
 	struct quorum__raft_peer *p = quorum__raft_peer_find(r, r->voters[i]);
 
-	if (p == NULL || (r->voter_ids[i] != 0 && r->voter_ids[i] != p->member_id))
+	if (p == NULL || p->stale ||
+		(r->voter_ids[i] != 0 && r->voter_ids[i] != p->member_id))
 		return NULL;
 	return p;
+}
+
+/*
+ * The persist_seq of the record the host holds once this batch's messages
+ * leave (it persists before it sends): what our answers carry.
+ */
+uint64_t
+quorum__raft_seq_now(const struct quorum__raft *r)
+{
+	return r->d.persist_seq;
+}
+
+/*
+ * An answer of p's (APPEND_RESP, MEMBER) named member_id and persist_seq:
+ * remember them, and return false if the answer must not count because
+ * p's record is older than one p answered with before, under the same id.
+ * A record is made durable before anything it says is sent, so p can only
+ * have lost one: its pg_quorum.state (its data directory) was restored from
+ * a copy, with an older term, vote and log, and it may vote again in a term
+ * it voted in.  Tell it, so that it takes a new member id and waits for
+ * quorum.add_voter(); until then none of its answers count.  What it held
+ * and acknowledged is forgotten, so that it is caught up again.
+ */
+bool
+quorum__raft_seen_answer(struct quorum__raft *r, struct quorum__raft_peer *p,
+						 uint64_t member_id, uint64_t persist_seq)
+{
+	struct quorum__raft_msg *m;
+
+	if (member_id != p->member_id)
+	{
+		/* Another server under that name: nothing known of this one. */
+		if (p->member_id != 0)
+		{
+			p->match_index = 0;
+			p->acked_round = 0;
+		}
+		p->member_id = member_id;
+		p->seen_seq = persist_seq;
+		p->stale = false;
+		return true;
+	}
+	if (member_id == 0)
+		return true;
+	if (persist_seq >= p->seen_seq && !p->stale)
+	{
+		p->seen_seq = persist_seq;
+		return true;
+	}
+	if (persist_seq >= p->seen_seq)
+		return false;
+	if (r->stats.stale_answers++ % 64 == 0)
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+					 "%s answers with record %llu of member %016llx after record %llu: its state was restored from an older copy; not counted",
+					 p->name, (unsigned long long) persist_seq,
+					 (unsigned long long) member_id, (unsigned long long) p->seen_seq);
+	p->stale = true;
+	p->match_index = 0;
+	p->acked_round = 0;
+	m = quorum__raft_msg_new(r, QUORUM__RAFT_MSG_MEMBER, p->name);
+	if (m != NULL)
+	{
+		m->u.member.member_id = member_id;
+		m->u.member.persist_seq = p->seen_seq;
+	}
+	return false;
 }
 
 unsigned
@@ -495,6 +563,9 @@ quorum__raft_majority(const struct quorum__raft *r)
 void
 quorum__raft_persist(struct quorum__raft *r)
 {
+	/* One number per record handed to the host, however many changes. */
+	if (!r->persist)
+		r->d.persist_seq++;
 	r->persist = true;
 }
 

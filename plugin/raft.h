@@ -122,6 +122,8 @@ struct quorum__raft_peer
 	bool		pos_known;
 	uint32_t	promise_ms;		/* ... and its promise; 0 = 0.1, ours */
 	uint64_t	member_id;		/* ... and its member id; 0 = 0.1 */
+	uint64_t	seen_seq;		/* highest persist_seq seen from member_id */
+	bool		stale;			/* it answered below seen_seq: restored */
 	/* Candidate's bookkeeping, reset on every (pre-)election started. */
 	bool		granted;
 	quorum_time_ms ask_after_ms;	/* refused: do not ask again before */
@@ -148,6 +150,8 @@ struct quorum__raft_stats
 	uint64_t	votes_unadmitted;	/* requests not answered: our own id is
 									 * not the one our name votes with */
 	uint64_t	id_binds;		/* member ids bound to legacy voter entries */
+	uint64_t	stale_answers;	/* answers with a record older than seen */
+	uint64_t	restores_detected;	/* told our record is older than seen */
 	uint64_t	msgs_dropped;	/* output batch full, or foreign cluster */
 };
 
@@ -293,6 +297,10 @@ bool		quorum__raft_self_voter(const struct quorum__raft *r);
 bool		quorum__raft_admits(const struct quorum__raft *r, const char *name,
 								uint64_t member_id);
 bool		quorum__raft_self_unadmitted(const struct quorum__raft *r);
+uint64_t	quorum__raft_seq_now(const struct quorum__raft *r);
+bool		quorum__raft_seen_answer(struct quorum__raft *r,
+									 struct quorum__raft_peer *p,
+									 uint64_t member_id, uint64_t persist_seq);
 struct quorum__raft_peer *quorum__raft_voter_peer(struct quorum__raft *r,
 												  unsigned i);
 

@@ -153,7 +153,8 @@ quorum__raft_pos_cmp(const struct quorum__raft_pos *a,
  * Grants of voters whose member is the one the voter set names: a voter
  * bound to a member id counts only once its MEMBER message for this very
  * (pre-)vote named that id, so a server rebuilt under its name, which
- * remembers no vote, cannot vote a second time in a term.  An entry not
+ * remembers no vote, cannot vote a second time in a term; and never one
+ * whose record was restored from an older copy (quorum__raft_seen_answer).  An entry not
  * bound yet counts any grant, as before member ids (release 0.1 sends no
  * MEMBER).
  */
@@ -167,7 +168,7 @@ raft_count_granted(const struct quorum__raft *r)
 	{
 		const struct quorum__raft_peer *p = &r->peers[i];
 
-		if (p->granted &&
+		if (p->granted && !p->stale &&
 			quorum__raft_admits(r, p->name, p->vote_id_term == term ? p->vote_id : 0))
 			n++;
 	}
@@ -436,6 +437,7 @@ raft_reply_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg,
 	{
 		m->term = msg->term;
 		m->u.member.member_id = r->cfg.member_id;
+		m->u.member.persist_seq = quorum__raft_seq_now(r);
 	}
 }
 
@@ -673,6 +675,34 @@ quorum__raft_on_vote_resp(struct quorum__raft *r,
 	raft_tally(r, pre);
 }
 
+/*
+ * A peer says it saw a newer record of ours than we hold: ours was
+ * restored from an older copy (see quorum__raft_seen_answer()), and what
+ * we remember of our votes may be older than what we did.  Take a new
+ * member id, so that our name stops counting as us until quorum.add_voter()
+ * admits the new one, as for a server rebuilt under the name.
+ */
+static void
+raft_on_restored(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	uint64_t	old = r->cfg.member_id;
+
+	if (msg->u.member.persist_seq <= r->d.persist_seq)
+		return;
+	r->stats.restores_detected++;
+	do
+		r->cfg.member_id = quorum__prng_next(&r->prng);
+	while (r->cfg.member_id == 0 || r->cfg.member_id == old);
+	quorum__raft_persist(r);
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+				 "%s saw record %llu of ours, and we hold record %llu: our state was restored from an older copy; new member id %016llx, not a voter until quorum.add_voter('%s')",
+				 msg->from, (unsigned long long) msg->u.member.persist_seq,
+				 (unsigned long long) r->d.persist_seq,
+				 (unsigned long long) r->cfg.member_id, r->cfg.name);
+	if (r->state != QUORUM__RAFT_FOLLOWER)
+		quorum__raft_become_follower(r, r->d.term, "");
+}
+
 /* The member id a grant came from; it may arrive before or after it. */
 void
 quorum__raft_on_member(struct quorum__raft *r, const struct quorum__raft_msg *msg)
@@ -680,9 +710,17 @@ quorum__raft_on_member(struct quorum__raft *r, const struct quorum__raft_msg *ms
 	bool		pre = r->state == QUORUM__RAFT_PRE_CANDIDATE;
 	struct quorum__raft_peer *p = quorum__raft_peer_find(r, msg->from);
 
+	if (msg->u.member.member_id == r->cfg.member_id)
+	{
+		raft_on_restored(r, msg);
+		return;
+	}
 	if (p == NULL || !quorum__raft_is_voter(r, msg->from) ||
 		(pre ? msg->term != r->d.term + 1 :
 		 r->state != QUORUM__RAFT_CANDIDATE || msg->term != r->d.term))
+		return;
+	if (!quorum__raft_seen_answer(r, p, msg->u.member.member_id,
+								  msg->u.member.persist_seq))
 		return;
 	p->vote_id = msg->u.member.member_id;
 	p->vote_id_term = msg->term;

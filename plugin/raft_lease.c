@@ -262,16 +262,8 @@ quorum__raft_on_append_resp(struct quorum__raft *r,
 	 * it learns it is not admitted; its id is what quorum.add_voter()
 	 * admits.
 	 */
-	if (msg->u.append_resp.member_id != p->member_id && p->member_id != 0)
-	{
-		/*
-		 * Another server under that name: what the last one held and
-		 * acknowledged says nothing of this one, which may hold no log.
-		 */
-		p->match_index = 0;
-		p->acked_round = 0;
-	}
-	p->member_id = msg->u.append_resp.member_id;
+	(void) quorum__raft_seen_answer(r, p, msg->u.append_resp.member_id,
+									msg->u.append_resp.persist_seq);
 	if (quorum__raft_is_voter(r, msg->from) &&
 		!quorum__raft_admits(r, msg->from, p->member_id) &&
 		r->stats.id_mismatches++ % 64 == 0)

@@ -460,6 +460,7 @@ log_reply(struct quorum__raft *r, const char *to, bool success, uint64_t match,
 	{
 		m->u.append_resp.promise_ms = (uint32_t) r->cfg.election_timeout_min_ms;
 		m->u.append_resp.member_id = r->cfg.member_id;
+		m->u.append_resp.persist_seq = quorum__raft_seq_now(r);
 	}
 }
 

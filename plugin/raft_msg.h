@@ -54,7 +54,8 @@ enum quorum__raft_msg_type
 
 	/*
 	 * Who answered a (pre-)vote: the voter's member id, sent with every vote
-	 * it grants.  A message of its own, not a field of VOTE_RESP, because
+	 * it grants; or, to a member that answered with an older record than
+	 * it had before, that its record was restored from a copy.  A message of its own, not a field of VOTE_RESP, because
 	 * release 0.1 drops a VOTE_RESP it cannot decode, and a voter cannot
 	 * tell which release asked; 0.1 drops this one alone (counted), and its
 	 * answer still counts.
@@ -125,8 +126,12 @@ struct quorum__raft_msg
 			 * sender, which cannot say.
 			 */
 			uint32_t	promise_ms;
-			/* The sender's member id, sent with a promise; 0 from 0.1. */
+			/*
+			 * The sender's member id and the persist_seq of its durable
+			 * record (quorum_durable), sent with a promise; 0 from 0.1.
+			 */
 			uint64_t	member_id;
+			uint64_t	persist_seq;
 		}			append_resp;	/* APPEND_RESP */
 		struct
 		{
@@ -142,9 +147,16 @@ struct quorum__raft_msg
 		{
 			bool		voter;	/* the sender may be a voter */
 		}			hello;		/* HELLO */
+		/*
+		 * From a voter with its grant: its own id and record's persist_seq
+		 * (term = the vote's).  From a leader or candidate to a member
+		 * whose answer came with a persist_seq below one it sent before:
+		 * that member's id, and the highest persist_seq seen from it.
+		 */
 		struct
 		{
-			uint64_t	member_id;	/* never 0; term = the vote's */
+			uint64_t	member_id;	/* never 0 */
+			uint64_t	persist_seq;
 		}			member;		/* MEMBER */
 	}			u;
 };

@@ -35,7 +35,7 @@
 /* The flags byte that ends an APPEND_RESP. */
 #define WIRE_RESP_VOTER 0x01
 #define WIRE_RESP_PROMISE 0x02		/* promise_ms (4) follows */
-#define WIRE_RESP_MEMBER 0x04		/* member_id (8) follows */
+#define WIRE_RESP_MEMBER 0x04		/* member_id (8), persist_seq (8) follow */
 /*
  * A decision's type byte, and a snapshot's voter count, have their top bit
  * set when member ids follow (the decision's after its name, 8 bytes; one
@@ -656,7 +656,7 @@ wire_raft_body_size(const struct quorum__raft_msg *m)
 		case QUORUM__RAFT_MSG_APPEND_RESP:
 			return 1 + 8 + 8 + WIRE_RAFT_POS + 1 +
 				(m->u.append_resp.promise_ms != 0 ? 4 : 0) +
-				(m->u.append_resp.member_id != 0 ? 8 : 0);
+				(m->u.append_resp.member_id != 0 ? 8 + 8 : 0);
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			size = 8 + 8 + 8 + 1 + 1 + 8;
 			for (unsigned i = 0; i < m->u.snapshot.snap.n_voters &&
@@ -672,7 +672,7 @@ wire_raft_body_size(const struct quorum__raft_msg *m)
 		case QUORUM__RAFT_MSG_HELLO:
 			return 1;
 		case QUORUM__RAFT_MSG_MEMBER:
-			return 8;
+			return 8 + 8;
 	}
 	return 0;
 }
@@ -718,7 +718,8 @@ wire_raft_check(const struct quorum__raft_msg *m)
 			return true;
 		case QUORUM__RAFT_MSG_APPEND_RESP:
 			return wire_role_valid(m->u.append_resp.pos.role) &&
-				m->u.append_resp.round < WIRE_ROUND_ASK;
+				m->u.append_resp.round < WIRE_ROUND_ASK &&
+				(m->u.append_resp.member_id != 0 || m->u.append_resp.persist_seq == 0);
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			if (m->u.snapshot.snap.n_voters > QUORUM_VOTERS_MAX ||
 				m->u.snapshot.round >= WIRE_ROUND_ASK)
@@ -820,7 +821,10 @@ wire_put_raft_body(wire_cursor *c, const struct quorum__raft_msg *m)
 			if (m->u.append_resp.promise_ms != 0)
 				wire_put_uint(c, m->u.append_resp.promise_ms, 4);
 			if (m->u.append_resp.member_id != 0)
+			{
 				wire_put_uint(c, m->u.append_resp.member_id, 8);
+				wire_put_uint(c, m->u.append_resp.persist_seq, 8);
+			}
 			break;
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			wire_put_uint(c, m->u.snapshot.snap.index, 8);
@@ -848,6 +852,7 @@ wire_put_raft_body(wire_cursor *c, const struct quorum__raft_msg *m)
 			break;
 		case QUORUM__RAFT_MSG_MEMBER:
 			wire_put_uint(c, m->u.member.member_id, 8);
+			wire_put_uint(c, m->u.member.persist_seq, 8);
 			break;
 	}
 }
@@ -978,6 +983,7 @@ wire_get_resp_flags(wire_cursor *c, struct quorum__raft_msg *m)
 	if (flags & WIRE_RESP_MEMBER)
 	{
 		m->u.append_resp.member_id = wire_get_uint(c, 8);
+		m->u.append_resp.persist_seq = wire_get_uint(c, 8);
 		if (m->u.append_resp.member_id == 0)
 			c->ok = false;
 	}
@@ -1028,6 +1034,7 @@ wire_get_raft(wire_cursor *c, struct quorum__raft_msg *m)
 			break;
 		case QUORUM__RAFT_MSG_MEMBER:
 			m->u.member.member_id = wire_get_uint(c, 8);
+			m->u.member.persist_seq = wire_get_uint(c, 8);
 			if (m->u.member.member_id == 0)
 				c->ok = false;
 			break;

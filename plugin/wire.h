@@ -40,7 +40,7 @@
  *     APPEND_RESP              success (1) | match_index (8) | round (8, ask)
  *                              | pos | flags (1: voter 0x01, promise 0x02,
  *                              member 0x04) [ | promise_ms (4, not 0) ]
- *                              [ | member_id (8, not 0) ]
+ *                              [ | member_id (8, not 0) | persist_seq (8) ]
  *     SNAPSHOT                 index (8) | term (8) | config_id (8)
  *                              | paused (1) | count (1, ids 0x80)
  *                              | count * (name (str) [ | member_id (8) ])
@@ -48,7 +48,7 @@
  *     TIMEOUT_NOW, RESIGN      nothing
  *     PROPOSE                  entry
  *     HELLO                    voter (1)
- *     MEMBER                   member_id (8, not 0)
+ *     MEMBER                   member_id (8, not 0) | persist_seq (8)
  *   pos      timeline (4) | lsn (8) | role (1) | priority (4, signed)
  *   entry    term (8) | type (1, id 0x80) | name (str) [ | member_id (8, not 0) ]
  *   ids      a snapshot's ids follow only if one is not 0; release 0.1

@@ -341,7 +341,6 @@ struct quorum_durable
 	 * is_voter says whether it has).
 	 */
 	uint64_t	member_id;
-	uint64_t	persist_seq;	/* one more on every persist */
 	struct quorum_election_durable election;
 };
 

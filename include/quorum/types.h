@@ -159,6 +159,12 @@ struct quorum_log_snapshot
 /* The election's durable state: term, vote and the decision log. */
 struct quorum_election_durable
 {
+	/*
+	 * One more on every record the election asks to be made durable: a
+	 * member that answers with a lower one than it answered with before
+	 * was restored from an older copy of its record.
+	 */
+	uint64_t	persist_seq;
 	uint64_t	term;
 	char		voted_for[QUORUM_NAME_MAX + 1];	/* "" = no vote in term */
 	struct quorum_log_snapshot snap;

@@ -79,7 +79,7 @@ fill_record(struct quorum_durable *d)
 	memset(d, 0, sizeof(*d));
 	d->incarnation = UINT64_MAX - 1;
 	d->member_id = UINT64_MAX;
-	d->persist_seq = UINT64_MAX - 3;
+	d->election.persist_seq = UINT64_MAX - 3;
 	e->term = 42;
 	strcpy(e->voted_for, "pg b with blanks");
 	e->snap.index = 10;
@@ -191,7 +191,7 @@ test_version_2(void **state)
 	assert_int_equal(parse_str(v2_text, NULL, 0), 0);
 	assert_int_equal(file.format_version, 2);
 	assert_int_equal(file.durable.member_id, 0);
-	assert_int_equal(file.durable.persist_seq, 0);
+	assert_int_equal(file.durable.election.persist_seq, 0);
 	assert_int_equal(e->snap.n_voters, 2);
 	assert_string_equal(e->snap.voters[1], "pg-b");
 	assert_int_equal(e->snap.voter_ids[0], 0);
@@ -211,7 +211,7 @@ test_version_3(void **state)
 	assert_int_equal(parse_str(v3_text, NULL, 0), 0);
 	assert_int_equal(file.format_version, 3);
 	assert_int_equal(file.durable.member_id, 0x9f3c00aa12345678ULL);
-	assert_int_equal(file.durable.persist_seq, 311);
+	assert_int_equal(file.durable.election.persist_seq, 311);
 	assert_int_equal(e->snap.voter_ids[0], 0);
 	assert_string_equal(e->snap.voters[0], "pg-a");
 	assert_int_equal(e->snap.voter_ids[1], 0x1a2b);

@@ -1597,6 +1597,65 @@ test_replication_and_compaction(void **state)
 	T_NO_VIOLATION();
 }
 
+/* Three voters, a leader, every voter bound to its member id. */
+static int
+t_bound_world(uint64_t seed)
+{
+	t_world(3, 3, seed);
+	t_boot_all();
+	assert_true(t_wait(t_stable, 6000));
+	assert_true(t_wait(t_ids_bound, 1000));
+	assert_true(t_wait(t_logs_match, 1000));
+	return t_leader();
+}
+
+/*
+ * f was rebuilt or restored under a voter's name and is not admitted: with
+ * the leader l cut from the third voter, f's answers keep neither lease nor
+ * office.  Heals the cut and waits for a leader again.
+ */
+static void
+t_check_not_counted(unsigned l, unsigned f)
+{
+	unsigned	g = 3 - l - f;
+
+	W->cut[l][g] = W->cut[g][l] = true;
+	t_run_for(3 * T_ELECTION_MAX_MS);
+	assert_int_equal(t_leader(), -1);
+	for (unsigned i = 0; i < 3; i++)
+		assert_false(quorum__raft_has_lease(&W->node[i].r, t_local(i, W->now)));
+	t_heal();
+	assert_true(t_wait(t_stable, 6000));
+}
+
+/*
+ * quorum.add_voter(f) at the leader: f's name votes with f's member id
+ * from then on, and f's answers keep the leader in office without the
+ * third voter.  Returns the leader.
+ */
+static int
+t_admit_and_count(unsigned f)
+{
+	int			l = t_leader();
+	unsigned	g;
+
+	assert_int_not_equal(l, (int) f);
+	assert_int_equal(quorum__raft_propose(&W->node[l].r, QUORUM_DECISION_ADD_VOTER,
+										  W->node[f].cfg.name,
+										  t_local((unsigned) l, W->now)), 0);
+	t_output((unsigned) l);
+	assert_true(t_wait(t_logs_match, 1000));
+	assert_true(quorum__raft_self_voter(&W->node[f].r));
+	assert_true(quorum__raft_admits(&W->node[l].r, W->node[f].cfg.name,
+									W->node[f].r.cfg.member_id));
+	g = 3 - (unsigned) l - f;
+	W->cut[l][g] = W->cut[g][l] = true;
+	t_run_for(3 * T_ELECTION_MAX_MS);
+	assert_int_equal(t_leader(), l);
+	assert_true(quorum__raft_has_lease(&W->node[l].r, t_local((unsigned) l, W->now)));
+	return l;
+}
+
 /*
  * Issue 9, H8: a voter rebuilt under its name (no record: term 0, no vote,
  * a new member id) must not count as that voter.  On a core without member
@@ -1610,17 +1669,11 @@ test_rebuilt_voter_not_counted(void **state)
 {
 	int			l;
 	unsigned	f;
-	unsigned	g;
 	uint64_t	old_id;
 
 	(void) state;
-	t_world(3, 3, 23);
-	t_boot_all();
-	assert_true(t_wait(t_stable, 6000));
-	assert_true(t_wait(t_ids_bound, 1000));
-	l = t_leader();
+	l = t_bound_world(23);
 	f = (unsigned) (l + 1) % 3;
-	g = (unsigned) (l + 2) % 3;
 	old_id = W->node[f].r.cfg.member_id;
 
 	/* Rebuilt: no record, and another seed, so another member id. */
@@ -1637,35 +1690,14 @@ test_rebuilt_voter_not_counted(void **state)
 	assert_false(quorum__raft_self_voter(&W->node[f].r));
 	assert_true(W->node[l].r.stats.id_mismatches > 0);
 
-	/* The leader cut from g: f's answers keep neither lease nor office. */
-	W->cut[l][g] = W->cut[g][l] = true;
-	t_run_for(3 * T_ELECTION_MAX_MS);
-	assert_int_equal(t_leader(), -1);
-	for (unsigned i = 0; i < 3; i++)
-		assert_false(quorum__raft_has_lease(&W->node[i].r, t_local(i, W->now)));
+	/* The leader cut from the third voter: f is not counted, nor votes. */
+	t_check_not_counted((unsigned) l, f);
 	assert_true(W->node[f].r.stats.votes_unadmitted > 0);
 	assert_string_equal(W->node[f].r.d.voted_for, "");
 
 	/* quorum.add_voter(f): the name now votes with f's new id. */
-	t_heal();
-	assert_true(t_wait(t_stable, 6000));
-	l = t_leader();
-	assert_int_not_equal(l, (int) f);
-	assert_int_equal(quorum__raft_propose(&W->node[l].r, QUORUM_DECISION_ADD_VOTER,
-										  W->node[f].cfg.name,
-										  t_local((unsigned) l, W->now)), 0);
-	t_output((unsigned) l);
-	assert_true(t_wait(t_logs_match, 1000));
-	assert_true(quorum__raft_self_voter(&W->node[f].r));
-	assert_true(quorum__raft_admits(&W->node[l].r, W->node[f].cfg.name,
-									W->node[f].r.cfg.member_id));
+	l = t_admit_and_count(f);
 	assert_false(quorum__raft_admits(&W->node[l].r, W->node[f].cfg.name, old_id));
-	/* Admitted again, and it counts: the leader keeps office without g. */
-	g = 3 - (unsigned) l - f;
-	W->cut[l][g] = W->cut[g][l] = true;
-	t_run_for(3 * T_ELECTION_MAX_MS);
-	assert_int_equal(t_leader(), l);
-	assert_true(quorum__raft_has_lease(&W->node[l].r, t_local((unsigned) l, W->now)));
 	/* Admitting the same member again is refused. */
 	assert_int_equal(quorum__raft_propose(&W->node[l].r, QUORUM_DECISION_ADD_VOTER,
 										  W->node[f].cfg.name,
@@ -1687,12 +1719,7 @@ test_vote_needs_member_id(void **state)
 	int			l;
 
 	(void) state;
-	t_world(3, 3, 29);
-	t_boot_all();
-	assert_true(t_wait(t_stable, 6000));
-	assert_true(t_wait(t_ids_bound, 1000));
-	assert_true(t_wait(t_logs_match, 1000));
-	l = t_leader();
+	l = t_bound_world(29);
 	/* A follower campaigns alone (isolated, so nobody hears it). */
 	ci = (unsigned) (l + 1) % 3;
 	a = (unsigned) (l + 2) % 3;
@@ -1729,6 +1756,57 @@ test_vote_needs_member_id(void **state)
 	m.term = c->d.term;
 	(void) t_ask(ci, &m);
 	assert_int_equal(c->state, QUORUM__RAFT_LEADER);
+}
+
+/*
+ * Issue 9, H8: a voter whose record is restored from an older copy (same
+ * member id, older term, vote and log) is told so by the leader, which saw
+ * a newer record of it; it takes a new member id and counts again only
+ * once ADD_VOTER admits that one.  On a core without persist sequence
+ * numbers nothing notices, and its answers keep the leader's lease.
+ */
+static void
+test_restored_record_detected(void **state)
+{
+	struct quorum_election_durable copy;
+	int			l;
+	unsigned	f;
+	uint64_t	id;
+
+	(void) state;
+	l = t_bound_world(31);
+	f = (unsigned) (l + 1) % 3;
+	copy = W->node[f].disk;
+	id = W->node[f].r.cfg.member_id;
+
+	/* Two more decisions, which f writes and acknowledges after the copy. */
+	assert_int_equal(quorum__raft_pause(&W->node[l].r, true, t_local((unsigned) l, W->now)), 0);
+	t_output((unsigned) l);
+	assert_true(t_wait(t_logs_match, 1000));
+	assert_int_equal(quorum__raft_pause(&W->node[l].r, false, t_local((unsigned) l, W->now)), 0);
+	t_output((unsigned) l);
+	assert_true(t_wait(t_logs_match, 1000));
+	t_run_for(500);
+	assert_true(W->node[f].disk.persist_seq > copy.persist_seq);
+
+	/* f restarts from the copy. */
+	t_crash(f);
+	W->node[f].disk = copy;
+	t_boot(f);
+	assert_int_equal(W->node[f].r.cfg.member_id, id);
+	t_run_for(1000);
+	assert_true(W->node[l].r.stats.stale_answers > 0);
+	assert_int_equal(W->node[f].r.stats.restores_detected, 1);
+	assert_int_not_equal(W->node[f].r.cfg.member_id, id);
+	assert_true(quorum__raft_self_unadmitted(&W->node[f].r));
+	/* The new id is on its disk before it answers with it. */
+	assert_int_equal(W->node[f].disk.persist_seq, W->node[f].r.d.persist_seq);
+
+	/* The leader cut from the third voter: f is not counted. */
+	t_check_not_counted((unsigned) l, f);
+	/* Admitted again under its new id, it counts. */
+	(void) t_admit_and_count(f);
+	T_NO_VIOLATION();
 }
 
 /* Voter changes one at a time; a removed leader leaves office. */
@@ -2132,6 +2210,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_change_one_at_a_time, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_rebuilt_voter_not_counted, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_vote_needs_member_id, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_restored_record_detected, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect_too_many, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect_joins_existing, t_setup, t_teardown),

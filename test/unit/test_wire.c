@@ -153,6 +153,7 @@ make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
 			r->u.append_resp.promise_ms = kind % 2 ? 0 : 1200 + kind;
 			/* ... and a member id, or none (0.1, or a leader that asked none) */
 			r->u.append_resp.member_id = kind % 2 ? 0 : UINT64_MAX - kind;
+			r->u.append_resp.persist_seq = kind % 2 ? 0 : 1000 + kind;
 			break;
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			r->u.snapshot.snap.index = 40;
@@ -183,6 +184,7 @@ make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
 			break;
 		case QUORUM__RAFT_MSG_MEMBER:
 			r->u.member.member_id = kind % 2 ? 1 : UINT64_MAX - kind;
+			r->u.member.persist_seq = kind;
 			break;
 	}
 }
@@ -332,6 +334,7 @@ assert_raft_equal(const struct quorum__raft_msg *a, const struct quorum__raft_ms
 			assert_int_equal(a->u.append_resp.voter, b->u.append_resp.voter);
 			assert_int_equal(a->u.append_resp.promise_ms, b->u.append_resp.promise_ms);
 			assert_true(a->u.append_resp.member_id == b->u.append_resp.member_id);
+			assert_true(a->u.append_resp.persist_seq == b->u.append_resp.persist_seq);
 			break;
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			assert_memory_equal(&a->u.snapshot.snap.index, &b->u.snapshot.snap.index, 24);
@@ -358,6 +361,7 @@ assert_raft_equal(const struct quorum__raft_msg *a, const struct quorum__raft_ms
 			break;
 		case QUORUM__RAFT_MSG_MEMBER:
 			assert_true(a->u.member.member_id == b->u.member.member_id);
+			assert_true(a->u.member.persist_seq == b->u.member.persist_seq);
 			break;
 	}
 }
