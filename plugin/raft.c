@@ -448,6 +448,10 @@ bool
 quorum__raft_admits(const struct quorum__raft *r, const char *name,
 					uint64_t member_id)
 {
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_MEMBER_ID)
+	/* Proves the simulator catches a rebuilt voter's second vote. */
+	return quorum__raft_is_voter(r, name);
+#endif
 	for (unsigned i = 0; i < r->n_voters; i++)
 		if (strcmp(r->voters[i], name) == 0)
 			return r->voter_ids[i] == 0 || r->voter_ids[i] == member_id;
@@ -499,18 +503,21 @@ quorum__raft_seq_now(const struct quorum__raft *r)
 }
 
 /*
- * An answer of p's (APPEND_RESP, MEMBER) named member_id and persist_seq:
- * remember them, and return false if the answer must not count because
- * p's record is older than one p answered with before, under the same id.
- * A record is made durable before anything it says is sent, so p can only
- * have lost one: its pg_quorum.state (its data directory) was restored from
- * a copy, with an older term, vote and log, and it may vote again in a term
- * it voted in.  Tell it, so that it takes a new member id and waits for
- * quorum.add_voter(); until then none of its answers count.  What it held
- * and acknowledged is forgotten, so that it is caught up again.
+ * An answer of p's (msg, an APPEND_RESP or MEMBER) named member_id and
+ * persist_seq: remember them, and return false if the answer must not
+ * count because p's record is older than one p answered with before, under
+ * the same id.  A record is made durable before anything it says is sent,
+ * so a new run of p that answers below what an earlier run sent has lost
+ * records: its pg_quorum.state (its data directory) was restored from a
+ * copy, with an older term, vote and log, and it may vote again in a term
+ * it voted in.  (Within one run, answers may arrive out of order.)  Tell
+ * it, so that it takes a new member id and waits for quorum.add_voter();
+ * until then none of its answers count.  What it held and acknowledged is
+ * forgotten, so that it is caught up again.
  */
 bool
 quorum__raft_seen_answer(struct quorum__raft *r, struct quorum__raft_peer *p,
+						 const struct quorum__raft_msg *msg,
 						 uint64_t member_id, uint64_t persist_seq)
 {
 	struct quorum__raft_msg *m;
@@ -525,18 +532,20 @@ quorum__raft_seen_answer(struct quorum__raft *r, struct quorum__raft_peer *p,
 		}
 		p->member_id = member_id;
 		p->seen_seq = persist_seq;
+		p->seen_boot = msg->boot;
 		p->stale = false;
 		return true;
 	}
 	if (member_id == 0)
 		return true;
-	if (persist_seq >= p->seen_seq && !p->stale)
+	if (p->stale)
+		return false;
+	if (msg->boot == p->seen_boot || persist_seq >= p->seen_seq)
 	{
-		p->seen_seq = persist_seq;
+		p->seen_seq = QUORUM_MAX(p->seen_seq, persist_seq);
+		p->seen_boot = msg->boot;
 		return true;
 	}
-	if (persist_seq >= p->seen_seq)
-		return false;
 	if (r->stats.stale_answers++ % 64 == 0)
 		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
 					 "%s answers with record %llu of member %016llx after record %llu: its state was restored from an older copy; not counted",

@@ -123,6 +123,7 @@ struct quorum__raft_peer
 	uint32_t	promise_ms;		/* ... and its promise; 0 = 0.1, ours */
 	uint64_t	member_id;		/* ... and its member id; 0 = 0.1 */
 	uint64_t	seen_seq;		/* highest persist_seq seen from member_id */
+	uint64_t	seen_boot;		/* ... and the run that sent the last */
 	bool		stale;			/* it answered below seen_seq: restored */
 	/* Candidate's bookkeeping, reset on every (pre-)election started. */
 	bool		granted;
@@ -300,6 +301,7 @@ bool		quorum__raft_self_unadmitted(const struct quorum__raft *r);
 uint64_t	quorum__raft_seq_now(const struct quorum__raft *r);
 bool		quorum__raft_seen_answer(struct quorum__raft *r,
 									 struct quorum__raft_peer *p,
+									 const struct quorum__raft_msg *msg,
 									 uint64_t member_id, uint64_t persist_seq);
 struct quorum__raft_peer *quorum__raft_voter_peer(struct quorum__raft *r,
 												  unsigned i);

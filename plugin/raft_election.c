@@ -158,28 +158,32 @@ quorum__raft_pos_cmp(const struct quorum__raft_pos *a,
  * bound yet counts any grant, as before member ids (release 0.1 sends no
  * MEMBER).
  */
+static bool
+raft_grant_counts(const struct quorum__raft *r, const struct quorum__raft_peer *p)
+{
+	uint64_t	term = r->state == QUORUM__RAFT_PRE_CANDIDATE ? r->d.term + 1 : r->d.term;
+
+	return p->granted && !p->stale &&
+		quorum__raft_admits(r, p->name, p->vote_id_term == term ? p->vote_id : 0);
+}
+
 static unsigned
 raft_count_granted(const struct quorum__raft *r)
 {
-	uint64_t	term = r->state == QUORUM__RAFT_PRE_CANDIDATE ? r->d.term + 1 : r->d.term;
 	unsigned	n = quorum__raft_self_voter(r) ? 1 : 0;
 
 	for (unsigned i = 0; i < r->n_peers; i++)
-	{
-		const struct quorum__raft_peer *p = &r->peers[i];
-
-		if (p->granted && !p->stale &&
-			quorum__raft_admits(r, p->name, p->vote_id_term == term ? p->vote_id : 0))
+		if (raft_grant_counts(r, &r->peers[i]))
 			n++;
-	}
 	return n;
 }
 
 /*
- * Ask every voter that has neither granted nor refused for good.  Sent again
- * each heartbeat_ms until the round ends, so that one lost request or answer
- * costs a heartbeat, not a whole election timeout; asking twice is harmless,
- * since a voter answers the same candidate the same way in one term.
+ * Ask every voter whose grant does not count yet (none, or its MEMBER
+ * lost) and that has not refused for good.  Sent again each heartbeat_ms
+ * until the round ends, so that one lost request or answer costs a
+ * heartbeat, not a whole election timeout; asking twice is harmless, since
+ * a voter answers the same candidate the same way in one term.
  */
 static void
 raft_request_votes(struct quorum__raft *r, enum quorum__raft_msg_type type,
@@ -191,7 +195,7 @@ raft_request_votes(struct quorum__raft *r, enum quorum__raft_msg_type type,
 		struct quorum__raft_peer *p = quorum__raft_peer_find(r, r->voters[i]);
 		struct quorum__raft_msg *m;
 
-		if (p == NULL || p->granted || r->now_ms < p->ask_after_ms)
+		if (p == NULL || raft_grant_counts(r, p) || r->now_ms < p->ask_after_ms)
 			continue;
 		m = quorum__raft_msg_new(r, type, r->voters[i]);
 		if (m == NULL)
@@ -719,7 +723,7 @@ quorum__raft_on_member(struct quorum__raft *r, const struct quorum__raft_msg *ms
 		(pre ? msg->term != r->d.term + 1 :
 		 r->state != QUORUM__RAFT_CANDIDATE || msg->term != r->d.term))
 		return;
-	if (!quorum__raft_seen_answer(r, p, msg->u.member.member_id,
+	if (!quorum__raft_seen_answer(r, p, msg, msg->u.member.member_id,
 								  msg->u.member.persist_seq))
 		return;
 	p->vote_id = msg->u.member.member_id;

@@ -262,7 +262,7 @@ quorum__raft_on_append_resp(struct quorum__raft *r,
 	 * it learns it is not admitted; its id is what quorum.add_voter()
 	 * admits.
 	 */
-	(void) quorum__raft_seen_answer(r, p, msg->u.append_resp.member_id,
+	(void) quorum__raft_seen_answer(r, p, msg, msg->u.append_resp.member_id,
 									msg->u.append_resp.persist_seq);
 	if (quorum__raft_is_voter(r, msg->from) &&
 		!quorum__raft_admits(r, msg->from, p->member_id) &&

@@ -83,6 +83,12 @@ struct quorum__raft_msg
 	enum quorum__raft_msg_type type;
 	quorum__raft_name from;
 	quorum__raft_name to;
+	/*
+	 * Which run of the sender sent it: the datagram header's boot, not a
+	 * field of the election's layout (received messages only).  Datagrams
+	 * of an older run are dropped as replays before they get here.
+	 */
+	uint64_t	boot;
 	uint64_t	term;
 	uint64_t	config_id;		/* 0 = sender not bootstrapped yet */
 	union

@@ -535,6 +535,7 @@ wire_get_body(wire_cursor *c, struct quorum_wire_msg *msg)
 	{
 		wire_get_raft(c, &msg->u.raft);
 		memcpy(msg->u.raft.from, msg->sender, sizeof(msg->u.raft.from));
+		msg->u.raft.boot = msg->boot;
 		return;
 	}
 	switch (msg->type)

@@ -46,6 +46,7 @@ struct t_node
 	struct quorum_election_durable disk;	/* the fake disk */
 	bool		disk_written;
 	unsigned	persists;
+	unsigned	boots;			/* the datagram header's boot (node.c) */
 	int32_t		ppm;
 	int64_t		origin;
 };
@@ -196,6 +197,7 @@ t_enqueue(unsigned from, const struct quorum__raft_msg *m)
 	it->from = from;
 	it->to = (unsigned) to;
 	it->m = *m;
+	it->m.boot = W->node[from].boots;
 	/* 0.1 asks for no promise, sends none, and echoes the ask unread. */
 	if (W->old_version[from] && m->type == QUORUM__RAFT_MSG_APPEND)
 		it->m.u.append.promise_asked = false;
@@ -380,6 +382,7 @@ t_boot(unsigned i)
 									   &tn->facts, t_local(i, W->now), err,
 									   sizeof(err)), 0);
 	tn->up = true;
+	tn->boots++;
 	t_peers_seen(i);
 	t_output(i);
 }
