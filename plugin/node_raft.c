@@ -455,10 +455,11 @@ quorum_node_voter_admitted(const quorum_node *node, const char *name)
 	r = &node->raft;
 	if (name == NULL || strcmp(name, node->config.name) == 0)
 		return quorum__raft_self_voter(r);
+	/* What a former leader heard may be old: only the leader's view counts. */
 	p = quorum__raft_peer_find((struct quorum__raft *) r, name);
-	if (p == NULL || p->member_id == 0)
+	if (r->state != QUORUM__RAFT_LEADER || p == NULL || p->member_id == 0)
 		return quorum__raft_is_voter(r, name);
-	return quorum__raft_admits(r, name, p->member_id);
+	return !p->stale && quorum__raft_admits(r, name, p->member_id);
 }
 
 uint64_t

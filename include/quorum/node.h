@@ -568,8 +568,9 @@ QUORUM_API bool quorum_node_is_voter(const quorum_node *node, const char *name);
 /*
  * Whether name (NULL = this node) is a voter whose votes count: its name is
  * in the voter set and bound to the member id it answers with (this node's
- * own, or, for another member, the one it last answered this node with;
- * only a leader hears answers).  A server rebuilt or restored under a
+ * own, or, on the leader, the one another member last answered with, from
+ * a record not restored from an older copy; elsewhere a voter's name
+ * counts).  A server rebuilt or restored under a
  * voter's name is not, until quorum.add_voter() (QUORUM_CMD_ADD_VOTER of
  * the name) admits it.
  */
