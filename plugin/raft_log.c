@@ -330,7 +330,11 @@ quorum__raft_append_local(struct quorum__raft *r,
 	return log_append(r, type, name, 0);
 }
 
-/* The member id name answers with (ours for our name); 0 = not known. */
+/*
+ * The member id name answers with (ours for our name); 0 = not known, or
+ * its record was restored from an older copy (it takes a new id, which is
+ * the one to admit).
+ */
 static uint64_t
 log_seen_id(struct quorum__raft *r, const char *name)
 {
@@ -339,7 +343,7 @@ log_seen_id(struct quorum__raft *r, const char *name)
 	if (strcmp(name, r->cfg.name) == 0)
 		return r->cfg.member_id;
 	p = quorum__raft_peer_find(r, name);
-	return p != NULL ? p->member_id : 0;
+	return p != NULL && !p->stale ? p->member_id : 0;
 }
 
 static unsigned
