@@ -693,7 +693,8 @@ pgq_forget(PG_FUNCTION_ARGS)
 
 /*
  * quorum.add_voter(node): the cluster decides to count an alive member among
- * the voters, as on the server that replaces one removed with forget().  It
+ * the voters, as on the server that replaces one removed with forget(), or
+ * a server rebuilt or restored under a voter's name (issue 9, H8).  It
  * must run with pg_quorum.voter = on; waits until the decision is committed
  * (its event, as the voter set already counts a decision only appended).
  */
@@ -708,6 +709,22 @@ pgq_add_voter(PG_FUNCTION_ARGS)
 	CommandsVoterAdded added;
 
 	m = commands_require_election_member(&snap, name);
+
+	/*
+	 * A voter's name answers with the member id it is bound to, or it is
+	 * not counted (a server rebuilt or restored under the name): then the
+	 * leader admits the member that answers now.  Only the leader hears
+	 * the answers, and a server knows its own id; elsewhere a voter's name
+	 * looks admitted.
+	 */
+	if (m->voter && !m->is_self && strcmp(snap.leader, snap.node_name) != 0)
+	{
+		ereport(NOTICE,
+				(errmsg("\"%s\" is already a voter", name),
+				 errhint("If that server was rebuilt or its state restored from a copy, run quorum.add_voter() on the leader (%s) or on that server.",
+						 snap.leader[0] != '\0' ? snap.leader : "none known")));
+		PG_RETURN_VOID();
+	}
 	if (m->voter)
 	{
 		ereport(NOTICE, (errmsg("\"%s\" is already a voter", name)));

@@ -703,6 +703,33 @@ worker_copy_member(const struct quorum_member_info *info, PgqMember *m,
 	m->acks_received = info->acks_received;
 }
 
+/*
+ * Say once, when it starts, that this server's name is a voter bound to
+ * another member id: it was rebuilt, or its pg_quorum.state restored from
+ * an older copy (it then took a new id), since the name was admitted, so
+ * it neither votes nor campaigns (issue 9, H8).
+ */
+static void
+worker_check_admitted(const quorum_node *node)
+{
+	static bool unadmitted = false;
+	bool		now = quorum_node_is_voter(node, NULL) &&
+		!quorum_node_voter_admitted(node, NULL);
+
+	if (now && !unadmitted)
+		ereport(WARNING,
+				(errmsg("pg_quorum node \"%s\" is not counted as a voter: the voter set names another member id for it",
+						worker.node_name),
+				 errdetail("This server's member id is %016llx.  It was rebuilt, or its pg_quorum.state was restored from an older copy, after its name became a voter; until it is admitted again it neither votes nor campaigns.",
+						   (unsigned long long) quorum_node_member_id(node)),
+				 errhint("Run SELECT quorum.add_voter('%s') on the leader or on this server to admit it.",
+						 worker.node_name)));
+	else if (!now && unadmitted)
+		ereport(LOG,
+				(errmsg("pg_quorum node \"%s\" is counted as a voter again", worker.node_name)));
+	unadmitted = now;
+}
+
 /* Copy the node's view into shared memory for the SQL functions. */
 static void
 worker_publish(quorum_time_ms mono_now)
@@ -724,13 +751,14 @@ worker_publish(quorum_time_ms mono_now)
 			continue;
 		worker_copy_member(&info, m, mono_now, wall_now);
 		m->is_leader = strcmp(info.name, worker.election.leader) == 0;
-		for (unsigned v = 0; v < worker.election.n_voters; v++)
-			m->voter = m->voter || strcmp(info.name, worker.election.voters[v]) == 0;
+		/* A voter's name answering with another member id is not one. */
+		m->voter = quorum_node_voter_admitted(node, info.name);
 		if (info.is_self)
 			self_incarnation = info.incarnation;
 		n++;
 	}
 	qsort(worker.members, n, sizeof(PgqMember), worker_member_cmp);
+	worker_check_admitted(node);
 	quorum_node_stats_get(node, &stats);
 
 	/* Only the newest PGQ_EVENTS_MAX pending events are still in the ring. */

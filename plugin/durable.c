@@ -5,14 +5,20 @@
  *
  * One "key=value" per line, '#' lines are comments:
  *
- *	  format_version=2			(absent in version 1, which is otherwise the same)
+ *	  format_version=3			(absent in version 1)
  *	  node_name=NAME
  *	  incarnation=N
+ *	  member_id=HEX				(version 3: nonzero, created with the record)
+ *	  persist_seq=N				(version 3)
  *	  term=N
  *	  voted_for=NAME			(empty: no vote in term)
  *	  snapshot=INDEX TERM CONFIG_ID_HEX PAUSED(0|1)
- *	  voter=NAME				(one per voter of the snapshot)
- *	  entry=TERM TYPE NAME		(one per log entry after the snapshot)
+ *	  voter=ID_HEX NAME			(one per voter of the snapshot)
+ *	  entry=TERM TYPE ID_HEX NAME	(one per log entry after the snapshot)
+ *
+ * Versions 1 and 2 have no member_id or persist_seq and no ID_HEX in voter
+ * and entry lines: they read as member id 0, which the election takes as
+ * "not bound yet", so a cluster upgraded from them keeps voting.
  *
  * A name runs to the end of its line, so it may hold any byte but a newline
  * or NUL; the hosts' own name checks are stricter.  The parser refuses
@@ -50,8 +56,13 @@ enum durable_once
 	DURABLE_INCARNATION = 1 << 2,
 	DURABLE_TERM = 1 << 3,
 	DURABLE_VOTE = 1 << 4,
-	DURABLE_SNAPSHOT = 1 << 5
+	DURABLE_SNAPSHOT = 1 << 5,
+	DURABLE_MEMBER_ID = 1 << 6,
+	DURABLE_PERSIST_SEQ = 1 << 7
 };
+
+/* Since version 3 voter and entry lines carry a member id. */
+#define DURABLE_IDS_SINCE 3
 
 struct durable_parser
 {
@@ -156,7 +167,23 @@ durable_snapshot(struct durable_parser *p, const char *value)
 	return 0;
 }
 
-/* "TERM TYPE NAME", the name possibly empty (then without the blank). */
+/*
+ * A member id in hex and a blank before the name that follows, in version 3;
+ * nothing in older versions (id 0).
+ */
+static bool
+durable_member_id(struct durable_parser *p, const char **c, uint64_t *id)
+{
+	*id = 0;
+	if (p->file->format_version < DURABLE_IDS_SINCE)
+		return true;
+	return durable_u64(*c, 16, true, id, c) && *(*c)++ == ' ';
+}
+
+/*
+ * "TERM TYPE ID_HEX NAME" (version 3) or "TERM TYPE NAME", the name possibly
+ * empty (then without the blank).
+ */
 static int
 durable_entry(struct durable_parser *p, const char *value)
 {
@@ -165,24 +192,45 @@ durable_entry(struct durable_parser *p, const char *value)
 	const char *c = value;
 	uint64_t	term;
 	uint64_t	type;
+	uint64_t	id = 0;
 
 	if (e->n_entries >= QUORUM_LOG_MAX)
 		return durable_error(p, "more than %d log entries", QUORUM_LOG_MAX);
 	if (!durable_u64(c, 10, true, &term, &c) || *c++ != ' ' ||
-		!durable_u64(c, 10, true, &type, &c) || (*c != ' ' && *c != '\0') ||
+		!durable_u64(c, 10, true, &type, &c) ||
 		type < QUORUM_DECISION_NOOP || type > QUORUM_DECISION_SWITCHOVER)
+		return durable_error(p, "the log entry is not \"term type name\"");
+	if (p->file->format_version >= DURABLE_IDS_SINCE &&
+		(*c++ != ' ' || !durable_u64(c, 16, true, &id, &c)))
+		return durable_error(p, "the log entry is not \"term type member_id name\"");
+	if (*c != ' ' && *c != '\0')
 		return durable_error(p, "the log entry is not \"term type name\"");
 	d = &e->entries[e->n_entries++];
 	d->term = term;
 	d->type = (uint8_t) type;
+	d->member_id = id;
 	return durable_name(p, d->name, *c == ' ' ? c + 1 : "", true,
 						"log entry's name");
+}
+
+/* "ID_HEX NAME" (version 3) or "NAME" */
+static int
+durable_voter(struct durable_parser *p, const char *value)
+{
+	struct quorum_log_snapshot *s = &p->file->durable.election.snap;
+	const char *c = value;
+
+	if (s->n_voters >= QUORUM_VOTERS_MAX)
+		return durable_error(p, "more than %d voters", QUORUM_VOTERS_MAX);
+	if (!durable_member_id(p, &c, &s->voter_ids[s->n_voters]))
+		return durable_error(p, "the voter is not \"member_id name\"");
+	return durable_name(p, s->voters[s->n_voters++], c, false, "voter");
 }
 
 static int
 durable_version(struct durable_parser *p, const char *value)
 {
-	uint64_t	v;
+	uint64_t	v = 0;
 	int			rc = durable_number(p, value, &v, "format version");
 
 	if (rc != 0)
@@ -202,7 +250,6 @@ static int
 durable_key(struct durable_parser *p, const char *key, const char *value)
 {
 	struct quorum_durable *d = &p->file->durable;
-	struct quorum_log_snapshot *s = &d->election.snap;
 
 	if (strcmp(key, "format_version") == 0)
 		return durable_version(p, value);
@@ -216,12 +263,24 @@ durable_key(struct durable_parser *p, const char *key, const char *value)
 		return durable_name(p, d->election.voted_for, value, true, "vote");
 	if (strcmp(key, "snapshot") == 0)
 		return durable_snapshot(p, value);
-	if (strcmp(key, "voter") == 0)
+	if (strcmp(key, "member_id") == 0 || strcmp(key, "persist_seq") == 0)
 	{
-		if (s->n_voters >= QUORUM_VOTERS_MAX)
-			return durable_error(p, "more than %d voters", QUORUM_VOTERS_MAX);
-		return durable_name(p, s->voters[s->n_voters++], value, false, "voter");
+		bool		is_id = key[0] == 'm';
+		const char *end;
+		uint64_t	v;
+
+		if (p->file->format_version < DURABLE_IDS_SINCE)
+			return durable_error(p, "\"%s\" is not a key of format version %u",
+								 key, p->file->format_version);
+		if (!durable_u64(value, is_id ? 16 : 10, false, &v, &end) ||
+			(is_id && v == 0))
+			return durable_error(p, "the %s is not a %s", key,
+								 is_id ? "nonzero hex number" : "number");
+		*(is_id ? &d->member_id : &d->election.persist_seq) = v;
+		return 0;
 	}
+	if (strcmp(key, "voter") == 0)
+		return durable_voter(p, value);
 	if (strcmp(key, "entry") == 0)
 		return durable_entry(p, value);
 	return durable_error(p, "unknown key \"%s\"", key);
@@ -242,6 +301,8 @@ durable_once_bit(const char *key)
 		{"term", DURABLE_TERM},
 		{"voted_for", DURABLE_VOTE},
 		{"snapshot", DURABLE_SNAPSHOT},
+		{"member_id", DURABLE_MEMBER_ID},
+		{"persist_seq", DURABLE_PERSIST_SEQ},
 	};
 
 	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++)
@@ -311,6 +372,9 @@ quorum_durable_parse(const char *text, size_t len,
 	if (rc == 0 && (p.seen & (DURABLE_NAME | DURABLE_INCARNATION)) !=
 		(DURABLE_NAME | DURABLE_INCARNATION))
 		rc = durable_error(&p, "the record has no node_name or no incarnation");
+	if (rc == 0 && file->format_version >= DURABLE_IDS_SINCE &&
+		(p.seen & DURABLE_MEMBER_ID) == 0)
+		rc = durable_error(&p, "the record has no member_id");
 	if (rc != 0)
 		memset(file, 0, sizeof(*file));
 	return rc;
@@ -351,6 +415,7 @@ quorum_durable_format(const char *node_name, const struct quorum_durable *durabl
 	size_t		n = 0;
 
 	if (node_name == NULL || durable == NULL || buf == NULL || len == NULL ||
+		durable->member_id == 0 ||
 		!durable_printable_all(node_name, &durable->election))
 		return QUORUM_EINVAL;
 	e = &durable->election;
@@ -358,16 +423,17 @@ quorum_durable_format(const char *node_name, const struct quorum_durable *durabl
 	n += (size_t) snprintf(buf + n, n < buf_len ? buf_len - n : 0, __VA_ARGS__)
 	DURABLE_PUT(DURABLE_HEADER "format_version=%d\nnode_name=%s\n",
 				QUORUM_DURABLE_FORMAT_VERSION, node_name);
-	DURABLE_PUT("incarnation=%" PRIu64 "\nterm=%" PRIu64 "\nvoted_for=%s\n",
-				durable->incarnation, e->term, e->voted_for);
+	DURABLE_PUT("incarnation=%" PRIu64 "\nmember_id=%" PRIx64 "\npersist_seq=%" PRIu64 "\n",
+				durable->incarnation, durable->member_id, e->persist_seq);
+	DURABLE_PUT("term=%" PRIu64 "\nvoted_for=%s\n", e->term, e->voted_for);
 	DURABLE_PUT("snapshot=%" PRIu64 " %" PRIu64 " %" PRIx64 " %d\n",
 				e->snap.index, e->snap.term, e->snap.config_id,
 				e->snap.paused ? 1 : 0);
 	for (unsigned i = 0; i < e->snap.n_voters; i++)
-		DURABLE_PUT("voter=%s\n", e->snap.voters[i]);
+		DURABLE_PUT("voter=%" PRIx64 " %s\n", e->snap.voter_ids[i], e->snap.voters[i]);
 	for (uint32_t k = 0; k < e->n_entries; k++)
-		DURABLE_PUT("entry=%" PRIu64 " %u%s%s\n", e->entries[k].term,
-					(unsigned) e->entries[k].type,
+		DURABLE_PUT("entry=%" PRIu64 " %u %" PRIx64 "%s%s\n", e->entries[k].term,
+					(unsigned) e->entries[k].type, e->entries[k].member_id,
 					e->entries[k].name[0] != '\0' ? " " : "", e->entries[k].name);
 #undef DURABLE_PUT
 	if (n >= buf_len)

@@ -91,7 +91,11 @@ quorum__node_raft_init(struct quorum_node *node, const struct quorum_meta *facts
 	}
 	node_raft_make_config(node, &rc);
 	if (node->config.restored != NULL)
+	{
 		restored = &node->config.restored->election;
+		/* 0 in a record of format 1 or 2: raft makes one up, as for no record. */
+		rc.member_id = node->config.restored->member_id;
+	}
 	rc_init = quorum__raft_init(&node->raft, &rc, restored, facts, node->now_ms,
 								errbuf, errbuf_len);
 	/* The pointer is the caller's; nothing may follow it after new(). */
@@ -398,6 +402,7 @@ quorum__node_raft_durable(const struct quorum_node *node,
 						  struct quorum_durable *durable)
 {
 	durable->incarnation = node->members[0].incarnation;
+	durable->member_id = node->raft.cfg.member_id;
 	quorum__raft_durable_image(&node->raft, &durable->election);
 }
 
@@ -437,6 +442,30 @@ quorum_node_is_voter(const quorum_node *node, const char *name)
 	if (node == NULL)
 		return false;
 	return quorum__raft_is_voter(&node->raft, name != NULL ? name : node->config.name);
+}
+
+bool
+quorum_node_voter_admitted(const quorum_node *node, const char *name)
+{
+	const struct quorum__raft *r;
+	const struct quorum__raft_peer *p;
+
+	if (node == NULL)
+		return false;
+	r = &node->raft;
+	if (name == NULL || strcmp(name, node->config.name) == 0)
+		return quorum__raft_self_voter(r);
+	/* What a former leader heard may be old: only the leader's view counts. */
+	p = quorum__raft_peer_find((struct quorum__raft *) r, name);
+	if (r->state != QUORUM__RAFT_LEADER || p == NULL || p->member_id == 0)
+		return quorum__raft_is_voter(r, name);
+	return !p->stale && quorum__raft_admits(r, name, p->member_id);
+}
+
+uint64_t
+quorum_node_member_id(const quorum_node *node)
+{
+	return node == NULL ? 0 : node->raft.cfg.member_id;
 }
 
 int

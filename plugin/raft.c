@@ -262,6 +262,19 @@ quorum__raft_init(struct quorum__raft *r, const struct quorum__raft_config *cfg,
 		return QUORUM_ENOMEM;
 	}
 	quorum__prng_seed(&r->prng, cfg->seed ^ UINT64_C(0x7261667400000000));
+	/*
+	 * A new record's member id comes from the host's seed (random in every
+	 * real host), through a stream of its own so that the choices the
+	 * election makes stay as they were.
+	 */
+	if (r->cfg.member_id == 0)
+	{
+		struct quorum__prng idgen;
+
+		quorum__prng_seed(&idgen, cfg->seed ^ UINT64_C(0x6d656d6265726964));
+		while (r->cfg.member_id == 0)
+			r->cfg.member_id = quorum__prng_next(&idgen);
+	}
 	if (restored != NULL)
 		r->d = *restored;
 	if (facts != NULL)
@@ -426,10 +439,128 @@ quorum__raft_is_voter(const struct quorum__raft *r, const char *name)
 	return false;
 }
 
+/*
+ * Whether the member with this id votes under name: name is a voter, bound
+ * to this id or to none yet (0, an entry of a release without member ids,
+ * which any id fills until the leader binds it).
+ */
+bool
+quorum__raft_admits(const struct quorum__raft *r, const char *name,
+					uint64_t member_id)
+{
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_MEMBER_ID)
+	/* Proves the simulator catches a rebuilt voter's second vote. */
+	return quorum__raft_is_voter(r, name);
+#endif
+	for (unsigned i = 0; i < r->n_voters; i++)
+		if (strcmp(r->voters[i], name) == 0)
+			return r->voter_ids[i] == 0 || r->voter_ids[i] == member_id;
+	return false;
+}
+
 bool
 quorum__raft_self_voter(const struct quorum__raft *r)
 {
-	return quorum__raft_is_voter(r, r->cfg.name);
+	return quorum__raft_admits(r, r->cfg.name, r->cfg.member_id);
+}
+
+/*
+ * Our name is a voter, but bound to another member id: this server was
+ * rebuilt (or its record replaced) after the name was admitted, and must
+ * not vote or campaign until quorum.add_voter() admits it again.
+ */
+bool
+quorum__raft_self_unadmitted(const struct quorum__raft *r)
+{
+	return quorum__raft_is_voter(r, r->cfg.name) && !quorum__raft_self_voter(r);
+}
+
+/*
+ * The peer behind voters[i] if its answers count for the leader (lease,
+ * commit): the member id it last answered with is the one bound to the
+ * name, and its record was not restored from an older copy.  NULL for
+ * ourselves, an unknown peer, or another member.
+ */
+struct quorum__raft_peer *
+quorum__raft_voter_peer(struct quorum__raft *r, unsigned i)
+{
+	struct quorum__raft_peer *p = quorum__raft_peer_find(r, r->voters[i]);
+
+	if (p == NULL || p->stale ||
+		(r->voter_ids[i] != 0 && r->voter_ids[i] != p->member_id))
+		return NULL;
+	return p;
+}
+
+/*
+ * The persist_seq of the record the host holds once this batch's messages
+ * leave (it persists before it sends): what our answers carry.
+ */
+uint64_t
+quorum__raft_seq_now(const struct quorum__raft *r)
+{
+	return r->d.persist_seq;
+}
+
+/*
+ * An answer of p's (msg, an APPEND_RESP or MEMBER) named member_id and
+ * persist_seq: remember them, and return false if the answer must not
+ * count because p's record is older than one p answered with before, under
+ * the same id.  A record is made durable before anything it says is sent,
+ * so a new run of p that answers below what an earlier run sent has lost
+ * records: its pg_quorum.state (its data directory) was restored from a
+ * copy, with an older term, vote and log, and it may vote again in a term
+ * it voted in.  (Within one run, answers may arrive out of order.)  Tell
+ * it, so that it takes a new member id and waits for quorum.add_voter();
+ * until then none of its answers count.  What it held and acknowledged is
+ * forgotten, so that it is caught up again.
+ */
+bool
+quorum__raft_seen_answer(struct quorum__raft *r, struct quorum__raft_peer *p,
+						 const struct quorum__raft_msg *msg,
+						 uint64_t member_id, uint64_t persist_seq)
+{
+	struct quorum__raft_msg *m;
+
+	if (member_id != p->member_id)
+	{
+		/* Another server under that name: nothing known of this one. */
+		if (p->member_id != 0)
+		{
+			p->match_index = 0;
+			p->acked_round = 0;
+		}
+		p->member_id = member_id;
+		p->seen_seq = persist_seq;
+		p->seen_boot = msg->boot;
+		p->stale = false;
+		return true;
+	}
+	if (member_id == 0)
+		return true;
+	if (p->stale)
+		return false;
+	if (msg->boot == p->seen_boot || persist_seq >= p->seen_seq)
+	{
+		p->seen_seq = QUORUM_MAX(p->seen_seq, persist_seq);
+		p->seen_boot = msg->boot;
+		return true;
+	}
+	if (r->stats.stale_answers++ % 64 == 0)
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+					 "%s answers with record %llu of member %016llx after record %llu: its state was restored from an older copy; not counted",
+					 p->name, (unsigned long long) persist_seq,
+					 (unsigned long long) member_id, (unsigned long long) p->seen_seq);
+	p->stale = true;
+	p->match_index = 0;
+	p->acked_round = 0;
+	m = quorum__raft_msg_new(r, QUORUM__RAFT_MSG_MEMBER, p->name);
+	if (m != NULL)
+	{
+		m->u.member.member_id = member_id;
+		m->u.member.persist_seq = p->seen_seq;
+	}
+	return false;
 }
 
 unsigned
@@ -441,6 +572,9 @@ quorum__raft_majority(const struct quorum__raft *r)
 void
 quorum__raft_persist(struct quorum__raft *r)
 {
+	/* One number per record handed to the host, however many changes. */
+	if (!r->persist)
+		r->d.persist_seq++;
 	r->persist = true;
 }
 
@@ -636,6 +770,8 @@ raft_check_term(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 		case QUORUM__RAFT_MSG_RESIGN:
 			/* Only the leader of our own term can end our stickiness. */
 			return msg->term == r->d.term;
+		case QUORUM__RAFT_MSG_MEMBER:
+			return true;		/* it names the vote's term, checked there */
 	}
 	return false;
 }
@@ -687,6 +823,9 @@ quorum__raft_receive(struct quorum__raft *r, const struct quorum__raft_msg *msg,
 			break;
 		case QUORUM__RAFT_MSG_RESIGN:
 			quorum__raft_on_resign(r, msg);
+			break;
+		case QUORUM__RAFT_MSG_MEMBER:
+			quorum__raft_on_member(r, msg);
 			break;
 	}
 }
@@ -811,7 +950,7 @@ quorum__raft_msg_type_name(enum quorum__raft_msg_type type)
 {
 	static const char *const names[] = {"?", "prevote", "prevote-resp", "vote",
 		"vote-resp", "append", "append-resp", "snapshot", "timeout-now",
-	"propose", "hello", "resign"};
+	"propose", "hello", "resign", "member"};
 
 	return (unsigned) type <= QUORUM__RAFT_MSG_TYPE_MAX ? names[type] : "?";
 }

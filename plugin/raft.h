@@ -80,6 +80,7 @@ struct quorum__raft_event
 struct quorum__raft_config
 {
 	quorum__raft_name name;
+	uint64_t	member_id;		/* quorum_durable.member_id, never 0 */
 	uint64_t	seed;
 	bool		voter;			/* may be a voter (bootstrap, ADD_VOTER) */
 
@@ -120,9 +121,15 @@ struct quorum__raft_peer
 	struct quorum__raft_pos pos;	/* from its last APPEND_RESP */
 	bool		pos_known;
 	uint32_t	promise_ms;		/* ... and its promise; 0 = 0.1, ours */
+	uint64_t	member_id;		/* ... and its member id; 0 = 0.1 */
+	uint64_t	seen_seq;		/* highest persist_seq seen from member_id */
+	uint64_t	seen_boot;		/* ... and the run that sent the last */
+	bool		stale;			/* it answered below seen_seq: restored */
 	/* Candidate's bookkeeping, reset on every (pre-)election started. */
 	bool		granted;
 	quorum_time_ms ask_after_ms;	/* refused: do not ask again before */
+	uint64_t	vote_id;		/* member id its MEMBER named ... */
+	uint64_t	vote_id_term;	/* ... for the (pre-)vote of this term */
 	/* Where the host last heard from it; raft itself never reads this. */
 	bool		addr_known;
 	struct quorum_addr addr;
@@ -139,6 +146,13 @@ struct quorum__raft_stats
 	uint64_t	leases_gained;
 	uint64_t	step_downs;		/* check-quorum */
 	uint64_t	acks_unpromised;	/* answers that name no promise (0.1 peers) */
+	uint64_t	id_mismatches;	/* answers from another member id than the
+								 * voter set names: not counted */
+	uint64_t	votes_unadmitted;	/* requests not answered: our own id is
+									 * not the one our name votes with */
+	uint64_t	id_binds;		/* member ids bound to legacy voter entries */
+	uint64_t	stale_answers;	/* answers with a record older than seen */
+	uint64_t	restores_detected;	/* told our record is older than seen */
 	uint64_t	msgs_dropped;	/* output batch full, or foreign cluster */
 };
 
@@ -153,6 +167,7 @@ struct quorum__raft
 	/* The configuration: the snapshot's voters plus every config entry. */
 	unsigned	n_voters;
 	quorum__raft_name voters[QUORUM_VOTERS_MAX];
+	uint64_t	voter_ids[QUORUM_VOTERS_MAX];	/* as in the snapshot */
 	uint64_t	config_index;	/* index of the last config entry, or snap */
 
 	enum quorum__raft_state state;
@@ -280,6 +295,16 @@ void		quorum__raft_become_follower(struct quorum__raft *r, uint64_t term,
 										 const char *leader);
 unsigned	quorum__raft_majority(const struct quorum__raft *r);
 bool		quorum__raft_self_voter(const struct quorum__raft *r);
+bool		quorum__raft_admits(const struct quorum__raft *r, const char *name,
+								uint64_t member_id);
+bool		quorum__raft_self_unadmitted(const struct quorum__raft *r);
+uint64_t	quorum__raft_seq_now(const struct quorum__raft *r);
+bool		quorum__raft_seen_answer(struct quorum__raft *r,
+									 struct quorum__raft_peer *p,
+									 const struct quorum__raft_msg *msg,
+									 uint64_t member_id, uint64_t persist_seq);
+struct quorum__raft_peer *quorum__raft_voter_peer(struct quorum__raft *r,
+												  unsigned i);
 
 /* raft_election.c */
 void		quorum__raft_reset_election_timer(struct quorum__raft *r);
@@ -293,6 +318,8 @@ void		quorum__raft_on_vote_resp(struct quorum__raft *r,
 									  const struct quorum__raft_msg *msg);
 void		quorum__raft_on_timeout_now(struct quorum__raft *r,
 										const struct quorum__raft_msg *msg);
+void		quorum__raft_on_member(struct quorum__raft *r,
+								   const struct quorum__raft_msg *msg);
 int			quorum__raft_pos_cmp(const struct quorum__raft_pos *a,
 								 const struct quorum__raft_pos *b);
 quorum_time_ms quorum__raft_election_deadline(const struct quorum__raft *r);
@@ -311,6 +338,7 @@ void		quorum__raft_on_hello(struct quorum__raft *r,
 bool		quorum__raft_append_local(struct quorum__raft *r,
 									  enum quorum_decision_type type,
 									  const char *name);
+void		quorum__raft_bind_tick(struct quorum__raft *r);
 void		quorum__raft_send_append(struct quorum__raft *r,
 									 struct quorum__raft_peer *p);
 void		quorum__raft_on_append(struct quorum__raft *r,

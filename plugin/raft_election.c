@@ -149,22 +149,41 @@ quorum__raft_pos_cmp(const struct quorum__raft_pos *a,
 	return pa - pb;
 }
 
+/*
+ * Grants of voters whose member is the one the voter set names: a voter
+ * bound to a member id counts only once its MEMBER message for this very
+ * (pre-)vote named that id, so a server rebuilt under its name, which
+ * remembers no vote, cannot vote a second time in a term; and never one
+ * whose record was restored from an older copy (quorum__raft_seen_answer).  An entry not
+ * bound yet counts any grant, as before member ids (release 0.1 sends no
+ * MEMBER).
+ */
+static bool
+raft_grant_counts(const struct quorum__raft *r, const struct quorum__raft_peer *p)
+{
+	uint64_t	term = r->state == QUORUM__RAFT_PRE_CANDIDATE ? r->d.term + 1 : r->d.term;
+
+	return p->granted && !p->stale &&
+		quorum__raft_admits(r, p->name, p->vote_id_term == term ? p->vote_id : 0);
+}
+
 static unsigned
 raft_count_granted(const struct quorum__raft *r)
 {
 	unsigned	n = quorum__raft_self_voter(r) ? 1 : 0;
 
 	for (unsigned i = 0; i < r->n_peers; i++)
-		if (r->peers[i].granted && quorum__raft_is_voter(r, r->peers[i].name))
+		if (raft_grant_counts(r, &r->peers[i]))
 			n++;
 	return n;
 }
 
 /*
- * Ask every voter that has neither granted nor refused for good.  Sent again
- * each heartbeat_ms until the round ends, so that one lost request or answer
- * costs a heartbeat, not a whole election timeout; asking twice is harmless,
- * since a voter answers the same candidate the same way in one term.
+ * Ask every voter whose grant does not count yet (none, or its MEMBER
+ * lost) and that has not refused for good.  Sent again each heartbeat_ms
+ * until the round ends, so that one lost request or answer costs a
+ * heartbeat, not a whole election timeout; asking twice is harmless, since
+ * a voter answers the same candidate the same way in one term.
  */
 static void
 raft_request_votes(struct quorum__raft *r, enum quorum__raft_msg_type type,
@@ -176,7 +195,7 @@ raft_request_votes(struct quorum__raft *r, enum quorum__raft_msg_type type,
 		struct quorum__raft_peer *p = quorum__raft_peer_find(r, r->voters[i]);
 		struct quorum__raft_msg *m;
 
-		if (p == NULL || p->granted || r->now_ms < p->ask_after_ms)
+		if (p == NULL || raft_grant_counts(r, p) || r->now_ms < p->ask_after_ms)
 			continue;
 		m = quorum__raft_msg_new(r, type, r->voters[i]);
 		if (m == NULL)
@@ -196,6 +215,7 @@ raft_clear_grants(struct quorum__raft *r)
 	{
 		r->peers[i].granted = false;
 		r->peers[i].ask_after_ms = 0;
+		r->peers[i].vote_id_term = 0;
 	}
 }
 
@@ -414,6 +434,15 @@ raft_reply_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg,
 	m->u.vote_resp.granted = why == QUORUM__RAFT_GRANTED;
 	m->u.vote_resp.refusal = (uint8_t) why;
 	m->u.vote_resp.sticky_ms = sticky_ms;
+	if (why != QUORUM__RAFT_GRANTED)
+		return;
+	m = quorum__raft_msg_new(r, QUORUM__RAFT_MSG_MEMBER, msg->from);
+	if (m != NULL)
+	{
+		m->term = msg->term;
+		m->u.member.member_id = r->cfg.member_id;
+		m->u.member.persist_seq = quorum__raft_seq_now(r);
+	}
 }
 
 /*
@@ -558,6 +587,20 @@ quorum__raft_on_vote(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 	uint32_t	sticky_ms = 0;
 	enum quorum__raft_refusal why;
 
+	/*
+	 * Our name votes with another member id: whatever this server remembers
+	 * of its votes is not what the cluster counts on (it was rebuilt, or
+	 * its record replaced), so it does not vote at all.
+	 */
+	if (quorum__raft_self_unadmitted(r))
+	{
+		if (r->stats.votes_unadmitted++ % 64 == 0)
+			QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+						 "%s from %s not answered: the voter set binds %s to another member id than ours (%016llx); run quorum.add_voter('%s') to admit this server again",
+						 pre ? "pre-vote" : "vote", msg->from, r->cfg.name,
+						 (unsigned long long) r->cfg.member_id, r->cfg.name);
+		return;
+	}
 	if (pre)
 		raft_maybe_yield(r, msg);
 	why = raft_judge(r, msg, &sticky_ms);
@@ -601,6 +644,18 @@ raft_note_refusal(struct quorum__raft *r, struct quorum__raft_peer *p,
 		p->ask_after_ms = UINT64_MAX;
 }
 
+/* Enough grants: the pre-vote turns into a vote, the vote into a win. */
+static void
+raft_tally(struct quorum__raft *r, bool pre)
+{
+	if (raft_count_granted(r) < quorum__raft_majority(r))
+		return;
+	if (pre)
+		quorum__raft_campaign(r, false);
+	else
+		raft_win(r);
+}
+
 void
 quorum__raft_on_vote_resp(struct quorum__raft *r,
 						  const struct quorum__raft_msg *msg)
@@ -621,12 +676,68 @@ quorum__raft_on_vote_resp(struct quorum__raft *r,
 	if (pre && msg->term != r->d.term + 1)
 		return;
 	p->granted = true;
-	if (raft_count_granted(r) < quorum__raft_majority(r))
+	raft_tally(r, pre);
+}
+
+/*
+ * A peer says it saw a newer record of ours than we hold: ours was
+ * restored from an older copy (see quorum__raft_seen_answer()), and what
+ * we remember of our votes may be older than what we did.  Take a new
+ * member id, so that our name stops counting as us until quorum.add_voter()
+ * admits the new one, as for a server rebuilt under the name.
+ */
+static void
+raft_on_restored(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	uint64_t	old = r->cfg.member_id;
+
+	if (msg->u.member.persist_seq <= r->d.persist_seq)
 		return;
-	if (pre)
-		quorum__raft_campaign(r, false);
-	else
-		raft_win(r);
+	r->stats.restores_detected++;
+	do
+		r->cfg.member_id = quorum__prng_next(&r->prng);
+	while (r->cfg.member_id == 0 || r->cfg.member_id == old);
+	quorum__raft_persist(r);
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+				 "%s saw record %llu of ours, and we hold record %llu: our state was restored from an older copy; new member id %016llx, not a voter until quorum.add_voter('%s')",
+				 msg->from, (unsigned long long) msg->u.member.persist_seq,
+				 (unsigned long long) r->d.persist_seq,
+				 (unsigned long long) r->cfg.member_id, r->cfg.name);
+	if (r->state != QUORUM__RAFT_FOLLOWER)
+		quorum__raft_become_follower(r, r->d.term, "");
+}
+
+/* The member id a grant came from; it may arrive before or after it. */
+void
+quorum__raft_on_member(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	bool		pre = r->state == QUORUM__RAFT_PRE_CANDIDATE;
+	struct quorum__raft_peer *p = quorum__raft_peer_find(r, msg->from);
+
+	if (msg->u.member.member_id == r->cfg.member_id)
+	{
+		raft_on_restored(r, msg);
+		return;
+	}
+	if (p == NULL || !quorum__raft_is_voter(r, msg->from) ||
+		(pre ? msg->term != r->d.term + 1 :
+		 r->state != QUORUM__RAFT_CANDIDATE || msg->term != r->d.term))
+		return;
+	if (!quorum__raft_seen_answer(r, p, msg, msg->u.member.member_id,
+								  msg->u.member.persist_seq))
+		return;
+	p->vote_id = msg->u.member.member_id;
+	p->vote_id_term = msg->term;
+	if (!quorum__raft_admits(r, msg->from, p->vote_id))
+	{
+		r->stats.id_mismatches++;
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+					 "%s votes with member id %016llx, which is not the one its name votes with: not counted until quorum.add_voter('%s') admits it",
+					 msg->from, (unsigned long long) p->vote_id, msg->from);
+		return;
+	}
+	if (p->granted)
+		raft_tally(r, pre);
 }
 
 /*

@@ -135,7 +135,7 @@ lease_majority_round(const struct quorum__raft *r)
 			acked[i] = r->round;
 			continue;
 		}
-		p = quorum__raft_peer_find((struct quorum__raft *) r, r->voters[i]);
+		p = quorum__raft_voter_peer((struct quorum__raft *) r, i);
 		acked[i] = p != NULL ? p->acked_round : 0;
 	}
 	qsort(acked, r->n_voters, sizeof(acked[0]), lease_u64_desc);
@@ -192,7 +192,7 @@ lease_majority_until(const struct quorum__raft *r)
 			until[i] = r->round_sent_ms[r->round % QUORUM__RAFT_ROUNDS] + r->lease_ms;
 			continue;
 		}
-		p = quorum__raft_peer_find((struct quorum__raft *) r, r->voters[i]);
+		p = quorum__raft_voter_peer((struct quorum__raft *) r, i);
 		if (p == NULL || (round = p->acked_round) == 0 ||
 			round < r->term_first_round || r->round - round >= QUORUM__RAFT_ROUNDS)
 			continue;
@@ -254,6 +254,22 @@ quorum__raft_on_append_resp(struct quorum__raft *r,
 	if (r->state != QUORUM__RAFT_LEADER ||
 		(p = quorum__raft_peer_add(r, msg->from)) == NULL)
 		return;
+	/*
+	 * An answer from another member than the voter set names under its
+	 * name (a server rebuilt or restored under a voter's name) supports
+	 * neither lease nor commit (quorum__raft_voter_peer() leaves it out)
+	 * and makes it no transfer target, but it is still caught up, so that
+	 * it learns it is not admitted; its id is what quorum.add_voter()
+	 * admits.
+	 */
+	(void) quorum__raft_seen_answer(r, p, msg, msg->u.append_resp.member_id,
+									msg->u.append_resp.persist_seq);
+	if (quorum__raft_is_voter(r, msg->from) &&
+		!quorum__raft_admits(r, msg->from, p->member_id) &&
+		r->stats.id_mismatches++ % 64 == 0)
+		QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_WARNING, r->now_ms,
+					 "%s answers with member id %016llx, which is not the one its name votes with: not counted until quorum.add_voter('%s') admits it",
+					 msg->from, (unsigned long long) p->member_id, msg->from);
 	p->last_ack_ms = r->now_ms;
 	p->pos = msg->u.append_resp.pos;
 	p->pos_known = true;
@@ -292,6 +308,7 @@ quorum__raft_on_append_resp(struct quorum__raft *r,
 		return;
 	quorum__raft_lease_update(r);
 	lease_transfer_tick(r);
+	quorum__raft_bind_tick(r);
 }
 
 /* ---------------------------------------------------------------------
@@ -317,7 +334,7 @@ lease_best_target(struct quorum__raft *r)
 	{
 		const struct quorum__raft_peer *p = &r->peers[i];
 
-		if (!quorum__raft_is_voter(r, p->name) || !p->pos_known ||
+		if (!quorum__raft_admits(r, p->name, p->member_id) || !p->pos_known ||
 			!quorum_member_may_lead(p->pos.role, p->pos.priority) ||
 			r->now_ms - p->last_ack_ms > r->cfg.election_timeout_min_ms)
 			continue;
@@ -333,6 +350,8 @@ lease_best_target(struct quorum__raft *r)
 void
 quorum__raft_transfer_start(struct quorum__raft *r, const char *target)
 {
+	struct quorum__raft_peer *tp;
+
 	if (r->state != QUORUM__RAFT_LEADER || r->transfer_to[0] != '\0')
 		return;
 	if (target[0] == '\0' && (target = lease_best_target(r)) == NULL)
@@ -341,7 +360,10 @@ quorum__raft_transfer_start(struct quorum__raft *r, const char *target)
 					 "switchover: no voter can take over");
 		return;
 	}
-	if (strcmp(target, r->cfg.name) == 0 || !quorum__raft_is_voter(r, target))
+	tp = quorum__raft_peer_find(r, target);
+	/* A rebuilt server under a voter's name cannot campaign: not it. */
+	if (strcmp(target, r->cfg.name) == 0 ||
+		!quorum__raft_admits(r, target, tp != NULL ? tp->member_id : 0))
 		return;
 	snprintf(r->transfer_to, sizeof(r->transfer_to), "%s", target);
 	r->transfer_until_ms = r->now_ms +

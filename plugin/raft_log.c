@@ -66,9 +66,32 @@ log_name_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* Applies one config entry to a voter list. */
+/* Sorts a voter list by name, each id with its name. */
 static void
-log_config_apply(quorum__raft_name *voters, unsigned *n,
+log_sort_voters(quorum__raft_name *voters, uint64_t *ids, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && strcmp(voters[j - 1], voters[j]) > 0; j--)
+		{
+			quorum__raft_name name;
+			uint64_t	id = ids[j];
+
+			memcpy(name, voters[j], sizeof(name));
+			memcpy(voters[j], voters[j - 1], sizeof(name));
+			memcpy(voters[j - 1], name, sizeof(name));
+			ids[j] = ids[j - 1];
+			ids[j - 1] = id;
+		}
+}
+
+/*
+ * Applies one config entry to a voter list.  An ADD_VOTER of a voter's name
+ * binds the name to the entry's member id: the member the name stood for
+ * loses its vote, the one with that id gets it (quorum.add_voter() of a
+ * rebuilt server, or the leader binding an entry written without an id).
+ */
+static void
+log_config_apply(quorum__raft_name *voters, uint64_t *ids, unsigned *n,
 				 const struct quorum_decision *e)
 {
 	unsigned	i;
@@ -76,12 +99,18 @@ log_config_apply(quorum__raft_name *voters, unsigned *n,
 	for (i = 0; i < *n; i++)
 		if (strcmp(voters[i], e->name) == 0)
 			break;
-	if (e->type == QUORUM_DECISION_ADD_VOTER && i == *n &&
-		*n < QUORUM_VOTERS_MAX)
-		memcpy(voters[(*n)++], e->name, sizeof(voters[0]));
+	if (e->type == QUORUM_DECISION_ADD_VOTER && i < *n)
+		ids[i] = e->member_id;
+	else if (e->type == QUORUM_DECISION_ADD_VOTER && *n < QUORUM_VOTERS_MAX)
+	{
+		memcpy(voters[*n], e->name, sizeof(voters[0]));
+		ids[(*n)++] = e->member_id;
+		log_sort_voters(voters, ids, *n);
+	}
 	else if (e->type == QUORUM_DECISION_REMOVE_VOTER && i < *n)
 	{
 		memmove(voters[i], voters[i + 1], (*n - i - 1) * sizeof(voters[0]));
+		memmove(ids + i, ids + i + 1, (*n - i - 1) * sizeof(ids[0]));
 		(*n)--;
 	}
 }
@@ -98,12 +127,13 @@ quorum__raft_config_rebuild(struct quorum__raft *r)
 {
 	r->n_voters = r->d.snap.n_voters;
 	memcpy(r->voters, r->d.snap.voters, sizeof(r->voters));
+	memcpy(r->voter_ids, r->d.snap.voter_ids, sizeof(r->voter_ids));
 	r->config_index = r->d.snap.index;
 	for (uint32_t k = 0; k < r->d.n_entries; k++)
 	{
 		if (!log_is_config(&r->d.entries[k]))
 			continue;
-		log_config_apply(r->voters, &r->n_voters, &r->d.entries[k]);
+		log_config_apply(r->voters, r->voter_ids, &r->n_voters, &r->d.entries[k]);
 		r->config_index = r->d.snap.index + 1 + k;
 	}
 	/* Voters are always peers, whether gossip has found them or not. */
@@ -258,9 +288,9 @@ log_compact(struct quorum__raft *r)
 		return;
 	for (uint64_t k = 0; k < fold; k++)
 		if (log_is_config(&r->d.entries[k]))
-			log_config_apply(s->voters, &n, &r->d.entries[k]);
+			log_config_apply(s->voters, s->voter_ids, &n, &r->d.entries[k]);
 	s->n_voters = (uint8_t) n;
-	qsort(s->voters, n, sizeof(s->voters[0]), log_name_cmp);
+	log_sort_voters(s->voters, s->voter_ids, n);
 	s->term = quorum__raft_term_at(r, r->applied, &known);
 	s->paused = r->paused;
 	s->index = r->applied;
@@ -271,9 +301,9 @@ log_compact(struct quorum__raft *r)
 	quorum__raft_config_rebuild(r);
 }
 
-bool
-quorum__raft_append_local(struct quorum__raft *r,
-						  enum quorum_decision_type type, const char *name)
+static bool
+log_append(struct quorum__raft *r, enum quorum_decision_type type,
+		   const char *name, uint64_t member_id)
 {
 	struct quorum_decision *e;
 
@@ -285,11 +315,80 @@ quorum__raft_append_local(struct quorum__raft *r,
 	memset(e, 0, sizeof(*e));
 	e->term = r->d.term;
 	e->type = (uint8_t) type;
+	e->member_id = member_id;
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	quorum__raft_persist(r);
 	if (log_is_config(e))
 		quorum__raft_config_rebuild(r);
 	return true;
+}
+
+bool
+quorum__raft_append_local(struct quorum__raft *r,
+						  enum quorum_decision_type type, const char *name)
+{
+	return log_append(r, type, name, 0);
+}
+
+/*
+ * The member id name answers with (ours for our name); 0 = not known, or
+ * its record was restored from an older copy (it takes a new id, which is
+ * the one to admit).
+ */
+static uint64_t
+log_seen_id(struct quorum__raft *r, const char *name)
+{
+	struct quorum__raft_peer *p;
+
+	if (strcmp(name, r->cfg.name) == 0)
+		return r->cfg.member_id;
+	p = quorum__raft_peer_find(r, name);
+	return p != NULL && !p->stale ? p->member_id : 0;
+}
+
+static unsigned
+log_voter_slot(const struct quorum__raft *r, const char *name)
+{
+	unsigned	i;
+
+	for (i = 0; i < r->n_voters; i++)
+		if (strcmp(r->voters[i], name) == 0)
+			break;
+	return i;
+}
+
+/*
+ * The leader binds each voter entry without a member id (written by a
+ * release without them, or by a bootstrap) to the id its member answers
+ * with, one decision at a time, once every voter has answered with one:
+ * until then some voter may run release 0.1, which cannot decode an entry
+ * with an id.  From then on a server rebuilt under that name votes only
+ * once quorum.add_voter() admits it.
+ */
+void
+quorum__raft_bind_tick(struct quorum__raft *r)
+{
+	unsigned	unbound = r->n_voters;
+
+	if (r->state != QUORUM__RAFT_LEADER || r->config_index > r->commit ||
+		r->commit < r->term_start_index ||
+		r->d.n_entries >= QUORUM_LOG_MAX - 1)
+		return;
+	for (unsigned i = 0; i < r->n_voters; i++)
+	{
+		if (log_seen_id(r, r->voters[i]) == 0)
+			return;
+		if (r->voter_ids[i] == 0 && unbound == r->n_voters)
+			unbound = i;
+	}
+	if (unbound == r->n_voters)
+		return;
+	r->stats.id_binds++;
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "binding voter %s to member id %016llx", r->voters[unbound],
+				 (unsigned long long) log_seen_id(r, r->voters[unbound]));
+	(void) quorum__raft_leader_propose(r, QUORUM_DECISION_ADD_VOTER,
+									   r->voters[unbound]);
 }
 
 /* The next APPEND (or SNAPSHOT, if it is that far behind) for peer p. */
@@ -306,6 +405,13 @@ quorum__raft_send_append(struct quorum__raft *r, struct quorum__raft_peer *p)
 		if (m != NULL)
 		{
 			m->u.snapshot.snap = r->d.snap;
+			/*
+			 * Member ids only to a peer that answered with its own: release
+			 * 0.1 cannot decode them (nor an APPEND's, above).
+			 */
+			if (p->member_id == 0)
+				memset(m->u.snapshot.snap.voter_ids, 0,
+					   sizeof(m->u.snapshot.snap.voter_ids));
 			m->u.snapshot.round = r->round;
 			m->u.snapshot.promise_asked = true;
 		}
@@ -323,7 +429,13 @@ quorum__raft_send_append(struct quorum__raft *r, struct quorum__raft_peer *p)
 	m->u.append.promise_asked = true;
 	for (uint64_t i = p->next_index;
 		 i <= last && m->u.append.n_entries < QUORUM__RAFT_APPEND_MAX; i++)
-		m->u.append.entries[m->u.append.n_entries++] = *quorum__raft_entry_at(r, i);
+	{
+		struct quorum_decision *e = &m->u.append.entries[m->u.append.n_entries++];
+
+		*e = *quorum__raft_entry_at(r, i);
+		if (p->member_id == 0)
+			e->member_id = 0;
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -349,7 +461,11 @@ log_reply(struct quorum__raft *r, const char *to, bool success, uint64_t match,
 	 * (raft_lease.c); a 0.1 leader does not ask, and could not decode it.
 	 */
 	if (promise_asked)
+	{
 		m->u.append_resp.promise_ms = (uint32_t) r->cfg.election_timeout_min_ms;
+		m->u.append_resp.member_id = r->cfg.member_id;
+		m->u.append_resp.persist_seq = quorum__raft_seq_now(r);
+	}
 }
 
 /*
@@ -512,8 +628,16 @@ log_check_config_change(struct quorum__raft *r, enum quorum_decision_type type,
 		return QUORUM_ESTATE;
 	if (type == QUORUM_DECISION_ADD_VOTER)
 	{
+		unsigned	slot = log_voter_slot(r, name);
+		uint64_t	seen = log_seen_id(r, name);
+
+		/*
+		 * A voter's name again: admit the member that answers under it now,
+		 * if that is not the one the name is bound to (a rebuilt or
+		 * restored server), or bind an entry without an id.
+		 */
 		if (voter)
-			return QUORUM_EINVAL;
+			return seen != 0 && seen != r->voter_ids[slot] ? 0 : QUORUM_EINVAL;
 		if (r->n_voters >= QUORUM_VOTERS_MAX)
 			return QUORUM_ELIMIT;
 		if (strcmp(name, r->cfg.name) != 0 &&
@@ -551,7 +675,8 @@ quorum__raft_leader_propose(struct quorum__raft *r,
 	if (r->d.n_entries >= QUORUM_LOG_MAX - 1)
 		log_compact(r);
 	if (r->d.n_entries >= QUORUM_LOG_MAX - 1 ||
-		!quorum__raft_append_local(r, type, name))
+		!log_append(r, type, name, type == QUORUM_DECISION_ADD_VOTER ?
+					log_seen_id(r, name) : 0))
 		return QUORUM_ELIMIT;
 	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
 				 "propose %s %s at index %llu",
@@ -604,7 +729,7 @@ quorum__raft_leader_commit(struct quorum__raft *r)
 
 	for (unsigned i = 0; i < r->n_voters; i++)
 	{
-		struct quorum__raft_peer *p = quorum__raft_peer_find(r, r->voters[i]);
+		struct quorum__raft_peer *p = quorum__raft_voter_peer(r, i);
 
 		match[i] = strcmp(r->voters[i], r->cfg.name) == 0 ?
 			quorum__raft_last_index(r) : p != NULL ? p->match_index : 0;

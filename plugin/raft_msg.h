@@ -50,9 +50,19 @@ enum quorum__raft_msg_type
 	QUORUM__RAFT_MSG_TIMEOUT_NOW,	/* leadership transfer: campaign now */
 	QUORUM__RAFT_MSG_PROPOSE,	/* a follower forwards a decision */
 	QUORUM__RAFT_MSG_HELLO,		/* not bootstrapped yet: here I am */
-	QUORUM__RAFT_MSG_RESIGN		/* the leader of the term leaves office now */
+	QUORUM__RAFT_MSG_RESIGN,	/* the leader of the term leaves office now */
+
+	/*
+	 * Who answered a (pre-)vote: the voter's member id, sent with every vote
+	 * it grants; or, to a member that answered with an older record than
+	 * it had before, that its record was restored from a copy.  A message of its own, not a field of VOTE_RESP, because
+	 * release 0.1 drops a VOTE_RESP it cannot decode, and a voter cannot
+	 * tell which release asked; 0.1 drops this one alone (counted), and its
+	 * answer still counts.
+	 */
+	QUORUM__RAFT_MSG_MEMBER
 };
-#define QUORUM__RAFT_MSG_TYPE_MAX QUORUM__RAFT_MSG_RESIGN
+#define QUORUM__RAFT_MSG_TYPE_MAX QUORUM__RAFT_MSG_MEMBER
 
 /* Why a (pre-)vote was refused; carried for traces and quick retries. */
 enum quorum__raft_refusal
@@ -73,6 +83,12 @@ struct quorum__raft_msg
 	enum quorum__raft_msg_type type;
 	quorum__raft_name from;
 	quorum__raft_name to;
+	/*
+	 * Which run of the sender sent it: the datagram header's boot, not a
+	 * field of the election's layout (received messages only).  Datagrams
+	 * of an older run are dropped as replays before they get here.
+	 */
+	uint64_t	boot;
 	uint64_t	term;
 	uint64_t	config_id;		/* 0 = sender not bootstrapped yet */
 	union
@@ -116,6 +132,12 @@ struct quorum__raft_msg
 			 * sender, which cannot say.
 			 */
 			uint32_t	promise_ms;
+			/*
+			 * The sender's member id and the persist_seq of its durable
+			 * record (quorum_durable), sent with a promise; 0 from 0.1.
+			 */
+			uint64_t	member_id;
+			uint64_t	persist_seq;
 		}			append_resp;	/* APPEND_RESP */
 		struct
 		{
@@ -131,6 +153,17 @@ struct quorum__raft_msg
 		{
 			bool		voter;	/* the sender may be a voter */
 		}			hello;		/* HELLO */
+		/*
+		 * From a voter with its grant: its own id and record's persist_seq
+		 * (term = the vote's).  From a leader or candidate to a member
+		 * whose answer came with a persist_seq below one it sent before:
+		 * that member's id, and the highest persist_seq seen from it.
+		 */
+		struct
+		{
+			uint64_t	member_id;	/* never 0 */
+			uint64_t	persist_seq;
+		}			member;		/* MEMBER */
 	}			u;
 };
 

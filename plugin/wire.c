@@ -35,6 +35,14 @@
 /* The flags byte that ends an APPEND_RESP. */
 #define WIRE_RESP_VOTER 0x01
 #define WIRE_RESP_PROMISE 0x02		/* promise_ms (4) follows */
+#define WIRE_RESP_MEMBER 0x04		/* member_id (8), persist_seq (8) follow */
+/*
+ * A decision's type byte, and a snapshot's voter count, have their top bit
+ * set when member ids follow (the decision's after its name, 8 bytes; one
+ * after each voter's name).  Release 0.1 refuses both, so the leader sends
+ * ids only to a peer that answered with its own (raft_log.c).
+ */
+#define WIRE_HAS_IDS 0x80
 /* A round's top bit: promise_asked (rounds never get near it). */
 #define WIRE_ROUND_ASK (UINT64_C(1) << 63)
 
@@ -527,6 +535,7 @@ wire_get_body(wire_cursor *c, struct quorum_wire_msg *msg)
 	{
 		wire_get_raft(c, &msg->u.raft);
 		memcpy(msg->u.raft.from, msg->sender, sizeof(msg->u.raft.from));
+		msg->u.raft.boot = msg->boot;
 		return;
 	}
 	switch (msg->type)
@@ -613,7 +622,17 @@ quorum__wire_decode(const uint8_t *buf, size_t len,
 static size_t
 wire_entry_size(const struct quorum_decision *e)
 {
-	return 8 + 1 + 1 + wire_strlen(e->name, QUORUM_NAME_MAX);
+	return 8 + 1 + 1 + wire_strlen(e->name, QUORUM_NAME_MAX) +
+		(e->member_id != 0 ? 8 : 0);
+}
+
+static bool
+wire_snap_has_ids(const struct quorum_log_snapshot *s)
+{
+	for (unsigned i = 0; i < s->n_voters && i < QUORUM_VOTERS_MAX; i++)
+		if (s->voter_ids[i] != 0)
+			return true;
+	return false;
 }
 
 static size_t
@@ -637,12 +656,14 @@ wire_raft_body_size(const struct quorum__raft_msg *m)
 			return size;
 		case QUORUM__RAFT_MSG_APPEND_RESP:
 			return 1 + 8 + 8 + WIRE_RAFT_POS + 1 +
-				(m->u.append_resp.promise_ms != 0 ? 4 : 0);
+				(m->u.append_resp.promise_ms != 0 ? 4 : 0) +
+				(m->u.append_resp.member_id != 0 ? 8 + 8 : 0);
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			size = 8 + 8 + 8 + 1 + 1 + 8;
 			for (unsigned i = 0; i < m->u.snapshot.snap.n_voters &&
 				 i < QUORUM_VOTERS_MAX; i++)
-				size += 1 + wire_strlen(m->u.snapshot.snap.voters[i], QUORUM_NAME_MAX);
+				size += 1 + wire_strlen(m->u.snapshot.snap.voters[i], QUORUM_NAME_MAX) +
+					(wire_snap_has_ids(&m->u.snapshot.snap) ? 8 : 0);
 			return size;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
 		case QUORUM__RAFT_MSG_RESIGN:
@@ -651,6 +672,8 @@ wire_raft_body_size(const struct quorum__raft_msg *m)
 			return wire_entry_size(&m->u.propose.entry);
 		case QUORUM__RAFT_MSG_HELLO:
 			return 1;
+		case QUORUM__RAFT_MSG_MEMBER:
+			return 8 + 8;
 	}
 	return 0;
 }
@@ -696,7 +719,8 @@ wire_raft_check(const struct quorum__raft_msg *m)
 			return true;
 		case QUORUM__RAFT_MSG_APPEND_RESP:
 			return wire_role_valid(m->u.append_resp.pos.role) &&
-				m->u.append_resp.round < WIRE_ROUND_ASK;
+				m->u.append_resp.round < WIRE_ROUND_ASK &&
+				(m->u.append_resp.member_id != 0 || m->u.append_resp.persist_seq == 0);
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			if (m->u.snapshot.snap.n_voters > QUORUM_VOTERS_MAX ||
 				m->u.snapshot.round >= WIRE_ROUND_ASK)
@@ -712,6 +736,8 @@ wire_raft_check(const struct quorum__raft_msg *m)
 			return wire_entry_check(&m->u.propose.entry, QUORUM_DECISION_ADD_VOTER);
 		case QUORUM__RAFT_MSG_HELLO:
 			return true;
+		case QUORUM__RAFT_MSG_MEMBER:
+			return m->u.member.member_id != 0;
 	}
 	return false;
 }
@@ -752,8 +778,10 @@ static void
 wire_put_entry(wire_cursor *c, const struct quorum_decision *e)
 {
 	wire_put_uint(c, e->term, 8);
-	wire_put_uint(c, e->type, 1);
+	wire_put_uint(c, e->type | (e->member_id != 0 ? WIRE_HAS_IDS : 0), 1);
 	wire_put_str(c, e->name, QUORUM_NAME_MAX, 1);
+	if (e->member_id != 0)
+		wire_put_uint(c, e->member_id, 8);
 }
 
 static void
@@ -789,18 +817,29 @@ wire_put_raft_body(wire_cursor *c, const struct quorum__raft_msg *m)
 			wire_put_round(c, m->u.append_resp.round, m->u.append_resp.promise_asked);
 			wire_put_pos(c, &m->u.append_resp.pos);
 			wire_put_uint(c, (m->u.append_resp.voter ? WIRE_RESP_VOTER : 0) |
-						  (m->u.append_resp.promise_ms != 0 ? WIRE_RESP_PROMISE : 0), 1);
+						  (m->u.append_resp.promise_ms != 0 ? WIRE_RESP_PROMISE : 0) |
+						  (m->u.append_resp.member_id != 0 ? WIRE_RESP_MEMBER : 0), 1);
 			if (m->u.append_resp.promise_ms != 0)
 				wire_put_uint(c, m->u.append_resp.promise_ms, 4);
+			if (m->u.append_resp.member_id != 0)
+			{
+				wire_put_uint(c, m->u.append_resp.member_id, 8);
+				wire_put_uint(c, m->u.append_resp.persist_seq, 8);
+			}
 			break;
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			wire_put_uint(c, m->u.snapshot.snap.index, 8);
 			wire_put_uint(c, m->u.snapshot.snap.term, 8);
 			wire_put_uint(c, m->u.snapshot.snap.config_id, 8);
 			wire_put_uint(c, m->u.snapshot.snap.paused ? 1 : 0, 1);
-			wire_put_uint(c, m->u.snapshot.snap.n_voters, 1);
+			wire_put_uint(c, m->u.snapshot.snap.n_voters |
+						  (wire_snap_has_ids(&m->u.snapshot.snap) ? WIRE_HAS_IDS : 0), 1);
 			for (unsigned i = 0; i < m->u.snapshot.snap.n_voters; i++)
+			{
 				wire_put_str(c, m->u.snapshot.snap.voters[i], QUORUM_NAME_MAX, 1);
+				if (wire_snap_has_ids(&m->u.snapshot.snap))
+					wire_put_uint(c, m->u.snapshot.snap.voter_ids[i], 8);
+			}
 			wire_put_round(c, m->u.snapshot.round, m->u.snapshot.promise_asked);
 			break;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
@@ -811,6 +850,10 @@ wire_put_raft_body(wire_cursor *c, const struct quorum__raft_msg *m)
 			break;
 		case QUORUM__RAFT_MSG_HELLO:
 			wire_put_uint(c, m->u.hello.voter ? 1 : 0, 1);
+			break;
+		case QUORUM__RAFT_MSG_MEMBER:
+			wire_put_uint(c, m->u.member.member_id, 8);
+			wire_put_uint(c, m->u.member.persist_seq, 8);
 			break;
 	}
 }
@@ -839,9 +882,20 @@ wire_get_pos(wire_cursor *c, struct quorum__raft_pos *pos)
 static void
 wire_get_entry(wire_cursor *c, struct quorum_decision *e, unsigned first_type)
 {
+	unsigned	type;
+
 	e->term = wire_get_uint(c, 8);
-	e->type = (uint8_t) wire_get_uint(c, 1);
+	type = (unsigned) wire_get_uint(c, 1);
+	e->type = (uint8_t) (type & ~(unsigned) WIRE_HAS_IDS);
 	wire_get_str(c, e->name, 0, QUORUM_NAME_MAX, 1);
+	e->member_id = 0;
+	if (type & WIRE_HAS_IDS)
+	{
+		e->member_id = wire_get_uint(c, 8);
+		/* Canonical: id 0 is sent as none at all. */
+		if (e->member_id == 0)
+			c->ok = false;
+	}
 	if (e->type < first_type || e->type > QUORUM_DECISION_SWITCHOVER)
 		c->ok = false;
 }
@@ -887,12 +941,22 @@ wire_get_snapshot(wire_cursor *c, struct quorum__raft_msg *m)
 	snap->index = wire_get_uint(c, 8);
 	snap->term = wire_get_uint(c, 8);
 	snap->config_id = wire_get_uint(c, 8);
+	unsigned	count;
+
 	snap->paused = wire_get_bool(c);
-	snap->n_voters = (uint8_t) wire_get_uint(c, 1);
+	count = (unsigned) wire_get_uint(c, 1);
+	snap->n_voters = (uint8_t) (count & ~(unsigned) WIRE_HAS_IDS);
 	if (snap->n_voters > QUORUM_VOTERS_MAX)
 		c->ok = false;
 	for (unsigned i = 0; i < snap->n_voters && c->ok; i++)
+	{
 		wire_get_str(c, snap->voters[i], 1, QUORUM_NAME_MAX, 1);
+		if (count & WIRE_HAS_IDS)
+			snap->voter_ids[i] = wire_get_uint(c, 8);
+	}
+	/* Canonical: ids only if one of them is not 0. */
+	if ((count & WIRE_HAS_IDS) && !wire_snap_has_ids(snap))
+		c->ok = false;
 	m->u.snapshot.round = wire_get_round(c, &m->u.snapshot.promise_asked);
 }
 
@@ -907,7 +971,7 @@ wire_get_resp_flags(wire_cursor *c, struct quorum__raft_msg *m)
 {
 	unsigned	flags = (unsigned) wire_get_uint(c, 1);
 
-	if (flags & ~(unsigned) (WIRE_RESP_VOTER | WIRE_RESP_PROMISE))
+	if (flags & ~(unsigned) (WIRE_RESP_VOTER | WIRE_RESP_PROMISE | WIRE_RESP_MEMBER))
 		c->ok = false;
 	m->u.append_resp.voter = (flags & WIRE_RESP_VOTER) != 0;
 	if (flags & WIRE_RESP_PROMISE)
@@ -915,6 +979,13 @@ wire_get_resp_flags(wire_cursor *c, struct quorum__raft_msg *m)
 		m->u.append_resp.promise_ms = (uint32_t) wire_get_uint(c, 4);
 		/* Canonical: a zero promise is sent as none at all. */
 		if (m->u.append_resp.promise_ms == 0)
+			c->ok = false;
+	}
+	if (flags & WIRE_RESP_MEMBER)
+	{
+		m->u.append_resp.member_id = wire_get_uint(c, 8);
+		m->u.append_resp.persist_seq = wire_get_uint(c, 8);
+		if (m->u.append_resp.member_id == 0)
 			c->ok = false;
 	}
 }
@@ -961,6 +1032,12 @@ wire_get_raft(wire_cursor *c, struct quorum__raft_msg *m)
 			break;
 		case QUORUM__RAFT_MSG_HELLO:
 			m->u.hello.voter = wire_get_bool(c);
+			break;
+		case QUORUM__RAFT_MSG_MEMBER:
+			m->u.member.member_id = wire_get_uint(c, 8);
+			m->u.member.persist_seq = wire_get_uint(c, 8);
+			if (m->u.member.member_id == 0)
+				c->ok = false;
 			break;
 	}
 }

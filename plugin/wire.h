@@ -38,16 +38,21 @@
  *     APPEND                   prev_index (8) | prev_term (8) | commit (8)
  *                              | round (8, ask) | count (1) | count * entry
  *     APPEND_RESP              success (1) | match_index (8) | round (8, ask)
- *                              | pos | flags (1: voter 0x01, promise 0x02)
- *                              [ | promise_ms (4, not 0) ]
+ *                              | pos | flags (1: voter 0x01, promise 0x02,
+ *                              member 0x04) [ | promise_ms (4, not 0) ]
+ *                              [ | member_id (8, not 0) | persist_seq (8) ]
  *     SNAPSHOT                 index (8) | term (8) | config_id (8)
- *                              | paused (1) | count (1) | count * name (str)
+ *                              | paused (1) | count (1, ids 0x80)
+ *                              | count * (name (str) [ | member_id (8) ])
  *                              | round (8, ask)
  *     TIMEOUT_NOW, RESIGN      nothing
  *     PROPOSE                  entry
  *     HELLO                    voter (1)
+ *     MEMBER                   member_id (8, not 0) | persist_seq (8)
  *   pos      timeline (4) | lsn (8) | role (1) | priority (4, signed)
- *   entry    term (8) | type (1) | name (str)
+ *   entry    term (8) | type (1, id 0x80) | name (str) [ | member_id (8, not 0) ]
+ *   ids      a snapshot's ids follow only if one is not 0; release 0.1
+ *            decodes neither ids nor MEMBER, and gets none but MEMBER
  *   ask      a round's top bit: the leader reads promises (promise_asked);
  *            release 0.1 echoes it unread, and must get no promise back
  *   A granted vote has refusal 0 and a refused one not; names of voters,

@@ -25,10 +25,11 @@ extern "C" {
 
 /*
  * The format quorum_durable_format() writes.  Version 1 had no
- * "format_version" line; it is still read, and the next persist rewrites
- * it in the current version.
+ * "format_version" line; versions 1 and 2 have no member ids.  Both are
+ * still read (every id 0: see durable.c), and the next persist rewrites the
+ * record in the current version.
  */
-#define QUORUM_DURABLE_FORMAT_VERSION 2
+#define QUORUM_DURABLE_FORMAT_VERSION 3
 
 /* No record is longer, bytes; a longer text is refused as not ours. */
 #define QUORUM_DURABLE_BYTES_MAX 32768
@@ -44,8 +45,8 @@ struct quorum_durable_file
 /*
  * Print node_name's record into buf as text, always in the current
  * version; *len gets its length (without the terminating NUL it also
- * writes).  Returns 0; QUORUM_EINVAL for a NULL argument, an empty node
- * name, a name with a newline, counts above QUORUM_VOTERS_MAX /
+ * writes).  Returns 0; QUORUM_EINVAL for a NULL argument, member id 0,
+ * an empty node name, a name with a newline, counts above QUORUM_VOTERS_MAX /
  * QUORUM_LOG_MAX, or a log entry of an unknown type;
  * QUORUM_ELIMIT if buf is too small (QUORUM_DURABLE_BYTES_MAX always
  * suffices).

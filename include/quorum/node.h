@@ -229,7 +229,11 @@ enum quorum_command_type
 	QUORUM_CMD_TRANSFER,		/* switchover to u.command.name ("" = best) */
 	QUORUM_CMD_PAUSE,			/* no automatic elections */
 	QUORUM_CMD_RESUME,			/* with no leader: this node may campaign */
-	QUORUM_CMD_ADD_VOTER,		/* u.command.name becomes a voter */
+	/*
+	 * u.command.name becomes a voter; a voter's name is bound to the member
+	 * id that answers under it now (a server rebuilt under the name)
+	 */
+	QUORUM_CMD_ADD_VOTER,
 	QUORUM_CMD_REMOVE_VOTER,	/* u.command.name stops being one */
 
 	/*
@@ -328,6 +332,15 @@ struct quorum_event
 struct quorum_durable
 {
 	uint64_t	incarnation;
+
+	/*
+	 * This server's identity as a voter, random and never 0, created with
+	 * its first record and kept for as long as the record is: a server
+	 * rebuilt under a voter's name (no record) gets another, and votes
+	 * only once the cluster admits that one (quorum_node_election_get()'s
+	 * is_voter says whether it has).
+	 */
+	uint64_t	member_id;
 	struct quorum_election_durable election;
 };
 
@@ -551,6 +564,20 @@ QUORUM_API bool quorum_node_has_lease(const quorum_node *node,
 
 /* Whether name (NULL = this node) is a voter of the current voter set. */
 QUORUM_API bool quorum_node_is_voter(const quorum_node *node, const char *name);
+
+/*
+ * Whether name (NULL = this node) is a voter whose votes count: its name is
+ * in the voter set and bound to the member id it answers with (this node's
+ * own, or, on the leader, the one another member last answered with, from
+ * a record not restored from an older copy; elsewhere a voter's name
+ * counts).  A server rebuilt or restored under a
+ * voter's name is not, until quorum.add_voter() (QUORUM_CMD_ADD_VOTER of
+ * the name) admits it.
+ */
+QUORUM_API bool quorum_node_voter_admitted(const quorum_node *node, const char *name);
+
+/* This node's member id (quorum_durable.member_id); never 0. */
+QUORUM_API uint64_t quorum_node_member_id(const quorum_node *node);
 
 /* The election state; QUORUM_EINVAL for a NULL argument. */
 QUORUM_API int quorum_node_election_get(const quorum_node *node,

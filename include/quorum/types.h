@@ -130,6 +130,13 @@ struct quorum_decision
 	uint64_t	term;			/* term of the leader that proposed it */
 	uint8_t		type;			/* enum quorum_decision_type */
 	char		name[QUORUM_NAME_MAX + 1];
+
+	/*
+	 * ADD_VOTER: the member id (quorum_durable.member_id) that votes under
+	 * name from now on; 0 = any (a decision of a release without member
+	 * ids).  An ADD_VOTER of a name that is already a voter rebinds it.
+	 */
+	uint64_t	member_id;
 };
 
 /*
@@ -145,11 +152,19 @@ struct quorum_log_snapshot
 	bool		paused;
 	uint8_t		n_voters;
 	char		voters[QUORUM_VOTERS_MAX][QUORUM_NAME_MAX + 1];	/* sorted */
+	/* voters[i]'s member id; 0 = not bound yet, any id votes as voters[i] */
+	uint64_t	voter_ids[QUORUM_VOTERS_MAX];
 };
 
 /* The election's durable state: term, vote and the decision log. */
 struct quorum_election_durable
 {
+	/*
+	 * One more on every record the election asks to be made durable: a
+	 * member that answers with a lower one than it answered with before
+	 * was restored from an older copy of its record.
+	 */
+	uint64_t	persist_seq;
 	uint64_t	term;
 	char		voted_for[QUORUM_NAME_MAX + 1];	/* "" = no vote in term */
 	struct quorum_log_snapshot snap;

@@ -6,7 +6,8 @@
  * Any text must parse, or fail with QUORUM_EMALFORMED, a zeroed record and
  * a terminated message that names the problem.  A record that parsed,
  * printed again, must parse to the same record in the current version:
- * what the hosts write on the next persist is what they read back.
+ * what the hosts write on the next persist is what they read back.  One of
+ * an older version (no member id) is given one first, as a node does.
  *
  * test/fuzz/fuzz_durable.c
  *
@@ -44,6 +45,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(file.format_version >= 1 &&
 			   file.format_version <= QUORUM_DURABLE_FORMAT_VERSION);
 
+	/*
+	 * Versions 1 and 2 name no member id, and no record is printed without
+	 * one: the node makes one up first.
+	 */
+	FUZZ_CHECK((file.durable.member_id == 0) ==
+			   (file.format_version < QUORUM_DURABLE_FORMAT_VERSION));
+	if (file.durable.member_id == 0)
+	{
+		FUZZ_CHECK(quorum_durable_format(file.node_name, &file.durable, text,
+										 sizeof(text), &len) == QUORUM_EINVAL);
+		file.durable.member_id = 1;
+	}
 	FUZZ_CHECK(quorum_durable_format(file.node_name, &file.durable, text,
 									 sizeof(text), &len) == 0);
 	FUZZ_CHECK(len < sizeof(text) && text[len] == '\0');

@@ -270,6 +270,9 @@ gen_raft_log(void)
 	set_decision(&m->u.append.entries[2], QUORUM_DECISION_PAUSE, "");
 	set_decision(&m->u.append.entries[3], QUORUM_DECISION_SWITCHOVER, "pg-c");
 	write_raft("raft-append-entries");
+	/* To a peer that answered with a member id: the voter's is bound. */
+	m->u.append.entries[1].member_id = UINT64_C(0x9f3c00aa12345678);
+	write_raft("raft-append-entries-ids");
 
 	m = make_raft(QUORUM__RAFT_MSG_APPEND_RESP);
 	m->u.append_resp.success = true;
@@ -278,6 +281,14 @@ gen_raft_log(void)
 	m->u.append_resp.voter = true;
 	set_pos(&m->u.append_resp.pos, QUORUM_ROLE_STANDBY);
 	write_raft("raft-append-resp");
+
+	m->u.append_resp.promise_ms = 1200;
+	m->u.append_resp.member_id = UINT64_C(0x9f3c00aa12345678);
+	m->u.append_resp.persist_seq = 311;
+	write_raft("raft-append-resp-member");
+	m->u.append_resp.promise_ms = 0;
+	m->u.append_resp.member_id = 0;
+	m->u.append_resp.persist_seq = 0;
 
 	m->u.append_resp.success = false;
 	m->u.append_resp.match_index = 9;
@@ -295,6 +306,8 @@ gen_raft_log(void)
 	strcpy(m->u.snapshot.snap.voters[2], "pg-c");
 	m->u.snapshot.round = 341;
 	write_raft("raft-snapshot");
+	m->u.snapshot.snap.voter_ids[1] = UINT64_C(0x9f3c00aa12345678);
+	write_raft("raft-snapshot-ids");
 
 	m = make_raft(QUORUM__RAFT_MSG_PROPOSE);
 	set_decision(&m->u.propose.entry, QUORUM_DECISION_SWITCHOVER, "");
@@ -319,6 +332,11 @@ gen_raft_control(void)
 	write_raft("raft-hello-voter");
 	m->u.hello.voter = false;
 	write_raft("raft-hello");
+
+	m = make_raft(QUORUM__RAFT_MSG_MEMBER);
+	m->u.member.member_id = UINT64_C(0x9f3c00aa12345678);
+	m->u.member.persist_seq = 311;
+	write_raft("raft-member");
 }
 
 static void
@@ -388,6 +406,11 @@ gen_durable(void)
 		"node_name=witness\nincarnation=1733400000123\nterm=7\nvoted_for=pg-b\n"
 		"snapshot=3 2 9f3c00aa12 0\nvoter=pg-a\nvoter=pg-b\nvoter=witness\n"
 		"entry=5 1 \nentry=6 2 pg-c\n";
+	/* The release before member ids: a version line, no ids. */
+	static const char v2[] =
+		"# pg_quorum durable state, written by libquorum; do not edit\n"
+		"format_version=2\nnode_name=pg-a\nincarnation=12\nterm=9\nvoted_for=pg-a\n"
+		"snapshot=4 8 feedbeef 1\nvoter=pg-a\nvoter=pg-b\nentry=9 1\nentry=9 2 pg-c\n";
 	static struct quorum_durable d;
 	static struct quorum_durable_file check;
 	static char text[QUORUM_DURABLE_BYTES_MAX];
@@ -395,6 +418,8 @@ gen_durable(void)
 	size_t		len;
 
 	d.incarnation = 12;
+	d.member_id = 0x9f3c00aa12345678ULL;
+	e->persist_seq = 311;
 	e->term = 9;
 	strcpy(e->voted_for, "pg-a");
 	e->snap.index = 4;
@@ -404,19 +429,26 @@ gen_durable(void)
 	e->snap.n_voters = 2;
 	strcpy(e->snap.voters[0], "pg-a");
 	strcpy(e->snap.voters[1], "pg-b");
-	e->n_entries = 2;
+	/* One voter bound to a member id, one not yet. */
+	e->snap.voter_ids[0] = 0x9f3c00aa12345678ULL;
+	e->n_entries = 3;
 	e->entries[0] = (struct quorum_decision) {.term = 9, .type = QUORUM_DECISION_NOOP};
 	e->entries[1] = (struct quorum_decision) {.term = 9, .type = QUORUM_DECISION_SWITCHOVER};
 	strcpy(e->entries[1].name, "pg-b");
+	e->entries[2] = (struct quorum_decision) {.term = 9, .type = QUORUM_DECISION_ADD_VOTER,
+	.member_id = UINT64_MAX};
+	strcpy(e->entries[2].name, "pg-b");
 	if (quorum_durable_format("pg-a", &d, text, sizeof(text), &len) != 0 ||
 		quorum_durable_parse(text, len, &check, NULL, 0) != 0 ||
-		quorum_durable_parse(v1, sizeof(v1) - 1, &check, NULL, 0) != 0)
+		quorum_durable_parse(v1, sizeof(v1) - 1, &check, NULL, 0) != 0 ||
+		quorum_durable_parse(v2, sizeof(v2) - 1, &check, NULL, 0) != 0)
 	{
 		fprintf(stderr, "gen_corpus: a durable seed does not parse\n");
 		exit(1);
 	}
 	write_seed("durable", "current", text, len);
 	write_seed("durable", "version-1", v1, sizeof(v1) - 1);
+	write_seed("durable", "version-2", v2, sizeof(v2) - 1);
 }
 
 int

@@ -18,7 +18,8 @@
 #    issue 9's vote fixes removed: QUORUM_BREAK_STALE_VOTE votes on a stale
 #    WAL sample and keeps taking the old leader's WAL,
 #    QUORUM_BREAK_PAUSE_PROMOTE promotes a new leader while its log says
-#    paused;
+#    paused; issue 9's H8 removed: QUORUM_BREAK_MEMBER_ID counts any member
+#    id under a voter's name;
 # 3. sim-fuzz on fixed seeds of each profile, the election running in all of
 #    them, at least 10^6 node steps in all, and one seed run twice to show
 #    that it replays bit-for-bit.
@@ -36,6 +37,7 @@ break_stamp=${6:-build/sim-break-stamp}
 break_suspend=${7:-build/sim-break-suspend}
 break_stale_vote=${8:-build/sim-break-stale-vote}
 break_pause=${9:-build/sim-break-pause}
+break_member_id=${10:-build/sim-break-member-id}
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 pass=0
@@ -96,6 +98,8 @@ broken_check "$break_stale_vote" QUORUM_BREAK_STALE_VOTE vote_stale_sample \
 	"lacks the acknowledged write" "a vote judged on a stale WAL sample, by a voter still streaming from the old leader, is caught"
 broken_check "$break_pause" QUORUM_BREAK_PAUSE_PROMOTE pause_missed_no_promotion \
 	"lacks the acknowledged write" "a new leader promoted while its log says paused, after a degraded leader committed alone, is caught"
+broken_check "$break_member_id" QUORUM_BREAK_MEMBER_ID rebuilt_voter_no_second_leader \
+	"two leaders in term" "a voter rebuilt under its name that votes again in its term is caught"
 
 # 3. Random runs on fixed seeds.
 echo "== sim-fuzz"

@@ -100,6 +100,8 @@ void		sim_check_free(struct sim_check *check);
 struct sim_election_check *sim_election_check_new(unsigned n);
 void		sim_election_check_free(struct sim_election_check *ec);
 void		sim_check_election_boot(struct sim_world *w, unsigned i);
+/* Host i lost its disk (sim_host_rebuild): nothing it showed binds it. */
+void		sim_check_election_forget(struct sim_world *w, unsigned i);
 void		sim_check_election_persist(struct sim_world *w, unsigned i,
 									   const struct quorum_durable *old,
 									   bool had_old,

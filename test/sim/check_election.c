@@ -237,6 +237,20 @@ election_check_vote(struct sim_world *w, unsigned i, uint64_t term,
 	}
 }
 
+/*
+ * A host rebuilt under its name is a new member with no past to contradict:
+ * its votes before the rebuild are what the other checkers judge (at most
+ * one leader per term), not what it shows now.
+ */
+void
+sim_check_election_forget(struct sim_world *w, unsigned i)
+{
+	struct sim_election_check *ec = w->check->election_check;
+
+	ec->shown_term[i] = 0;
+	ec->shown_vote[i][0] = '\0';
+}
+
 void
 sim_check_election_boot(struct sim_world *w, unsigned i)
 {

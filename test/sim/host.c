@@ -378,6 +378,20 @@ sim_host_restart(struct sim_world *w, unsigned i)
 }
 
 void
+sim_host_rebuild(struct sim_world *w, unsigned i)
+{
+	struct sim_host *h = &w->hosts[i];
+	uint64_t	incarnation = h->disk.incarnation;
+
+	sim_host_crash(w, i);
+	memset(&h->disk, 0, sizeof(h->disk));
+	h->disk.incarnation = incarnation;
+	if (w->check->election)
+		sim_check_election_forget(w, i);
+	sim_host_boot(w, i);
+}
+
+void
 sim_host_pause(struct sim_world *w, unsigned i, quorum_time_ms ms)
 {
 	struct sim_host *h = &w->hosts[i];

@@ -96,6 +96,14 @@ quorum_time_ms sim_host_global(const struct sim_host *h, quorum_time_ms local);
 void		sim_host_boot(struct sim_world *w, unsigned i);
 void		sim_host_crash(struct sim_world *w, unsigned i);
 void		sim_host_restart(struct sim_world *w, unsigned i);
+
+/*
+ * A server rebuilt under host i's name (pg_basebackup, a new data
+ * directory): crash, lose the election's state and the member id, keep
+ * the incarnation (a real host starts at the wall clock, above every
+ * earlier one), boot.
+ */
+void		sim_host_rebuild(struct sim_world *w, unsigned i);
 /* Pause for ms of virtual time (0 = until sim_host_resume()). */
 void		sim_host_pause(struct sim_world *w, unsigned i, quorum_time_ms ms);
 /* The same, as a suspend: the monotonic clock stands still meanwhile. */

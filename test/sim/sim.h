@@ -238,6 +238,9 @@ void		sim_test_fail(struct sim_world *w) __attribute__((noreturn));
 	do { sim_host_crash(W, (i)); SIM_CHECK_OK(); } while (0)
 #define SIM_RESTART(i) \
 	do { sim_host_restart(W, (i)); SIM_CHECK_OK(); } while (0)
+/* Issue 9, H8: host i rebuilt under its name, with no state of its own. */
+#define SIM_REBUILD(i) \
+	do { sim_host_rebuild(W, (i)); SIM_CHECK_OK(); } while (0)
 #define SIM_PAUSE(i, ms) \
 	do { sim_host_pause(W, (i), (ms)); SIM_CHECK_OK(); } while (0)
 #define SIM_DRIFT(i, ppm) \

@@ -56,8 +56,9 @@ SELECT ok(EXISTS (SELECT FROM quorum.events WHERE event = 'lease_gained' AND ter
 SELECT is(substring(pg_read_file('pg_quorum.state') from E'\nterm=([0-9]+)\n')::bigint,
 	(SELECT term FROM quorum.status), 'pg_quorum.state holds the current term');
 SELECT ok(pg_read_file('pg_quorum.state') ~ E'\nvoted_for=pgtap\n'
-		  AND pg_read_file('pg_quorum.state') ~ E'\nvoter=pgtap\n',
-	'pg_quorum.state holds this term''s vote and the voter set');
+		  AND pg_read_file('pg_quorum.state') ~ E'\nvoter=[0-9a-f]+ pgtap\n'
+		  AND pg_read_file('pg_quorum.state') ~ E'\nmember_id=[0-9a-f]+\n',
+	'pg_quorum.state holds this term''s vote, the voter set and the member id');
 
 -- quorum.failover(): refusals change nothing.
 SELECT throws_ok($$SELECT quorum.failover('no_such_node')$$, '22023', NULL,

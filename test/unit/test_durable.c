@@ -4,10 +4,10 @@
  *	  Unit tests of the durable record's text format (plugin/durable.c)
  *	  and of the timing rules hosts ask libquorum for (plugin/timing.c).
  *
- * The version-1 text below is what the PostgreSQL worker and the witness
- * wrote before the format had a version line, byte for byte (including the
- * blank after an entry with no name), so that files already on disk keep
- * loading.
+ * The version-1 and version-2 texts below are what the PostgreSQL worker
+ * and the witness wrote before the format had a version line, and before
+ * it had member ids, byte for byte (including the blank after an entry
+ * with no name in version 1), so that files already on disk keep loading.
  *
  * test/unit/test_durable.c
  *
@@ -39,6 +39,34 @@ static const char v1_text[] =
 	"entry=5 1 \n"
 	"entry=6 6 pg-b\n";
 
+/* What this release's predecessor wrote: a version line, no member ids. */
+static const char v2_text[] =
+	"# pg_quorum durable state, written by libquorum; do not edit\n"
+	"format_version=2\n"
+	"node_name=pg-a\n"
+	"incarnation=1733400000123\n"
+	"term=7\n"
+	"voted_for=pg-b\n"
+	"snapshot=3 2 9f3c00aa12 0\n"
+	"voter=pg-a\n"
+	"voter=pg-b\n"
+	"entry=5 1\n"
+	"entry=6 2 pg-c\n";
+
+static const char v3_text[] =
+	"format_version=3\n"
+	"node_name=pg-a\n"
+	"incarnation=5\n"
+	"member_id=9f3c00aa12345678\n"
+	"persist_seq=311\n"
+	"term=7\n"
+	"voted_for=\n"
+	"snapshot=3 2 9f3c00aa12 0\n"
+	"voter=0 pg-a\n"
+	"voter=1a2b pg b\n"
+	"entry=5 1 0\n"
+	"entry=6 2 ffffffffffffffff pg-c\n";
+
 static struct quorum_durable_file file;
 static struct quorum_durable_file again;
 static char text[QUORUM_DURABLE_BYTES_MAX];
@@ -50,6 +78,8 @@ fill_record(struct quorum_durable *d)
 
 	memset(d, 0, sizeof(*d));
 	d->incarnation = UINT64_MAX - 1;
+	d->member_id = UINT64_MAX;
+	d->election.persist_seq = UINT64_MAX - 3;
 	e->term = 42;
 	strcpy(e->voted_for, "pg b with blanks");
 	e->snap.index = 10;
@@ -57,7 +87,11 @@ fill_record(struct quorum_durable *d)
 	e->snap.config_id = UINT64_MAX;
 	e->snap.paused = true;
 	for (unsigned i = 0; i < QUORUM_VOTERS_MAX; i++)
+	{
 		snprintf(e->snap.voters[i], sizeof(e->snap.voters[i]), "voter-%u", i);
+		/* Some bound, some not (id 0). */
+		e->snap.voter_ids[i] = i % 2 == 0 ? UINT64_MAX / (i + 1) : 0;
+	}
 	e->snap.n_voters = QUORUM_VOTERS_MAX;
 	for (uint32_t k = 0; k < QUORUM_LOG_MAX; k++)
 	{
@@ -65,6 +99,8 @@ fill_record(struct quorum_durable *d)
 		e->entries[k].type = (uint8_t) (QUORUM_DECISION_NOOP + k % 6);
 		if (k % 3 != 0)
 			memset(e->entries[k].name, 'n', QUORUM_NAME_MAX);
+		if (e->entries[k].type == QUORUM_DECISION_ADD_VOTER && k % 4 != 0)
+			e->entries[k].member_id = UINT64_C(0x8000000000000001) + k;
 	}
 	e->n_entries = QUORUM_LOG_MAX;
 }
@@ -84,15 +120,18 @@ test_round_trip(void **state)
 	fill_record(&d);
 	assert_int_equal(quorum_durable_format("pg-a", &d, text, sizeof(text), &len), 0);
 	assert_int_equal(strlen(text), len);
-	assert_non_null(strstr(text, "format_version=2\n"));
+	assert_non_null(strstr(text, "format_version=3\n"));
+	assert_non_null(strstr(text, "member_id=ffffffffffffffff\n"));
+	assert_non_null(strstr(text, "voter=0 voter-1\n"));
 	assert_int_equal(quorum_durable_parse(text, len, &file, NULL, 0), 0);
 	assert_int_equal(file.format_version, QUORUM_DURABLE_FORMAT_VERSION);
 	assert_string_equal(file.node_name, "pg-a");
 	assert_memory_equal(&file.durable, &d, sizeof(d));
 
-	/* A fresh node's record: nothing but a name and an incarnation. */
+	/* A fresh node's record: nothing but a name, incarnation and id. */
 	memset(&d, 0, sizeof(d));
 	d.incarnation = 1;
+	d.member_id = 1;
 	assert_int_equal(quorum_durable_format("n", &d, text, sizeof(text), &len), 0);
 	assert_int_equal(quorum_durable_parse(text, len, &again, NULL, 0), 0);
 	assert_memory_equal(&again.durable, &d, sizeof(d));
@@ -121,8 +160,16 @@ test_version_1(void **state)
 	assert_string_equal(e->entries[0].name, "");
 	assert_int_equal(e->entries[1].type, QUORUM_DECISION_SWITCHOVER);
 	assert_string_equal(e->entries[1].name, "pg-b");
+	/* No member ids in version 1: the voters are not bound to any. */
+	assert_int_equal(file.durable.member_id, 0);
+	for (unsigned i = 0; i < e->snap.n_voters; i++)
+		assert_int_equal(e->snap.voter_ids[i], 0);
 
-	/* Written back, it is in the current version and says the same. */
+	/*
+	 * Written back (the node has made its member id up), it is in the
+	 * current version and says the same.
+	 */
+	file.durable.member_id = 0x42;
 	assert_int_equal(quorum_durable_format(file.node_name, &file.durable, text,
 										   sizeof(text), &len), 0);
 	assert_int_equal(quorum_durable_parse(text, len, &again, NULL, 0), 0);
@@ -133,6 +180,51 @@ test_version_1(void **state)
 	assert_int_equal(parse_str("format_version=1\nnode_name=x\nincarnation=2", NULL, 0), 0);
 	assert_int_equal(file.format_version, 1);
 	assert_int_equal(file.durable.incarnation, 2);
+}
+
+/* Version 2 reads with member id 0 everywhere: an upgraded cluster. */
+static void
+test_version_2(void **state)
+{
+	const struct quorum_election_durable *e = &file.durable.election;
+
+	assert_int_equal(parse_str(v2_text, NULL, 0), 0);
+	assert_int_equal(file.format_version, 2);
+	assert_int_equal(file.durable.member_id, 0);
+	assert_int_equal(file.durable.election.persist_seq, 0);
+	assert_int_equal(e->snap.n_voters, 2);
+	assert_string_equal(e->snap.voters[1], "pg-b");
+	assert_int_equal(e->snap.voter_ids[0], 0);
+	assert_int_equal(e->snap.voter_ids[1], 0);
+	assert_int_equal(e->n_entries, 2);
+	assert_int_equal(e->entries[1].type, QUORUM_DECISION_ADD_VOTER);
+	assert_string_equal(e->entries[1].name, "pg-c");
+	assert_int_equal(e->entries[1].member_id, 0);
+}
+
+static void
+test_version_3(void **state)
+{
+	const struct quorum_election_durable *e = &file.durable.election;
+	size_t		len;
+
+	assert_int_equal(parse_str(v3_text, NULL, 0), 0);
+	assert_int_equal(file.format_version, 3);
+	assert_int_equal(file.durable.member_id, 0x9f3c00aa12345678ULL);
+	assert_int_equal(file.durable.election.persist_seq, 311);
+	assert_int_equal(e->snap.voter_ids[0], 0);
+	assert_string_equal(e->snap.voters[0], "pg-a");
+	assert_int_equal(e->snap.voter_ids[1], 0x1a2b);
+	assert_string_equal(e->snap.voters[1], "pg b");
+	assert_int_equal(e->entries[0].type, QUORUM_DECISION_NOOP);
+	assert_int_equal(e->entries[0].member_id, 0);
+	assert_string_equal(e->entries[0].name, "");
+	assert_int_equal(e->entries[1].member_id, UINT64_MAX);
+	assert_string_equal(e->entries[1].name, "pg-c");
+	/* The writer prints it back byte for byte, but for the header. */
+	assert_int_equal(quorum_durable_format(file.node_name, &file.durable, text,
+										   sizeof(text), &len), 0);
+	assert_string_equal(strchr(text, '\n') + 1, v3_text);
 }
 
 /* Each text must fail with QUORUM_EMALFORMED, *file zeroed, and why. */
@@ -163,10 +255,22 @@ test_bad_inputs(void **state)
 	BAD("", "no node_name or no incarnation");
 	BAD("node_name=a\n", "no node_name or no incarnation");
 	BAD("incarnation=1\n", "no node_name or no incarnation");
-	BAD(HEAD "member_id=0123\n", "line 3: unknown key \"member_id\"");
+	BAD(HEAD "member_id=0123\n", "line 3: \"member_id\" is not a key of format version 1");
+	BAD("format_version=2\n" HEAD "persist_seq=1\n", "not a key of format version 2");
+	BAD(HEAD "member_ids=0123\n", "line 3: unknown key \"member_ids\"");
 	BAD(HEAD "term=1\nterm=2\n", "line 4: \"term\" appears twice");
 	BAD(HEAD "node_name=b\n", "\"node_name\" appears twice");
-	BAD("format_version=3\n" HEAD, "written by a newer version");
+	BAD("format_version=4\n" HEAD, "written by a newer version");
+	BAD("format_version=3\n" HEAD, "no member_id");
+	BAD("format_version=3\n" HEAD "member_id=0\n", "member_id is not a nonzero hex number");
+	BAD("format_version=3\n" HEAD "member_id=12G\n", "member_id is not a nonzero hex number");
+	BAD("format_version=3\n" HEAD "member_id=1\nmember_id=2\n", "appears twice");
+	BAD("format_version=3\n" HEAD "member_id=1\npersist_seq=x\n", "persist_seq is not a number");
+	BAD("format_version=3\n" HEAD "member_id=1\nvoter=pg-a\n", "voter is not \"member_id name\"");
+	BAD("format_version=3\n" HEAD "member_id=1\nvoter=12\n", "voter is not \"member_id name\"");
+	BAD("format_version=3\n" HEAD "member_id=1\nvoter=12 \n", "voter is not a name");
+	BAD("format_version=3\n" HEAD "member_id=1\nentry=1 2 pg-a\n", "log entry is not \"term type member_id name\"");
+	BAD("format_version=3\n" HEAD "member_id=1\nentry=1 2\n", "log entry is not \"term type member_id name\"");
 	BAD("format_version=0\n" HEAD, "is not one this libquorum reads");
 	BAD(HEAD "format_version=2\n", "not the first line");
 	BAD("node_name=a\nincarnation=-1\n", "incarnation is not a number");
@@ -233,6 +337,10 @@ test_format_refuses(void **state)
 	fill_record(&d);
 	d.election.snap.n_voters = QUORUM_VOTERS_MAX + 1;
 	assert_int_equal(quorum_durable_format("a", &d, text, sizeof(text), &len), QUORUM_EINVAL);
+	/* A record without a member id would read back as another member's. */
+	fill_record(&d);
+	d.member_id = 0;
+	assert_int_equal(quorum_durable_format("a", &d, text, sizeof(text), &len), QUORUM_EINVAL);
 }
 
 static void
@@ -275,6 +383,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_version_1),
+		cmocka_unit_test(test_version_2),
+		cmocka_unit_test(test_version_3),
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_format_refuses),
 		cmocka_unit_test(test_start_incarnation),

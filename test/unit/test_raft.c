@@ -46,6 +46,7 @@ struct t_node
 	struct quorum_election_durable disk;	/* the fake disk */
 	bool		disk_written;
 	unsigned	persists;
+	unsigned	boots;			/* the datagram header's boot (node.c) */
 	int32_t		ppm;
 	int64_t		origin;
 };
@@ -154,8 +155,10 @@ static void
 t_check_msg(unsigned i, const struct quorum__raft_msg *m)
 {
 	const struct quorum_election_durable *disk = &W->node[i].disk;
+	/* A MEMBER names the term of the vote it goes with, a pre-vote's too. */
 	bool		pre = m->type == QUORUM__RAFT_MSG_PREVOTE ||
-		m->type == QUORUM__RAFT_MSG_PREVOTE_RESP;
+		m->type == QUORUM__RAFT_MSG_PREVOTE_RESP ||
+		m->type == QUORUM__RAFT_MSG_MEMBER;
 
 	if (!pre && m->term > disk->term)
 		t_violate("n%u sent %s of term %llu with term %llu on disk", i + 1,
@@ -194,13 +197,32 @@ t_enqueue(unsigned from, const struct quorum__raft_msg *m)
 	it->from = from;
 	it->to = (unsigned) to;
 	it->m = *m;
+	it->m.boot = W->node[from].boots;
 	/* 0.1 asks for no promise, sends none, and echoes the ask unread. */
 	if (W->old_version[from] && m->type == QUORUM__RAFT_MSG_APPEND)
 		it->m.u.append.promise_asked = false;
 	if (W->old_version[from] && m->type == QUORUM__RAFT_MSG_SNAPSHOT)
 		it->m.u.snapshot.promise_asked = false;
 	if (W->old_version[from] && m->type == QUORUM__RAFT_MSG_APPEND_RESP)
+	{
 		it->m.u.append_resp.promise_ms = 0;
+		it->m.u.append_resp.member_id = 0;
+	}
+	/* 0.1 neither sends MEMBER nor decodes it, nor decisions with ids. */
+	if ((W->old_version[from] || W->old_version[to]) &&
+		m->type == QUORUM__RAFT_MSG_MEMBER)
+	{
+		W->len--;
+		return;
+	}
+	if (W->old_version[to] && m->type == QUORUM__RAFT_MSG_APPEND)
+		for (uint32_t k = 0; k < m->u.append.n_entries; k++)
+			if (m->u.append.entries[k].member_id != 0)
+				t_violate("n%u sent a member id to n%d, of release 0.1", from + 1, to + 1);
+	if (W->old_version[to] && m->type == QUORUM__RAFT_MSG_SNAPSHOT)
+		for (unsigned k = 0; k < m->u.snapshot.snap.n_voters; k++)
+			if (m->u.snapshot.snap.voter_ids[k] != 0)
+				t_violate("n%u sent a member id to n%d, of release 0.1", from + 1, to + 1);
 	/* 0.1's decoder drops an answer with a promise as malformed. */
 	if (W->old_version[to] && m->type == QUORUM__RAFT_MSG_APPEND_RESP &&
 		m->u.append_resp.promise_ms != 0)
@@ -360,6 +382,7 @@ t_boot(unsigned i)
 									   &tn->facts, t_local(i, W->now), err,
 									   sizeof(err)), 0);
 	tn->up = true;
+	tn->boots++;
 	t_peers_seen(i);
 	t_output(i);
 }
@@ -461,6 +484,20 @@ t_stable(void)
 	return true;
 }
 
+/* The leader has bound every voter to a member id, and committed it. */
+static bool
+t_ids_bound(void)
+{
+	int			l = t_leader();
+
+	if (l < 0 || W->node[l].r.config_index > W->node[l].r.commit)
+		return false;
+	for (unsigned v = 0; v < W->node[l].r.n_voters; v++)
+		if (W->node[l].r.voter_ids[v] == 0)
+			return false;
+	return true;
+}
+
 /* t_stable() with a leader other than t_not, or equal to t_want if set. */
 static int	t_not = -1;
 static int	t_want = -1;
@@ -554,9 +591,13 @@ t_ask(unsigned i, const struct quorum__raft_msg *m)
 
 	memset(&answer, 0, sizeof(answer));
 	quorum__raft_receive(r, m, t_local(i, W->now));
+	/* The first: a granted vote's MEMBER follows its VOTE_RESP. */
 	for (unsigned k = 0; k < r->n_out; k++)
 		if (strcmp(r->out[k].to, m->from) == 0)
+		{
 			answer = r->out[k];
+			break;
+		}
 	t_output(i);
 	return answer;
 }
@@ -697,8 +738,14 @@ test_election_three(void **state)
 	for (unsigned i = 0; i < 3; i++)
 	{
 		assert_string_equal(W->node[i].r.leader, W->node[l].cfg.name);
-		/* The NOOP of term 1 is committed everywhere. */
-		assert_int_equal(W->node[i].r.commit, 2);
+		/*
+		 * The NOOP of term 1 is committed everywhere, and so are the three
+		 * decisions that bind each voter to its member id.
+		 */
+		assert_int_equal(W->node[i].r.commit, 5);
+		for (unsigned v = 0; v < 3; v++)
+			assert_int_equal(W->node[i].r.voter_ids[v],
+							 W->node[t_index(W->node[i].r.voters[v])].r.cfg.member_id);
 	}
 	/* And it stays so: heartbeats keep everyone in term 1. */
 	t_run_for(20000);
@@ -1553,6 +1600,218 @@ test_replication_and_compaction(void **state)
 	T_NO_VIOLATION();
 }
 
+/* Three voters, a leader, every voter bound to its member id. */
+static int
+t_bound_world(uint64_t seed)
+{
+	t_world(3, 3, seed);
+	t_boot_all();
+	assert_true(t_wait(t_stable, 6000));
+	assert_true(t_wait(t_ids_bound, 1000));
+	assert_true(t_wait(t_logs_match, 1000));
+	return t_leader();
+}
+
+/*
+ * f was rebuilt or restored under a voter's name and is not admitted: with
+ * the leader l cut from the third voter, f's answers keep neither lease nor
+ * office.  Heals the cut and waits for a leader again.
+ */
+static void
+t_check_not_counted(unsigned l, unsigned f)
+{
+	unsigned	g = 3 - l - f;
+
+	W->cut[l][g] = W->cut[g][l] = true;
+	t_run_for(3 * T_ELECTION_MAX_MS);
+	assert_int_equal(t_leader(), -1);
+	for (unsigned i = 0; i < 3; i++)
+		assert_false(quorum__raft_has_lease(&W->node[i].r, t_local(i, W->now)));
+	t_heal();
+	assert_true(t_wait(t_stable, 6000));
+}
+
+/*
+ * quorum.add_voter(f) at the leader: f's name votes with f's member id
+ * from then on, and f's answers keep the leader in office without the
+ * third voter.  Returns the leader.
+ */
+static int
+t_admit_and_count(unsigned f)
+{
+	int			l = t_leader();
+	unsigned	g;
+
+	assert_int_not_equal(l, (int) f);
+	assert_int_equal(quorum__raft_propose(&W->node[l].r, QUORUM_DECISION_ADD_VOTER,
+										  W->node[f].cfg.name,
+										  t_local((unsigned) l, W->now)), 0);
+	t_output((unsigned) l);
+	assert_true(t_wait(t_logs_match, 1000));
+	assert_true(quorum__raft_self_voter(&W->node[f].r));
+	assert_true(quorum__raft_admits(&W->node[l].r, W->node[f].cfg.name,
+									W->node[f].r.cfg.member_id));
+	g = 3 - (unsigned) l - f;
+	W->cut[l][g] = W->cut[g][l] = true;
+	t_run_for(3 * T_ELECTION_MAX_MS);
+	assert_int_equal(t_leader(), l);
+	assert_true(quorum__raft_has_lease(&W->node[l].r, t_local((unsigned) l, W->now)));
+	return l;
+}
+
+/*
+ * Issue 9, H8: a voter rebuilt under its name (no record: term 0, no vote,
+ * a new member id) must not count as that voter.  On a core without member
+ * ids it bootstraps from the list and answers everyone, so a leader cut
+ * from the third voter keeps its lease on the rebuilt voter's answers
+ * alone, and the rebuilt voter would grant a second vote in a term it had
+ * already voted in.
+ */
+static void
+test_rebuilt_voter_not_counted(void **state)
+{
+	int			l;
+	unsigned	f;
+	uint64_t	old_id;
+
+	(void) state;
+	l = t_bound_world(23);
+	f = (unsigned) (l + 1) % 3;
+	old_id = W->node[f].r.cfg.member_id;
+
+	/* Rebuilt: no record, and another seed, so another member id. */
+	t_crash(f);
+	W->node[f].disk_written = false;
+	memset(&W->node[f].disk, 0, sizeof(W->node[f].disk));
+	W->node[f].cfg.seed += 1000;
+	t_boot(f);
+	assert_int_not_equal(W->node[f].r.cfg.member_id, old_id);
+	assert_int_equal(W->node[f].r.d.term, 0);
+	t_run_for(1000);
+	/* The leader's snapshot told it that its name votes with another id. */
+	assert_true(quorum__raft_self_unadmitted(&W->node[f].r));
+	assert_false(quorum__raft_self_voter(&W->node[f].r));
+	assert_true(W->node[l].r.stats.id_mismatches > 0);
+
+	/* The leader cut from the third voter: f is not counted, nor votes. */
+	t_check_not_counted((unsigned) l, f);
+	assert_true(W->node[f].r.stats.votes_unadmitted > 0);
+	assert_string_equal(W->node[f].r.d.voted_for, "");
+
+	/* quorum.add_voter(f): the name now votes with f's new id. */
+	l = t_admit_and_count(f);
+	assert_false(quorum__raft_admits(&W->node[l].r, W->node[f].cfg.name, old_id));
+	/* Admitting the same member again is refused. */
+	assert_int_equal(quorum__raft_propose(&W->node[l].r, QUORUM_DECISION_ADD_VOTER,
+										  W->node[f].cfg.name,
+										  t_local((unsigned) l, W->now)), QUORUM_EINVAL);
+	T_NO_VIOLATION();
+}
+
+/*
+ * A candidate counts a bound voter's grant only with that voter's MEMBER
+ * for the very vote naming the bound id, whichever arrives first.
+ */
+static void
+test_vote_needs_member_id(void **state)
+{
+	struct quorum__raft *c;
+	struct quorum__raft_msg m;
+	unsigned	ci;
+	unsigned	a;
+	int			l;
+
+	(void) state;
+	l = t_bound_world(29);
+	/* A follower campaigns alone (isolated, so nobody hears it). */
+	ci = (unsigned) (l + 1) % 3;
+	a = (unsigned) (l + 2) % 3;
+	c = &W->node[ci].r;
+	t_isolate(ci, true);
+	quorum__raft_campaign(c, false);
+	t_output(ci);
+	assert_int_equal(c->state, QUORUM__RAFT_CANDIDATE);
+
+	memset(&m, 0, sizeof(m));
+	m.type = QUORUM__RAFT_MSG_VOTE_RESP;
+	snprintf(m.from, sizeof(m.from), "%s", W->node[a].cfg.name);
+	snprintf(m.to, sizeof(m.to), "%s", c->cfg.name);
+	m.term = c->d.term;
+	m.config_id = c->d.snap.config_id;
+	m.u.vote_resp.granted = true;
+	(void) t_ask(ci, &m);
+	/* A grant alone: the voter set binds a's name to an id; not counted. */
+	assert_int_equal(c->state, QUORUM__RAFT_CANDIDATE);
+
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = QUORUM__RAFT_MSG_MEMBER;
+	m.u.member.member_id = W->node[a].r.cfg.member_id ^ 1;
+	(void) t_ask(ci, &m);
+	assert_int_equal(c->state, QUORUM__RAFT_CANDIDATE);
+	assert_true(c->stats.id_mismatches > 0);
+
+	/* Of an earlier term: not this vote's. */
+	m.u.member.member_id = W->node[a].r.cfg.member_id;
+	m.term = c->d.term - 1;
+	(void) t_ask(ci, &m);
+	assert_int_equal(c->state, QUORUM__RAFT_CANDIDATE);
+
+	m.term = c->d.term;
+	(void) t_ask(ci, &m);
+	assert_int_equal(c->state, QUORUM__RAFT_LEADER);
+}
+
+/*
+ * Issue 9, H8: a voter whose record is restored from an older copy (same
+ * member id, older term, vote and log) is told so by the leader, which saw
+ * a newer record of it; it takes a new member id and counts again only
+ * once ADD_VOTER admits that one.  On a core without persist sequence
+ * numbers nothing notices, and its answers keep the leader's lease.
+ */
+static void
+test_restored_record_detected(void **state)
+{
+	struct quorum_election_durable copy;
+	int			l;
+	unsigned	f;
+	uint64_t	id;
+
+	(void) state;
+	l = t_bound_world(31);
+	f = (unsigned) (l + 1) % 3;
+	copy = W->node[f].disk;
+	id = W->node[f].r.cfg.member_id;
+
+	/* Two more decisions, which f writes and acknowledges after the copy. */
+	assert_int_equal(quorum__raft_pause(&W->node[l].r, true, t_local((unsigned) l, W->now)), 0);
+	t_output((unsigned) l);
+	assert_true(t_wait(t_logs_match, 1000));
+	assert_int_equal(quorum__raft_pause(&W->node[l].r, false, t_local((unsigned) l, W->now)), 0);
+	t_output((unsigned) l);
+	assert_true(t_wait(t_logs_match, 1000));
+	t_run_for(500);
+	assert_true(W->node[f].disk.persist_seq > copy.persist_seq);
+
+	/* f restarts from the copy. */
+	t_crash(f);
+	W->node[f].disk = copy;
+	t_boot(f);
+	assert_int_equal(W->node[f].r.cfg.member_id, id);
+	t_run_for(1000);
+	assert_true(W->node[l].r.stats.stale_answers > 0);
+	assert_int_equal(W->node[f].r.stats.restores_detected, 1);
+	assert_int_not_equal(W->node[f].r.cfg.member_id, id);
+	assert_true(quorum__raft_self_unadmitted(&W->node[f].r));
+	/* The new id is on its disk before it answers with it. */
+	assert_int_equal(W->node[f].disk.persist_seq, W->node[f].r.d.persist_seq);
+
+	/* The leader cut from the third voter: f is not counted. */
+	t_check_not_counted((unsigned) l, f);
+	/* Admitted again under its new id, it counts. */
+	(void) t_admit_and_count(f);
+	T_NO_VIOLATION();
+}
+
 /* Voter changes one at a time; a removed leader leaves office. */
 static void
 test_config_change_one_at_a_time(void **state)
@@ -1566,6 +1825,8 @@ test_config_change_one_at_a_time(void **state)
 	W->node[3].cfg.voter = W->node[4].cfg.voter = true;
 	t_boot_all();
 	assert_true(t_wait(t_stable, 6000));
+	/* The leader binds the voters' member ids first, one change each. */
+	assert_true(t_wait(t_ids_bound, 1000));
 	l = t_leader();
 	r = &W->node[l].r;
 	now = t_local((unsigned) l, W->now);
@@ -1950,6 +2211,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resume_uncommitted_leader_dies, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_replication_and_compaction, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_config_change_one_at_a_time, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_rebuilt_voter_not_counted, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_vote_needs_member_id, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_restored_record_detected, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect_too_many, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_expect_joins_existing, t_setup, t_teardown),

@@ -134,6 +134,9 @@ make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
 				snprintf(r->u.append.entries[i].name,
 						 sizeof(r->u.append.entries[i].name), "%.*s",
 						 (int) (i * 3), "pg-voter-number");
+				/* With a member id and without (0, as to release 0.1). */
+				if ((i + kind) % 3 == 1)
+					r->u.append.entries[i].member_id = UINT64_C(0x8877665544332211) + i;
 			}
 			break;
 		case QUORUM__RAFT_MSG_APPEND_RESP:
@@ -148,6 +151,9 @@ make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
 			r->u.append_resp.voter = kind % 3 == 0;
 			/* Both forms: with a promise, and an older sender's without. */
 			r->u.append_resp.promise_ms = kind % 2 ? 0 : 1200 + kind;
+			/* ... and a member id, or none (0.1, or a leader that asked none) */
+			r->u.append_resp.member_id = kind % 2 ? 0 : UINT64_MAX - kind;
+			r->u.append_resp.persist_seq = kind % 2 ? 0 : 1000 + kind;
 			break;
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			r->u.snapshot.snap.index = 40;
@@ -156,8 +162,13 @@ make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
 			r->u.snapshot.snap.paused = kind % 2;
 			r->u.snapshot.snap.n_voters = (uint8_t) (kind % (QUORUM_VOTERS_MAX + 1));
 			for (unsigned i = 0; i < r->u.snapshot.snap.n_voters; i++)
+			{
 				snprintf(r->u.snapshot.snap.voters[i],
 						 sizeof(r->u.snapshot.snap.voters[i]), "voter-%u", i);
+				/* Some voters bound, some not; every id 0 in odd kinds. */
+				if (kind % 2 == 0 && i % 3 != 2)
+					r->u.snapshot.snap.voter_ids[i] = UINT64_C(0x0102030405060708) * (i + 1);
+			}
 			r->u.snapshot.round = 1234;
 			r->u.snapshot.promise_asked = kind % 2;
 			break;
@@ -170,6 +181,10 @@ make_raft(struct quorum__raft_msg *r, enum quorum__raft_msg_type type,
 			break;
 		case QUORUM__RAFT_MSG_HELLO:
 			r->u.hello.voter = kind % 2;
+			break;
+		case QUORUM__RAFT_MSG_MEMBER:
+			r->u.member.member_id = kind % 2 ? 1 : UINT64_MAX - kind;
+			r->u.member.persist_seq = kind;
 			break;
 	}
 }
@@ -276,6 +291,7 @@ assert_entry_equal(const struct quorum_decision *a, const struct quorum_decision
 	assert_true(a->term == b->term);
 	assert_int_equal(a->type, b->type);
 	assert_string_equal(a->name, b->name);
+	assert_true(a->member_id == b->member_id);
 }
 
 /* from is not sent: the receiver takes it from the header's sender. */
@@ -316,14 +332,21 @@ assert_raft_equal(const struct quorum__raft_msg *a, const struct quorum__raft_ms
 			assert_true(a->u.append_resp.round == b->u.append_resp.round);
 			assert_pos_equal(&a->u.append_resp.pos, &b->u.append_resp.pos);
 			assert_int_equal(a->u.append_resp.voter, b->u.append_resp.voter);
+			assert_int_equal(a->u.append_resp.promise_ms, b->u.append_resp.promise_ms);
+			assert_true(a->u.append_resp.member_id == b->u.append_resp.member_id);
+			assert_true(a->u.append_resp.persist_seq == b->u.append_resp.persist_seq);
 			break;
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 			assert_memory_equal(&a->u.snapshot.snap.index, &b->u.snapshot.snap.index, 24);
 			assert_int_equal(a->u.snapshot.snap.paused, b->u.snapshot.snap.paused);
 			assert_int_equal(a->u.snapshot.snap.n_voters, b->u.snapshot.snap.n_voters);
 			for (unsigned i = 0; i < a->u.snapshot.snap.n_voters; i++)
+			{
 				assert_string_equal(a->u.snapshot.snap.voters[i],
 									b->u.snapshot.snap.voters[i]);
+				assert_true(a->u.snapshot.snap.voter_ids[i] ==
+							b->u.snapshot.snap.voter_ids[i]);
+			}
 			assert_true(a->u.snapshot.round == b->u.snapshot.round);
 			break;
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
@@ -335,6 +358,10 @@ assert_raft_equal(const struct quorum__raft_msg *a, const struct quorum__raft_ms
 			break;
 		case QUORUM__RAFT_MSG_HELLO:
 			assert_int_equal(a->u.hello.voter, b->u.hello.voter);
+			break;
+		case QUORUM__RAFT_MSG_MEMBER:
+			assert_true(a->u.member.member_id == b->u.member.member_id);
+			assert_true(a->u.member.persist_seq == b->u.member.persist_seq);
 			break;
 	}
 }
@@ -1319,6 +1346,66 @@ test_raft_round_trip_every_kind(void **state)
 		}
 }
 
+/*
+ * Member ids ride behind a flag that release 0.1 refuses (the top bit of a
+ * decision's type and of a snapshot's voter count): without ids the bytes
+ * are 0.1's, and a flag with no id behind it is not canonical.
+ */
+static void
+test_raft_member_id_layout(void **state)
+{
+	size_t		at;
+	int			n;
+	int			n_ids;
+
+	make_raft_msg(QUORUM__RAFT_MSG_APPEND, 1);
+	msg_in.u.raft.u.append.entries[0].member_id = 0;
+	n = encode(&msg_in);
+	assert_true(n > 0);
+	/* The entry's type byte: after the fixed fields and the count. */
+	at = (size_t) n - 1 - 1 - strlen(msg_in.u.raft.u.append.entries[0].name) - 1;
+	assert_int_equal(buf[at], msg_in.u.raft.u.append.entries[0].type);
+	msg_in.u.raft.u.append.entries[0].member_id = 0x1122;
+	n_ids = encode(&msg_in);
+	assert_int_equal(n_ids, n + 8);
+	assert_int_equal(buf[at], 0x80 | msg_in.u.raft.u.append.entries[0].type);
+	/* The id zeroed: the flag promises one that is not there. */
+	memset(buf + n_ids - 1 - 8, 0, 8);
+	assert_int_equal(quorum__wire_decode(buf, (size_t) n_ids, &msg_out, NULL),
+					 QUORUM_EMALFORMED);
+
+	make_raft_msg(QUORUM__RAFT_MSG_SNAPSHOT, 2);
+	n_ids = encode(&msg_in);
+	memset(msg_in.u.raft.u.snapshot.snap.voter_ids, 0,
+		   sizeof(msg_in.u.raft.u.snapshot.snap.voter_ids));
+	n = encode(&msg_in);
+	assert_int_equal(n_ids, n + 8 * 2);
+	/* Every id 0 with the flag set is not canonical either. */
+	n = encode(&msg_in);
+	for (size_t i = 0; i + 1 < (size_t) n; i++)
+		if (buf[i] == 2 && buf[i + 1] == strlen("voter-0") &&
+			memcmp(buf + i + 2, "voter-0", 7) == 0)
+		{
+			uint8_t		with_flag[2048];
+
+			memcpy(with_flag, buf, i);
+			with_flag[i] = 0x80 | 2;
+			memcpy(with_flag + i + 1, buf + i + 1, 1 + 7);
+			memset(with_flag + i + 9, 0, 8);
+			memcpy(with_flag + i + 17, buf + i + 9, 1 + 7);
+			memset(with_flag + i + 25, 0, 8);
+			memcpy(with_flag + i + 33, buf + i + 17, (size_t) n - i - 17);
+			assert_int_equal(quorum__wire_decode(with_flag, (size_t) n + 16,
+												 &msg_out, NULL), QUORUM_EMALFORMED);
+			with_flag[i + 16] = 1;
+			assert_int_equal(quorum__wire_decode(with_flag, (size_t) n + 16,
+												 &msg_out, NULL), 0);
+			assert_true(msg_out.u.raft.u.snapshot.snap.voter_ids[0] == 1);
+			return;
+		}
+	fail_msg("the snapshot's voters were not found in its bytes");
+}
+
 /* The largest election message fits the default 1400-byte datagram. */
 static void
 test_raft_worst_case_size(void **state)
@@ -1328,6 +1415,7 @@ test_raft_worst_case_size(void **state)
 	for (unsigned i = 0; i < QUORUM__RAFT_APPEND_MAX; i++)
 	{
 		msg_in.u.raft.u.append.entries[i].type = QUORUM_DECISION_ADD_VOTER;
+		msg_in.u.raft.u.append.entries[i].member_id = UINT64_MAX;
 		fill_str(msg_in.u.raft.u.append.entries[i].name, QUORUM_NAME_MAX, 'e');
 	}
 	fill_str(msg_in.sender, QUORUM_NAME_MAX, 's');
@@ -1339,7 +1427,10 @@ test_raft_worst_case_size(void **state)
 	make_raft_msg(QUORUM__RAFT_MSG_SNAPSHOT, 0);
 	msg_in.u.raft.u.snapshot.snap.n_voters = QUORUM_VOTERS_MAX;
 	for (unsigned i = 0; i < QUORUM_VOTERS_MAX; i++)
+	{
 		fill_str(msg_in.u.raft.u.snapshot.snap.voters[i], QUORUM_NAME_MAX, 'v');
+		msg_in.u.raft.u.snapshot.snap.voter_ids[i] = UINT64_MAX;
+	}
 	fill_str(msg_in.sender, QUORUM_NAME_MAX, 's');
 	fill_str(msg_in.u.raft.to, QUORUM_NAME_MAX, 't');
 	make_addr(&msg_in.sender_addr, 6, 1);
@@ -1827,6 +1918,7 @@ main(void)
 		cmocka_unit_test(test_raft_round_trip_every_kind),
 		cmocka_unit_test(test_raft_worst_case_size),
 		cmocka_unit_test(test_raft_golden_bytes),
+		cmocka_unit_test(test_raft_member_id_layout),
 		cmocka_unit_test(test_raft_builder_baseline),
 		cmocka_unit_test(test_raft_header_fields),
 		cmocka_unit_test(test_raft_vote_fields),

@@ -136,8 +136,11 @@ check "the witness persisted its record (node, term, voters)" \
 	test -n "$(grep -x 'node_name=w' "$state")" -a "${term1:-0}" -ge 1 -a \
 	"$(grep -c '^voter=' "$state")" -eq 3
 check "no temporary state file is left behind" test ! -e "$state.tmp"
-check "the record is in libquorum's current format (format_version=2 first)" \
-	test "$(grep -v '^#' "$state" | head -n 1)" = "format_version=2"
+check "the record is in libquorum's current format (format_version=3 first)" \
+	test "$(grep -v '^#' "$state" | head -n 1)" = "format_version=3"
+id1=$(sed -n 's/^member_id=//p' "$state" 2>/dev/null)
+check "the witness has a member id, and the voter set binds it (issue 9, H8)" \
+	test -n "$id1" -a -n "$(grep -x "voter=$id1 w" "$state")$(grep -E "^entry=[0-9]+ 2 $id1 w$" "$state")"
 
 out=$("$WITNESS" -c "$work/w.conf" --name w --listen "127.0.0.1:1" 2>&1); rc=$?
 check "a second witness on the same state directory is refused" \
@@ -167,9 +170,12 @@ check "... after leaving the cluster" test -n "$(grep -F 'left the cluster; exit
 saw_left() { query "$qother" | grep -q 'alive=1/'; }
 check "$other sees the witness gone" wait_for 20 saw_left
 
-# The record as version 1 wrote it (no format_version line): still read,
-# and rewritten in the current format.
-sed -i '/^format_version=/d' "$state"
+check "its last record keeps the member id it started with" test "$(sed -n 's/^member_id=//p' "$state")" = "$id1"
+
+# The record as version 1 wrote it (no format_version line, no member ids):
+# still read, and rewritten in the current format with a member id.
+sed -i -e '/^format_version=/d' -e '/^member_id=/d' -e '/^persist_seq=/d' \
+	-e 's/^voter=[0-9a-f]* /voter=/' -e 's/^\(entry=[0-9]* [0-9]*\) [0-9a-f]*/\1/' "$state"
 "$WITNESS" -c "$work/w.conf" --name w 2> "$work/w2.log" &
 pid_w=$!
 pids+=("$pid_w")
@@ -178,9 +184,10 @@ check "the restarted witness rejoins" wait_for "$WAIT_S" rejoined
 inc2=$(sed -n 's/^incarnation=//p' "$state")
 check "it starts above the incarnation it persisted ($inc2 > $inc1)" test "${inc2:-0}" -gt "${inc1:-0}"
 check "it kept its term" test "$(sed -n 's/^term=//p' "$state")" -ge "$term2"
-check "it read the version-1 record and rewrote it in format 2" \
-	test -n "$(grep -F 'in format 1; it is rewritten in format 2' "$work/w2.log")" -a \
-	"$(grep -c '^format_version=2$' "$state")" -eq 1
+check "it read the version-1 record and rewrote it in format 3, with a member id" \
+	test -n "$(grep -F 'in format 1; it is rewritten in format 3' "$work/w2.log")" -a \
+	"$(grep -c '^format_version=3$' "$state")" -eq 1 -a \
+	-n "$(sed -n 's/^member_id=\([0-9a-f]*[1-9a-f][0-9a-f]*\)$/\1/p' "$state")"
 kill -TERM "$pid_w"
 wait "$pid_w"
 check "the restarted witness exits 0 on SIGTERM" test $? -eq 0

@@ -399,6 +399,58 @@ TEST(vote_persisted_across_restart)
 }
 
 /*
+ * The leader has committed its NOOP and the decisions that bind each of
+ * the three voters to its member id.
+ */
+static bool
+ids_bound(struct sim_world *w)
+{
+	struct quorum_election_info info;
+
+	return stable(w) &&
+		quorum_node_election_get(w->hosts[stable_leader].node, &info) == 0 &&
+		info.commit_index >= 1 + 1 + info.n_voters &&
+		info.commit_index == info.last_index;
+}
+
+/*
+ * Issue 9, H8: a voter rebuilt under its name after voting (no state: term
+ * 0, no vote, a new member id) must not elect a second leader in the term
+ * it voted in.  Three voters: the leader L crashes and A wins term T with
+ * f's vote; A is cut off, f is rebuilt and L restarts from its disk and
+ * campaigns for T, where f, with no vote of T on its disk, grants it.  Only
+ * f's member id, which L's voter set does not bind to f's name, keeps L
+ * from counting that grant; the core built with QUORUM_BREAK_MEMBER_ID
+ * counts it, and L leads T too (sim.mk runs that build).
+ */
+TEST(rebuilt_voter_no_second_leader)
+{
+	struct sim_world *W = election_world(3, 3, 0, false);
+	int			l;
+	int			a;
+	unsigned	f;
+	uint64_t	t;
+
+	SIM_WAIT_UNTIL(ids_bound(W), 10000);
+	l = stable_leader;
+	SIM_CRASH((unsigned) l);
+	SIM_WAIT_UNTIL(stable_without(W, l), 10000);
+	a = stable_leader;
+	f = (unsigned) (3 - l - a);
+	t = term_of(W, (unsigned) a);
+	SIM_ASSERT(strcmp(quorum_node_voted_for(W->hosts[f].node), W->hosts[a].name) == 0,
+			   "n%u did not vote for n%d in term %llu", f, a, (unsigned long long) t);
+	SIM_ISOLATE((unsigned) a);
+	SIM_REBUILD(f);
+	SIM_RESTART((unsigned) l);
+	SIM_RUN_FOR(15000);
+	/* Neither leads: f's grants do not count, and L's log is ahead of f's. */
+	SIM_ASSERT(strcmp(quorum_node_leader(W->hosts[l].node), W->hosts[l].name) != 0 &&
+			   strcmp(quorum_node_leader(W->hosts[f].node), W->hosts[f].name) != 0,
+			   "a leader without n%d, with the rebuilt n%u's vote", a, f);
+}
+
+/*
  * The election checkers that the broken builds do not reach fire on
  * hand-made violations too: a durable term going back, a durable vote
  * changing within a term, and two decisions committed at one index.
