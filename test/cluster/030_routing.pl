@@ -11,7 +11,9 @@
 #    fenced but up, reports default_transaction_read_only, to new sessions
 #    and to one opened before the cut, so libpq's target_session_attrs=
 #    read-write skips it: psql with the same URI lands on the new leader
-#    and writes there.  The new leader holds the slots.
+#    and writes there.  The new leader holds the slots, already in the
+#    transaction of the first write it accepts: it creates them before its
+#    fence opens.
 # 3. quorum.dot() renders with Graphviz's dot -Tsvg.
 # 4. The cut heals, node1 stops itself and rejoins: it is a standby that
 #    streams through its slot on the new leader, keeps no slot of its own,
@@ -148,18 +150,23 @@ $session->finish;
 isnt($rc, 0, 'libpq refuses node1 alone for target_session_attrs=read-write');
 like($err, qr/read-only/, 'because its session is read-only') or diag($err);
 
-my $landed;
+# The first write the new leader accepts also reads its pgq_ slots.
+my ($landed, $slots_at_first_write);
 ok( defined wait_until(
 		$fail_s,
 		sub {
 			($rc, $out, $err) = psql_uri($uri,
 				'INSERT INTO routed VALUES (2, inet_server_port()) '
-				  . 'ON CONFLICT (id) DO UPDATE SET port = excluded.port RETURNING port');
-			$landed = $out if $rc == 0;
+				  . 'ON CONFLICT (id) DO UPDATE SET port = excluded.port RETURNING port, '
+				  . "(SELECT coalesce(string_agg(slot_name, ',' ORDER BY slot_name), '') "
+				  . "FROM pg_replication_slots WHERE slot_name LIKE 'pgq\\_%')");
+			($landed, $slots_at_first_write) = split /\|/, $out, 2 if $rc == 0;
 			return $rc == 0;
 		}),
 	'psql with the same URI writes after the failover') or diag($err);
 is($landed, $new->port, 'on the new leader, ' . $new->name);
+is($slots_at_first_write, 'pgq_node1,pgq_' . $other->name,
+	'the slots of both other members exist when the new leader accepts its first write');
 is(query($new, 'SELECT port FROM routed WHERE id = 1'), $node1->port,
 	'the write made through the URI on node1 is there too');
 
