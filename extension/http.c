@@ -182,15 +182,14 @@ http_authorized(const PgqHttpRequest *req)
 		CRYPTO_memcmp(req->auth, http_auth_token, len) == 0;
 }
 
-static void
-http_ssl_fail(const char *what, const char *path)
+/* OpenSSL's reason for the last failure, for an errdetail. */
+static const char *
+http_ssl_reason(void)
 {
 	unsigned long e = ERR_get_error();
+	const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
 
-	ereport(FATAL,
-			(errcode(ERRCODE_CONFIG_FILE_ERROR),
-			 errmsg("could not load %s \"%s\" for the pg_quorum HTTP endpoint", what, path),
-			 errdetail("%s", e != 0 ? ERR_reason_error_string(e) : "unknown OpenSSL error")));
+	return reason != NULL ? reason : "unknown OpenSSL error";
 }
 
 static void
@@ -207,16 +206,31 @@ http_ssl_init(void)
 				 errmsg("pg_quorum.http_ssl_cert_file and pg_quorum.http_ssl_key_file must be set together")));
 	http_ssl_ctx = SSL_CTX_new(TLS_server_method());
 	if (http_ssl_ctx == NULL)
-		http_ssl_fail("a TLS context", "");
+		ereport(FATAL,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not create a TLS context for the pg_quorum HTTP endpoint"),
+				 errdetail("OpenSSL reported: %s.", http_ssl_reason())));
 	SSL_CTX_set_min_proto_version(http_ssl_ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(http_ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 					 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (SSL_CTX_use_certificate_chain_file(http_ssl_ctx, cert) != 1)
-		http_ssl_fail("certificate file", cert);
+		ereport(FATAL,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("could not load certificate file \"%s\" of parameter \"pg_quorum.http_ssl_cert_file\"",
+						cert),
+				 errdetail("OpenSSL reported: %s.", http_ssl_reason())));
 	if (SSL_CTX_use_PrivateKey_file(http_ssl_ctx, key, SSL_FILETYPE_PEM) != 1)
-		http_ssl_fail("private key file", key);
+		ereport(FATAL,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("could not load private key file \"%s\" of parameter \"pg_quorum.http_ssl_key_file\"",
+						key),
+				 errdetail("OpenSSL reported: %s.", http_ssl_reason())));
 	if (SSL_CTX_check_private_key(http_ssl_ctx) != 1)
-		http_ssl_fail("private key matching the certificate in", cert);
+		ereport(FATAL,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("private key file \"%s\" does not match certificate file \"%s\"",
+						key, cert),
+				 errdetail("OpenSSL reported: %s.", http_ssl_reason())));
 }
 
 static void
@@ -459,6 +473,8 @@ http_wanted(const HttpConn *c)
 static void
 http_start(void)
 {
+	const char *serves;
+
 	if (pgq_shared == NULL)
 		ereport(FATAL,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -468,10 +484,15 @@ http_start(void)
 	http_load_auth(FATAL);
 	http_ssl_init();
 	http_listen_open();
+	if (http_auth_token[0] != '\0')
+		serves = http_ssl_ctx != NULL ?
+			"It serves HTTPS only, and asks for basic authentication on /cluster and /metrics." :
+			"It serves plain HTTP, and asks for basic authentication on /cluster and /metrics.";
+	else
+		serves = http_ssl_ctx != NULL ? "It serves HTTPS only." : "It serves plain HTTP.";
 	ereport(LOG,
-			(errmsg("pg_quorum HTTP endpoint listening on %s%s%s",
-					pgq_http_listen, http_ssl_ctx != NULL ? " with TLS" : "",
-					http_auth_token[0] != '\0' ? " and basic authentication" : "")));
+			(errmsg("pg_quorum HTTP endpoint listening on %s", pgq_http_listen),
+			 errdetail("%s", serves)));
 }
 
 /*

@@ -164,9 +164,9 @@ http_json_member(StringInfo out, const HttpView *v, const PgqMember *m)
 	appendStringInfoChar(out, '{');
 	http_json_text(out, "name", m->name, false);
 	http_json_text(out, "address", m->address, true);
-	http_json_text(out, "state", quorum_member_state_name(m->state), true);
+	http_json_text(out, "state", pgq_state_sql_name(m->state), true);
 	appendStringInfo(out, ",\"incarnation\":" UINT64_FORMAT, m->incarnation);
-	http_json_text(out, "role", m->has_meta ? quorum_role_name(m->role) : "unknown", true);
+	http_json_text(out, "role", pgq_member_role_name(m), true);
 	appendStringInfo(out, ",\"is_self\":%s,\"is_leader\":%s,\"voter\":%s",
 					 m->is_self ? "true" : "false",
 					 m->is_leader ? "true" : "false",
@@ -314,7 +314,7 @@ http_metrics_labelled(StringInfo out, const HttpView *v)
 
 	http_metric_head(out, "members", "gauge", "Members by state, as this server sees them.");
 	for (int i = 0; i < lengthof(states); i++)
-		http_sample(out, "members", "state", quorum_member_state_name(states[i]),
+		http_sample(out, "members", "state", pgq_state_sql_name(states[i]),
 					by_state[i]);
 
 	http_metric_head(out, "peer_rtt_seconds", "gauge",

@@ -117,11 +117,7 @@ static void
 routing_snapshot(PgqSnapshot *snap)
 {
 	pgq_snapshot_take(snap, true);
-	if (!snap->worker_running)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_quorum's background worker is not running"),
-				 errhint("Check the server log for why it stopped; it is restarted automatically.")));
+	pgq_require_worker(snap);
 }
 
 /* ---------------------------------------------------------------------
@@ -326,13 +322,6 @@ routing_append_dot_string(StringInfo buf, const char *s)
 	appendStringInfoChar(buf, '"');
 }
 
-/* libquorum's role name, "unknown" also while the metadata is missing. */
-static const char *
-routing_role_name(const PgqMember *m)
-{
-	return m->has_meta ? quorum_role_name(m->role) : "unknown";
-}
-
 /* Fill and outline colours per state, readable in print as on screen. */
 static const char *
 routing_state_colour(enum quorum_member_state state)
@@ -359,8 +348,8 @@ routing_dot_member(StringInfo buf, const PgqSnapshot *snap, const PgqMember *m)
 	StringInfoData label;
 
 	initStringInfo(&label);
-	appendStringInfo(&label, "%s\n%s, %s", m->name, routing_role_name(m),
-					 quorum_member_state_name(m->state));
+	appendStringInfo(&label, "%s\n%s, %s", m->name, pgq_member_role_name(m),
+					 pgq_state_sql_name(m->state));
 	if (is_leader || m->voter)
 		appendStringInfo(&label, "\n%s%s%s", is_leader ? "leader" : "",
 						 is_leader && m->voter ? ", " : "", m->voter ? "voter" : "");

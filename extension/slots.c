@@ -113,9 +113,29 @@ pgq_slots_name(const char *member, char *out)
 	}
 }
 
-/* Run fn(name) and turn an ERROR into a LOG; false if it failed. */
+static void
+slots_create_one(const char *name)
+{
+	/* What pg_create_physical_replication_slot(name, true) does. */
+	PGQ_SLOT_CREATE_PHYSICAL(name);
+	ReplicationSlotReserveWal();
+	ReplicationSlotMarkDirty();
+	ReplicationSlotSave();
+	ReplicationSlotRelease();
+}
+
+static void
+slots_drop_one(const char *name)
+{
+	ReplicationSlotDrop(name, true);
+}
+
+/*
+ * Run fn(name), slots_create_one() or slots_drop_one(), and turn an ERROR
+ * into a LOG with the slot function's message as detail; false if it failed.
+ */
 static bool
-slots_try(void (*fn) (const char *), const char *name, const char *what)
+slots_try(void (*fn) (const char *), const char *name)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
@@ -135,31 +155,16 @@ slots_try(void (*fn) (const char *), const char *name, const char *what)
 		if (MyReplicationSlot != NULL)
 			ReplicationSlotRelease();
 		ereport(LOG,
-				(errmsg("pg_quorum could not %s replication slot \"%s\": %s",
-						what, name, edata->message),
+				(errmsg(fn == slots_create_one ?
+						"pg_quorum could not create replication slot \"%s\"" :
+						"pg_quorum could not drop replication slot \"%s\"", name),
+				 errdetail("PostgreSQL reported: %s.", edata->message),
 				 edata->hint != NULL ? errhint("%s", edata->hint) : 0));
 		FreeErrorData(edata);
 		ok = false;
 	}
 	PG_END_TRY();
 	return ok;
-}
-
-static void
-slots_create_one(const char *name)
-{
-	/* What pg_create_physical_replication_slot(name, true) does. */
-	PGQ_SLOT_CREATE_PHYSICAL(name);
-	ReplicationSlotReserveWal();
-	ReplicationSlotMarkDirty();
-	ReplicationSlotSave();
-	ReplicationSlotRelease();
-}
-
-static void
-slots_drop_one(const char *name)
-{
-	ReplicationSlotDrop(name, true);
 }
 
 /*
@@ -227,14 +232,14 @@ slots_leader_pass(const quorum_node *node)
 	for (int w = 0; w < n_wanted; w++)
 	{
 		if (!slots_contains(have, n_have, wanted[w]) &&
-			slots_try(slots_create_one, wanted[w], "create"))
+			slots_try(slots_create_one, wanted[w]))
 			ereport(LOG,
 					(errmsg("pg_quorum created replication slot \"%s\"", wanted[w])));
 	}
 	for (int h = 0; h < n_have; h++)
 	{
 		if (!slots_contains(wanted, n_wanted, have[h]) &&
-			slots_try(slots_drop_one, have[h], "drop"))
+			slots_try(slots_drop_one, have[h]))
 			ereport(LOG,
 					(errmsg("pg_quorum dropped replication slot \"%s\": its member is gone",
 							have[h])));
@@ -262,7 +267,7 @@ slots_standby_pass(const char *self)
 	}
 	for (int h = 0; h < n_have; h++)
 	{
-		if (!active[h] && slots_try(slots_drop_one, have[h], "drop"))
+		if (!active[h] && slots_try(slots_drop_one, have[h]))
 			ereport(LOG,
 					(errmsg("pg_quorum dropped replication slot \"%s\": this server is a standby",
 							have[h])));

@@ -31,6 +31,16 @@ pgq_require_shmem(void)
 }
 
 void
+pgq_require_worker(const PgqSnapshot *snap)
+{
+	if (!snap->worker_running)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_quorum worker is not running"),
+				 errhint("Check the server log for why it stopped; it is restarted automatically.")));
+}
+
+void
 pgq_snapshot_take(PgqSnapshot *snap, bool with_members)
 {
 	pgq_require_shmem();
@@ -107,4 +117,10 @@ pgq_mode_name(PgqMode mode)
 			return "degraded";
 	}
 	return "unknown";
+}
+
+const char *
+pgq_member_role_name(const PgqMember *m)
+{
+	return m->has_meta ? pgq_role_sql_name(m->role) : "unknown";
 }

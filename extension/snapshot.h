@@ -3,7 +3,7 @@
  * snapshot.h
  *	  A backend's copy of the worker's shared state, and what every reader
  *	  of it asks: which member is called what, how far behind the leader
- *	  a member is, and what the replication mode is called.
+ *	  a member is, and what a mode, a state and a role are called.
  *
  * The SQL views (sqlapi.c, commands.c), quorum.connection_string() and
  * quorum.dot() (routing.c) and the HTTP endpoint (http_render.c) all read
@@ -54,6 +54,9 @@ extern void pgq_require_shmem(void);
 
 extern void pgq_snapshot_take(PgqSnapshot *snap, bool with_members);
 
+/* ERROR (55000) unless snap was taken while the worker ran. */
+extern void pgq_require_worker(const PgqSnapshot *snap);
+
 /* The member called name in the snapshot, or NULL (always for ""). */
 extern const PgqMember *pgq_snapshot_member(const PgqSnapshot *snap,
 											const char *name);
@@ -67,5 +70,26 @@ extern bool pgq_snapshot_lag(const PgqSnapshot *snap, const PgqMember *m,
 
 /* The text of quorum.status.mode, also /metrics' mode label. */
 extern const char *pgq_mode_name(PgqMode mode);
+
+/*
+ * The text of a member's state and role in quorum.nodes, /cluster, /metrics
+ * and quorum.dot(): libquorum's display names, which plugin/names.c keeps
+ * stable for this use, so that the views and the endpoint cannot spell them
+ * apart.  pgq_member_role_name() is "unknown" until the member's metadata
+ * has arrived.
+ */
+static inline const char *
+pgq_state_sql_name(enum quorum_member_state state)
+{
+	return quorum_member_state_name(state);
+}
+
+static inline const char *
+pgq_role_sql_name(enum quorum_role role)
+{
+	return quorum_role_name(role);
+}
+
+extern const char *pgq_member_role_name(const PgqMember *m);
 
 #endif							/* PGQ_SNAPSHOT_H */

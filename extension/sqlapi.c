@@ -8,9 +8,10 @@
  * rows after releasing the lock.  The functions that ask the worker to act
  * (quorum.join(), quorum.failover() and the others) are in commands.c.
  *
- * The text values of state, role and event columns are the SQL API's
- * contract, so they are spelled here rather than borrowed from libquorum's
- * display names.
+ * The text values of the state and role columns are libquorum's display
+ * names, through snapshot.h, so that quorum.nodes, /cluster and quorum.dot()
+ * spell them alike; the event names are the extension's own (its events
+ * are not libquorum's).
  *
  * extension/sqlapi.c
  *
@@ -46,40 +47,6 @@ PG_FUNCTION_INFO_V1(pgq_health);
 #define STATUS_COLS 17
 #define EVENTS_COLS 6
 #define HEALTH_COLS 13
-
-const char *
-pgq_state_sql_name(enum quorum_member_state state)
-{
-	switch (state)
-	{
-		case QUORUM_MEMBER_ALIVE:
-			return "alive";
-		case QUORUM_MEMBER_SUSPECT:
-			return "suspect";
-		case QUORUM_MEMBER_DEAD:
-			return "dead";
-		case QUORUM_MEMBER_LEFT:
-			return "left";
-	}
-	return "unknown";
-}
-
-const char *
-pgq_role_sql_name(enum quorum_role role)
-{
-	switch (role)
-	{
-		case QUORUM_ROLE_PRIMARY:
-			return "primary";
-		case QUORUM_ROLE_STANDBY:
-			return "standby";
-		case QUORUM_ROLE_WITNESS:
-			return "witness";
-		case QUORUM_ROLE_UNKNOWN:
-			break;
-	}
-	return "unknown";
-}
 
 static const char *
 sqlapi_event_name(PgqEventKind kind)
@@ -151,7 +118,7 @@ pgq_nodes(PG_FUNCTION_ARGS)
 		values[c++] = CStringGetTextDatum(m->address);
 		values[c++] = CStringGetTextDatum(pgq_state_sql_name(m->state));
 		values[c++] = Int64GetDatum((int64) m->incarnation);
-		values[c++] = CStringGetTextDatum(m->has_meta ? pgq_role_sql_name(m->role) : "unknown");
+		values[c++] = CStringGetTextDatum(pgq_member_role_name(m));
 		values[c++] = BoolGetDatum(m->is_self);
 		values[c] = BoolGetDatum(m->is_leader);
 		nulls[c++] = !snap.elections_enabled;

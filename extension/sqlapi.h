@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * sqlapi.h
- *	  What the SQL-callable functions share: the SQL spelling of member
- *	  states and roles (and, through snapshot.h, the copy of the worker's
- *	  state they read).
+ *	  What the SQL-callable functions share: through snapshot.h, the copy
+ *	  of the worker's state they read and the SQL spelling of member states
+ *	  and roles.
  *
  * sqlapi.c implements the views on it, commands.c the functions that ask
  * the worker to act.
@@ -21,9 +21,5 @@
 
 #include "shmem.h"
 #include "snapshot.h"
-
-/* The SQL API's text values of quorum.nodes.state and .role. */
-extern const char *pgq_state_sql_name(enum quorum_member_state state);
-extern const char *pgq_role_sql_name(enum quorum_role role);
 
 #endif							/* PGQ_SQLAPI_H */

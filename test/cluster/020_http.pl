@@ -3,13 +3,16 @@
 #
 # Three voters (node1 primary, node2 and node3 standbys) in synchronous
 # mode, each with pg_quorum.http_listen, and pg_quorum.stop_deposed_primary
-# off so that a deposed primary stays up, fenced.  curl checks every path,
-# with Patroni's status codes:
+# off so that a deposed primary stays up, fenced.  curl checks every path
+# (the six check paths, /cluster and /metrics), with Patroni's status codes:
 #
-# 1. on the leader and on a standby; promtool accepts /metrics of both;
-# 2. on a primary that lost its quorum (both standbys frozen): fenced;
+# 1. on the leader and on a standby; promtool accepts /metrics of both, and
+#    every metric issue 13 names has its HELP and TYPE lines;
+# 2. on a primary that lost its quorum (both standbys frozen): fenced, and
+#    no longer the leader once check-quorum steps it down;
 # 3. on a standby that lost its quorum (its gossip cut off with nftables,
-#    inside scripts/sandbox.sh's network namespace).
+#    inside scripts/sandbox.sh's network namespace): it still streams, but
+#    knows no leader, so it is no /replica either.
 #
 # Then HAProxy (Debian's) checks the three with "option httpchk GET
 # /primary" and a psql client writes through it: to the leader; after a
@@ -66,16 +69,24 @@ sub metrics
 }
 
 # expect($node, { path => code }, what): every path answers its code.
+# /cluster and /metrics answer 200 everywhere (no credentials are set), and
+# are checked on every server with the paths given.
 sub expect
 {
 	my ($node, $want, $what) = @_;
-	for my $path (sort keys %$want)
+	my %want = ('/cluster' => 200, '/metrics' => 200, %$want);
+	for my $path (sort keys %want)
 	{
-		is(status($node, $path), $want->{$path},
-			$node->name . " ($what): $path answers $want->{$path}");
+		is(status($node, $path), $want{$path},
+			$node->name . " ($what): $path answers $want{$path}");
 	}
 	return;
 }
+
+# The answers of a server that is neither a writable primary nor a
+# standby of a leader it knows: only /health says yes.
+my %fenced_or_lost = ('/primary' => 503, '/read-write' => 503, '/replica' => 503,
+	'/read-only' => 503, '/health' => 200, '/leader' => 503);
 
 sub lint
 {
@@ -118,6 +129,22 @@ ok(defined $m->{'member_lag_bytes{member="node2"}'}, 'node1 metrics: lag of node
 ok(defined $m->{'peer_rtt_seconds{peer="node3"}'}, 'node1 metrics: round-trip time to node3');
 cmp_ok($m->{lease_remaining_seconds}, '>', 0, 'node1 metrics: lease time left');
 lint($node1, $text, 'leader');
+is($m->{paused}, 0, 'node1 metrics: not paused');
+cmp_ok($m->{term}, '>=', 1, 'node1 metrics: the term');
+ok(defined $m->{'dropped_datagrams_total{reason="auth"}'}, 'node1 metrics: drops by reason');
+
+# Each metric issue 13 asks for, with its HELP and TYPE lines.
+my %families = (
+	term => 'gauge', leader => 'gauge', lease_held => 'gauge',
+	lease_remaining_seconds => 'gauge', fenced => 'gauge', paused => 'gauge',
+	mode => 'gauge', members => 'gauge', peer_rtt_seconds => 'gauge',
+	dropped_datagrams_total => 'counter', elections_total => 'counter',
+	failovers_total => 'counter', member_lag_bytes => 'gauge');
+for my $f (sort keys %families)
+{
+	like($text, qr/^# HELP pg_quorum_$f \S.*\n# TYPE pg_quorum_$f $families{$f}\n/m,
+		"/metrics: pg_quorum_$f has HELP and TYPE $families{$f}");
+}
 ($m, $text) = metrics($node2);
 is($m->{fenced}, 1, 'node2 metrics: a standby is fenced');
 is($m->{'leader{name="node1"}'}, 1, 'node2 metrics: node1 leads');
@@ -126,7 +153,8 @@ lint($node2, $text, 'standby');
 # --- 2. A primary without a quorum. -----------------------------------
 freeze($_) for $node2, $node3;
 ok(defined wait_status($node1, '/primary', 503), 'node1 /primary answers 503 once both standbys are frozen');
-expect($node1, { '/read-write' => 503, '/health' => 200 }, 'primary without quorum');
+ok(defined wait_status($node1, '/leader', 503), 'node1 /leader answers 503 once it stepped down');
+expect($node1, \%fenced_or_lost, 'primary without quorum');
 ($m, $text) = metrics($node1);
 is($m->{fenced}, 1, 'node1 metrics: fenced');
 is($m->{lease_held}, 0, 'node1 metrics: no lease');
@@ -157,8 +185,12 @@ ok(!defined $problem, 'nftables works in the sandbox') or diag($problem);
 isolate_ports(udp => [$g1], tcp => [$g1]);
 ok(defined wait_until($fail_s, sub { ((metrics($s1))[0]{has_quorum} // '') eq '0' }),
 	$s1->name . ' metrics: no quorum once its gossip is cut off');
-expect($s1, { '/primary' => 503, '/read-write' => 503, '/health' => 200 }, 'standby without quorum');
-note($s1->name . ' /replica without quorum answers ' . status($s1, '/replica'));
+# It still streams, but once its election timer ran out it knows no
+# leader, and "streaming from the current leader" cannot hold.
+ok(defined wait_status($s1, '/replica', 503), $s1->name . ' /replica answers 503 once it knows no leader');
+expect($s1, \%fenced_or_lost, 'standby without quorum');
+is(query($s1, 'SELECT status FROM pg_stat_wal_receiver'), 'streaming',
+	$s1->name . ' still streams WAL meanwhile');
 lint($s1, (metrics($s1))[1], 'standby without quorum');
 heal();
 ok(defined wait_until($fail_s, sub { ((metrics($s1))[0]{has_quorum} // '') eq '1' }),
@@ -197,14 +229,16 @@ my ($target) = grep { $_ != $leader } @alive;
 ok(defined wait_status($target, '/replica', 200), $target->name . ' streams from the new leader');
 my ($ok, $state, $msg) = try_sql($leader, "SELECT quorum.failover('" . $target->name . "')");
 ok($ok, 'quorum.failover() to ' . $target->name) or diag("$state $msg");
-($server) = wait_write_through($hp_port, $fail_s, not => $leader->name);
+($server, $took) = wait_write_through($hp_port, $fail_s, not => $leader->name);
 is($server, $target->name, 'after the switchover, writes through HAProxy land on ' . $target->name);
+note(sprintf('first write through HAProxy on %s %.2f s after quorum.failover() returned',
+		$target->name, $took // -1));
 is((write_through($hp_port))[0], $target->name, 'and keep doing so');
 
 # --- 4. The deposed leader: up, fenced, with a quorum. ----------------
 my $deposed = $leader;
 ok(defined wait_status($deposed, '/primary', 503), $deposed->name . ' /primary answers 503 once deposed');
-expect($deposed, { '/read-write' => 503, '/leader' => 503, '/health' => 200 }, 'deposed primary');
+expect($deposed, \%fenced_or_lost, 'deposed primary');
 ($status, $body) = curl(url($deposed, '/leader'));
 like($body, qr/"leader":\{"name":"${\ $target->name}"/, '/leader on the deposed primary names the new leader');
 ($m, $text) = metrics($deposed);

@@ -1,18 +1,23 @@
 # test/cluster/030_routing.pl: clients find the primary, a fenced primary
 # is skipped, the picture renders, replication slots follow the leader.
 #
-# Three voters (node1 primary, node2 and node3 standbys):
+# Three database voters (node1 primary, node2 and node3 standbys) and a
+# witness (quorum_witness), the fourth voter:
 #
 # 1. quorum.connection_string() names the three servers' hosts and ports
-#    (leader first); psql connected with it writes on node1.  The leader
-#    holds a slot per standby, each standby streams through its own.
+#    (leader first), not the witness, which has no database; psql
+#    connected with it writes on node1.  The leader holds a slot per
+#    standby (none for the witness), each standby streams through its own.
 # 2. node1's gossip is cut (its PostgreSQL port is not: clients and
 #    standbys still reach it).  The majority elects a new leader; node1,
 #    fenced but up, reports default_transaction_read_only, to new sessions
 #    and to one opened before the cut, so libpq's target_session_attrs=
 #    read-write skips it: psql with the same URI lands on the new leader
-#    and writes there.  The new leader holds the slots.
-# 3. quorum.dot() renders with Graphviz's dot -Tsvg.
+#    and writes there.  The new leader holds the slots, already in the
+#    transaction of the first write it accepts: it creates them before its
+#    fence opens.
+# 3. quorum.dot() shows the streams with their lag and the witness as a
+#    voter of its own shape, and renders with Graphviz's dot -Tsvg.
 # 4. The cut heals, node1 stops itself and rejoins: it is a standby that
 #    streams through its slot on the new leader, keeps no slot of its own,
 #    and reports default_transaction_read_only off again.
@@ -41,7 +46,7 @@ my $problem = nft_problem();
 is($problem, undef, 'nft can manage rules in this network namespace')
   or give_up("nftables unusable here ($problem); run the tests through scripts/sandbox.sh");
 
-my $c = new_failover_cluster();
+my $c = new_failover_cluster(witness => 1);
 my @nodes = @{ $c->{nodes} };
 my ($node1, $node2, $node3) = @nodes;
 my @gossip = @{ $c->{gossip} };
@@ -148,18 +153,23 @@ $session->finish;
 isnt($rc, 0, 'libpq refuses node1 alone for target_session_attrs=read-write');
 like($err, qr/read-only/, 'because its session is read-only') or diag($err);
 
-my $landed;
+# The first write the new leader accepts also reads its pgq_ slots.
+my ($landed, $slots_at_first_write);
 ok( defined wait_until(
 		$fail_s,
 		sub {
 			($rc, $out, $err) = psql_uri($uri,
 				'INSERT INTO routed VALUES (2, inet_server_port()) '
-				  . 'ON CONFLICT (id) DO UPDATE SET port = excluded.port RETURNING port');
-			$landed = $out if $rc == 0;
+				  . 'ON CONFLICT (id) DO UPDATE SET port = excluded.port RETURNING port, '
+				  . "(SELECT coalesce(string_agg(slot_name, ',' ORDER BY slot_name), '') "
+				  . "FROM pg_replication_slots WHERE slot_name LIKE 'pgq\\_%')");
+			($landed, $slots_at_first_write) = split /\|/, $out, 2 if $rc == 0;
 			return $rc == 0;
 		}),
 	'psql with the same URI writes after the failover') or diag($err);
 is($landed, $new->port, 'on the new leader, ' . $new->name);
+is($slots_at_first_write, 'pgq_node1,pgq_' . $other->name,
+	'the slots of both other members exist when the new leader accepts its first write');
 is(query($new, 'SELECT port FROM routed WHERE id = 1'), $node1->port,
 	'the write made through the URI on node1 is there too');
 
@@ -173,6 +183,9 @@ my $dot = query($new, 'SELECT quorum.dot()');
 like($dot, qr/^digraph pg_quorum \{/, 'quorum.dot() is a digraph');
 like($dot, qr/"\Q${\$new->name}\E" -> "\Q${\$other->name}\E" \[label="lag \d+ bytes", style=solid\]/,
 	'with a solid edge from the leader to the standby that streams from it');
+like($dot, qr/\t"witness" \[label="witness\\nwitness, alive\\nvoter", shape=ellipse, style="filled,bold"/,
+	'the witness is an alive voter, drawn as an ellipse, without a WAL position');
+unlike($dot, qr/-> "witness"/, 'and nothing streams to it');
 my ($dot_rc, $svg, $dot_err) = render_dot($dot, 'cluster-failover.svg');
 is($dot_rc, 0, 'dot -Tsvg accepts it') or diag($dot_err);
 like($svg, qr/<svg.*node1.*node2.*node3/s, 'the SVG shows the three members');
@@ -238,5 +251,6 @@ ok(defined wait_until($fail_s, sub { (slots($new) // '') eq 'pgq_node1:true' }),
 	"the leader dropped $gone\'s slot")
   or diag($new->name . ' slots: ' . (slots($new) // '(error)'));
 
+is(witness_stop($c->{witness}, 'TERM', $fail_s), 0, 'the witness stops');
 stop_all(@nodes);
 done_testing();
