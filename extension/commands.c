@@ -489,7 +489,7 @@ pgq_failover(PG_FUNCTION_ARGS)
 	memset(&w, 0, sizeof(w));
 	strlcpy(w.old_leader, snap.leader, sizeof(w.old_leader));
 	w.old_term = snap.term;
-	if (commands_run(PGQ_CMD_FAILOVER, target != NULL ? target : "", deadline, &v) != 0)
+	if (commands_run(PGQ_CMD_SWITCHOVER, target != NULL ? target : "", deadline, &v) != 0)
 		ereport(ERROR,
 				(errcode(pgq_errcode(v.rc)),
 				 errmsg("could not switch over"),

@@ -102,7 +102,7 @@ typedef struct PgqEvent
 typedef enum PgqCommandType
 {
 	PGQ_CMD_JOIN = 1,			/* addr */
-	PGQ_CMD_FAILOVER,			/* name = target, "" = the best */
+	PGQ_CMD_SWITCHOVER,		/* quorum.failover(): name = target, "" = the best */
 	PGQ_CMD_PAUSE,
 	PGQ_CMD_RESUME,
 	PGQ_CMD_FORGET,				/* name */
@@ -174,8 +174,8 @@ typedef struct PgqSharedState
 	struct quorum_node_stats stats;
 	int			n_members;
 
-	/* Election status (failover_enabled false: pg_quorum.failover = off). */
-	bool		failover_enabled;
+	/* Election status (elections_enabled false: pg_quorum.failover = off). */
+	bool		elections_enabled;
 	uint64		term;
 	char		leader[QUORUM_NAME_MAX + 1];	/* "" = none known */
 	bool		has_quorum;

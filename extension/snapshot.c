@@ -60,7 +60,7 @@ pgq_snapshot_take(PgqSnapshot *snap, bool with_members)
 		memcpy(snap->cluster, pgq_shared->cluster, sizeof(snap->cluster));
 		snap->incarnation = pgq_shared->incarnation;
 		snap->stats = pgq_shared->stats;
-		snap->elections_enabled = pgq_shared->failover_enabled;
+		snap->elections_enabled = pgq_shared->elections_enabled;
 		snap->term = pgq_shared->term;
 		memcpy(snap->leader, pgq_shared->leader, sizeof(snap->leader));
 		snap->has_quorum = pgq_shared->has_quorum;

@@ -657,7 +657,7 @@ worker_attach(void)
 	memset(&pgq_shared->stats, 0, sizeof(pgq_shared->stats));
 	pgq_shared->n_members = 0;
 	pgq_shared->n_commands = 0;
-	pgq_shared->failover_enabled = pgq_elections_enabled;
+	pgq_shared->elections_enabled = pgq_elections_enabled;
 	pgq_shared->term = 0;
 	pgq_shared->leader[0] = '\0';
 	pgq_shared->has_quorum = false;
@@ -861,7 +861,7 @@ worker_election_qc(const PgqCommand *cmd, struct quorum_command *qc)
 	strlcpy(qc->name, name, sizeof(qc->name));
 	switch (cmd->type)
 	{
-		case PGQ_CMD_FAILOVER:
+		case PGQ_CMD_SWITCHOVER:
 			qc->type = QUORUM_CMD_TRANSFER;
 			return name[0] == '\0' ? "a switchover to the best standby" :
 				psprintf("a switchover to \"%s\"", name);
@@ -952,7 +952,7 @@ worker_run_commands(quorum_time_ms now)
 					ereport(LOG, (errmsg("pg_quorum joining through \"%s\"", text)));
 				worker_command_result(cmd->id, rc, NULL);
 				break;
-			case PGQ_CMD_FAILOVER:
+			case PGQ_CMD_SWITCHOVER:
 			case PGQ_CMD_PAUSE:
 			case PGQ_CMD_RESUME:
 			case PGQ_CMD_FORGET:

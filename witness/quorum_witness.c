@@ -197,13 +197,33 @@ parse_int(const char *v, bool ms, long min, long max, int *out)
 	return true;
 }
 
-static bool
+/* Copies v into dst; NULL, or why not (a value too long, with its length). */
+static const char *
 copy_text(char *dst, size_t size, const char *v)
 {
+	static char why[96];
+
 	if (strlen(v) >= size)
-		return false;
+	{
+		snprintf(why, sizeof(why), "the value is %zu bytes long; at most %zu are allowed",
+				 strlen(v), size - 1);
+		return why;
+	}
 	strcpy(dst, v);
-	return true;
+	return NULL;
+}
+
+/*
+ * A rejected value as the log shows it: quoted, unless it is so long that
+ * echoing it whole would bury the message (the reason gives its length).
+ */
+static const char *
+shown_value(const char *v, char *buf, size_t size)
+{
+	if (strlen(v) > 64)
+		return "(too long to show)";
+	snprintf(buf, size, "\"%s\"", v);
+	return buf;
 }
 
 /*
@@ -222,7 +242,7 @@ settings_set(struct witness_settings *s, const char *key_in, const char *v)
 
 #define TEXT(k, field) \
 	if (strcmp(key, k) == 0) \
-		return copy_text(s->field, sizeof(s->field), v) ? NULL : "the value is too long"
+		return copy_text(s->field, sizeof(s->field), v)
 #define INT(k, field, ms, lo, hi) \
 	if (strcmp(key, k) == 0) \
 		return parse_int(v, ms, lo, hi, &s->field) ? NULL : \
@@ -320,8 +340,10 @@ settings_load_file(struct witness_settings *s, const char *path)
 			value = trim(strtok(value, "#"));
 		if ((why = settings_set(s, key, value)) != NULL)
 		{
-			witness_log(LOG_ERROR, "%s:%d: invalid value for \"%s\": \"%s\": %s", path,
-						lineno, key, value, why);
+			char		shown[80];
+
+			witness_log(LOG_ERROR, "%s:%d: invalid value for \"%s\": %s: %s", path,
+						lineno, key, shown_value(value, shown, sizeof(shown)), why);
 			fclose(f);
 			return false;
 		}
@@ -715,8 +737,10 @@ witness_arguments(int argc, char **argv)
 		}
 		if ((why = settings_set(&settings, flag_keys[i], flag_values[i])) != NULL)
 		{
-			witness_log(LOG_ERROR, "invalid value for --%s: \"%s\": %s", flag_keys[i],
-						flag_values[i], why);
+			char		shown[80];
+
+			witness_log(LOG_ERROR, "invalid value for --%s: %s: %s", flag_keys[i],
+						shown_value(flag_values[i], shown, sizeof(shown)), why);
 			return 2;
 		}
 	}

@@ -78,6 +78,11 @@ out=$("$WITNESS" -n w --listen "127.0.0.1:$pw" --state-dir "$work/w" --key-file 
 check "heartbeat not under half the election timeout: exit 2" \
 	test "$rc" -eq 2 -a -n "$(grep -F 'heartbeat_interval' <<<"$out")"
 
+long=$(printf 'n%.0s' $(seq 100))
+out=$("$WITNESS" -n "$long" --listen "127.0.0.1:$pw" --state-dir "$work/w" --key-file "$work/key" 2>&1); rc=$?
+check "a name over the limit: exit 2, with its length, not echoed whole" \
+	test "$rc" -eq 2 -a -n "$(grep -F '100 bytes long; at most 63' <<<"$out")" -a -z "$(grep -F "$long" <<<"$out")"
+
 printf 'name = w\nno_such_thing = 1\n' > "$work/bad.conf"
 out=$("$WITNESS" -c "$work/bad.conf" 2>&1); rc=$?
 check "an unknown key in the file: exit 2, with file and line" \
