@@ -386,28 +386,35 @@ sub new_failover_cluster
 	return { nodes => \@nodes, gossip => \@gossip, key => $key, witness => $witness };
 }
 
-# start_failover_test(nft => 0, workload => 0, fail_s => 30,
+# start_failover_test(nft => 0, strace => 0, workload => 0, fail_s => 30,
 #                     new_failover_cluster's options): the start that
-# failover tests share.  With nft => 1, first one test that nftables can
-# cut traffic here (PgQuorum::Net; only inside scripts/sandbox.sh).  Then
-# new_failover_cluster, one test that node1, the primary, is the agreed
-# first leader, and with workload => 1 a PgQuorum::Workload writing to
-# every server (its history in tmp_check/workload_NNN.tsv, NNN the test
-# file's number) and one test that node1 acknowledges one of its writes;
-# each within fail_s.  Gives up when a test fails.  Returns
-# new_failover_cluster's hash plus leader => node1, term => its term and
-# wl => the workload (or undef).
+# failover tests share.  First one test for each tool the test needs:
+# with nft => 1 that nftables can cut traffic here (PgQuorum::Net; only
+# inside scripts/sandbox.sh), with strace => 1 that strace is installed
+# (PgQuorum::Session->hold).  Then new_failover_cluster, one test that
+# node1, the primary, is the agreed first leader, and with workload => 1 a
+# PgQuorum::Workload writing to every server (its history in
+# tmp_check/workload_NNN.tsv, NNN the test file's number) and one test
+# that node1 acknowledges one of its writes; each within fail_s.  Gives
+# up when a test fails.  Returns new_failover_cluster's hash plus leader
+# => node1, term => its term and wl => the workload (or undef).
 sub start_failover_test
 {
 	my (%o) = @_;
 	my $fail_s = delete $o{fail_s} // 30;
 	my $nft = delete $o{nft};
+	my $strace = delete $o{strace};
 	my $workload = delete $o{workload};
 	if ($nft)
 	{
 		my $problem = PgQuorum::Net::nft_problem();
 		is($problem, undef, 'nft can manage rules in this network namespace')
 		  or give_up("nftables unusable here ($problem); run the tests through scripts/sandbox.sh");
+	}
+	if ($strace)
+	{
+		ok(scalar(grep { -x "$_/strace" } split /:/, $ENV{PATH}), 'strace is installed (scripts/setup.sh)')
+		  or give_up('strace is needed to hold a backend in a system call');
 	}
 
 	my $c = new_failover_cluster(%o);
