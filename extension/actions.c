@@ -71,6 +71,7 @@
 #include "quorum/quorum.h"
 
 #include "actions.h"
+#include "guc.h"
 #include "pg_compat.h"
 
 #define AUTO_CONF_TMP PG_AUTOCONF_FILENAME ".tmp"
@@ -394,38 +395,127 @@ pgq_action_follow(const char *leader_conninfo, const char *self, bool *changed)
  * changes, and starts none while it is empty.  When the node no longer
  * asks, the kept value comes back (the old leader, if nobody won; the
  * reconciler re-points it to a new leader as usual).
+ *
+ * The kept value is also in INTAKE_FILE, written before primary_conninfo
+ * is emptied and removed once it is back, since the empty value is durable
+ * and the node's stop is not: a worker restarted during the stop (or the
+ * server) takes the stop over from the file.  Its node no longer knows when
+ * it voted, so the value comes back once a leader is known (the reconciler
+ * then follows it) or once a whole stop has passed since this start, the
+ * longest the vote can still elect anyone (node.h, stop_wal: three maximum
+ * election timeouts); a new stop meanwhile lets the node decide again.  The
+ * file names its node: a copy pg_basebackup or pg_rewind brought from
+ * another server is removed unused.
  */
+#define INTAKE_FILE "pg_quorum.intake"
+#define INTAKE_TMP_FILE INTAKE_FILE ".tmp"
+
 static struct
 {
 	bool		active;
+	bool		looked;			/* INTAKE_FILE of an earlier run looked for */
+	quorum_time_ms resume_ms;	/* taken over: not before, without a leader */
 	char	   *kept;			/* in TopMemoryContext */
 }			intake;
 
+static void
+intake_keep(const char *conninfo)
+{
+	if (intake.kept != NULL)
+		pfree(intake.kept);
+	intake.kept = MemoryContextStrdup(TopMemoryContext, conninfo);
+}
+
+/* INTAKE_FILE: this node's name, a newline, the kept primary_conninfo. */
+static bool
+intake_save(void)
+{
+	StringInfoData buf;
+	bool		ok;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s\n%s", pgq_effective_node_name(), intake.kept);
+	ok = actions_write_file(INTAKE_TMP_FILE, buf.data, buf.len) &&
+		durable_rename(INTAKE_TMP_FILE, INTAKE_FILE, LOG) == 0;
+	pfree(buf.data);
+	return ok;
+}
+
+static void
+intake_take_over(quorum_time_ms now)
+{
+	FILE	   *f;
+	StringInfoData buf;
+	char		chunk[1024];
+	size_t		n;
+	char	   *conninfo;
+
+	intake.looked = true;
+	f = AllocateFile(INTAKE_FILE, "r");
+	if (f == NULL)
+	{
+		if (errno != ENOENT)
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("could not open file \"%s\": %m", INTAKE_FILE)));
+		return;
+	}
+	initStringInfo(&buf);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		appendBinaryStringInfo(&buf, chunk, n);
+	FreeFile(f);
+	conninfo = strchr(buf.data, '\n');
+	if (conninfo != NULL)
+		*conninfo++ = '\0';
+	if (conninfo == NULL || strcmp(buf.data, pgq_effective_node_name()) != 0)
+	{
+		ereport(LOG,
+				(errmsg("pg_quorum removed file \"%s\", which another node wrote", INTAKE_FILE)));
+		(void) durable_unlink(INTAKE_FILE, LOG);
+	}
+	else
+	{
+		intake_keep(conninfo);
+		intake.active = true;
+		intake.resume_ms = now + 3 * quorum_timing_election_max_ms(pgq_election_timeout_ms);
+		ereport(LOG,
+				(errmsg("pg_quorum found this standby's WAL intake stopped for a vote by an earlier run"),
+				 errdetail("It resumes once a leader is known, or in %lld ms without one.",
+						   (long long) (intake.resume_ms - now))));
+	}
+	pfree(buf.data);
+}
+
 bool
-pgq_action_wal_intake(bool stop, bool *stopped)
+pgq_action_wal_intake(bool stop, bool leader_known, quorum_time_ms now,
+					  bool *stopped)
 {
 	*stopped = false;
+	if (!intake.looked)
+		intake_take_over(now);
 	if (!RecoveryInProgress())
 	{
 		/* A primary takes no WAL; the fence stops its own writes. */
+		if (intake.active)
+			(void) durable_unlink(INTAKE_FILE, LOG);
 		intake.active = false;
 		*stopped = stop;
 		return true;
 	}
+	if (stop)
+		intake.resume_ms = 0;
 	if (stop && !intake.active)
 	{
-		if (intake.kept != NULL)
-			pfree(intake.kept);
-		intake.kept = MemoryContextStrdup(TopMemoryContext,
-										  PrimaryConnInfo != NULL ? PrimaryConnInfo : "");
-		if (!actions_set_auto_conf("primary_conninfo", "", NULL) || !actions_reload())
+		intake_keep(PrimaryConnInfo != NULL ? PrimaryConnInfo : "");
+		if (!intake_save() ||
+			!actions_set_auto_conf("primary_conninfo", "", NULL) || !actions_reload())
 			return false;
 		intake.active = true;
 		ereport(LOG,
 				(errmsg("pg_quorum stopped this standby's WAL intake before it votes"),
 				 errdetail("A vote promises what this server holds when it votes; it takes no more WAL until a leader is known.")));
 	}
-	else if (!stop && intake.active)
+	else if (!stop && intake.active && (leader_known || now >= intake.resume_ms))
 	{
 		bool		changed;
 
@@ -433,6 +523,7 @@ pgq_action_wal_intake(bool stop, bool *stopped)
 									intake.kept[0] != '\0' ? intake.kept : NULL, &changed))
 			return false;
 		intake.active = false;
+		(void) durable_unlink(INTAKE_FILE, LOG);
 		hurry.follow_changed |= changed;
 		ereport(LOG,
 				(errmsg("pg_quorum resumed this standby's WAL intake")));

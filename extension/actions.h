@@ -39,9 +39,12 @@ extern bool pgq_action_follow(const char *leader_conninfo, const char *self,
 /*
  * stop: take no more WAL (empty primary_conninfo and reload); *stopped
  * once the WAL receiver has exited.  !stop: put back the primary_conninfo
- * the stop replaced.  Call on every pass with the node's stop_wal.
+ * the stop replaced (one an earlier run replaced: once leader_known, or
+ * after the longest stop; see actions.c).  Call on every pass with the
+ * node's stop_wal.
  */
-extern bool pgq_action_wal_intake(bool stop, bool *stopped);
+extern bool pgq_action_wal_intake(bool stop, bool leader_known, quorum_time_ms now,
+								  bool *stopped);
 
 /* Set synchronous_standby_names (in postgresql.auto.conf) and reload,
  * unless it already has that value. */

@@ -1338,7 +1338,8 @@ worker_wal_intake(quorum_time_ms now)
 		quorum_node_election_get(quorum_runtime_node(worker.rt), &info) != 0)
 		return;
 	worker.wal_stopping = false;
-	if (!pgq_action_wal_intake(info.stop_wal, &stopped) || !info.stop_wal)
+	if (!pgq_action_wal_intake(info.stop_wal, info.leader[0] != '\0', now, &stopped) ||
+		!info.stop_wal)
 		return;
 	if (!stopped)
 	{

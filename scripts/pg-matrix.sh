@@ -22,7 +22,9 @@
 # For any VERSION but 15 the copy lives next to VERSION's prefix in the
 # cache (scripts/lib.sh's pgq_pg_cache), so that its objects never mix with
 # this tree's, and it installs into VERSION's own prefix, which no other
-# suite uses: no lock is needed.  VERSION 15 is the system's server, which
+# suite uses: no lock is needed.  That prefix keeps the last install, so
+# build forgets it and install records a good one: pgtap and cluster fail
+# at once instead of testing what an earlier tree installed.  VERSION 15 is the system's server, which
 # other work on this machine installs into too: its steps run in this tree,
 # and install+test hold /tmp/pgq-serial.lock.
 set -euo pipefail
@@ -38,8 +40,10 @@ export PGQ_PG_VERSION=$version
 
 if [ "$version" = 15 ]; then
 	tree=$PGQ_ROOT
+	installed=
 else
 	tree=$(pgq_pg_cache)/tree-$version
+	installed=$tree.installed
 fi
 
 run_make()
@@ -52,6 +56,17 @@ run_make()
 # The system's 15 is shared with other work on this machine: install and
 # test it under the lock, taken once (PGQ_SERIAL_LOCKED) when "all" holds
 # it over install and tests together.
+# Only an install of the copy's last build is worth testing.
+need_install()
+{
+	if [ -n "$installed" ] && [ ! -e "$installed" ]; then
+		echo "pg-matrix: PostgreSQL $version holds no install of this tree's last build" \
+			"(its build or install failed or did not run): not testing an older one"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+}
+
 locked()
 {
 	if [ "$version" = 15 ] && [ -z "${PGQ_SERIAL_LOCKED:-}" ]; then
@@ -63,6 +78,7 @@ locked()
 
 case "$step" in
 	build)
+		[ -z "$installed" ] || rm -f "$installed"
 		pgc=$(bash "$PGQ_ROOT/scripts/pg-build.sh" "$version" | tail -n 1)
 		[ -x "$pgc" ] || pgq_die "scripts/pg-build.sh $version gave no pg_config"
 		if [ "$tree" != "$PGQ_ROOT" ]; then
@@ -80,11 +96,14 @@ case "$step" in
 		;;
 	install-as-is)
 		run_make install
+		[ -z "$installed" ] || touch "$installed"
 		;;
 	pgtap)
+		need_install
 		locked bash "$0" "$version" make-installcheck
 		;;
 	cluster)
+		need_install
 		locked bash "$0" "$version" make-check-cluster
 		;;
 	upgrade)

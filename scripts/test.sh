@@ -2,7 +2,9 @@
 # scripts/test.sh: install what is missing, build, and run every test suite
 # (CI runs exactly this, as root, through .ci/run).
 #
-# Every suite runs even when an earlier one failed.  Each suite ends with its
+# Every suite runs even when an earlier one failed, except the stages of a
+# PostgreSQL version whose build or install failed, which are reported not
+# run and count as failed.  Each suite ends with its
 # own "N passed, N failed" line; a step that prints none (build, install,
 # check-meta) counts as one test, passed when it exits 0.  A suite that exits
 # non-zero without a failed test, or is killed by its time limit, counts one
@@ -20,6 +22,23 @@ started=$(date +%s)
 total_passed=0
 total_failed=0
 report=()
+suite_failed=0    # the last suite's failures
+
+# report_line NAME PASSED FAILED SECONDS NOTE
+report_line()
+{
+	total_passed=$((total_passed + $2))
+	total_failed=$((total_failed + $3))
+	report+=("$(printf '  %-14s %5d ok %4d not ok %6ds%s' "$1" "$2" "$3" "$4" "$5")")
+}
+
+# not_run NAME WHY: a stage that cannot run; it counts as one failure.
+not_run()
+{
+	echo
+	pgq_log "$1: not run: $2"
+	report_line "$1" 0 1 0 " (not run: $2)"
+}
 
 # run_suite NAME LIMIT_SECONDS CMD...
 run_suite()
@@ -55,10 +74,8 @@ run_suite()
 		[ "$failed" -eq 0 ] && failed=1
 	fi
 	rm -f "$out"
-	total_passed=$((total_passed + passed))
-	total_failed=$((total_failed + failed))
-	report+=("$(printf '  %-14s %5d ok %4d not ok %6ds%s' "$name" "$passed" "$failed" \
-		$(($(date +%s) - t0)) "$note")")
+	suite_failed=$failed
+	report_line "$name" "$passed" "$failed" $(($(date +%s) - t0)) "$note"
 }
 
 install_cmd=(make install)
@@ -89,12 +106,26 @@ run_suite upgrade 900 bash scripts/pg-matrix.sh 15 upgrade
 run_suite broken-fence 900 bash scripts/pg-matrix.sh 15 broken-fence
 # The other PostgreSQL versions (the stages above are 15's): built from
 # Debian's source packages on first use (scripts/pg-build.sh), then cached.
+# Its prefix keeps the last install: after a failed build or install the
+# tests would test that, so they do not run.
 for v in ${PGQ_PG_VERSIONS:-15 17 18}; do
 	[ "$v" = 15 ] && continue
 	run_suite "pg$v-build" 2700 bash scripts/pg-matrix.sh "$v" build
-	run_suite "pg$v-install" 300 bash scripts/pg-matrix.sh "$v" install
-	run_suite "pg$v-pgtap" 900 bash scripts/pg-matrix.sh "$v" pgtap
-	run_suite "pg$v-cluster" 1800 bash scripts/pg-matrix.sh "$v" cluster
+	broken=
+	[ "$suite_failed" -ne 0 ] && broken="pg$v-build failed"
+	if [ -n "$broken" ]; then
+		not_run "pg$v-install" "$broken"
+	else
+		run_suite "pg$v-install" 300 bash scripts/pg-matrix.sh "$v" install
+		[ "$suite_failed" -ne 0 ] && broken="pg$v-install failed"
+	fi
+	for stage in pgtap:900 cluster:1800; do
+		if [ -n "$broken" ]; then
+			not_run "pg$v-${stage%:*}" "$broken"
+		else
+			run_suite "pg$v-${stage%:*}" "${stage#*:}" bash scripts/pg-matrix.sh "$v" "${stage%:*}"
+		fi
+	done
 done
 
 echo

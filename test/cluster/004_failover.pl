@@ -40,18 +40,12 @@ use PgQuorum::History;
 my $fail_s  = 30;    # bound for a failover, a rejoin, a catch-up
 my $watch_s = 4;     # watch for a false failover (> the 1.6 s election timeout)
 
-my $c = new_failover_cluster();
+my $c = start_failover_test(workload => 1, fail_s => $fail_s);
 my @nodes = @{ $c->{nodes} };
 my ($node1, $node2, $node3) = @nodes;
+my ($term, $wl) = @$c{qw(term wl)};
 my $now = \&PgQuorum::Workload::now;
 
-my ($leader, $term) = wait_for_leader(\@nodes, $fail_s);
-is($leader && $leader->name, 'node1', 'node1, the primary, is the first leader');
-
-my $wl = PgQuorum::Workload->start(
-	nodes => \@nodes,
-	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_004.tsv");
-ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
 is($wl->first_ack(server => [ 'node2', 'node3' ]), undef,
 	'the standbys refuse the workload\'s writes');
 

@@ -24,18 +24,11 @@ use PgQuorum::History;
 
 my $fail_s = 30;    # bound for a switchover, a rejoin, a catch-up
 
-my $c = new_failover_cluster();
+my $c = start_failover_test(workload => 1, fail_s => $fail_s);
 my @nodes = @{ $c->{nodes} };
 my ($node1, $node2, $node3) = @nodes;
+my ($term, $wl) = @$c{qw(term wl)};
 my $now = \&PgQuorum::Workload::now;
-
-my ($leader, $term) = wait_for_leader(\@nodes, $fail_s);
-is($leader && $leader->name, 'node1', 'node1, the primary, is the first leader');
-
-my $wl = PgQuorum::Workload->start(
-	nodes => \@nodes,
-	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_006.tsv");
-ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
 
 # Bad targets change nothing.
 my ($ok, $state, $msg) = try_sql($node1, "SELECT quorum.failover('nosuch')");

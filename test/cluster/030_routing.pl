@@ -42,18 +42,10 @@ use PgQuorum::Net;
 
 my $fail_s = 30;    # bound for a failover, a rejoin, a catch-up
 
-my $problem = nft_problem();
-is($problem, undef, 'nft can manage rules in this network namespace')
-  or give_up("nftables unusable here ($problem); run the tests through scripts/sandbox.sh");
-
-my $c = new_failover_cluster(witness => 1);
+my $c = start_failover_test(nft => 1, fail_s => $fail_s, witness => 1);
 my @nodes = @{ $c->{nodes} };
 my ($node1, $node2, $node3) = @nodes;
 my @gossip = @{ $c->{gossip} };
-
-my ($leader, $term) = wait_for_leader(\@nodes, $fail_s);
-is($leader && $leader->name, 'node1', 'node1, the primary, is the first leader');
-give_up('no leader', @nodes) unless $leader;
 
 # psql with a connection string; returns (exit status, stdout, stderr).
 sub psql_uri

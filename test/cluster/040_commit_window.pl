@@ -27,7 +27,6 @@ use lib "$FindBin::RealBin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run ();
 use PgQuorum::Test;
 use PgQuorum::Net;
 use PgQuorum::Workload;
@@ -36,51 +35,30 @@ use PgQuorum::Session;
 my $fail_s = 30;
 my $now = \&PgQuorum::Workload::now;
 
-my $problem = nft_problem();
-is($problem, undef, 'nft can manage rules in this network namespace')
-  or give_up("nftables unusable here ($problem); run the tests through scripts/sandbox.sh");
-ok(scalar(grep { -x "$_/strace" } split /:/, $ENV{PATH}), 'strace is installed (scripts/setup.sh)')
-  or give_up('strace is needed to hold a backend in its WAL flush');
-
-my $c = new_failover_cluster(extra => "fsync = on\nmax_prepared_transactions = 5\n");
+my $c = start_failover_test(
+	nft         => 1,
+	strace      => 1,
+	workload    => 1,
+	fail_s      => $fail_s,
+	synchronous => 0,
+	extra       => "max_prepared_transactions = 5\n");
 my @nodes = @{ $c->{nodes} };
 my ($node1, $node2, $node3) = @nodes;
 my @gossip = @{ $c->{gossip} };
-
+my $wl = $c->{wl};
 # Asynchronous mode: pg_quorum empties synchronous_standby_names.
-for my $node (@nodes)
-{
-	$node->safe_psql('postgres',
-		'ALTER SYSTEM SET pg_quorum.synchronous = off; SELECT pg_reload_conf()');
-}
 ok(defined wait_for_query($node1, 'SELECT mode FROM quorum.status', 'async', $fail_s),
 	'node1 leads in asynchronous mode');
 ok(defined wait_for_query($node1, 'SHOW synchronous_standby_names', '', $fail_s),
 	'with synchronous_standby_names empty');
 
-my $wl = PgQuorum::Workload->start(
-	nodes => \@nodes,
-	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_040.tsv");
-ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
-
 # --- Hold one backend in the flush of its commit record. ------------------
 # (A prepared transaction to commit while it is held.)
 $node1->safe_psql('postgres',
 	"BEGIN; INSERT INTO pgq_history (id, server, sent) VALUES (-43, 'node1', 0); PREPARE TRANSACTION 'h3_commit'");
-my $held = PgQuorum::Session->open($node1);
-my ($trace_out, $trace_err) = ('', '');
-my $trace = IPC::Run::start(
-	[ 'strace', '-qq', '-p', $held->{pid}, '-e', 'trace=fdatasync,fsync',
-	  '-e', 'inject=fdatasync,fsync:delay_enter=60000000', '-o', '/dev/null' ],
-	'>', \$trace_out, '2>', \$trace_err);
-ok( defined wait_until($fail_s,
-		sub { (`grep TracerPid /proc/$held->{pid}/status` =~ /(\d+)/)[0] }),
-	'strace is attached to the held backend');
-$held->send("INSERT INTO pgq_history (id, server, sent) VALUES (-40, 'node1', 0) RETURNING 'ok held';");
-# The wait event is WALSync up to 16, WalSync from 17.
-ok( defined wait_for_query($node1,
-		"SELECT lower(wait_event) FROM pg_stat_activity WHERE pid = $held->{pid}", 'walsync', $fail_s),
-	'the held backend passed the fence and waits in the flush of its commit record');
+my $held = PgQuorum::Session->hold($node1,
+	"INSERT INTO pgq_history (id, server, sent) VALUES (-40, 'node1', 0)",
+	'the commit of -40, past the fence, in the flush of its record');
 
 # Two-phase commit, held behind it (WALWriteLock) after its own fence check.
 my $commit_prepared = PgQuorum::Session->open($node1);
@@ -110,8 +88,7 @@ is($out, '', 'the held commit is still unanswered when the new leader accepts wr
 
 # --- Release it. ----------------------------------------------------------
 my $t_release = $now->();
-$trace->signal('TERM');    # strace detaches; the fdatasync proceeds
-eval { $trace->finish };
+$held->release;
 my $how = $held->wait_answer($fail_s, qr/ok held/);
 my ($held_out, $held_err) = $held->output;
 isnt($how, 'answer', 'node1 does not acknowledge the held commit after the new leader accepted writes')

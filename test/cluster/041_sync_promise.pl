@@ -34,18 +34,10 @@ use PgQuorum::Session;
 my $fail_s = 30;
 my $now = \&PgQuorum::Workload::now;
 
-my $problem = nft_problem();
-is($problem, undef, 'nft can manage rules in this network namespace')
-  or give_up("nftables unusable here ($problem); run the tests through scripts/sandbox.sh");
-
-my $c = new_failover_cluster(extra => "fsync = on\n");
+my $c = start_failover_test(nft => 1, workload => 1, fail_s => $fail_s);
 my @nodes = @{ $c->{nodes} };
 my ($node1, $node2, $node3) = @nodes;
-
-my $wl = PgQuorum::Workload->start(
-	nodes => \@nodes,
-	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_041.tsv");
-ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
+my $wl = $c->{wl};
 
 my $local = PgQuorum::Session->open($node1);
 $local->send('SET synchronous_commit = local;');

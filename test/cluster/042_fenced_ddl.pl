@@ -31,11 +31,7 @@ use PgQuorum::Session;
 my $fail_s = 30;
 my $rows = 1000;
 
-my $problem = nft_problem();
-is($problem, undef, 'nft can manage rules in this network namespace')
-  or give_up("nftables unusable here ($problem); run the tests through scripts/sandbox.sh");
-
-my $c = new_failover_cluster();
+my $c = start_failover_test(nft => 1, fail_s => $fail_s);
 my @nodes = @{ $c->{nodes} };
 my ($node1, $node2, $node3) = @nodes;
 my @gossip = @{ $c->{gossip} };

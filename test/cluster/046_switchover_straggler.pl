@@ -46,51 +46,17 @@ use PgQuorum::Session;
 my $fail_s = 30;
 my $now = \&PgQuorum::Workload::now;
 
-ok(scalar(grep { -x "$_/strace" } split /:/, $ENV{PATH}), 'strace is installed (scripts/setup.sh)')
-  or give_up('strace is needed to hold a backend in its WAL flush');
-
-my $c = new_failover_cluster(extra => "pg_quorum.election_timeout = '3000ms'\n");
+my $c = start_failover_test(
+	strace   => 1,
+	workload => 1,
+	fail_s   => $fail_s,
+	extra    => "pg_quorum.election_timeout = '3000ms'\n");
 my @nodes = @{ $c->{nodes} };
 my ($node1, $node2, $node3) = @nodes;
+my $wl = $c->{wl};
 
 # The held commits' rows, outside the workload's history.
 $node1->safe_psql('postgres', 'CREATE TABLE held (id int)');
-
-my $wl = PgQuorum::Workload->start(
-	nodes => \@nodes,
-	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_046.tsv");
-ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
-
-# hold($sql, $what, [$calls, $held_sql]): a session on node1 running $sql
-# (then printing "ok held"), held in its first system call of $calls
-# (default: a flush of the WAL) until $held_sql says 't' (default: it waits
-# in that flush); returns (session, strace).
-sub hold
-{
-	my ($sql, $what, $calls, $held_sql) = @_;
-	$calls //= 'fdatasync,fsync';
-	my $s = PgQuorum::Session->open($node1);
-	my ($out, $err) = ('', '');
-	my $trace = IPC::Run::start(
-		[ 'strace', '-qq', '-p', $s->{pid}, '-e', "trace=$calls",
-		  '-e', "inject=$calls:delay_enter=60000000", '-o', '/dev/null' ],
-		'>', \$out, '2>', \$err);
-	ok( defined wait_until($fail_s,
-			sub { (`grep TracerPid /proc/$s->{pid}/status` =~ /(\d+)/)[0] }),
-		"strace is attached to the backend that runs $what");
-	$s->send("$sql; SELECT 'ok held';");
-	# The wait event is WALSync up to 16, WalSync from 17.
-	$held_sql //= "SELECT lower(wait_event) = 'walsync' FROM pg_stat_activity WHERE pid = $s->{pid}";
-	ok(defined wait_for_query($node1, $held_sql, 't', $fail_s), "$what is held");
-	return ($s, $trace);
-}
-
-sub release
-{
-	my ($trace) = @_;
-	$trace->signal('TERM');    # strace detaches; the fdatasync proceeds
-	eval { $trace->finish };
-}
 
 # Wait until the standby $node has replayed $primary's WAL up to now.
 sub caught_up
@@ -114,7 +80,7 @@ ok( defined wait_for_query(
 my $term = cluster_status($node1)->{term};
 
 # --- A straggler that outlasts the hand-over window. -----------------------
-my ($held, $trace) = hold('INSERT INTO held VALUES (-45)', 'the commit of -45');
+my $held = PgQuorum::Session->hold($node1, 'INSERT INTO held VALUES (-45)', 'the commit of -45');
 my $t0 = $now->();
 my ($ok, $state, $msg) = try_sql($node1, "SELECT quorum.failover('node2')");
 my $took = $now->() - $t0;
@@ -126,7 +92,7 @@ note(sprintf('quorum.failover() failed after %.1f s', $took));
 ok(defined wait_for_query($node1, "SELECT leader = 'node1' AND NOT fenced AND term = $term FROM quorum.status",
 		't', $fail_s),
 	'node1 is the writable leader again, in the same term');
-release($trace);
+$held->release;
 is($held->wait_answer($fail_s, qr/ok held/), 'answer',
 	'the released commit is acknowledged under the lease node1 took back');
 caught_up($node2, $node1);
@@ -140,9 +106,10 @@ $held->close;
 # its files, after it marked the database invalid and flushed that, so
 # that nothing holds the WAL up for the workload's commits meanwhile.
 $node1->safe_psql('postgres', 'CREATE DATABASE doomed');
-($held, $trace) = hold('DROP DATABASE doomed', 'DROP DATABASE, in the removal of its files',
-	'unlinkat,rmdir',
-	"SELECT datconnlimit = -2 FROM pg_database WHERE datname = 'doomed'");
+$held = PgQuorum::Session->hold($node1, 'DROP DATABASE doomed',
+	'DROP DATABASE, in the removal of its files',
+	calls    => 'unlinkat,rmdir',
+	held_sql => "SELECT datconnlimit = -2 FROM pg_database WHERE datname = 'doomed'");
 ($ok, $state, $msg) = try_sql($node1, "SELECT quorum.failover('node2')");
 ok(!$ok, 'quorum.failover(\'node2\') fails while a DROP DATABASE is held past the window')
   or give_up('the switchover went ahead of the held DROP DATABASE', @nodes);
@@ -150,7 +117,7 @@ is($state, '55000', 'with SQLSTATE 55000') or diag($msg);
 ok(defined wait_for_query($node1, "SELECT leader = 'node1' AND NOT fenced AND term = $term FROM quorum.status",
 		't', $fail_s),
 	'node1 is the writable leader again, in the same term');
-release($trace);
+$held->release;
 is($held->wait_answer($fail_s, qr/ok held/), 'answer', 'the released DROP DATABASE finishes');
 is(($held->output)[1], '', 'without an error');
 caught_up($node2, $node1);
@@ -159,7 +126,7 @@ is(query($node2, "SELECT count(*) FROM pg_database WHERE datname = 'doomed'"), '
 $held->close;
 
 # --- A straggler released during the switchover. ---------------------------
-($held, $trace) = hold('INSERT INTO held VALUES (-46)', 'the commit of -46');
+$held = PgQuorum::Session->hold($node1, 'INSERT INTO held VALUES (-46)', 'the commit of -46');
 $t0 = $now->();
 my ($fout, $ferr) = ('', '');
 my $failover = IPC::Run::start(
@@ -171,7 +138,7 @@ ok(defined wait_for_query($node1, 'SELECT fenced FROM quorum.status', 't', $fail
 my @early = watch_for(3,
 	sub { (query($node2, 'SELECT pg_is_in_recovery()') // '') eq 'f' ? 'node2 promoted' : '' });
 is_deeply(\@early, [], 'node2 does not take over while the commit is held, 3 s into the switchover');
-release($trace);
+$held->release;
 ok( defined wait_until($fail_s,
 		sub { $failover->pump_nb if $failover->pumpable; !$failover->pumpable }),
 	'quorum.failover() returns');

@@ -35,19 +35,11 @@ my $fail_s     = 30;   # bound for a rejoin, a catch-up
 my $writable_s = 3;    # bound for another server to acknowledge a write
 my $watch_s    = 4;    # watch for a false failover (> the 1.6 s election timeout)
 
-my $c = new_failover_cluster();
+my $c = start_failover_test(workload => 1, fail_s => $fail_s);
 my @nodes = @{ $c->{nodes} };
 my ($node1, $node2, $node3) = @nodes;
+my ($term, $wl) = @$c{qw(term wl)};
 my $now = \&PgQuorum::Workload::now;
-
-my ($leader, $term) = wait_for_leader(\@nodes, $fail_s);
-is($leader && $leader->name, 'node1', 'node1, the primary, is the first leader');
-give_up('no first leader', @nodes) unless $leader;
-
-my $wl = PgQuorum::Workload->start(
-	nodes => \@nodes,
-	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_050.tsv");
-ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
 
 # --- 1. A 1 s SIGSTOP of the whole primary causes no failover. ----------
 my $t_stop = $now->();

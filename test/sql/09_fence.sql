@@ -9,27 +9,20 @@
 -- writes (DDL) are refused at commit.
 -- Once the restarted worker has elected itself again, writes commit again.
 --
--- The writes run through dblink, each in its own connection and
--- transaction, since this file's own transaction is rolled back.
+-- The writes run through pgq_test_helpers.remote(), each in its own
+-- session and transaction, since this file's own transaction is rolled
+-- back.
 --
 -- Expects the server and settings described in test/sql/README.md.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pg_quorum;
-CREATE EXTENSION IF NOT EXISTS dblink;
--- Run sql in a new session of this database (and its own transaction).
-CREATE FUNCTION pg_temp.remote(sql text) RETURNS text LANGUAGE sql AS $fn$
-	SELECT dblink_exec(format('host=%s port=%s dbname=%s user=%s',
-							  current_setting('unix_socket_directories'),
-							  current_setting('port'), current_database(),
-							  current_user), sql)
-$fn$;
 SELECT plan(23);
 
 SELECT ok(pgq_test_helpers.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
 	'the lone server leads and is not fenced');
-SELECT lives_ok($$SELECT pg_temp.remote('DROP TABLE IF EXISTS pgq_fence_probe; CREATE TABLE pgq_fence_probe (i int); INSERT INTO pgq_fence_probe VALUES (1); DROP SEQUENCE IF EXISTS pgq_fence_seq; CREATE SEQUENCE pgq_fence_seq')$$,
+SELECT lives_ok($$SELECT pgq_test_helpers.remote('DROP TABLE IF EXISTS pgq_fence_probe; CREATE TABLE pgq_fence_probe (i int); INSERT INTO pgq_fence_probe VALUES (1); DROP SEQUENCE IF EXISTS pgq_fence_seq; CREATE SEQUENCE pgq_fence_seq')$$,
 	'the leader commits a write transaction');
-SELECT lives_ok($$SELECT pg_temp.remote('BEGIN; INSERT INTO pgq_fence_probe VALUES (2); PREPARE TRANSACTION ''pgq_fence_1''')$$,
+SELECT lives_ok($$SELECT pgq_test_helpers.remote('BEGIN; INSERT INTO pgq_fence_probe VALUES (2); PREPARE TRANSACTION ''pgq_fence_1''')$$,
 	'the leader prepares a write transaction');
 
 -- Stop the worker: it fences the server before it exits, and the
@@ -38,14 +31,14 @@ SELECT ok(pgq_test_helpers.sigterm(worker_pid), 'the worker is told to stop') FR
 SELECT ok(pgq_test_helpers.wait_for('SELECT fenced FROM quorum.status', 10),
 	'without its worker the server is fenced');
 
-SELECT throws_ok($$SELECT pg_temp.remote('INSERT INTO pgq_fence_probe VALUES (3)')$$, '25006', NULL,
+SELECT throws_ok($$SELECT pgq_test_helpers.remote('INSERT INTO pgq_fence_probe VALUES (3)')$$, '25006', NULL,
 	'a write transaction cannot commit on a fenced server');
-SELECT throws_ok($$SELECT pg_temp.remote('BEGIN; CREATE TEMP TABLE pgq_t (i int); COMMIT')$$, '25006', NULL,
+SELECT throws_ok($$SELECT pgq_test_helpers.remote('BEGIN; CREATE TEMP TABLE pgq_t (i int); COMMIT')$$, '25006', NULL,
 	'a transaction that wrote only a temporary table cannot commit either');
-SELECT throws_ok($$SELECT pg_temp.remote('UPDATE pgq_fence_probe SET i = i')$$, '25006',
+SELECT throws_ok($$SELECT pgq_test_helpers.remote('UPDATE pgq_fence_probe SET i = i')$$, '25006',
 	'cannot execute UPDATE on a fenced server',
 	'a write statement is refused when it starts, with the fence''s message');
-SELECT lives_ok($q$SELECT pg_temp.remote($r$
+SELECT lives_ok($q$SELECT pgq_test_helpers.remote($r$
 	DO $do$
 	BEGIN
 		BEGIN
@@ -60,40 +53,37 @@ SELECT lives_ok($q$SELECT pg_temp.remote($r$
 	$do$
 	$r$)$q$,
 	'a refused INSERT took no transaction id, so it wrote no WAL');
-SELECT throws_ok($$SELECT pg_temp.remote('SELECT i FROM pgq_fence_probe FOR UPDATE')$$, '25006',
+SELECT throws_ok($$SELECT pgq_test_helpers.remote('SELECT i FROM pgq_fence_probe FOR UPDATE')$$, '25006',
 	'cannot execute SELECT FOR UPDATE on a fenced server',
 	'row locks are refused on a fenced server');
-SELECT throws_ok($$SELECT pg_temp.remote('WITH gone AS (DELETE FROM pgq_fence_probe RETURNING i) SELECT count(*) FROM gone')$$,
+SELECT throws_ok($$SELECT pgq_test_helpers.remote('WITH gone AS (DELETE FROM pgq_fence_probe RETURNING i) SELECT count(*) FROM gone')$$,
 	'25006', NULL, 'a data-modifying WITH is refused on a fenced server');
-SELECT throws_ok($$SELECT pg_temp.remote('COPY pgq_fence_probe FROM PROGRAM ''echo 6''')$$, '25006',
+SELECT throws_ok($$SELECT pgq_test_helpers.remote('COPY pgq_fence_probe FROM PROGRAM ''echo 6''')$$, '25006',
 	'cannot execute COPY FROM on a fenced server', 'COPY FROM is refused when it starts');
-SELECT throws_ok($$SELECT pg_temp.remote('SELECT nextval(''pgq_fence_seq'')')$$, '25006',
+SELECT throws_ok($$SELECT pgq_test_helpers.remote('SELECT nextval(''pgq_fence_seq'')')$$, '25006',
 	'cannot execute nextval() on a fenced server',
 	'nextval() is refused when it starts');
-SELECT throws_ok($$SELECT pg_temp.remote('CREATE TABLE pgq_fence_ddl (i int)')$$, '25006',
+SELECT throws_ok($$SELECT pgq_test_helpers.remote('CREATE TABLE pgq_fence_ddl (i int)')$$, '25006',
 	'cannot commit a write transaction on a fenced server',
 	'DDL cannot commit on a fenced server');
-SELECT lives_ok($$SELECT pg_temp.remote('BEGIN; SELECT count(*) FROM pgq_fence_probe; COMMIT')$$,
+SELECT lives_ok($$SELECT pgq_test_helpers.remote('BEGIN; SELECT count(*) FROM pgq_fence_probe; COMMIT')$$,
 	'a read-only transaction commits on a fenced server');
-SELECT lives_ok($$SELECT pg_temp.remote('BEGIN READ ONLY; SELECT pg_is_in_recovery(); COMMIT')$$,
+SELECT lives_ok($$SELECT pgq_test_helpers.remote('BEGIN READ ONLY; SELECT pg_is_in_recovery(); COMMIT')$$,
 	'an explicitly read-only transaction commits on a fenced server');
-SELECT throws_ok($$SELECT pg_temp.remote('BEGIN; INSERT INTO pgq_fence_probe VALUES (4); PREPARE TRANSACTION ''pgq_fence_2''')$$, '25006', NULL,
+SELECT throws_ok($$SELECT pgq_test_helpers.remote('BEGIN; INSERT INTO pgq_fence_probe VALUES (4); PREPARE TRANSACTION ''pgq_fence_2''')$$, '25006', NULL,
 	'a write transaction cannot be prepared on a fenced server');
-SELECT throws_ok($$SELECT pg_temp.remote('COMMIT PREPARED ''pgq_fence_1''')$$, '25006', NULL,
+SELECT throws_ok($$SELECT pgq_test_helpers.remote('COMMIT PREPARED ''pgq_fence_1''')$$, '25006', NULL,
 	'a prepared write transaction cannot be committed on a fenced server');
 SELECT is((SELECT count(*)::int FROM pg_prepared_xacts WHERE gid = 'pgq_fence_1'), 1,
 	'the refused COMMIT PREPARED left the prepared transaction in place');
 
 SELECT ok(pgq_test_helpers.wait_for($$SELECT leader = 'pgtap' AND NOT fenced FROM quorum.status$$, 60),
 	'the restarted worker elects this server again and the fence opens');
-SELECT lives_ok($$SELECT pg_temp.remote('COMMIT PREPARED ''pgq_fence_1''')$$,
+SELECT lives_ok($$SELECT pgq_test_helpers.remote('COMMIT PREPARED ''pgq_fence_1''')$$,
 	'the prepared transaction commits once the server leads again');
-SELECT is((SELECT array_agg(i ORDER BY i) FROM dblink(
-			format('host=%s port=%s dbname=%s user=%s', current_setting('unix_socket_directories'),
-				   current_setting('port'), current_database(), current_user),
-			'SELECT i FROM pgq_fence_probe') AS t(i int)),
-	ARRAY[1, 2], 'exactly the rows of the transactions that committed are there');
-SELECT lives_ok($$SELECT pg_temp.remote('DROP TABLE pgq_fence_probe; DROP SEQUENCE pgq_fence_seq')$$,
+SELECT is(pgq_test_helpers.remote_value('SELECT array_agg(i ORDER BY i) FROM pgq_fence_probe'),
+	'{1,2}', 'exactly the rows of the transactions that committed are there');
+SELECT lives_ok($$SELECT pgq_test_helpers.remote('DROP TABLE pgq_fence_probe; DROP SEQUENCE pgq_fence_seq')$$,
 	'the probe table is dropped');
 
 SELECT * FROM finish();

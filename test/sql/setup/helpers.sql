@@ -56,3 +56,30 @@ BEGIN
 	RETURN true;
 END
 $fn$;
+
+-- For writes that must commit while the calling file's own transaction is
+-- rolled back at its end: a session of its own on this server, over
+-- dblink.
+CREATE EXTENSION IF NOT EXISTS dblink;
+
+-- The connection string of a new session of database db on this server,
+-- as the current user.
+CREATE OR REPLACE FUNCTION pgq_test_helpers.conninfo(db text DEFAULT current_database())
+RETURNS text LANGUAGE sql AS $fn$
+	SELECT format('host=%s port=%s dbname=%s user=%s',
+				  current_setting('unix_socket_directories'),
+				  current_setting('port'), db, current_user)
+$fn$;
+
+-- Run sql in a new session of database db, in its own transaction.
+CREATE OR REPLACE FUNCTION pgq_test_helpers.remote(sql text, db text DEFAULT current_database())
+RETURNS text LANGUAGE sql AS $fn$
+	SELECT dblink_exec(pgq_test_helpers.conninfo(db), sql)
+$fn$;
+
+-- The one value that query returns, run in a new session of database db.
+CREATE OR REPLACE FUNCTION pgq_test_helpers.remote_value(query text,
+	db text DEFAULT current_database())
+RETURNS text LANGUAGE sql AS $fn$
+	SELECT v FROM dblink(pgq_test_helpers.conninfo(db), query) AS t(v text)
+$fn$;

@@ -9,7 +9,8 @@ use strict;
 use warnings;
 
 use IPC::Run ();
-use PgQuorum::Test qw(wait_until);
+use Test::More;
+use PgQuorum::Test qw(wait_until wait_for_query);
 
 # PgQuorum::Session->open($node): a psql session over the node's Unix
 # socket; returns it once its backend's pid is known (->{pid}).
@@ -61,10 +62,49 @@ sub wait_answer
 	return $how;
 }
 
-# close(): end psql, whatever state it is in.
+# PgQuorum::Session->hold($node, $sql, $what, calls => 'fdatasync,fsync',
+#                         held_sql => ..., seconds => 30): a session on
+# $node whose backend strace holds for up to 60 s in each of its system
+# calls named in calls (by default a flush of the WAL: with fsync = on a
+# commit's record), running "$sql; SELECT 'ok held';".  Returns it once
+# held_sql says 't' on $node (by default: the backend waits in that flush),
+# after one test that strace is attached and one that $what is held.
+# $s->release lets the held call go on.  Needs strace (scripts/setup.sh).
+sub hold
+{
+	my ($class, $node, $sql, $what, %o) = @_;
+	my $calls = $o{calls} // 'fdatasync,fsync';
+	my $seconds = $o{seconds} // 30;
+	my $s = $class->open($node);
+	$s->{strace} = IPC::Run::start(
+		[ 'strace', '-qq', '-p', $s->{pid}, '-e', "trace=$calls",
+		  '-e', "inject=$calls:delay_enter=60000000", '-o', '/dev/null' ],
+		'>', \$s->{strace_out}, '2>', \$s->{strace_err});
+	ok( defined wait_until($seconds,
+			sub { (`grep TracerPid /proc/$s->{pid}/status` =~ /(\d+)/)[0] }),
+		"strace is attached to the backend that runs $what");
+	$s->send("$sql; SELECT 'ok held';");
+	# The wait event is WALSync up to 16, WalSync from 17.
+	my $held_sql = $o{held_sql}
+	  // "SELECT lower(wait_event) = 'walsync' FROM pg_stat_activity WHERE pid = $s->{pid}";
+	ok(defined wait_for_query($node, $held_sql, 't', $seconds), "$what is held");
+	return $s;
+}
+
+# release(): strace detaches, so the held system call goes on.
+sub release
+{
+	my ($s) = @_;
+	my $trace = delete $s->{strace} or return;
+	$trace->signal('TERM') if $trace->pumpable;
+	eval { $trace->finish };
+}
+
+# close(): end psql, whatever state it is in (releasing it first).
 sub close
 {
 	my ($s) = @_;
+	$s->release;
 	$s->{h}->kill_kill if $s->{h}->pumpable;
 	eval { $s->{h}->finish };
 }

@@ -19,14 +19,16 @@ use Time::HiRes qw(time usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use File::Basename ();
 use PgQuorum::Workload ();
 use PgQuorum::History ();
+use PgQuorum::Net ();
 
 our @EXPORT = qw(
   free_gossip_ports new_key write_key production_conf quorum_conf new_quorum_node
   query wait_until wait_for_query nodes_summary log_offset
   wait_processes_gone fatal_messages
-  new_failover_cluster server_pids freeze thaw cluster_status wait_for_leader
+  new_failover_cluster start_failover_test server_pids freeze thaw cluster_status wait_for_leader
   try_sql wait_stopped rejoin read_rows_offline check_workload
   wait_following following_sql stop_all give_up watch_for leader_changes assert_writes_refused
   witness_start witness_restart witness_stop
@@ -382,6 +384,55 @@ sub new_failover_cluster
 		  or die "node1 did not reach synchronous mode\n";
 	}
 	return { nodes => \@nodes, gossip => \@gossip, key => $key, witness => $witness };
+}
+
+# start_failover_test(nft => 0, strace => 0, workload => 0, fail_s => 30,
+#                     new_failover_cluster's options): the start that
+# failover tests share.  First one test for each tool the test needs:
+# with nft => 1 that nftables can cut traffic here (PgQuorum::Net; only
+# inside scripts/sandbox.sh), with strace => 1 that strace is installed
+# (PgQuorum::Session->hold).  Then new_failover_cluster, one test that
+# node1, the primary, is the agreed first leader, and with workload => 1 a
+# PgQuorum::Workload writing to every server (its history in
+# tmp_check/workload_NNN.tsv, NNN the test file's number) and one test
+# that node1 acknowledges one of its writes; each within fail_s.  Gives
+# up when a test fails.  Returns new_failover_cluster's hash plus leader
+# => node1, term => its term and wl => the workload (or undef).
+sub start_failover_test
+{
+	my (%o) = @_;
+	my $fail_s = delete $o{fail_s} // 30;
+	my $nft = delete $o{nft};
+	my $strace = delete $o{strace};
+	my $workload = delete $o{workload};
+	if ($nft)
+	{
+		my $problem = PgQuorum::Net::nft_problem();
+		is($problem, undef, 'nft can manage rules in this network namespace')
+		  or give_up("nftables unusable here ($problem); run the tests through scripts/sandbox.sh");
+	}
+	if ($strace)
+	{
+		ok(scalar(grep { -x "$_/strace" } split /:/, $ENV{PATH}), 'strace is installed (scripts/setup.sh)')
+		  or give_up('strace is needed to hold a backend in a system call');
+	}
+
+	my $c = new_failover_cluster(%o);
+	my @nodes = @{ $c->{nodes} };
+	my ($leader, $term) = wait_for_leader(\@nodes, $fail_s);
+	is($leader && $leader->name, 'node1', 'node1, the primary, is the first leader')
+	  or give_up('no first leader', @nodes);
+	$c->{leader} = $leader;
+	$c->{term} = $term;
+	return $c unless $workload;
+
+	my ($test) = File::Basename::basename($0) =~ /^(\d+|[^.]+)/;
+	$c->{wl} = PgQuorum::Workload->start(
+		nodes => \@nodes,
+		file  => "$PostgreSQL::Test::Utils::tmp_check/workload_$test.tsv");
+	ok($c->{wl}->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1')
+	  or give_up('node1 acknowledged no write of the workload', @nodes);
+	return $c;
 }
 
 # witness_start(port => P, peers => [gossip ports], key => HEX,
