@@ -477,7 +477,8 @@ intake_take_over(quorum_time_ms now)
 	{
 		intake_keep(conninfo);
 		intake.active = true;
-		intake.resume_ms = now + 3 * quorum_timing_election_max_ms(pgq_election_timeout_ms);
+		intake.resume_ms = now +
+			quorum_timing_wal_stop_ms(quorum_timing_election_max_ms(pgq_election_timeout_ms));
 		ereport(LOG,
 				(errmsg("pg_quorum found this standby's WAL intake stopped for a vote by an earlier run"),
 				 errdetail("It resumes once a leader is known, or in %lld ms without one.",

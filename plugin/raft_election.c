@@ -548,7 +548,7 @@ raft_wal_must_stop(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 	return false;
 #endif
 	/* Each vote granted may elect someone: the stop lasts from the last. */
-	r->wal_stop_until_ms = r->now_ms + 3 * r->cfg.election_timeout_max_ms;
+	r->wal_stop_until_ms = r->now_ms + quorum_timing_wal_stop_ms(r->cfg.election_timeout_max_ms);
 	if (r->wal_stopped)
 		return false;
 	if (!r->wal_stop)

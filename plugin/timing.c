@@ -28,6 +28,12 @@ quorum_timing_hand_over_ms(quorum_time_ms election_timeout_max_ms)
 	return 2 * election_timeout_max_ms;
 }
 
+quorum_time_ms
+quorum_timing_wal_stop_ms(quorum_time_ms election_timeout_max_ms)
+{
+	return 3 * election_timeout_max_ms;
+}
+
 bool
 quorum_timing_heartbeat_fits(quorum_time_ms heartbeat_ms,
 							 quorum_time_ms election_timeout_min_ms)

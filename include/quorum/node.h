@@ -468,6 +468,15 @@ QUORUM_API quorum_time_ms quorum_timing_election_max_ms(quorum_time_ms election_
 QUORUM_API quorum_time_ms quorum_timing_hand_over_ms(quorum_time_ms election_timeout_max_ms);
 
 /*
+ * How long a voter keeps its WAL intake stopped after the last vote it
+ * granted (quorum_config.stop_wal_to_vote), when no leader becomes known:
+ * three times election_timeout_max_ms, long enough for the candidate it
+ * voted for to win and be heard of, or for another election to end.  A
+ * host that resumes the intake itself (after a restart, say) waits as long.
+ */
+QUORUM_API quorum_time_ms quorum_timing_wal_stop_ms(quorum_time_ms election_timeout_max_ms);
+
+/*
  * Whether a heartbeat interval fits the election timeout: less than half of
  * election_timeout_min_ms, so that one lost heartbeat does not start an
  * election.  quorum_node_new() refuses a config where it does not.

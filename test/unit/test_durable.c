@@ -364,6 +364,7 @@ test_timing_rules(void **state)
 					 quorum_timing_election_max_ms(c.election_timeout_min_ms));
 	assert_int_equal(quorum_timing_election_max_ms(1200), 1600);
 	assert_int_equal(quorum_timing_hand_over_ms(1600), 3200);
+	assert_int_equal(quorum_timing_wal_stop_ms(1600), 4800);
 	assert_true(quorum_timing_heartbeat_fits(100, 1200));
 	assert_true(quorum_timing_heartbeat_fits(599, 1200));
 	assert_false(quorum_timing_heartbeat_fits(600, 1200));
