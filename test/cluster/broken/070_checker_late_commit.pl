@@ -41,22 +41,19 @@ my $fail_s = 30;
 my $now = \&PgQuorum::Workload::now;
 my $broken = $ENV{PGQ_BROKEN_INSTALL};
 
-my $problem = nft_problem();
-is($problem, undef, 'nft can manage rules in this network namespace')
-  or give_up("nftables unusable here ($problem); run the tests through scripts/sandbox.sh");
 ok(!defined $broken || -x "$broken/bin/pg_config", 'PGQ_BROKEN_INSTALL, if set, is an installation')
-  or give_up("no pg_config in $broken/bin");
+  or BAIL_OUT("no pg_config in $broken/bin");
 note($broken ? "servers from the broken build in $broken" : 'servers from the installed build (control)');
 
-my $c = new_failover_cluster(extra => "synchronous_commit = local\n",
+my $c = start_failover_test(
+	nft      => 1,
+	workload => 1,
+	fail_s   => $fail_s,
+	extra    => "synchronous_commit = local\n",
 	$broken ? (install_path => $broken) : ());
 my @nodes = @{ $c->{nodes} };
 my ($node1, $node2, $node3) = @nodes;
-
-my $wl = PgQuorum::Workload->start(
-	nodes => \@nodes,
-	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_070.tsv");
-ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
+my $wl = $c->{wl};
 
 # Cut replication to node1; its gossip goes on, so it keeps its lease.
 my $t_cut = $now->();
