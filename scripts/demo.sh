@@ -62,9 +62,9 @@ all_alive()
 	done
 }
 
-demo_start()
+# demo_install: the packages, the build and the extension's install.
+demo_install()
 {
-	local user ports pg gossip i n peers j
 	pgq_log "installing what is missing"
 	bash "$PGQ_ROOT/scripts/setup.sh"
 	pgq_pg_env
@@ -72,7 +72,13 @@ demo_start()
 	make -C "$PGQ_ROOT" -j2 PG_CONFIG="$PG_CONFIG"
 	pgq_log "installing the extension"
 	pgq_as_root make -C "$PGQ_ROOT" install PG_CONFIG="$PG_CONFIG" >/dev/null
+}
 
+# demo_prepare: an empty DEMO_DIR for the server user, free ports for the
+# servers (pg) and their gossip (gossip), and the cluster's key.
+demo_prepare()
+{
+	local user ports i
 	[ -d "$DEMO_DIR" ] && demo_stop
 	user=$(pgq_server_user)
 	mkdir -p "$DEMO_DIR"
@@ -86,18 +92,18 @@ demo_start()
 		echo "${pg[$i]}" >"$DEMO_DIR/node$((i + 1)).port"
 	done
 	pgq_as_server "$DEMO_DIR" bash -c "umask 077 && openssl rand -hex 32 >'$DEMO_DIR/quorum.key'"
+}
 
-	# node_conf I: the settings that differ between servers (appended last,
-	# so they override what a standby copied from the primary).
-	node_conf()
-	{
-		i=$1
-		peers=""
-		for j in 0 1 2; do
-			[ "$j" = "$i" ] && continue
-			peers+="${peers:+,}127.0.0.1:${gossip[$j]}"
-		done
-		cat <<CONF
+# node_conf I: the settings that differ between servers (appended last,
+# so they override what a standby copied from the primary).
+node_conf()
+{
+	local i=$1 peers="" j
+	for j in 0 1 2; do
+		[ "$j" = "$i" ] && continue
+		peers+="${peers:+,}127.0.0.1:${gossip[$j]}"
+	done
+	cat <<CONF
 
 # Added by scripts/demo.sh for node$((i + 1))
 port = ${pg[$i]}
@@ -106,8 +112,11 @@ pg_quorum.listen = '127.0.0.1:${gossip[$i]}'
 pg_quorum.peers = '$peers'
 pg_quorum.conninfo = 'host=127.0.0.1 port=${pg[$i]} user=postgres'
 CONF
-	}
+}
 
+# demo_create_primary: initdb and start node1 with every server's settings.
+demo_create_primary()
+{
 	pgq_log "creating the primary node1 (port ${pg[0]})"
 	pgq_as_server "$DEMO_DIR" initdb -D "$DEMO_DIR/node1" -U postgres -A trust \
 		--locale=C.UTF-8 --no-instructions >"$DEMO_DIR/initdb.log"
@@ -132,7 +141,12 @@ pg_quorum.synchronous = on
 $(node_conf 0)
 CONF
 	pgq_as_server "$DEMO_DIR" pg_ctl -D "$DEMO_DIR/node1" -l "$DEMO_DIR/node1.log" -w -t 60 start >/dev/null
+}
 
+# demo_create_standbys: node2 and node3 from pg_basebackup of node1.
+demo_create_standbys()
+{
+	local i n
 	for i in 1 2; do
 		n=node$((i + 1))
 		pgq_log "creating the standby $n (port ${pg[$i]}) with pg_basebackup"
@@ -145,26 +159,18 @@ CONF
 		} | pgq_as_server "$DEMO_DIR" bash -c "cat >>'$DEMO_DIR/$n/postgresql.conf'"
 		pgq_as_server "$DEMO_DIR" pg_ctl -D "$DEMO_DIR/$n" -l "$DEMO_DIR/$n.log" -w -t 60 start >/dev/null
 	done
+}
 
-	# node1 starts fenced and accepts writes once the three have elected
-	# it, so the first write (the extension) is retried until then.
-	pgq_log "waiting until node1 is elected and accepts CREATE EXTENSION pg_quorum (at most ${JOIN_TIMEOUT_S}s)"
-	local t0=$SECONDS
-	until demo_psql 1 -q -c 'CREATE EXTENSION IF NOT EXISTS pg_quorum' 2>/dev/null; do
-		if [ $((SECONDS - t0)) -ge "$JOIN_TIMEOUT_S" ]; then
-			echo "demo: node1 did not accept a write within ${JOIN_TIMEOUT_S}s" >&2
-			tail -n 15 "$DEMO_DIR/node1.log" >&2
-			echo "Stop the servers with: bash scripts/demo.sh stop" >&2
-			exit 1
-		fi
-		sleep 0.2
-	done
-
-	pgq_log "waiting until every server sees all three alive and knows their roles (at most ${JOIN_TIMEOUT_S}s)"
-	t0=$SECONDS
-	until all_alive; do
-		if [ $((SECONDS - t0)) -ge "$JOIN_TIMEOUT_S" ]; then
-			echo "demo: the servers did not all see each other alive within ${JOIN_TIMEOUT_S}s" >&2
+# demo_wait_until SECONDS WHAT CMD...: poll CMD every 0.2 s; after SECONDS
+# without success say that WHAT did not happen, show the servers' last log
+# lines and exit.
+demo_wait_until()
+{
+	local limit=$1 what=$2 t0=$SECONDS n
+	shift 2
+	until "$@"; do
+		if [ $((SECONDS - t0)) -ge "$limit" ]; then
+			echo "demo: $what within ${limit}s" >&2
 			for n in "${NODES[@]}"; do
 				echo "---- last lines of $DEMO_DIR/$n.log ----" >&2
 				tail -n 15 "$DEMO_DIR/$n.log" >&2
@@ -174,9 +180,13 @@ CONF
 		fi
 		sleep 0.2
 	done
-	pgq_log "all three servers alive after $((SECONDS - t0))s; SELECT * FROM quorum.nodes on node1:"
-	demo_show
+}
 
+create_extension() { demo_psql 1 -q -c 'CREATE EXTENSION IF NOT EXISTS pg_quorum' 2>/dev/null; }
+
+# demo_howto: what to try next, with this cluster's ports and paths.
+demo_howto()
+{
 	local as=""
 	pgq_is_root && as="runuser -u postgres -- "
 	cat <<EOT
@@ -214,6 +224,25 @@ higher incarnation):
 Show the membership again: bash scripts/demo.sh status
 Stop everything:           bash scripts/demo.sh stop
 EOT
+}
+
+demo_start()
+{
+	local t0
+	demo_install
+	demo_prepare
+	demo_create_primary
+	demo_create_standbys
+	# node1 starts fenced and accepts writes once the three have elected
+	# it, so the first write (the extension) is retried until then.
+	pgq_log "waiting until node1 is elected and accepts CREATE EXTENSION pg_quorum (at most ${JOIN_TIMEOUT_S}s)"
+	demo_wait_until "$JOIN_TIMEOUT_S" "node1 did not accept a write" create_extension
+	pgq_log "waiting until every server sees all three alive and knows their roles (at most ${JOIN_TIMEOUT_S}s)"
+	t0=$SECONDS
+	demo_wait_until "$JOIN_TIMEOUT_S" "the servers did not all see each other alive" all_alive
+	pgq_log "all three servers alive after $((SECONDS - t0))s; SELECT * FROM quorum.nodes on node1:"
+	demo_show
+	demo_howto
 }
 
 case "${1:-start}" in
