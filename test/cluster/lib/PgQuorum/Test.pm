@@ -445,7 +445,11 @@ sub witness_start
 {
 	my (%o) = @_;
 	my $name = $o{name} // 'witness';
-	my $dir = "$PostgreSQL::Test::Utils::tmp_check/$name";
+	# Named after the test file, as PostgreSQL::Test::Cluster names its
+	# servers' files: test files share tmp_check in one run, and a witness
+	# must not start from the state another file's witness left.
+	my $test = File::Basename::basename($0) =~ s/\.[^.]+$//r;
+	my $dir = "$PostgreSQL::Test::Utils::tmp_check/${test}_$name";
 	mkdir $dir;
 	my $wkey = "$dir/quorum.key";
 	my $old = umask(077);
@@ -457,7 +461,7 @@ sub witness_start
 		name      => $name,
 		port      => $o{port},
 		conf      => "$dir/quorum-witness.conf",
-		log       => "$PostgreSQL::Test::Utils::log_path/$name.log",
+		log       => "$PostgreSQL::Test::Utils::log_path/${test}_$name.log",
 		state_dir => "$dir/state",
 	};
 	open my $cf, '>', $w->{conf} or die "$w->{conf}: $!";
