@@ -83,7 +83,7 @@
  * HURRY_FOLLOW_SLOW_EVERY_MS until HURRY_FOLLOW_MS, so that a leader that
  * stays unreachable costs a few failed connections, not one per wake-up.
  */
-#define HURRY_FOLLOW_EVERY_MS 100
+#define HURRY_FOLLOW_EVERY_MS 50
 #define HURRY_FOLLOW_FAST_MS 2000
 #define HURRY_FOLLOW_SLOW_EVERY_MS 500
 #define HURRY_FOLLOW_MS 10000
@@ -176,6 +176,25 @@ pgq_action_hurry_recovery(quorum_time_ms now)
 	if (!hurry.promoting && actions_wal_receiver_state() == WALRCV_STREAMING)
 		return;
 	WakeupRecovery();
+}
+
+/*
+ * Whether the startup process has taken this server's promote request in.
+ * From then on it sleeps at most once more before it ends recovery (its
+ * retry wait, after stopping the WAL receiver), and the wake-up sent here,
+ * after it last reset its latch before that sleep, ends that sleep at
+ * once: so the worker may then spend a while on other work (creating
+ * slots, with fsyncs) without its periodic wake-ups.
+ */
+bool
+pgq_action_promotion_seen(void)
+{
+	if (!RecoveryInProgress())
+		return true;
+	if (!hurry.promoting || !PromoteIsTriggered())
+		return false;
+	WakeupRecovery();
+	return true;
 }
 
 long
@@ -358,6 +377,26 @@ actions_reload(void)
 	return true;
 }
 
+/*
+ * A vote stops the WAL intake (the node's stop_wal, see node.h): the
+ * primary_conninfo in force is kept here, primary_conninfo is emptied and
+ * the server reloaded, and the intake counts as stopped once the WAL
+ * receiver has exited: the startup process stops it when primary_conninfo
+ * changes, and starts none while it is empty.  When the node no longer
+ * asks, the kept value comes back on the next pass (the old leader, if
+ * nobody won), unless the reconciler re-points this standby to a new
+ * leader first (pgq_action_follow(), later in the same pass): restoring
+ * the old leader's value first would start a WAL receiver towards a dead
+ * primary, which the startup process must stop again (and then sleep
+ * until woken) before it can stream from the new one.
+ */
+static struct
+{
+	bool		active;
+	bool		resuming;		/* restore kept on the next call */
+	char	   *kept;			/* in TopMemoryContext */
+}			intake;
+
 bool
 pgq_action_follow(const char *leader_conninfo, const char *self, bool *changed)
 {
@@ -382,24 +421,17 @@ pgq_action_follow(const char *leader_conninfo, const char *self, bool *changed)
 		*changed = ok;
 		hurry.follow_changed |= ok;
 	}
+	/* The new leader's conninfo replaces the one a resuming intake kept. */
+	if (ok && intake.resuming)
+	{
+		intake.active = false;
+		intake.resuming = false;
+		ereport(LOG,
+				(errmsg("pg_quorum resumed this standby's WAL intake")));
+	}
 	pfree(want.data);
 	return ok;
 }
-
-/*
- * A vote stops the WAL intake (the node's stop_wal, see node.h): the
- * primary_conninfo in force is kept here, primary_conninfo is emptied and
- * the server reloaded, and the intake counts as stopped once the WAL
- * receiver has exited: the startup process stops it when primary_conninfo
- * changes, and starts none while it is empty.  When the node no longer
- * asks, the kept value comes back (the old leader, if nobody won; the
- * reconciler re-points it to a new leader as usual).
- */
-static struct
-{
-	bool		active;
-	char	   *kept;			/* in TopMemoryContext */
-}			intake;
 
 bool
 pgq_action_wal_intake(bool stop, bool *stopped)
@@ -409,9 +441,12 @@ pgq_action_wal_intake(bool stop, bool *stopped)
 	{
 		/* A primary takes no WAL; the fence stops its own writes. */
 		intake.active = false;
+		intake.resuming = false;
 		*stopped = stop;
 		return true;
 	}
+	if (stop)
+		intake.resuming = false;
 	if (stop && !intake.active)
 	{
 		if (intake.kept != NULL)
@@ -425,6 +460,8 @@ pgq_action_wal_intake(bool stop, bool *stopped)
 				(errmsg("pg_quorum stopped this standby's WAL intake before it votes"),
 				 errdetail("A vote promises what this server holds when it votes; it takes no more WAL until a leader is known.")));
 	}
+	else if (!stop && intake.active && !intake.resuming)
+		intake.resuming = true;
 	else if (!stop && intake.active)
 	{
 		bool		changed;
@@ -433,6 +470,7 @@ pgq_action_wal_intake(bool stop, bool *stopped)
 									intake.kept[0] != '\0' ? intake.kept : NULL, &changed))
 			return false;
 		intake.active = false;
+		intake.resuming = false;
 		hurry.follow_changed |= changed;
 		ereport(LOG,
 				(errmsg("pg_quorum resumed this standby's WAL intake")));
