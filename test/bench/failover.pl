@@ -61,6 +61,7 @@ my $case  = shift // $ENV{PGQ_BENCH_CASE} // 'postmaster';
 my $mode  = shift // $ENV{PGQ_BENCH_MODE} // 'sync';
 my $dirty = shift // $ENV{PGQ_BENCH_DIRTY_MB};
 my $bound_s = 120;    # give up on a run after this long
+my $follow_s = 30;    # a standby not following by then is rejoined
 my $now = \&PgQuorum::Workload::now;
 my %what = (
 	postmaster => 'kill -9 of the postmaster',
@@ -110,6 +111,15 @@ sub stable
 			"SELECT count(*) FROM quorum.nodes WHERE state = 'alive'", '3', $bound_s)
 		  or die $node->name . " does not see all three alive\n";
 		next if $node == $leader;
+		next if defined wait_following($node, $leader, $follow_s);
+		# A standby that took WAL from the old primary past the new one's
+		# fork cannot follow it until it is rewound: say so, and rejoin it.
+		report $node->name . ' does not follow ' . $leader->name
+		  . " within ${follow_s}s (diverged?); rejoining it\n";
+		$node->stop('fast', fail_ok => 1);
+		my ($rc, $out) = rejoin($node, grep { $_ != $node } @nodes);
+		die "pg_quorum_rejoin failed:\n$out\n" if $rc != 0;
+		$node->start;
 		defined wait_following($node, $leader, $bound_s)
 		  or die $node->name . ' does not follow ' . $leader->name . "\n";
 	}
