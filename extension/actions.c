@@ -84,7 +84,7 @@
  * HURRY_FOLLOW_SLOW_EVERY_MS until HURRY_FOLLOW_MS, so that a leader that
  * stays unreachable costs a few failed connections, not one per wake-up.
  */
-#define HURRY_FOLLOW_EVERY_MS 100
+#define HURRY_FOLLOW_EVERY_MS 50
 #define HURRY_FOLLOW_FAST_MS 2000
 #define HURRY_FOLLOW_SLOW_EVERY_MS 500
 #define HURRY_FOLLOW_MS 10000
@@ -177,6 +177,25 @@ pgq_action_hurry_recovery(quorum_time_ms now)
 	if (!hurry.promoting && actions_wal_receiver_state() == WALRCV_STREAMING)
 		return;
 	WakeupRecovery();
+}
+
+/*
+ * Whether the startup process has taken this server's promote request in.
+ * From then on it sleeps at most once more before it ends recovery (its
+ * retry wait, after stopping the WAL receiver), and the wake-up sent here,
+ * after it last reset its latch before that sleep, ends that sleep at
+ * once: so the worker may then spend a while on other work (creating
+ * slots, with fsyncs) without its periodic wake-ups.
+ */
+bool
+pgq_action_promotion_seen(void)
+{
+	if (!RecoveryInProgress())
+		return true;
+	if (!hurry.promoting || !PromoteIsTriggered())
+		return false;
+	WakeupRecovery();
+	return true;
 }
 
 long
@@ -359,6 +378,42 @@ actions_reload(void)
 	return true;
 }
 
+/*
+ * A vote stops the WAL intake (the node's stop_wal, see node.h): the
+ * primary_conninfo in force is kept here, primary_conninfo is emptied and
+ * the server reloaded, and the intake counts as stopped once the WAL
+ * receiver has exited: the startup process stops it when primary_conninfo
+ * changes, and starts none while it is empty.  When the node no longer
+ * asks, the kept value comes back on the next pass (the old leader, if
+ * nobody won), unless the reconciler re-points this standby to a new
+ * leader first (pgq_action_follow(), later in the same pass): restoring
+ * the old leader's value first would start a WAL receiver towards a dead
+ * primary, which the startup process must stop again (and then sleep
+ * until woken) before it can stream from the new one.
+ *
+ * The kept value is also in INTAKE_FILE, written before primary_conninfo
+ * is emptied and removed once it is back, since the empty value is durable
+ * and the node's stop is not: a worker restarted during the stop (or the
+ * server) takes the stop over from the file.  Its node no longer knows when
+ * it voted, so the value comes back once a leader is known (the reconciler
+ * then follows it) or once a whole stop has passed since this start, the
+ * longest the vote can still elect anyone (node.h, stop_wal: three maximum
+ * election timeouts); a new stop meanwhile lets the node decide again.  The
+ * file names its node: a copy pg_basebackup or pg_rewind brought from
+ * another server is removed unused.
+ */
+#define INTAKE_FILE "pg_quorum.intake"
+#define INTAKE_TMP_FILE INTAKE_FILE ".tmp"
+
+static struct
+{
+	bool		active;
+	bool		looked;			/* INTAKE_FILE of an earlier run looked for */
+	bool		resuming;		/* restore kept on the next call */
+	quorum_time_ms resume_ms;	/* taken over: not before, without a leader */
+	char	   *kept;			/* in TopMemoryContext */
+}			intake;
+
 bool
 pgq_action_follow(const char *leader_conninfo, const char *self, bool *changed)
 {
@@ -383,40 +438,18 @@ pgq_action_follow(const char *leader_conninfo, const char *self, bool *changed)
 		*changed = ok;
 		hurry.follow_changed |= ok;
 	}
+	/* The new leader's conninfo replaces the one a resuming intake kept. */
+	if (ok && intake.resuming)
+	{
+		intake.active = false;
+		intake.resuming = false;
+		(void) durable_unlink(INTAKE_FILE, LOG);
+		ereport(LOG,
+				(errmsg("pg_quorum resumed this standby's WAL intake")));
+	}
 	pfree(want.data);
 	return ok;
 }
-
-/*
- * A vote stops the WAL intake (the node's stop_wal, see node.h): the
- * primary_conninfo in force is kept here, primary_conninfo is emptied and
- * the server reloaded, and the intake counts as stopped once the WAL
- * receiver has exited: the startup process stops it when primary_conninfo
- * changes, and starts none while it is empty.  When the node no longer
- * asks, the kept value comes back (the old leader, if nobody won; the
- * reconciler re-points it to a new leader as usual).
- *
- * The kept value is also in INTAKE_FILE, written before primary_conninfo
- * is emptied and removed once it is back, since the empty value is durable
- * and the node's stop is not: a worker restarted during the stop (or the
- * server) takes the stop over from the file.  Its node no longer knows when
- * it voted, so the value comes back once a leader is known (the reconciler
- * then follows it) or once a whole stop has passed since this start, the
- * longest the vote can still elect anyone (node.h, stop_wal: three maximum
- * election timeouts); a new stop meanwhile lets the node decide again.  The
- * file names its node: a copy pg_basebackup or pg_rewind brought from
- * another server is removed unused.
- */
-#define INTAKE_FILE "pg_quorum.intake"
-#define INTAKE_TMP_FILE INTAKE_FILE ".tmp"
-
-static struct
-{
-	bool		active;
-	bool		looked;			/* INTAKE_FILE of an earlier run looked for */
-	quorum_time_ms resume_ms;	/* taken over: not before, without a leader */
-	char	   *kept;			/* in TopMemoryContext */
-}			intake;
 
 static void
 intake_keep(const char *conninfo)
@@ -500,11 +533,15 @@ pgq_action_wal_intake(bool stop, bool leader_known, quorum_time_ms now,
 		if (intake.active)
 			(void) durable_unlink(INTAKE_FILE, LOG);
 		intake.active = false;
+		intake.resuming = false;
 		*stopped = stop;
 		return true;
 	}
 	if (stop)
+	{
 		intake.resume_ms = 0;
+		intake.resuming = false;
+	}
 	if (stop && !intake.active)
 	{
 		intake_keep(PrimaryConnInfo != NULL ? PrimaryConnInfo : "");
@@ -516,7 +553,10 @@ pgq_action_wal_intake(bool stop, bool leader_known, quorum_time_ms now,
 				(errmsg("pg_quorum stopped this standby's WAL intake before it votes"),
 				 errdetail("A vote promises what this server holds when it votes; it takes no more WAL until a leader is known.")));
 	}
-	else if (!stop && intake.active && (leader_known || now >= intake.resume_ms))
+	else if (!stop && intake.active && !intake.resuming &&
+			 (leader_known || now >= intake.resume_ms))
+		intake.resuming = true;
+	else if (!stop && intake.active && intake.resuming)
 	{
 		bool		changed;
 
@@ -524,6 +564,7 @@ pgq_action_wal_intake(bool stop, bool leader_known, quorum_time_ms now,
 									intake.kept[0] != '\0' ? intake.kept : NULL, &changed))
 			return false;
 		intake.active = false;
+		intake.resuming = false;
 		(void) durable_unlink(INTAKE_FILE, LOG);
 		hurry.follow_changed |= changed;
 		ereport(LOG,

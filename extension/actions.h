@@ -30,6 +30,12 @@ extern void pgq_action_hurry_recovery(quorum_time_ms now);
 extern long pgq_action_hurry_timeout_ms(quorum_time_ms now);
 
 /*
+ * Whether the startup process has taken the promote request in (true once
+ * out of recovery); wakes it then, so that the worker may block for a while.
+ */
+extern bool pgq_action_promotion_seen(void);
+
+/*
  * Make primary_conninfo leader_conninfo plus application_name = self and
  * reload, unless it already is that.  *changed says whether it was written.
  */

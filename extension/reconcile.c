@@ -864,9 +864,21 @@ pgq_reconcile(const quorum_node *node, quorum_time_ms now,
 	/* The leader's synchronous_standby_names come before its first write. */
 	if (pgq_elections_enabled && p.self_leader && !p.in_recovery)
 		reconcile_sync(&p);
-	/* A new leader's standbys find their slots before its first write. */
+	/*
+	 * A new leader's standbys find their slots before its first write.  Once
+	 * its startup process has taken the promote request in, it creates them
+	 * as a primary would while recovery ends (a physical slot can be created
+	 * in recovery): each costs a few fsyncs, and made after the promotion
+	 * they kept the fence shut and the standbys' first connections failing
+	 * for that long (about 0.1 s with fsync on).  Not before: the startup
+	 * process may need the worker's wake-ups until then (actions.c).
+	 */
 	if (pgq_elections_enabled)
-		pgq_slots_reconcile(node, st.self, p.self_leader, p.in_recovery, p.info.term, now);
+		pgq_slots_reconcile(node, st.self, p.self_leader,
+							p.in_recovery &&
+							!(p.self_leader && st.promote_term == p.info.term &&
+							  pgq_action_promotion_seen()),
+							p.info.term, now);
 	may_write = reconcile_fence(&p);
 	pgq_routing_reconcile(may_write, p.in_recovery,
 						  p.info.leader[0] != '\0' && !p.self_leader, now);

@@ -37,11 +37,12 @@ bench-detection:
 	@bash scripts/sandbox.sh perl test/bench/detection.pl $(PGQ_BENCH_RUNS)
 
 # Failover: kill -9 of the postmaster, of every process, pg_ctl stop -m
-# fast and quorum.failover() of the primary, each to the first acknowledged
+# fast and quorum.failover() of the primary, and kill -9 of the postmaster
+# while the standbys have a replay backlog, each to the first acknowledged
 # write on another server, in synchronous and asynchronous mode (measures,
 # asserts nothing); PGQ_BENCH_CASES, PGQ_BENCH_MODES and PGQ_BENCH_DIRTY_MB
 # narrow or change it.
-PGQ_BENCH_CASES ?= postmaster all stop switchover
+PGQ_BENCH_CASES ?= postmaster all stop switchover backlog
 PGQ_BENCH_MODES ?= sync async
 bench-failover:
 	@for c in $(PGQ_BENCH_CASES); do for m in $(PGQ_BENCH_MODES); do \

@@ -16,10 +16,20 @@
 #   all         kill -9 of every process of the server at once
 #   stop        pg_ctl stop -m fast
 #   switchover  SELECT quorum.failover() on the primary
+#   backlog     kill -9 of the postmaster while both standbys have a replay
+#               backlog: replay is paused on them, one UPDATE rewrites a
+#               table of DIRTY_MB (default 100) MB on the primary, and once
+#               both have received (flushed) all of its WAL, replay is
+#               resumed and the postmaster killed at once, so that the
+#               winner's promotion waits for it to replay the rest
 #
 # MODE is sync (the default) or async (pg_quorum.synchronous = off).
 # DIRTY_MB > 0 dirties that many MB of a table with one UPDATE just before
-# each run, so that the server has dirty buffers to write when it stops.
+# each run (after a VACUUM, so that every run writes as much; the workload
+# goes on writing), so that the server has dirty buffers to write when it
+# stops; the run shows how many MB of the victim's shared buffers were
+# dirty just before the fault (pg_buffercache).  The backlog case also
+# vacuums before its UPDATE.
 # RUNS defaults to $PGQ_BENCH_RUNS or 5; the other arguments can come from
 # $PGQ_BENCH_CASE, $PGQ_BENCH_MODE and $PGQ_BENCH_DIRTY_MB.  It measures and
 # asserts nothing; run it with "make bench-failover", which runs every
@@ -49,17 +59,20 @@ sub reportf { report(sprintf(shift, @_)); return; }
 my $runs  = shift // $ENV{PGQ_BENCH_RUNS} // 5;
 my $case  = shift // $ENV{PGQ_BENCH_CASE} // 'postmaster';
 my $mode  = shift // $ENV{PGQ_BENCH_MODE} // 'sync';
-my $dirty = shift // $ENV{PGQ_BENCH_DIRTY_MB} // 0;
+my $dirty = shift // $ENV{PGQ_BENCH_DIRTY_MB};
 my $bound_s = 120;    # give up on a run after this long
+my $follow_s = 30;    # a standby not following by then is rejoined
 my $now = \&PgQuorum::Workload::now;
 my %what = (
 	postmaster => 'kill -9 of the postmaster',
 	all        => 'kill -9 of every process',
 	stop       => 'pg_ctl stop -m fast',
-	switchover => 'quorum.failover()');
+	switchover => 'quorum.failover()',
+	backlog    => 'kill -9 of the postmaster, standbys with a replay backlog');
 die "unknown case \"$case\" (one of: @{[ sort keys %what ]})\n" unless $what{$case};
 die "unknown mode \"$mode\" (sync or async)\n" unless $mode =~ /^(sync|async)$/;
 my $sync = $mode eq 'sync';
+$dirty = ($case eq 'backlog' ? 100 : 0) unless defined $dirty && $dirty ne '';
 
 my $c = new_failover_cluster(synchronous => $sync);
 my @nodes = @{ $c->{nodes} };
@@ -72,7 +85,8 @@ my $wl = PgQuorum::Workload->start(
 my @settings = map { "$_=" . $nodes[0]->safe_psql('postgres', "SHOW pg_quorum.$_") }
   qw(election_timeout heartbeat_interval probe_interval synchronous);
 report "failover benchmark: $what{$case}, $mode, "
-  . ($dirty ? "$dirty MB dirtied before each run, " : '')
+  . ($dirty ? "$dirty MB " . ($case eq 'backlog' ? 'rewritten for the backlog' : 'dirtied')
+	  . ' before each run, ' : '')
   . "3 servers, $runs runs, @settings\n";
 if ($dirty)
 {
@@ -80,7 +94,8 @@ if ($dirty)
 	$nodes[0]->safe_psql('postgres',
 		'CREATE TABLE IF NOT EXISTS bench_dirty (id int PRIMARY KEY, pad text); '
 		  . "INSERT INTO bench_dirty SELECT g, repeat('x', 1000) FROM generate_series(1, $dirty * 1000) g "
-		  . 'ON CONFLICT DO NOTHING');
+		  . 'ON CONFLICT DO NOTHING; '
+		  . 'CREATE EXTENSION IF NOT EXISTS pg_buffercache');
 }
 
 # stable(): the leader once the cluster is whole: one writable leader known
@@ -96,6 +111,15 @@ sub stable
 			"SELECT count(*) FROM quorum.nodes WHERE state = 'alive'", '3', $bound_s)
 		  or die $node->name . " does not see all three alive\n";
 		next if $node == $leader;
+		next if defined wait_following($node, $leader, $follow_s);
+		# A standby that took WAL from the old primary past the new one's
+		# fork cannot follow it until it is rewound: say so, and rejoin it.
+		report $node->name . ' does not follow ' . $leader->name
+		  . " within ${follow_s}s (diverged?); rejoining it\n";
+		$node->stop('fast', fail_ok => 1);
+		my ($rc, $out) = rejoin($node, grep { $_ != $node } @nodes);
+		die "pg_quorum_rejoin failed:\n$out\n" if $rc != 0;
+		$node->start;
 		defined wait_following($node, $leader, $bound_s)
 		  or die $node->name . ' does not follow ' . $leader->name . "\n";
 	}
@@ -128,7 +152,7 @@ sub events_after
 sub strike
 {
 	my ($victim) = @_;
-	if ($case eq 'postmaster')
+	if ($case eq 'postmaster' || $case eq 'backlog')
 	{
 		$victim->kill9;
 	}
@@ -150,12 +174,46 @@ sub strike
 	return;
 }
 
-my (@times, @rejoins);
+# backlog(\$victim, @standbys): the replay backlog of the backlog case (see
+# the top); returns "MB not replayed" per standby when replay resumed.
+sub backlog
+{
+	my ($victim, @standbys) = @_;
+	$victim->safe_psql('postgres', 'VACUUM bench_dirty');
+	$_->safe_psql('postgres', 'SELECT pg_wal_replay_pause()') for @standbys;
+	$victim->safe_psql('postgres', 'UPDATE bench_dirty SET pad = pad');
+	my $lsn = $victim->lsn('flush');
+	for my $node (@standbys)
+	{
+		defined wait_for_query($node, "SELECT pg_last_wal_receive_lsn() >= '$lsn'", 't', $bound_s)
+		  or die $node->name . " did not receive the bulk write\n";
+	}
+	my @mb = map {
+		$_->safe_psql('postgres',
+			'SELECT round(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) / 1048576) '
+			  . 'FROM pg_wal_replay_resume()')
+	} @standbys;
+	return join(', ', map { $standbys[$_]->name . " $mb[$_] MB" } 0 .. $#standbys);
+}
+
+my (@times, @rejoins, @dirty_mb);
 for my $run (1 .. $runs)
 {
 	my $victim = stable();
 	my @rest = grep { $_ != $victim } @nodes;
-	$victim->safe_psql('postgres', 'UPDATE bench_dirty SET pad = pad') if $dirty;
+	my $before = '';
+	if ($case eq 'backlog')
+	{
+		$before = 'replay backlog ' . backlog($victim, @rest) . '; ';
+	}
+	elsif ($dirty)
+	{
+		$victim->safe_psql('postgres', 'VACUUM bench_dirty');
+		$victim->safe_psql('postgres', 'UPDATE bench_dirty SET pad = pad');
+		push @dirty_mb, $victim->safe_psql('postgres',
+			'SELECT count(*) * 8 / 1024 FROM pg_buffercache WHERE isdirty');
+		$before = "$dirty_mb[-1] MB of shared buffers dirty; ";
+	}
 	my $wall = Time::HiRes::time();
 	my $t0 = $now->();
 	strike($victim);
@@ -176,9 +234,9 @@ for my $run (1 .. $runs)
 	my ($rc, $out) = rejoin($victim, @rest);
 	die "run $run: pg_quorum_rejoin failed:\n$out\n" if $rc != 0;
 	push @rejoins, $now->() - $t_rejoin;
-	reportf "run %d: %s of %s; %s writable, first write acknowledged %.3f s after it "
+	reportf "run %d: %s%s of %s; %s writable, first write acknowledged %.3f s after it "
 	  . "(%s; last write acknowledged by %s at %+.3f s); pg_quorum_rejoin took %.3f s\n",
-	  $run, $what{$case}, $victim->name, $new->name, $took,
+	  $run, $before, $what{$case}, $victim->name, $new->name, $took,
 	  join(', ', map { sprintf('%s +%.3f s', $_, $ev->{$_}) } sort { $ev->{$a} <=> $ev->{$b} } keys %$ev)
 	  || 'no events',
 	  $victim->name, $last ? $last->{done} - $t0 : 0, $rejoins[-1];
@@ -208,9 +266,15 @@ my @sorted = sort { $a <=> $b } @times;
 my @rsorted = sort { $a <=> $b } @rejoins;
 reportf "failover time (%s, %s%s, to the first acknowledged write elsewhere) over %d runs: "
   . "median %.3f s, p90 %.3f s, max %.3f s, min %.3f s\n",
-  $what{$case}, $mode, $dirty ? ", $dirty MB dirty" : '', scalar(@times),
+  $what{$case}, $mode, $case ne 'backlog' && $dirty ? ", $dirty MB dirty" : '', scalar(@times),
   median(@sorted), quantile(0.9, @sorted), max(@times), min(@times);
-reportf "pg_quorum_rejoin time: median %.3f s, max %.3f s\n", median(@rsorted), max(@rejoins);
+reportf "pg_quorum_rejoin time: median %.3f s, p90 %.3f s, max %.3f s\n",
+  median(@rsorted), quantile(0.9, @rsorted), max(@rejoins);
+reportf "dirty shared buffers just before the fault: median %d MB, min %d MB\n",
+  median(sort { $a <=> $b } @dirty_mb), min(@dirty_mb)
+  if @dirty_mb;
+reportf "raw failover times (s): %s\n", join(' ', map { sprintf('%.3f', $_) } @times);
+reportf "raw rejoin times (s): %s\n", join(' ', map { sprintf('%.3f', $_) } @rejoins);
 reportf "workload: %d writes, %d acknowledged\n", scalar(@records),
   scalar(grep { $_->{status} eq 'ok' } @records);
 
