@@ -74,7 +74,10 @@ die "unknown mode \"$mode\" (sync or async)\n" unless $mode =~ /^(sync|async)$/;
 my $sync = $mode eq 'sync';
 $dirty = ($case eq 'backlog' ? 100 : 0) unless defined $dirty && $dirty ne '';
 
-my $c = new_failover_cluster(synchronous => $sync);
+# PGQ_BENCH_EXTRA: postgresql.conf lines for every server, to measure what
+# a setting costs (e.g. "pg_quorum.replication_slots = off").
+my $c = new_failover_cluster(synchronous => $sync,
+	extra => defined $ENV{PGQ_BENCH_EXTRA} ? "$ENV{PGQ_BENCH_EXTRA}\n" : '');
 my @nodes = @{ $c->{nodes} };
 my $wl = PgQuorum::Workload->start(
 	nodes    => \@nodes,
