@@ -8,8 +8,8 @@
 # sets TESTDIR and PGQ_WORK.  Ends with "N passed, N failed".
 #
 # The short set draws only from the faults the product survives today (see
-# the README's "Fault campaign"): the ones that issue 9's hazards can turn
-# into violations are left to "make soak-chaos" until they are fixed.
+# the README's "Fault campaign", which names the liveness failure the other
+# kinds still find); "make soak-chaos" draws from every kind.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 pgq_pg_env
