@@ -57,8 +57,7 @@ quorum__raft_reset_election_timer(struct quorum__raft *r)
  * commit, and going by the commit alone would keep them paused for good.
  * That is safe: a candidate wins only with every committed decision in its
  * log, so if a PAUSE had been committed after that RESUME this candidate
- * lacks it and cannot win; one that wins commits the RESUME itself.  (An
- * uncommitted PAUSE does not stop a campaign: the winner commits it.)  A
+ * lacks it and cannot win; one that wins commits the RESUME itself.  A
  * host must therefore not act on the pause while this holds: failover may
  * already be back (see quorum_election_info.resume_pending).
  */
@@ -89,16 +88,9 @@ quorum__raft_resume_pending(const struct quorum__raft *r)
  * Raft's election restriction makes every leader hold each committed PAUSE,
  * so this covers a leader whose voters missed the commit, and its own.
  */
-bool
-quorum__raft_promotion_paused(const struct quorum__raft *r)
+static bool
+raft_log_paused(const struct quorum__raft *r)
 {
-	/* A hand-over waited for its target to hold every write first. */
-	if (r->state == QUORUM__RAFT_LEADER && r->won_by_transfer)
-		return false;
-#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_PAUSE_PROMOTE)
-	/* A new leader promotes whatever its log says (check-sim). */
-	return false;
-#endif
 	for (uint64_t i = quorum__raft_last_index(r); i > r->d.snap.index; i--)
 	{
 		const struct quorum_decision *e = quorum__raft_entry_at(r, i);
@@ -112,12 +104,69 @@ quorum__raft_promotion_paused(const struct quorum__raft *r)
 }
 
 bool
+quorum__raft_promotion_paused(const struct quorum__raft *r)
+{
+	/* A hand-over waited for its target to hold every write first. */
+	if (r->state == QUORUM__RAFT_LEADER && r->won_by_transfer)
+		return false;
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_PAUSE_PROMOTE)
+	/* A new leader promotes whatever its log says (check-sim). */
+	return false;
+#endif
+	return raft_log_paused(r);
+}
+
+/*
+ * Whether the newest leader this log records is this node: every leader
+ * appends a NOOP bearing its name as it takes office.  A later leader that
+ * ever held a lease had its NOOP acknowledged by a majority, so a log without
+ * it cannot win a vote; a log that has it names that leader here.  False when
+ * the NOOP was compacted away or came from a release that left it unnamed.
+ */
+static bool
+raft_led_last(const struct quorum__raft *r)
+{
+	for (uint64_t i = quorum__raft_last_index(r); i > r->d.snap.index; i--)
+	{
+		const struct quorum_decision *e = quorum__raft_entry_at(r, i);
+
+		if (e != NULL && e->type == QUORUM_DECISION_NOOP)
+			return e->name[0] != '\0' && strcmp(e->name, r->cfg.name) == 0;
+	}
+	return false;
+}
+
+/*
+ * While the log says failover is paused (committed or not: a restarted node
+ * knows no commit index until a leader tells it, and an uncommitted PAUSE
+ * that a majority holds is committed by whoever wins) nobody campaigns, with
+ * one exception: the primary that led last may take its lease back.
+ *
+ * A standby that won would not be promoted (quorum__raft_promotion_paused),
+ * so its win would only depose the primary and leave no writable server.
+ * And without the exception a leader that lost its majority for a moment (a
+ * voter restarting, a short cut) leaves the cluster without any writable
+ * server until an operator resumes, although nothing would move: this one is
+ * not promoted, it is the primary already and holds every commit it
+ * acknowledged, the ones a degraded leader acknowledged alone included.
+ */
+bool
 quorum__raft_can_campaign(const struct quorum__raft *r)
 {
 	if (!quorum__raft_self_voter(r) || r->facts.priority <= 0 ||
 		r->facts.role == QUORUM_ROLE_WITNESS)
 		return false;
-	return !r->paused || quorum__raft_resume_pending(r) || r->resume_override;
+	if (r->resume_override || !raft_log_paused(r))
+		return true;
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_PAUSE_PROMOTE)
+	/* Campaigns go by the committed pause alone, as before H7 (check-sim). */
+	return !r->paused;
+#endif
+#if defined(QUORUM_SIMULATION) && defined(QUORUM_BREAK_PAUSED_CAMPAIGN)
+	/* Any primary takes the lease back while paused (check-sim). */
+	return r->facts.role == QUORUM_ROLE_PRIMARY;
+#endif
+	return r->facts.role == QUORUM_ROLE_PRIMARY && raft_led_last(r);
 }
 
 /* Gossip shows a primary voter other than `except` (first election only). */

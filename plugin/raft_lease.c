@@ -55,8 +55,11 @@ quorum__raft_become_leader(struct quorum__raft *r)
 		p->pos_known = false;
 	}
 	quorum__raft_set_leader(r, r->cfg.name);
-	/* A NOOP of our term commits what earlier terms left (Raft §5.4.2). */
-	if (quorum__raft_append_local(r, QUORUM_DECISION_NOOP, ""))
+	/*
+	 * A NOOP of our term commits what earlier terms left (Raft §5.4.2).  It
+	 * bears our name, so a log tells who led last (raft_led_last()).
+	 */
+	if (quorum__raft_append_local(r, QUORUM_DECISION_NOOP, r->cfg.name))
 		r->term_start_index = quorum__raft_last_index(r);
 	/* Elected on a RESUME asked for while the cluster had no leader. */
 	if (r->resume_override && r->paused)

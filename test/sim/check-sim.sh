@@ -4,7 +4,8 @@
 #
 #   check-sim.sh BUILD_DIR BROKEN_BUILD_DIR [BREAK_VOTE_DIR BREAK_LEASE_DIR
 #                [BREAK_PROMISE_DIR BREAK_STAMP_DIR BREAK_SUSPEND_DIR
-#                [BREAK_STALE_VOTE_DIR [BREAK_PAUSE_DIR]]]]
+#                [BREAK_STALE_VOTE_DIR [BREAK_PAUSE_DIR [BREAK_MEMBER_ID_DIR
+#                [BREAK_PAUSED_CAMPAIGN_DIR]]]]]]
 #
 # 1. every fixed scenario of sim-test (each an "ok -" / "not ok -" line);
 # 2. the checkers against cores broken on purpose, which must FAIL: a
@@ -19,7 +20,8 @@
 #    WAL sample and keeps taking the old leader's WAL,
 #    QUORUM_BREAK_PAUSE_PROMOTE promotes a new leader while its log says
 #    paused; issue 9's H8 removed: QUORUM_BREAK_MEMBER_ID counts any member
-#    id under a voter's name;
+#    id under a voter's name; QUORUM_BREAK_PAUSED_CAMPAIGN lets any primary,
+#    not only the one that led last, campaign while failover is paused;
 # 3. sim-fuzz on fixed seeds of each profile, the election running in all of
 #    them, at least 10^6 node steps in all, and one seed run twice to show
 #    that it replays bit-for-bit.
@@ -38,6 +40,7 @@ break_suspend=${7:-build/sim-break-suspend}
 break_stale_vote=${8:-build/sim-break-stale-vote}
 break_pause=${9:-build/sim-break-pause}
 break_member_id=${10:-build/sim-break-member-id}
+break_paused_campaign=${11:-build/sim-break-paused-campaign}
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 pass=0
@@ -100,6 +103,8 @@ broken_check "$break_pause" QUORUM_BREAK_PAUSE_PROMOTE pause_missed_no_promotion
 	"lacks the acknowledged write" "a new leader promoted while its log says paused, after a degraded leader committed alone, is caught"
 broken_check "$break_member_id" QUORUM_BREAK_MEMBER_ID rebuilt_voter_no_second_leader \
 	"two leaders in term" "a voter rebuilt under its name that votes again in its term is caught"
+broken_check "$break_paused_campaign" QUORUM_BREAK_PAUSED_CAMPAIGN paused_old_primary_stays_out \
+	"lacks the acknowledged write" "an older primary that takes the lease while failover is paused, after a degraded leader committed alone, is caught"
 
 # 3. Random runs on fixed seeds.
 echo "== sim-fuzz"

@@ -135,6 +135,7 @@ $(eval $(call SIM_BREAK_BUILD,SUSPEND,suspend))
 $(eval $(call SIM_BREAK_BUILD,STALE_VOTE,stale-vote))
 $(eval $(call SIM_BREAK_BUILD,PAUSE_PROMOTE,pause))
 $(eval $(call SIM_BREAK_BUILD,MEMBER_ID,member-id))
+$(eval $(call SIM_BREAK_BUILD,PAUSED_CAMPAIGN,paused-campaign))
 
 SOAK_SEEDS ?= 200
 SOAK_STEPS ?= 1000000
@@ -145,7 +146,8 @@ sim: $(SIM_BINS) $(SIM_BENCHES)
 check-sim: $(SIM_BINS)
 	@bash test/sim/check-sim.sh build/sim build/sim-broken build/sim-break-vote build/sim-break-lease \
 		build/sim-break-promise build/sim-break-stamp build/sim-break-suspend \
-		build/sim-break-stale-vote build/sim-break-pause build/sim-break-member-id
+		build/sim-break-stale-vote build/sim-break-pause build/sim-break-member-id \
+		build/sim-break-paused-campaign
 
 soak-sim: build/sim/sim-fuzz
 	@bash test/sim/soak-sim.sh build/sim $(SOAK_SEEDS) $(SOAK_STEPS)

@@ -177,3 +177,130 @@ TEST(pause_missed_no_promotion)
 			 (unsigned long long) (sim_check_election_counts(W)->acked_writes - acked),
 			 vote_info(W, 2).role == QUORUM_ELECTION_LEADER ? "leads" : "does not lead");
 }
+
+static void
+vote_command(struct sim_world *w, unsigned h, enum quorum_command_type type,
+			 const char *name)
+{
+	struct quorum_command cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = type;
+	snprintf(cmd.name, sizeof(cmd.name), "%s", name);
+	sim_host_command(w, h, &cmd);
+}
+
+/*
+ * Issue 10: a paused leader that lost its majority for a moment takes its
+ * lease back.  n0 leads, degraded (replication to both standbys cut, failover
+ * paused, acknowledging alone); it is cut off long enough to lose its lease.
+ * Once healed, nobody else may campaign (failover is paused), but n0, the
+ * primary that led last, may: it leads again, writes again, and nobody was
+ * promoted meanwhile.  Before this, such a cluster stayed without a writable
+ * server until an operator resumed failover.
+ */
+TEST(paused_leader_takes_lease_back)
+{
+	struct sim_world *W = vote_world(3, 0, 1);
+	uint64_t	acked,
+				term;
+
+	SIM_WAIT_UNTIL(vote_stable(W) && vote_leader == 0 &&
+				   sim_check_election_counts(W)->acked_writes > 0, 10000);
+	sim_wal_replication(W, 0, 1, SIM_WAL_REPL_CUT);
+	sim_wal_replication(W, 0, 2, SIM_WAL_REPL_CUT);
+	vote_command(W, 1, QUORUM_CMD_PAUSE, "");
+	SIM_WAIT_UNTIL(vote_info(W, 0).paused && vote_info(W, 1).paused &&
+				   vote_info(W, 2).paused, 2000);
+	acked = sim_check_election_counts(W)->acked_writes;
+	SIM_RUN_FOR(1000);
+	SIM_ASSERT(sim_check_election_counts(W)->acked_writes > acked,
+			   "n0 acknowledged nothing alone: the scenario proves nothing");
+	term = vote_info(W, 0).term;
+	SIM_ISOLATE(0);
+	SIM_WAIT_UNTIL(vote_info(W, 0).role != QUORUM_ELECTION_LEADER, 5000);
+	SIM_HEAL();
+	sim_wal_replication(W, 0, 1, SIM_WAL_REPL_CUT);
+	sim_wal_replication(W, 0, 2, SIM_WAL_REPL_CUT);
+	SIM_WAIT_UNTIL(vote_stable(W) && vote_leader == 0 && vote_info(W, 0).term > term,
+				   6000);
+	sim_note("n0 leads term %llu again %d ms after the heal",
+			 (unsigned long long) vote_info(W, 0).term, (int) sim_waited_ms);
+	acked = sim_check_election_counts(W)->acked_writes;
+	SIM_RUN_FOR(1000);
+	SIM_ASSERT(sim_check_election_counts(W)->acked_writes > acked,
+			   "n0 leads but acknowledges nothing");
+	for (unsigned h = 1; h < 3; h++)
+		SIM_ASSERT(W->wal->db[h].role != QUORUM_ROLE_PRIMARY,
+				   "n%u was promoted while failover was paused", h);
+}
+
+/*
+ * Only the primary that led last takes the lease back while paused; not an
+ * older primary.  n0 leads; replication from n1 to n0 and n2 is cut, and a
+ * switchover makes n1 the leader: n0 stays a primary (it never streams from
+ * n1), n2 stays on n0's timeline.  n1's commits wait, so it pauses failover
+ * and acknowledges alone; then it crashes.  n0 is a primary with every
+ * entry of the log, and n2 would vote for it (its WAL is no further than
+ * n0's), but n0 lacks every commit n1 acknowledged: it must not campaign.
+ * (QUORUM_BREAK_PAUSED_CAMPAIGN lets any primary campaign and must fail.)
+ */
+TEST(paused_old_primary_stays_out)
+{
+	struct sim_world *W = vote_world(3, 0, 1);
+	uint64_t	acked;
+
+	SIM_WAIT_UNTIL(vote_stable(W) && vote_leader == 0 &&
+				   sim_check_election_counts(W)->acked_writes > 0, 10000);
+	sim_wal_replication(W, 1, 0, SIM_WAL_REPL_CUT);
+	sim_wal_replication(W, 1, 2, SIM_WAL_REPL_CUT);
+	vote_command(W, 0, QUORUM_CMD_TRANSFER, "n1");
+	SIM_WAIT_UNTIL(vote_stable(W) && vote_leader == 1 &&
+				   W->wal->db[1].role == QUORUM_ROLE_PRIMARY, 5000);
+	vote_command(W, 1, QUORUM_CMD_PAUSE, "");
+	SIM_WAIT_UNTIL(vote_info(W, 0).paused && vote_info(W, 2).paused, 2000);
+	acked = sim_check_election_counts(W)->acked_writes;
+	SIM_RUN_FOR(1000);
+	SIM_ASSERT(sim_check_election_counts(W)->acked_writes > acked,
+			   "n1 acknowledged nothing alone: the scenario proves nothing");
+	SIM_ASSERT(W->wal->db[0].role == QUORUM_ROLE_PRIMARY,
+			   "n0 is no longer a primary: the scenario proves nothing");
+	SIM_CRASH(1);
+	SIM_RUN_FOR(8000);
+	SIM_ASSERT(vote_info(W, 0).role != QUORUM_ELECTION_LEADER &&
+			   vote_info(W, 2).role != QUORUM_ELECTION_LEADER,
+			   "a server leads while failover is paused and the last leader is down");
+	sim_note("%llu commits acknowledged by n1 alone; nobody leads after its crash",
+			 (unsigned long long) (sim_check_election_counts(W)->acked_writes - acked));
+}
+
+/*
+ * Issue 10: standbys restarted while failover is paused.  A restarted node
+ * knows no commit index, so it does not know that the PAUSE in its log is
+ * committed; it must still not campaign: as leader it would not be
+ * promoted, and the primary, deposed by its win, would stop.  n0 leads,
+ * failover is paused, n1 and n2 crash (n0 loses its lease) and restart:
+ * n0 leads again, every time over several rounds.
+ */
+TEST(paused_restarted_standbys_stay_out)
+{
+	struct sim_world *W = vote_world(3, 0, 0);
+
+	SIM_WAIT_UNTIL(vote_stable(W) && vote_leader == 0, 10000);
+	vote_command(W, 0, QUORUM_CMD_PAUSE, "");
+	SIM_WAIT_UNTIL(vote_info(W, 1).paused && vote_info(W, 2).paused, 2000);
+	for (int round = 0; round < 5; round++)
+	{
+		SIM_CRASH(1);
+		SIM_CRASH(2);
+		SIM_WAIT_UNTIL(vote_info(W, 0).role != QUORUM_ELECTION_LEADER, 5000);
+		SIM_RESTART(1);
+		SIM_RESTART(2);
+		SIM_WAIT_UNTIL(vote_stable(W), 8000);
+		SIM_ASSERT(vote_leader == 0, "n%d leads after the restarts while failover is paused",
+				   vote_leader);
+	}
+	for (unsigned h = 1; h < 3; h++)
+		SIM_ASSERT(W->wal->db[h].role != QUORUM_ROLE_PRIMARY,
+				   "n%u was promoted while failover was paused", h);
+}
