@@ -30,6 +30,10 @@
 # stops; the run shows how many MB of the victim's shared buffers were
 # dirty just before the fault (pg_buffercache).  The backlog case also
 # vacuums before its UPDATE.
+# With PGQ_BENCH_REPLAYED=1 the fault waits until both standbys have
+# replayed that write (the run then measures the dirty buffers alone, not a
+# replay backlog); either way the run shows how many MB of WAL each standby
+# had still to replay at the fault.
 # RUNS defaults to $PGQ_BENCH_RUNS or 5; the other arguments can come from
 # $PGQ_BENCH_CASE, $PGQ_BENCH_MODE and $PGQ_BENCH_DIRTY_MB.  It measures and
 # asserts nothing; run it with "make bench-failover", which runs every
@@ -73,6 +77,10 @@ die "unknown case \"$case\" (one of: @{[ sort keys %what ]})\n" unless $what{$ca
 die "unknown mode \"$mode\" (sync or async)\n" unless $mode =~ /^(sync|async)$/;
 my $sync = $mode eq 'sync';
 $dirty = ($case eq 'backlog' ? 100 : 0) unless defined $dirty && $dirty ne '';
+# PGQ_BENCH_REPLAYED=1: with DIRTY_MB, strike only once both standbys have
+# replayed the bulk write, so that the run measures the dirty buffers of the
+# stopping server and not a replay backlog (which the backlog case measures).
+my $replayed = $ENV{PGQ_BENCH_REPLAYED} // 0;
 
 # PGQ_BENCH_EXTRA: postgresql.conf lines for every server, to measure what
 # a setting costs (e.g. "pg_quorum.replication_slots = off").
@@ -89,7 +97,7 @@ my @settings = map { "$_=" . $nodes[0]->safe_psql('postgres', "SHOW pg_quorum.$_
   qw(election_timeout heartbeat_interval probe_interval synchronous);
 report "failover benchmark: $what{$case}, $mode, "
   . ($dirty ? "$dirty MB " . ($case eq 'backlog' ? 'rewritten for the backlog' : 'dirtied')
-	  . ' before each run, ' : '')
+	  . ' before each run' . ($replayed && $case ne 'backlog' ? ' (and replayed by the standbys)' : '') . ', ' : '')
   . "3 servers, $runs runs, @settings\n";
 if ($dirty)
 {
@@ -213,9 +221,23 @@ for my $run (1 .. $runs)
 	{
 		$victim->safe_psql('postgres', 'VACUUM bench_dirty');
 		$victim->safe_psql('postgres', 'UPDATE bench_dirty SET pad = pad');
+		if ($replayed)
+		{
+			my $lsn = $victim->lsn('flush');
+			for my $node (@rest)
+			{
+				defined wait_for_query($node, "SELECT pg_last_wal_replay_lsn() >= '$lsn'", 't', $bound_s)
+				  or die $node->name . " did not replay the bulk write\n";
+			}
+		}
 		push @dirty_mb, $victim->safe_psql('postgres',
 			'SELECT count(*) * 8 / 1024 FROM pg_buffercache WHERE isdirty');
-		$before = "$dirty_mb[-1] MB of shared buffers dirty; ";
+		my @lag = map {
+			$_->safe_psql('postgres',
+				'SELECT round(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) / 1048576)')
+		} @rest;
+		$before = "$dirty_mb[-1] MB of shared buffers dirty, not yet replayed "
+		  . join(', ', map { $rest[$_]->name . " $lag[$_] MB" } 0 .. $#rest) . '; ';
 	}
 	my $wall = Time::HiRes::time();
 	my $t0 = $now->();
