@@ -550,6 +550,18 @@ sim_host_command(struct sim_world *w, unsigned i, const struct quorum_command *c
 	return h->command_rc;
 }
 
+int
+sim_host_command_named(struct sim_world *w, unsigned i,
+					   enum quorum_command_type type, const char *name)
+{
+	struct quorum_command cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.type = type;
+	snprintf(cmd.name, sizeof(cmd.name), "%s", name);
+	return sim_host_command(w, i, &cmd);
+}
+
 void
 sim_host_on_tick(struct sim_world *w, unsigned i, uint64_t gen)
 {

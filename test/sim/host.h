@@ -124,6 +124,9 @@ void		sim_host_wal_stopped(struct sim_world *w, unsigned i,
  */
 int			sim_host_command(struct sim_world *w, unsigned i,
 							 const struct quorum_command *cmd);
+/* The same for a command of a type with a name ("" for none). */
+int			sim_host_command_named(struct sim_world *w, unsigned i,
+								   enum quorum_command_type type, const char *name);
 
 /* Dispatch of the world's events to hosts. */
 void		sim_host_on_tick(struct sim_world *w, unsigned i, uint64_t gen);

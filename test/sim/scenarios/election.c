@@ -62,18 +62,6 @@ term_of(struct sim_world *w, unsigned h)
 	return quorum_node_term(w->hosts[h].node);
 }
 
-static void
-command(struct sim_world *w, unsigned h, enum quorum_command_type type,
-		const char *name)
-{
-	struct quorum_command cmd;
-
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = type;
-	snprintf(cmd.name, sizeof(cmd.name), "%s", name);
-	sim_host_command(w, h, &cmd);
-}
-
 /* ---------------------------------------------------------------- golden */
 
 /* Three voters, n0 the primary: its election, line by line. */
@@ -326,11 +314,11 @@ TEST(switchover)
 
 	SIM_WAIT_UNTIL(stable(W), 10000);
 	asked = W->now_ms;
-	command(W, (unsigned) (stable_leader + 1) % 5, QUORUM_CMD_TRANSFER, "n3");
+	sim_host_command_named(W, (unsigned) (stable_leader + 1) % 5, QUORUM_CMD_TRANSFER, "n3");
 	SIM_WAIT_UNTIL(stable(W) && stable_leader == 3, 3000);
 	sim_note("n3 leads with a lease %llu ms after the request",
 			 (unsigned long long) (W->now_ms - asked));
-	command(W, 1, QUORUM_CMD_TRANSFER, "");
+	sim_host_command_named(W, 1, QUORUM_CMD_TRANSFER, "");
 	SIM_WAIT_UNTIL(stable_without(W, 3), 3000);
 }
 
@@ -343,7 +331,7 @@ TEST(pause_then_resume)
 
 	SIM_WAIT_UNTIL(stable(W), 10000);
 	l = stable_leader;
-	command(W, (unsigned) (l + 1) % 3, QUORUM_CMD_PAUSE, "");
+	sim_host_command_named(W, (unsigned) (l + 1) % 3, QUORUM_CMD_PAUSE, "");
 	SIM_RUN_FOR(500);
 	SIM_CRASH((unsigned) l);
 	SIM_RUN_FOR(10000);
@@ -351,7 +339,7 @@ TEST(pause_then_resume)
 		SIM_ASSERT((int) h == l || (quorum_node_election_get(W->hosts[h].node, &info) == 0 &&
 									info.paused && info.role != QUORUM_ELECTION_LEADER),
 				   "n%u is not paused, or leads", h);
-	command(W, (unsigned) (l + 2) % 3, QUORUM_CMD_RESUME, "");
+	sim_host_command_named(W, (unsigned) (l + 2) % 3, QUORUM_CMD_RESUME, "");
 	SIM_WAIT_UNTIL(stable(W), 3 * election_bound_ms(&W->opts.config));
 	SIM_ASSERT(stable_leader == (l + 2) % 3, "n%d took over, not the one resumed",
 			   stable_leader);
@@ -463,7 +451,7 @@ TEST(election_checkers_fire)
 	struct quorum_event ev;
 
 	SIM_WAIT_UNTIL(stable(W), 10000);
-	command(W, (unsigned) stable_leader, QUORUM_CMD_PAUSE, "");
+	sim_host_command_named(W, (unsigned) stable_leader, QUORUM_CMD_PAUSE, "");
 	SIM_RUN_FOR(500);
 
 	memset(&old_d, 0, sizeof(old_d));

@@ -148,7 +148,6 @@ vote_has_entry(struct sim_world *w, unsigned h, uint64_t index)
 TEST(pause_missed_no_promotion)
 {
 	struct sim_world *W = vote_world(3, 0, 1);
-	struct quorum_command cmd;
 	uint64_t	acked,
 				pause_index;
 
@@ -157,9 +156,7 @@ TEST(pause_missed_no_promotion)
 	sim_wal_replication(W, 0, 1, SIM_WAL_REPL_CUT);
 	sim_wal_replication(W, 0, 2, SIM_WAL_REPL_CUT);
 	pause_index = vote_info(W, 0).last_index + 1;
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = QUORUM_CMD_PAUSE;
-	sim_host_command(W, 0, &cmd);
+	sim_host_command_named(W, 0, QUORUM_CMD_PAUSE, "");
 	SIM_WAIT_UNTIL(vote_has_entry(W, 2, pause_index), 2000);
 	SIM_CUT(0, 2);
 	SIM_WAIT_UNTIL(vote_info(W, 0).paused && vote_info(W, 1).paused, 2000);
@@ -176,18 +173,6 @@ TEST(pause_missed_no_promotion)
 	sim_note("%llu commits acknowledged by n0 alone; n2 %s, and nobody was promoted",
 			 (unsigned long long) (sim_check_election_counts(W)->acked_writes - acked),
 			 vote_info(W, 2).role == QUORUM_ELECTION_LEADER ? "leads" : "does not lead");
-}
-
-static void
-vote_command(struct sim_world *w, unsigned h, enum quorum_command_type type,
-			 const char *name)
-{
-	struct quorum_command cmd;
-
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = type;
-	snprintf(cmd.name, sizeof(cmd.name), "%s", name);
-	sim_host_command(w, h, &cmd);
 }
 
 /*
@@ -209,7 +194,7 @@ TEST(paused_leader_takes_lease_back)
 				   sim_check_election_counts(W)->acked_writes > 0, 10000);
 	sim_wal_replication(W, 0, 1, SIM_WAL_REPL_CUT);
 	sim_wal_replication(W, 0, 2, SIM_WAL_REPL_CUT);
-	vote_command(W, 1, QUORUM_CMD_PAUSE, "");
+	sim_host_command_named(W, 1, QUORUM_CMD_PAUSE, "");
 	SIM_WAIT_UNTIL(vote_info(W, 0).paused && vote_info(W, 1).paused &&
 				   vote_info(W, 2).paused, 2000);
 	acked = sim_check_election_counts(W)->acked_writes;
@@ -254,10 +239,10 @@ TEST(paused_old_primary_stays_out)
 				   sim_check_election_counts(W)->acked_writes > 0, 10000);
 	sim_wal_replication(W, 1, 0, SIM_WAL_REPL_CUT);
 	sim_wal_replication(W, 1, 2, SIM_WAL_REPL_CUT);
-	vote_command(W, 0, QUORUM_CMD_TRANSFER, "n1");
+	sim_host_command_named(W, 0, QUORUM_CMD_TRANSFER, "n1");
 	SIM_WAIT_UNTIL(vote_stable(W) && vote_leader == 1 &&
 				   W->wal->db[1].role == QUORUM_ROLE_PRIMARY, 5000);
-	vote_command(W, 1, QUORUM_CMD_PAUSE, "");
+	sim_host_command_named(W, 1, QUORUM_CMD_PAUSE, "");
 	SIM_WAIT_UNTIL(vote_info(W, 0).paused && vote_info(W, 2).paused, 2000);
 	acked = sim_check_election_counts(W)->acked_writes;
 	SIM_RUN_FOR(1000);
@@ -287,7 +272,7 @@ TEST(paused_restarted_standbys_stay_out)
 	struct sim_world *W = vote_world(3, 0, 0);
 
 	SIM_WAIT_UNTIL(vote_stable(W) && vote_leader == 0, 10000);
-	vote_command(W, 0, QUORUM_CMD_PAUSE, "");
+	sim_host_command_named(W, 0, QUORUM_CMD_PAUSE, "");
 	SIM_WAIT_UNTIL(vote_info(W, 1).paused && vote_info(W, 2).paused, 2000);
 	for (int round = 0; round < 5; round++)
 	{
