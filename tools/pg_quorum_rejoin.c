@@ -969,9 +969,9 @@ local_node_name(const char *kdir)
 	return name;
 }
 
-/* "Database cluster state" from pg_controldata, e.g. "shut down". */
+/* A field of pg_controldata's report, e.g. "Database cluster state". */
 static char *
-cluster_state(void)
+controldata_field(const char *label)
 {
 	char	   *prog = pg_program("pg_controldata");
 	static char out[16384];
@@ -982,14 +982,21 @@ cluster_state(void)
 	free(prog);
 	if (rc != 0)
 		fail("pg_controldata failed for \"%s\"", opt.pgdata);
-	line = strstr(out, "Database cluster state:");
-	if (line == NULL)
-		fail("pg_controldata did not report the cluster state of \"%s\"", opt.pgdata);
-	line += strlen("Database cluster state:");
+	line = strstr(out, label);
+	if (line == NULL || line[strlen(label)] != ':')
+		fail("pg_controldata did not report \"%s\" for \"%s\"", label, opt.pgdata);
+	line += strlen(label) + 1;
 	while (*line == ' ')
 		line++;
 	line[strcspn(line, "\n")] = '\0';
 	return xstrdup(line);
+}
+
+/* "Database cluster state", e.g. "shut down". */
+static char *
+cluster_state(void)
+{
+	return controldata_field("Database cluster state");
 }
 
 /* ---------------------------------------------------------------------
@@ -1343,6 +1350,159 @@ leader_reachable_or_fail(const char *source, const char *what)
 	PQfinish(conn);
 }
 
+/* ---------------------------------------------------------------------
+ * The WAL a rewound directory must replay
+ *
+ * pg_rewind copies the leader's WAL from the fork on, and the directory
+ * then replays from the last checkpoint the two share, along the leader's
+ * timeline history.  A leader that no longer has the WAL of the fork (it
+ * was removed, or the leader was itself rebuilt after it) leaves a rewound
+ * directory that starts, asks the leader for that WAL again and again, and
+ * never becomes consistent: pg_rewind itself does not check.  So check here
+ * that every segment from the checkpoint to the end of the rewind is in the
+ * directory, as the startup process would look for it.
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct
+{
+	uint32_t	tli;
+	uint64_t	end;			/* where this timeline ends; UINT64_MAX: it does not */
+} TimelineRange;
+
+static bool
+parse_lsn(const char *s, uint64_t *lsn)
+{
+	unsigned int hi,
+				lo;
+
+	if (sscanf(s, "%X/%X", &hi, &lo) != 2)
+		return false;
+	*lsn = ((uint64_t) hi << 32) | lo;
+	return true;
+}
+
+/*
+ * The timelines of history up to tli, oldest first, from its history file
+ * in pg_wal (pg_rewind copied the leader's); false when it cannot be read.
+ */
+static bool
+read_history(uint32_t tli, TimelineRange *tl, int max, int *n_out)
+{
+	char		name[64];
+	char	   *path;
+	char	   *text;
+	int			n = 0;
+
+	if (tli > 1)
+	{
+		snprintf(name, sizeof(name), "pg_wal/%08X.history", tli);
+		path = path_join(opt.pgdata, name);
+		text = read_file(path, NULL);
+		free(path);
+		if (text == NULL)
+			return false;
+		for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n"))
+		{
+			unsigned int t;
+			char		lsn[64];
+
+			if (sscanf(line, "%u %63s", &t, lsn) != 2 || n >= max - 1 ||
+				!parse_lsn(lsn, &tl[n].end))
+				continue;		/* comments, blank lines */
+			tl[n++].tli = t;
+		}
+		free(text);
+	}
+	tl[n].tli = tli;
+	tl[n].end = UINT64_MAX;
+	*n_out = n + 1;
+	return true;
+}
+
+/*
+ * The first segment from the rewind's checkpoint to its end that the
+ * directory lacks (its file name, in a static buffer), or NULL when none is
+ * missing or there is nothing to check (no rewind was needed).  A segment
+ * is there if a file of it exists on the timeline of its last byte that is
+ * replayed, or on a later timeline of the history that began at or before
+ * it (such a file holds the earlier timeline's WAL up to the switch).
+ */
+static const char *
+rewound_wal_missing(void)
+{
+	static char missing[32];
+	char	   *label_path = path_join(opt.pgdata, "backup_label");
+	char	   *label = read_file(label_path, NULL);
+	const char *start;
+	char	   *seg_size_text;
+	char	   *end_tli_text;
+	char	   *end_text;
+	uint64_t	redo,
+				end,
+				seg_size;
+	uint32_t	end_tli;
+	TimelineRange tl[64];
+	int			n_tl;
+
+	free(label_path);
+	if (label == NULL)
+		return NULL;			/* pg_rewind found nothing to rewind */
+	start = strstr(label, "START WAL LOCATION: ");
+	if (start == NULL || !parse_lsn(start + strlen("START WAL LOCATION: "), &redo))
+	{
+		free(label);
+		return NULL;
+	}
+	free(label);
+	seg_size_text = controldata_field("Bytes per WAL segment");
+	end_tli_text = controldata_field("Min recovery ending loc's timeline");
+	end_text = controldata_field("Minimum recovery ending location");
+	seg_size = strtoull(seg_size_text, NULL, 10);
+	end_tli = (uint32_t) strtoul(end_tli_text, NULL, 10);
+	free(seg_size_text);
+	free(end_tli_text);
+	if (seg_size == 0 || end_tli == 0 || !parse_lsn(end_text, &end) || end < redo ||
+		!read_history(end_tli, tl, 64, &n_tl))
+	{
+		free(end_text);
+		return NULL;
+	}
+	free(end_text);
+
+	for (uint64_t seg = redo / seg_size; seg <= end / seg_size; seg++)
+	{
+		uint64_t	last = (seg + 1) * seg_size - 1 < end ? (seg + 1) * seg_size - 1 : end;
+		uint64_t	per_id = UINT64_C(0x100000000) / seg_size;
+		int			need = 0;
+		bool		found = false;
+
+		while (need < n_tl - 1 && last >= tl[need].end)
+			need++;
+		for (int i = need; i < n_tl && !found; i++)
+		{
+			char		name[64];
+			char	   *path;
+			uint64_t	begin = i == 0 ? 0 : tl[i - 1].end;
+
+			if (begin / seg_size > seg)
+				break;
+			snprintf(name, sizeof(name), "pg_wal/%08X%08X%08X", tl[i].tli,
+					 (uint32_t) (seg / per_id), (uint32_t) (seg % per_id));
+			path = path_join(opt.pgdata, name);
+			found = file_exists(path);
+			free(path);
+		}
+		if (!found)
+		{
+			snprintf(missing, sizeof(missing), "%08X%08X%08X", tl[need].tli,
+					 (uint32_t) (seg / per_id), (uint32_t) (seg % per_id));
+			return missing;
+		}
+	}
+	return NULL;
+}
+
 static int
 run_pg_rewind(const char *source)
 {
@@ -1486,6 +1646,7 @@ rewind_to_leader(const Leader *leader, const char *self, const char *kdir,
 				 bool rebuild_again)
 {
 	char	   *source = rewind_conninfo(leader->conninfo);
+	const char *missing;
 	int			rc = 0;
 
 	if (!rebuild_again)
@@ -1495,6 +1656,21 @@ rewind_to_leader(const Leader *leader, const char *self, const char *kdir,
 		rc = run_pg_rewind(source);
 		if (rc != 0 && opt.rebuild)
 			msg("pg_rewind failed (exit status %d)", rc);
+		if (rc == 0 && (missing = rewound_wal_missing()) != NULL)
+		{
+			if (!opt.rebuild)
+			{
+				keep_restore(kdir);
+				fail("pg_rewind left \"%s\" without WAL segment %s, which it must replay "
+					 "and which the leader no longer has; the data directory was not made a "
+					 "standby.  Run %s again with --rebuild to copy the leader with "
+					 "pg_basebackup, and keep more WAL with wal_keep_size.",
+					 opt.pgdata, missing, PROGNAME);
+			}
+			msg("pg_rewind left \"%s\" without WAL segment %s, which it must replay "
+				"and which the leader no longer has", opt.pgdata, missing);
+			rc = 1;
+		}
 	}
 	if (rebuild_again || (rc != 0 && opt.rebuild))
 	{
