@@ -969,34 +969,47 @@ local_node_name(const char *kdir)
 	return name;
 }
 
-/* A field of pg_controldata's report, e.g. "Database cluster state". */
+/* pg_controldata's report of the data directory (free it). */
 static char *
-controldata_field(const char *label)
+controldata_report(void)
 {
 	char	   *prog = pg_program("pg_controldata");
 	static char out[16384];
 	char	   *argv[] = {prog, "-D", (char *) opt.pgdata, NULL};
 	int			rc = run(argv, out, sizeof(out), true);
-	char	   *line;
 
 	free(prog);
 	if (rc != 0)
 		fail("pg_controldata failed for \"%s\"", opt.pgdata);
-	line = strstr(out, label);
+	return xstrdup(out);
+}
+
+/* A field of that report, e.g. "Database cluster state" (free it). */
+static char *
+controldata_field(const char *report, const char *label)
+{
+	const char *line = strstr(report, label);
+	char	   *value;
+
 	if (line == NULL || line[strlen(label)] != ':')
 		fail("pg_controldata did not report \"%s\" for \"%s\"", label, opt.pgdata);
 	line += strlen(label) + 1;
 	while (*line == ' ')
 		line++;
-	line[strcspn(line, "\n")] = '\0';
-	return xstrdup(line);
+	value = xstrdup(line);
+	value[strcspn(value, "\n")] = '\0';
+	return value;
 }
 
 /* "Database cluster state", e.g. "shut down". */
 static char *
 cluster_state(void)
 {
-	return controldata_field("Database cluster state");
+	char	   *report = controldata_report();
+	char	   *state = controldata_field(report, "Database cluster state");
+
+	free(report);
+	return state;
 }
 
 /* ---------------------------------------------------------------------
@@ -1435,15 +1448,18 @@ rewound_wal_missing(void)
 	char	   *label_path = path_join(opt.pgdata, "backup_label");
 	char	   *label = read_file(label_path, NULL);
 	const char *start;
+	char	   *report;
 	char	   *seg_size_text;
 	char	   *end_tli_text;
 	char	   *end_text;
 	uint64_t	redo,
 				end,
-				seg_size;
+				seg_size,
+				per_id;
 	uint32_t	end_tli;
 	TimelineRange tl[64];
 	int			n_tl;
+	bool		usable;
 
 	free(label_path);
 	if (label == NULL)
@@ -1455,25 +1471,25 @@ rewound_wal_missing(void)
 		return NULL;
 	}
 	free(label);
-	seg_size_text = controldata_field("Bytes per WAL segment");
-	end_tli_text = controldata_field("Min recovery ending loc's timeline");
-	end_text = controldata_field("Minimum recovery ending location");
+	report = controldata_report();
+	seg_size_text = controldata_field(report, "Bytes per WAL segment");
+	end_tli_text = controldata_field(report, "Min recovery ending loc's timeline");
+	end_text = controldata_field(report, "Minimum recovery ending location");
+	free(report);
 	seg_size = strtoull(seg_size_text, NULL, 10);
 	end_tli = (uint32_t) strtoul(end_tli_text, NULL, 10);
+	usable = seg_size != 0 && end_tli != 0 && parse_lsn(end_text, &end) && end >= redo &&
+		read_history(end_tli, tl, 64, &n_tl);
 	free(seg_size_text);
 	free(end_tli_text);
-	if (seg_size == 0 || end_tli == 0 || !parse_lsn(end_text, &end) || end < redo ||
-		!read_history(end_tli, tl, 64, &n_tl))
-	{
-		free(end_text);
-		return NULL;
-	}
 	free(end_text);
+	if (!usable)
+		return NULL;
 
+	per_id = UINT64_C(0x100000000) / seg_size;
 	for (uint64_t seg = redo / seg_size; seg <= end / seg_size; seg++)
 	{
 		uint64_t	last = (seg + 1) * seg_size - 1 < end ? (seg + 1) * seg_size - 1 : end;
-		uint64_t	per_id = UINT64_C(0x100000000) / seg_size;
 		int			need = 0;
 		bool		found = false;
 
@@ -1646,7 +1662,7 @@ rewind_to_leader(const Leader *leader, const char *self, const char *kdir,
 				 bool rebuild_again)
 {
 	char	   *source = rewind_conninfo(leader->conninfo);
-	const char *missing;
+	const char *missing = NULL;
 	int			rc = 0;
 
 	if (!rebuild_again)
@@ -1656,28 +1672,21 @@ rewind_to_leader(const Leader *leader, const char *self, const char *kdir,
 		rc = run_pg_rewind(source);
 		if (rc != 0 && opt.rebuild)
 			msg("pg_rewind failed (exit status %d)", rc);
-		if (rc == 0 && (missing = rewound_wal_missing()) != NULL)
-		{
-			if (!opt.rebuild)
-			{
-				keep_restore(kdir);
-				fail("pg_rewind left \"%s\" without WAL segment %s, which it must replay "
-					 "and which the leader no longer has; the data directory was not made a "
-					 "standby.  Run %s again with --rebuild to copy the leader with "
-					 "pg_basebackup, and keep more WAL with wal_keep_size.",
-					 opt.pgdata, missing, PROGNAME);
-			}
+		else if (rc == 0 && (missing = rewound_wal_missing()) != NULL)
 			msg("pg_rewind left \"%s\" without WAL segment %s, which it must replay "
 				"and which the leader no longer has", opt.pgdata, missing);
-			rc = 1;
-		}
 	}
-	if (rebuild_again || (rc != 0 && opt.rebuild))
+	if (rebuild_again || ((rc != 0 || missing != NULL) && opt.rebuild))
 	{
 		rebuild_from_leader(source);
 		rc = 0;
+		missing = NULL;
 	}
 	keep_restore(kdir);
+	if (missing != NULL)
+		fail("the data directory was not made a standby.  Run %s again with --rebuild "
+			 "to copy the leader with pg_basebackup, and keep more WAL with wal_keep_size.",
+			 PROGNAME);
 	if (rc != 0)
 		fail("pg_rewind failed (exit status %d); the data directory was not made a standby. "
 			 "If pg_rewind needs wal_log_hints = on or data checksums, could not find WAL "
