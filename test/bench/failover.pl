@@ -185,6 +185,21 @@ sub strike
 	return;
 }
 
+# wait_standbys($function, $what, $victim, @standbys): wait until
+# $function() (pg_last_wal_receive_lsn or pg_last_wal_replay_lsn) on every
+# standby has reached the victim's flushed WAL; dies naming $what otherwise.
+sub wait_standbys
+{
+	my ($function, $what, $victim, @standbys) = @_;
+	my $lsn = $victim->lsn('flush');
+	for my $node (@standbys)
+	{
+		defined wait_for_query($node, "SELECT $function() >= '$lsn'", 't', $bound_s)
+		  or die $node->name . " did not $what the bulk write\n";
+	}
+	return;
+}
+
 # backlog(\$victim, @standbys): the replay backlog of the backlog case (see
 # the top); returns "MB not replayed" per standby when replay resumed.
 sub backlog
@@ -193,12 +208,7 @@ sub backlog
 	$victim->safe_psql('postgres', 'VACUUM bench_dirty');
 	$_->safe_psql('postgres', 'SELECT pg_wal_replay_pause()') for @standbys;
 	$victim->safe_psql('postgres', 'UPDATE bench_dirty SET pad = pad');
-	my $lsn = $victim->lsn('flush');
-	for my $node (@standbys)
-	{
-		defined wait_for_query($node, "SELECT pg_last_wal_receive_lsn() >= '$lsn'", 't', $bound_s)
-		  or die $node->name . " did not receive the bulk write\n";
-	}
+	wait_standbys('pg_last_wal_receive_lsn', 'receive', $victim, @standbys);
 	my @mb = map {
 		$_->safe_psql('postgres',
 			'SELECT round(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) / 1048576) '
@@ -221,15 +231,7 @@ for my $run (1 .. $runs)
 	{
 		$victim->safe_psql('postgres', 'VACUUM bench_dirty');
 		$victim->safe_psql('postgres', 'UPDATE bench_dirty SET pad = pad');
-		if ($replayed)
-		{
-			my $lsn = $victim->lsn('flush');
-			for my $node (@rest)
-			{
-				defined wait_for_query($node, "SELECT pg_last_wal_replay_lsn() >= '$lsn'", 't', $bound_s)
-				  or die $node->name . " did not replay the bulk write\n";
-			}
-		}
+		wait_standbys('pg_last_wal_replay_lsn', 'replay', $victim, @rest) if $replayed;
 		push @dirty_mb, $victim->safe_psql('postgres',
 			'SELECT count(*) * 8 / 1024 FROM pg_buffercache WHERE isdirty');
 		my @lag = map {
