@@ -80,13 +80,7 @@ quorum__raft_resume_pending(const struct quorum__raft *r)
 
 /*
  * Whether the newest PAUSE or RESUME in our log, committed or not, is a
- * PAUSE (the snapshot's state without either), unless we lead by a
- * hand-over.  A leader commits its whole
- * log, so a new leader for which this holds will be paused once its first
- * entry commits, and its host must not promote it meanwhile: a degraded
- * leader before it may have let commits through on its own (issue 9, H7).
- * Raft's election restriction makes every leader hold each committed PAUSE,
- * so this covers a leader whose voters missed the commit, and its own.
+ * PAUSE (the snapshot's state without either).
  */
 static bool
 raft_log_paused(const struct quorum__raft *r)
@@ -103,6 +97,15 @@ raft_log_paused(const struct quorum__raft *r)
 	return r->d.snap.paused;
 }
 
+/*
+ * Whether our log says paused (raft_log_paused()), unless we lead by a
+ * hand-over.  A leader commits its whole log, so a new leader for which
+ * this holds will be paused once its first entry commits, and its host must
+ * not promote it meanwhile: a degraded leader before it may have let
+ * commits through on its own (issue 9, H7).  Raft's election restriction
+ * makes every leader hold each committed PAUSE, so this covers a leader
+ * whose voters missed the commit, and its own.
+ */
 bool
 quorum__raft_promotion_paused(const struct quorum__raft *r)
 {
