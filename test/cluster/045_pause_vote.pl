@@ -68,12 +68,7 @@ my $t_kill = $now->();
 
 # Longer than a failover takes: an election timeout, pre-vote and vote,
 # several times over.
-my @promoted = watch_for(10, sub {
-		map {
-			my $r = query($_, 'SELECT pg_is_in_recovery()');
-			defined $r && $r eq 'f' ? $_->name . ' was promoted while failover was paused' : ''
-		} ($node2, $node3);
-	});
+my @promoted = promotions(10, $node2, $node3);
 is_deeply(\@promoted, [], 'neither node2 nor node3 is promoted while paused');
 my @other = $wl->acked(server => [ 'node2', 'node3' ], sent_after => $t_kill);
 is(scalar @other, 0, 'no other server acknowledges a write');

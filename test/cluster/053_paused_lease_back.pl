@@ -73,12 +73,7 @@ check_workload($wl, leader => $node1, nodes => \@nodes, max_changes => 0);
 # --- Paused still means paused: node1 killed, nobody takes over. ----------
 $node1->kill9;
 ok(defined wait_processes_gone($node1, $fail_s), 'node1\'s processes are gone');
-my @promoted = watch_for(8, sub {
-		map {
-			my $r = query($_, 'SELECT pg_is_in_recovery()');
-			defined $r && $r eq 'f' ? $_->name . ' was promoted while failover was paused' : ''
-		} ($node2, $node3);
-	});
+my @promoted = promotions(8, $node2, $node3);
 is_deeply(\@promoted, [], 'neither node2 nor node3 is promoted while paused');
 
 stop_all(@nodes);

@@ -30,7 +30,8 @@ our @EXPORT = qw(
   wait_processes_gone fatal_messages
   new_failover_cluster start_failover_test server_pids freeze thaw cluster_status wait_for_leader
   try_sql wait_stopped rejoin read_rows_offline check_workload
-  wait_following following_sql stop_all give_up watch_for leader_changes assert_writes_refused
+  wait_following following_sql stop_all give_up watch_for leader_changes promotions
+  assert_writes_refused
   witness_start witness_restart witness_stop
 );
 
@@ -639,6 +640,22 @@ sub watch_for
 			return 0;
 		});
 	return @seen;
+}
+
+# promotions($seconds, @standbys): watch for $seconds (watch_for) that none
+# of the standbys leaves recovery; returns "NAME was promoted" for each that
+# did, empty when none did.
+sub promotions
+{
+	my ($seconds, @standbys) = @_;
+	return watch_for(
+		$seconds,
+		sub {
+			map {
+				my $r = query($_, 'SELECT pg_is_in_recovery()');
+				defined $r && $r eq 'f' ? $_->name . ' was promoted' : ''
+			} @standbys;
+		});
 }
 
 # leader_changes(\@nodes, $name, $term, $seconds): watch for $seconds
