@@ -51,6 +51,7 @@
 
 /* signals, files and settings */
 #include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "access/xlogrecovery.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
@@ -73,6 +74,7 @@
 #include "actions.h"
 #include "guc.h"
 #include "pg_compat.h"
+#include "timeline_history.h"
 
 #define AUTO_CONF_TMP PG_AUTOCONF_FILENAME ".tmp"
 
@@ -206,8 +208,42 @@ pgq_action_hurry_timeout_ms(quorum_time_ms now)
 	return hurry.next_ms > now ? (long) (hurry.next_ms - now) : 0;
 }
 
+/*
+ * The whole of a small file into buf (initialized here), false if it does
+ * not exist, cannot be read (LOG) or is longer than max bytes.
+ */
+static bool
+actions_read_file(const char *path, StringInfo buf, size_t max)
+{
+	FILE	   *f = AllocateFile(path, "r");
+	char		chunk[1024];
+	size_t		n;
+	bool		ok;
+
+	if (f == NULL)
+	{
+		if (errno != ENOENT)
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("could not open file \"%s\": %m", path)));
+		return false;
+	}
+	initStringInfo(buf);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && buf->len + n <= max)
+		appendBinaryStringInfo(buf, chunk, n);
+	ok = !ferror(f) && n == 0;
+	if (ferror(f))
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not read file \"%s\": %m", path)));
+	FreeFile(f);
+	if (!ok)
+		pfree(buf->data);
+	return ok;
+}
+
 void
-pgq_action_stop_server(void)
+pgq_action_stop_server(bool immediate)
 {
 	/*
 	 * SIGQUIT: immediate shutdown, for a deposed primary.  A fast shutdown
@@ -218,9 +254,51 @@ pgq_action_stop_server(void)
 	 * half open, for as long as TCP retries (tens of seconds).  Nothing of
 	 * this server's WAL past the fork is wanted: pg_quorum_rejoin rewinds it
 	 * (pg_rewind finishes the crash recovery first).
+	 *
+	 * SIGINT: fast shutdown, for a standby.  It writes no WAL, and pg_rewind
+	 * needs a standby shut down cleanly: its crash recovery in single-user
+	 * mode refuses standby.signal.
 	 */
-	if (kill(PostmasterPid, SIGQUIT) != 0)
+	if (kill(PostmasterPid, immediate ? SIGQUIT : SIGINT) != 0)
 		ereport(LOG, (errmsg("could not ask the postmaster to shut down: %m")));
+}
+
+/*
+ * Whether this standby's replay went past the point where the timeline
+ * history of leader_tli forks off the timeline it replays: the startup
+ * process then never follows that timeline ("new timeline forked off
+ * current database system timeline before current recovery point") and
+ * only a rewind makes it a standby of the leader again.  A standby gets
+ * there by taking in an old primary's last WAL after the new leader's
+ * fork (it was cut off from the election, or still followed a server
+ * that stopped).  The WAL receiver fetches the leader's history file into
+ * pg_wal when it connects; until it has, nothing is known (false).  A file
+ * that does not parse decides nothing either.
+ */
+bool
+pgq_action_replay_forked(uint32 leader_tli, PgqReplayFork *fork)
+{
+	char		path[MAXPGPATH];
+	StringInfoData text;
+	PgqTimeline history[PGQ_TIMELINES_MAX];
+	int			n;
+
+	fork->replayed = GetXLogReplayRecPtr(&fork->tli);
+	fork->fork = 0;
+	if (leader_tli <= fork->tli || fork->replayed == InvalidXLogRecPtr)
+		return false;
+	TLHistoryFilePath(path, leader_tli);
+	if (!actions_read_file(path, &text, PGQ_TIMELINES_MAX * 128))
+		return false;
+	n = pgq_timeline_history_parse(text.data, leader_tli, history, lengthof(history));
+	pfree(text.data);
+	if (n < 0)
+	{
+		ereport(LOG,
+				(errmsg("pg_quorum ignores timeline history file \"%s\": it does not parse", path)));
+		return false;
+	}
+	return pgq_timeline_forked_before(history, n, fork->tli, fork->replayed, &fork->fork);
 }
 
 /* value escaped as ALTER SYSTEM writes it: quotes doubled, in quotes. */
@@ -477,26 +555,12 @@ intake_save(void)
 static void
 intake_take_over(quorum_time_ms now)
 {
-	FILE	   *f;
 	StringInfoData buf;
-	char		chunk[1024];
-	size_t		n;
 	char	   *conninfo;
 
 	intake.looked = true;
-	f = AllocateFile(INTAKE_FILE, "r");
-	if (f == NULL)
-	{
-		if (errno != ENOENT)
-			ereport(LOG,
-					(errcode_for_file_access(),
-					 errmsg("could not open file \"%s\": %m", INTAKE_FILE)));
+	if (!actions_read_file(INTAKE_FILE, &buf, MaxAllocSize - 1))
 		return;
-	}
-	initStringInfo(&buf);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		appendBinaryStringInfo(&buf, chunk, n);
-	FreeFile(f);
 	conninfo = strchr(buf.data, '\n');
 	if (conninfo != NULL)
 		*conninfo++ = '\0';

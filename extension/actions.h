@@ -63,8 +63,22 @@ extern bool pgq_action_set_sync_names(const char *value, bool *changed);
 extern bool pgq_action_set_setting(const char *name, const char *value,
 								   bool *changed);
 
-/* Ask the postmaster for an immediate shutdown (see actions.c). */
-extern void pgq_action_stop_server(void);
+/* Ask the postmaster for an immediate or a fast shutdown (see actions.c). */
+extern void pgq_action_stop_server(bool immediate);
+
+/* Where this standby replayed to, and where the leader's timeline forks. */
+typedef struct PgqReplayFork
+{
+	uint32		tli;			/* timeline of the last record replayed */
+	uint64		replayed;		/* end of that record */
+	uint64		fork;			/* where tli ends in the leader's history */
+} PgqReplayFork;
+
+/*
+ * Whether this standby replayed past the point where the history of the
+ * leader's timeline leader_tli forks off its own (see actions.c).
+ */
+extern bool pgq_action_replay_forked(uint32 leader_tli, PgqReplayFork *fork);
 
 /*
  * Names (application_name) of the standbys streaming from this server right

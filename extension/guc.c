@@ -8,9 +8,9 @@
  * are PGC_SIGHUP: they are gossiped metadata, and the worker re-reads them
  * on reload and gossips the change.  pgq_check_text_length() lets the
  * worker re-check the two whose length the wire format limits.  synchronous,
- * stop_deposed_primary, switchover_lag_max and replication_slots are
- * PGC_SIGHUP too: the worker and the SQL functions read them when they act.  command_timeout is
- * PGC_SUSET, so a superuser's session can wait longer for one switchover.
+ * stop_deposed_primary, stop_diverged_standby, switchover_lag_max and
+ * replication_slots are PGC_SIGHUP too: the worker and the SQL functions
+ * read them when they act.  command_timeout is PGC_SUSET, so a superuser's session can wait longer for one switchover.
  *
  * Why the check hooks are lenient in the postmaster: a value from
  * postgresql.conf is first stored as a placeholder and only checked when
@@ -61,6 +61,7 @@ int			pgq_probe_timeout_ms = 100;
 int			pgq_pushpull_interval_ms = 10000;
 bool		pgq_replication_slots = true;
 bool		pgq_stop_deposed_primary = true;
+bool		pgq_stop_diverged_standby = true;
 int			pgq_suspicion_mult = 4;
 int			pgq_switchover_lag_max_kb = 16384;
 bool		pgq_synchronous = false;
@@ -566,6 +567,15 @@ pgq_define_gucs(void)
 							 "Shuts this server down when it runs as a primary and another server is the leader.",
 							 "Off keeps a deposed primary running, fenced.",
 							 &pgq_stop_deposed_primary,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_quorum.stop_diverged_standby",
+							 "Shuts this standby down when it replayed past the point where the leader's timeline forks off its own.",
+							 "Such a standby can never follow the leader; pg_quorum_rejoin rewinds it.  Off keeps it running.",
+							 &pgq_stop_diverged_standby,
 							 true,
 							 PGC_SIGHUP,
 							 0,

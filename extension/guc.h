@@ -47,6 +47,7 @@ extern int	pgq_pushpull_interval_ms;
 /* pg_quorum.replication_slots: whether slots.c manages slots at all */
 extern bool pgq_replication_slots;
 extern bool pgq_stop_deposed_primary;
+extern bool pgq_stop_diverged_standby;
 extern int	pgq_suspicion_mult;
 extern int	pgq_switchover_lag_max_kb;
 extern bool pgq_synchronous;

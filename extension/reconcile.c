@@ -16,6 +16,10 @@
  *	promote   the leader with the lease that is still a standby promotes
  *	          itself (actions.c), once per term, retried if it is slow;
  *	follow    a standby points primary_conninfo at the leader's conninfo;
+ *	          one whose replay went past the point where the leader's
+ *	          timeline forked off its own can never follow, and with
+ *	          pg_quorum.stop_diverged_standby it shuts its server down so
+ *	          that pg_quorum_rejoin rewinds it;
  *	deposed   a primary that learns of another leader records it and, with
  *	          pg_quorum.stop_deposed_primary, shuts its server down, after
  *	          letting a quorum.failover() that waits on it see the result;
@@ -83,6 +87,8 @@
 #define RECONCILE_AUTO_CMD_MS 1000
 /* How long a removed member may still be seen alive before it is kept, ms. */
 #define RECONCILE_FORGET_RETRY_MS 30000
+/* Between two looks at whether this standby replayed past the leader's fork, ms. */
+#define RECONCILE_FORK_CHECK_MS 1000
 /* Time the backends get to reload synchronous_standby_names, ms. */
 #define RECONCILE_RELOAD_MS 200
 
@@ -108,6 +114,8 @@ typedef struct ReconcileState
 
 	char		followed_leader[QUORUM_NAME_MAX + 1];
 	char		followed_conninfo[QUORUM_CONNINFO_MAX + 1];
+
+	quorum_time_ms next_fork_check_ms;
 
 	uint64		deposed_term;
 	quorum_time_ms deposed_since_ms;
@@ -457,6 +465,42 @@ reconcile_follow(const ReconcilePass *p)
 }
 
 /*
+ * A standby that replayed past the point where the leader's timeline forks
+ * off its own cannot follow it (actions.c): PostgreSQL retries for ever.
+ * Shut it down (fast: it writes no WAL) so that the service manager's
+ * pg_quorum_rejoin rewinds it, or say in the log that it needs that.
+ */
+static void
+reconcile_diverged(const ReconcilePass *p)
+{
+	struct quorum_member_info m;
+	PgqReplayFork fork;
+
+	if (p->now < st.next_fork_check_ms || st.stop_requested)
+		return;
+	st.next_fork_check_ms = p->now + RECONCILE_FORK_CHECK_MS;
+	if (quorum_node_member_find(p->node, p->info.leader, &m) != 0 || !m.has_meta ||
+		!pgq_action_replay_forked(m.meta.timeline, &fork))
+		return;
+	ereport(LOG,
+			(errmsg("pg_quorum: this standby cannot follow the leader \"%s\": it replayed timeline %u up to %X/%X, past the point where the leader's timeline %u forks off it",
+					p->info.leader, fork.tli, LSN_FORMAT_ARGS(fork.replayed),
+					m.meta.timeline),
+			 fork.fork != 0 ?
+			 errdetail("The leader's timeline forks off timeline %u at %X/%X.",
+					   fork.tli, LSN_FORMAT_ARGS(fork.fork)) :
+			 errdetail("Timeline %u is not in the leader's history.", fork.tli),
+			 pgq_stop_diverged_standby ?
+			 errhint("It shuts down now; pg_quorum_rejoin rewinds it before it starts again.") :
+			 errhint("Stop it and run pg_quorum_rejoin, which rewinds it.")));
+	if (!pgq_stop_diverged_standby)
+		return;
+	st.record(PGQ_EV_DIVERGED, p->info.leader, p->info.term, NULL);
+	pgq_action_stop_server(false);
+	st.stop_requested = true;
+}
+
+/*
  * Whether a deposed primary may stop now.  The grace applies once a
  * quorum.failover() was seen waiting here, even after it stopped waiting:
  * it still has to send its result to its client, which the shutdown would
@@ -506,7 +550,7 @@ reconcile_deposed(const ReconcilePass *p)
 		return;
 	ereport(LOG,
 			(errmsg("pg_quorum is shutting down this deposed primary (pg_quorum.stop_deposed_primary is on)")));
-	pgq_action_stop_server();
+	pgq_action_stop_server(true);
 	st.stop_requested = true;
 }
 
@@ -894,7 +938,10 @@ pgq_reconcile(const quorum_node *node, quorum_time_ms now,
 		if (!p.self_leader && p.info.leader[0] != '\0')
 		{
 			if (p.in_recovery)
+			{
 				reconcile_follow(&p);
+				reconcile_diverged(&p);
+			}
 			else
 				reconcile_deposed(&p);
 		}

@@ -86,7 +86,8 @@ typedef enum PgqEventKind
 	PGQ_EV_FOLLOWING,			/* primary_conninfo now names node */
 	PGQ_EV_DEPOSED,				/* a primary learnt that node leads */
 	PGQ_EV_DEGRADED,			/* synchronous mode without a quorum */
-	PGQ_EV_SYNCHRONOUS			/* synchronous mode with a quorum */
+	PGQ_EV_SYNCHRONOUS,			/* synchronous mode with a quorum */
+	PGQ_EV_DIVERGED				/* a standby cannot follow node: rewind */
 } PgqEventKind;
 
 typedef struct PgqEvent

@@ -91,6 +91,8 @@ sqlapi_event_name(PgqEventKind kind)
 			return "degraded";
 		case PGQ_EV_SYNCHRONOUS:
 			return "synchronous";
+		case PGQ_EV_DIVERGED:
+			return "diverged";
 	}
 	return "unknown";
 }

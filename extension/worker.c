@@ -1222,7 +1222,7 @@ worker_stop_due(quorum_time_ms now)
 						worker.election.leader)));
 		worker.handed_over = true;
 		worker.handover_until_ms = now + WORKER_HANDOVER_QUIT_WAIT_MS;
-		pgq_action_stop_server();
+		pgq_action_stop_server(true);
 		return false;
 	}
 	if (now >= worker.handover_until_ms)

@@ -14,9 +14,11 @@ TOOLS_LIBDIR := $(shell $(PG_CONFIG) --libdir)
 
 all: $(TOOLS)
 
-tools/pg_quorum_rejoin: tools/pg_quorum_rejoin.c include/quorum/types.h
-	$(CC) $(TOOLS_CFLAGS) -I$(TOOLS_INCLUDEDIR) \
-		-Iinclude -DPGQ_PG_BINDIR='"$(TOOLS_BINDIR)"' -o $@ $< \
+# It shares the parser of timeline history files with the extension.
+tools/pg_quorum_rejoin: tools/pg_quorum_rejoin.c extension/timeline_history.c \
+		extension/timeline_history.h include/quorum/types.h
+	$(CC) $(TOOLS_CFLAGS) -I$(TOOLS_INCLUDEDIR) -Iinclude -Iextension \
+		-DPGQ_PG_BINDIR='"$(TOOLS_BINDIR)"' -o $@ $(filter %.c,$^) \
 		-L$(TOOLS_LIBDIR) -lpq
 
 .PHONY: install-tools uninstall-tools

@@ -129,7 +129,9 @@ CREATE VIEW quorum.status AS
  *                primary it now replicates from), 'deposed' (it ran as a
  *                primary while node leads), 'degraded' and 'synchronous'
  *                (synchronous mode lost or regained its quorum; detail =
- *                synchronous_standby_names)
+ *                synchronous_standby_names), 'diverged' (this standby
+ *                replayed past the fork of node's timeline: it needs a
+ *                rewind)
  *   incarnation  membership events: the member's incarnation; else null
  *   term         election and action events: the term; else null
  *   detail       more about the event, or null

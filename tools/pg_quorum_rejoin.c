@@ -62,6 +62,7 @@
 
 /* QUORUM_NAME_MAX */
 #include "quorum/types.h"
+#include "timeline_history.h"
 
 #define PROGNAME "pg_quorum_rejoin"
 
@@ -1377,12 +1378,6 @@ leader_reachable_or_fail(const char *source, const char *what)
  * ---------------------------------------------------------------------
  */
 
-typedef struct
-{
-	uint32_t	tli;
-	uint64_t	end;			/* where this timeline ends; UINT64_MAX: it does not */
-} TimelineRange;
-
 static bool
 parse_lsn(const char *s, uint64_t *lsn)
 {
@@ -1397,15 +1392,15 @@ parse_lsn(const char *s, uint64_t *lsn)
 
 /*
  * The timelines of history up to tli, oldest first, from its history file
- * in pg_wal (pg_rewind copied the leader's); false when it cannot be read.
+ * in pg_wal (pg_rewind copied the leader's); false when it cannot be read
+ * or does not parse.
  */
 static bool
-read_history(uint32_t tli, TimelineRange *tl, int max, int *n_out)
+read_history(uint32_t tli, PgqTimeline *tl, int max, int *n_out)
 {
 	char		name[64];
 	char	   *path;
-	char	   *text;
-	int			n = 0;
+	char	   *text = NULL;
 
 	if (tli > 1)
 	{
@@ -1415,22 +1410,10 @@ read_history(uint32_t tli, TimelineRange *tl, int max, int *n_out)
 		free(path);
 		if (text == NULL)
 			return false;
-		for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n"))
-		{
-			unsigned int t;
-			char		lsn[64];
-
-			if (sscanf(line, "%u %63s", &t, lsn) != 2 || n >= max - 1 ||
-				!parse_lsn(lsn, &tl[n].end))
-				continue;		/* comments, blank lines */
-			tl[n++].tli = t;
-		}
-		free(text);
 	}
-	tl[n].tli = tli;
-	tl[n].end = UINT64_MAX;
-	*n_out = n + 1;
-	return true;
+	*n_out = pgq_timeline_history_parse(text != NULL ? text : "", tli, tl, max);
+	free(text);
+	return *n_out > 0;
 }
 
 /*
@@ -1457,7 +1440,7 @@ rewound_wal_missing(void)
 				seg_size,
 				per_id;
 	uint32_t	end_tli;
-	TimelineRange tl[64];
+	PgqTimeline tl[PGQ_TIMELINES_MAX];
 	int			n_tl;
 	bool		usable;
 
@@ -1479,7 +1462,7 @@ rewound_wal_missing(void)
 	seg_size = strtoull(seg_size_text, NULL, 10);
 	end_tli = (uint32_t) strtoul(end_tli_text, NULL, 10);
 	usable = seg_size != 0 && end_tli != 0 && parse_lsn(end_text, &end) && end >= redo &&
-		read_history(end_tli, tl, 64, &n_tl);
+		read_history(end_tli, tl, PGQ_TIMELINES_MAX, &n_tl);
 	free(seg_size_text);
 	free(end_tli_text);
 	free(end_text);

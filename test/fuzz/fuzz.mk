@@ -1,7 +1,7 @@
 # test/fuzz/fuzz.mk: libFuzzer targets, one per decoder, included by the
 # top-level Makefile.
 #
-#   make fuzz          build build/fuzz/fuzz_{wire,unseal,keyring,http,durable}
+#   make fuzz          build build/fuzz/fuzz_{wire,unseal,keyring,http,durable,history}
 #   make check-fuzz    run each for FUZZ_SECONDS from its committed seeds in
 #                      test/fuzz/corpus/<target>/; ends "N passed, N failed"
 #   make fuzz-corpus   regenerate the committed seeds (gen_corpus.c)
@@ -17,7 +17,7 @@
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := wire unseal keyring http durable
+FUZZ_TARGETS := wire unseal keyring http durable history
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Iinclude -Iplugin $(FUZZ_SAN)
@@ -28,11 +28,15 @@ FUZZ_OBJS_unseal := seal error
 FUZZ_OBJS_keyring := keyring error
 FUZZ_OBJS_durable := durable error
 FUZZ_OBJS_http :=
+FUZZ_OBJS_history :=
 
 # The HTTP request parser is the extension's, and includes no PostgreSQL
 # header; its seeds are hand-written requests.
 build/fuzz/fuzz_http.o: FUZZ_CFLAGS += -Iextension
 build/fuzz/fuzz_http: build/fuzz/extension/http_parse.o
+# So does the timeline history parser; its seeds are hand-written files.
+build/fuzz/fuzz_history.o: FUZZ_CFLAGS += -Iextension
+build/fuzz/fuzz_history: build/fuzz/extension/timeline_history.o
 build/fuzz/extension/%.o: extension/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@

@@ -33,6 +33,7 @@ SELECT results_eq(
 			 ('pg_quorum.pushpull_interval', 'postmaster', 'integer', 'ms', '10000'),
 			 ('pg_quorum.replication_slots', 'sighup', 'bool', '', 'on'),
 			 ('pg_quorum.stop_deposed_primary', 'sighup', 'bool', '', 'on'),
+			 ('pg_quorum.stop_diverged_standby', 'sighup', 'bool', '', 'on'),
 			 ('pg_quorum.suspicion_mult', 'postmaster', 'integer', '', '4'),
 			 ('pg_quorum.switchover_lag_max', 'sighup', 'integer', 'kB', '16384'),
 			 ('pg_quorum.synchronous', 'sighup', 'bool', '', 'off'),

@@ -35,7 +35,7 @@ SELECT ok((SELECT coalesce(bool_and(
 					 THEN node <> '' AND incarnation IS NOT NULL AND term IS NULL
 					 ELSE event IN ('leader', 'lease_gained', 'lease_lost', 'paused', 'resumed',
 									'voter_added', 'voter_removed', 'switchover', 'promoted',
-									'following', 'deposed', 'degraded', 'synchronous')
+									'following', 'deposed', 'degraded', 'synchronous', 'diverged')
 						  AND incarnation IS NULL AND term IS NOT NULL END
 				AND at <= now()), true)
 		  FROM quorum.events),
