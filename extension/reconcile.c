@@ -25,7 +25,8 @@
  *	          letting a quorum.failover() that waits on it see the result;
  *	sync      the leader keeps synchronous_standby_names at a quorum of the
  *	          healthy standbys, and degrades only with failover paused
- *	          (reconcile_sync()).
+ *	          (reconcile_sync()); a standby keeps the strict list its
+ *	          promotion sets ready (reconcile_ready_names()).
  *
  * Two safety details.  A switchover hands leadership over with TIMEOUT_NOW,
  * which lets the target be elected at once, and libquorum gives the lease up
@@ -678,6 +679,26 @@ reconcile_strict_names(const ReconcilePass *p)
 }
 
 /*
+ * A standby keeps the strict list its promotion needs set already: it has
+ * no effect on a standby, and then the promotion does not wait for
+ * postgresql.auto.conf to be written, fsynced and reloaded (tens of ms when
+ * a stopping primary's checkpoint keeps the disk busy), and the first
+ * commit cannot race the checkpointer's reload of it.  In asynchronous mode
+ * it undoes only what this worker set.
+ */
+static void
+reconcile_ready_names(const ReconcilePass *p)
+{
+	if (p->now < st.next_sync_ms)
+		return;
+	st.next_sync_ms = p->now + RECONCILE_SYNC_INTERVAL_MS;
+	if (pgq_synchronous)
+		reconcile_strict_names(p);
+	else if (st.sync_names[0] != '\0')
+		(void) reconcile_set_names("");
+}
+
+/*
  * k standbys are healthy: 'ANY k (the healthy ones)'.  Failover this worker
  * paused to degrade is resumed once they hold everything written while
  * degraded.
@@ -908,6 +929,8 @@ pgq_reconcile(const quorum_node *node, quorum_time_ms now,
 	/* The leader's synchronous_standby_names come before its first write. */
 	if (pgq_elections_enabled && p.self_leader && !p.in_recovery)
 		reconcile_sync(&p);
+	else if (pgq_elections_enabled && p.in_recovery)
+		reconcile_ready_names(&p);
 	/*
 	 * A new leader's standbys find their slots before its first write.  Once
 	 * its startup process has taken the promote request in, it creates them

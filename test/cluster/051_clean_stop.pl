@@ -6,7 +6,9 @@
 # worker hands over to the best standby as quorum.failover() does, another
 # server acknowledges writes well within the election timeout's reach, the
 # remaining standby follows it, and the stopped server comes back as a
-# standby through pg_quorum_rejoin.  No acknowledged write is missing
+# standby through pg_quorum_rejoin.  Each standby keeps the
+# synchronous_standby_names its promotion sets ready beforehand.  No
+# acknowledged write is missing
 # anywhere (PgQuorum::History).  Time bounds are generous; make
 # bench-failover measures.
 
@@ -34,6 +36,12 @@ my $now = \&PgQuorum::Workload::now;
 my ($leader) = wait_for_leader(\@nodes, $fail_s);
 is($leader && $leader->name, 'node1', 'node1, the primary, is the first leader');
 give_up('no first leader', @nodes) unless $leader;
+
+# Each standby holds the list its promotion sets already, so that the
+# promotion does not wait for postgresql.auto.conf to be written.
+ok(defined wait_for_query($node2, 'SHOW synchronous_standby_names', 'ANY 1 ("node1", "node3")', $fail_s),
+	'node2, a standby, keeps synchronous_standby_names ready for its promotion');
+is(query($node1, 'SHOW synchronous_standby_names'), 'ANY 1 ("node2", "node3")', 'node1, the leader, has its own');
 
 my $wl = PgQuorum::Workload->start(
 	nodes => \@nodes,
