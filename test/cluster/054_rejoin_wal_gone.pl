@@ -21,7 +21,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::RealBin/lib";
 
-use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -79,12 +78,9 @@ like($out, qr/without WAL segment [0-9A-F]{24}.*--rebuild/s,
 ok(!-e $node1->data_dir . '/standby.signal', 'node1 was not made a standby');
 
 # --- With --rebuild: a copy of the leader, which starts and follows. -------
-my @cmd = ('pg_quorum_rejoin', '-D', $node1->data_dir, '--rebuild',
-	map { ('--peer', $_->connstr('postgres')) } ($node2, $node3));
-my ($sout, $serr) = ('', '');
-IPC::Run::run(\@cmd, '>', \$sout, '2>', \$serr);
-is($? >> 8, 0, 'with --rebuild it succeeds') or diag($serr);
-like($serr, qr/pg_basebackup/, 'by copying the leader with pg_basebackup') or diag($serr);
+($rc, $out) = rejoin($node1, ['--rebuild'], $node2, $node3);
+is($rc, 0, 'with --rebuild it succeeds') or diag($out);
+like($out, qr/pg_basebackup/, 'by copying the leader with pg_basebackup') or diag($out);
 $node1->start;
 ok(defined wait_following($node1, $leader, $fail_s), 'node1 starts and follows ' . $leader->name);
 is(query($node1, 'SELECT count(*) FROM after_fork') // 'none', query($leader, 'SELECT count(*) FROM after_fork'),

@@ -727,13 +727,15 @@ sub wait_stopped
 	return $took;
 }
 
-# rejoin($node, @peers): run pg_quorum_rejoin on the stopped server with
-# the other servers as peers (over their Unix sockets); returns (exit
-# status, its output).
+# rejoin($node, [options], @peers): run pg_quorum_rejoin on the stopped
+# server, with the options when given (e.g. ['--rebuild']) and the other
+# servers as peers (over their Unix sockets); returns (exit status, its
+# output).
 sub rejoin
 {
 	my ($node, @peers) = @_;
-	my @cmd = ('pg_quorum_rejoin', '-D', $node->data_dir,
+	my $options = ref $peers[0] eq 'ARRAY' ? shift @peers : [];
+	my @cmd = ('pg_quorum_rejoin', '-D', $node->data_dir, @$options,
 		map { ('--peer', $_->connstr('postgres')) } @peers);
 	my ($out, $err) = ('', '');
 	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
