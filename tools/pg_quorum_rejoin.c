@@ -20,7 +20,9 @@
  *	4. checkpoint the leader (a just-promoted server's control file names its
  *	   new timeline only after that, and pg_rewind reads it there), then run
  *	   pg_rewind --source-server=<leader> (it rewinds only when the WAL
- *	   diverged, and reports "no rewind required" otherwise);
+ *	   diverged, and reports "no rewind required" otherwise), and treat as
+ *	   failed a rewind that left the directory without WAL it must replay,
+ *	   or a primary on the leader's timeline ID;
  *	5. restore the kept files, then write standby.signal and
  *	   primary_conninfo into postgresql.auto.conf (temporary file, fsync,
  *	   rename, fsync of the directory).
@@ -1002,6 +1004,19 @@ controldata_field(const char *report, const char *label)
 	return value;
 }
 
+/* "Latest checkpoint's TimeLineID": the timeline pg_rewind compares. */
+static uint32_t
+checkpoint_timeline(void)
+{
+	char	   *report = controldata_report();
+	char	   *text = controldata_field(report, "Latest checkpoint's TimeLineID");
+	uint32_t	tli = (uint32_t) strtoul(text, NULL, 10);
+
+	free(text);
+	free(report);
+	return tli;
+}
+
 /* "Database cluster state", e.g. "shut down". */
 static char *
 cluster_state(void)
@@ -1328,13 +1343,15 @@ write_primary_conninfo(const char *conninfo)
  * A freshly promoted leader's control file still names its old timeline
  * until its first checkpoint, and pg_rewind reads the timeline from there:
  * it would see "the same timeline" and rewind nothing.  So checkpoint first,
- * as the pg_rewind documentation asks.
+ * as the pg_rewind documentation asks.  Returns the leader's timeline as
+ * pg_rewind then reads it.
  */
-static void
+static uint32_t
 checkpoint_leader(const char *conninfo)
 {
 	PGconn	   *conn = peer_connect(conninfo);
 	PGresult   *res;
+	uint32_t	tli;
 
 	if (PQstatus(conn) != CONNECTION_OK)
 		fail("could not connect to the leader to checkpoint it: %s", PQerrorMessage(conn));
@@ -1344,7 +1361,13 @@ checkpoint_leader(const char *conninfo)
 			 "Give the conninfo's user superuser or the pg_checkpoint role.",
 			 PQerrorMessage(conn));
 	PQclear(res);
+	res = PQexec(conn, "SELECT timeline_id FROM pg_control_checkpoint()");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		fail("could not read the leader's timeline: %s", PQerrorMessage(conn));
+	tli = (uint32_t) strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
 	PQfinish(conn);
+	return tli;
 }
 
 /*
@@ -1414,6 +1437,20 @@ read_history(uint32_t tli, PgqTimeline *tl, int max, int *n_out)
 	*n_out = pgq_timeline_history_parse(text != NULL ? text : "", tli, tl, max);
 	free(text);
 	return *n_out > 0;
+}
+
+/*
+ * Whether pg_rewind rewound the directory: it writes a backup_label then,
+ * and a rewound directory has the leader's control file (and timeline).
+ */
+static bool
+rewound(void)
+{
+	char	   *label_path = path_join(opt.pgdata, "backup_label");
+	bool		found = file_exists(label_path);
+
+	free(label_path);
+	return found;
 }
 
 /*
@@ -1638,34 +1675,58 @@ check_data_directory(const char *kdir)
 
 /*
  * Rewind (or rebuild) the directory against the leader, keeping this
- * server's own files across it.
+ * server's own files across it.  primary: the directory has no
+ * standby.signal.
+ *
+ * A primary's timeline is one it began itself, and promotion takes the next
+ * timeline ID that has no history file in the promoted server's own pg_wal.
+ * So a leader on the same timeline ID as a primary began another timeline
+ * of that ID: both promoted from the same timeline, neither with the
+ * other's history file (the first was killed or cut off before any other
+ * server streamed from it).  pg_rewind compares timeline IDs only and
+ * rewinds nothing; the standby would replay its own WAL on that timeline,
+ * then the leader's from wherever its own ended: no valid record there, so
+ * it never follows, or one, and it mixes the two histories.
  */
 static void
 rewind_to_leader(const Leader *leader, const char *self, const char *kdir,
-				 bool rebuild_again)
+				 bool primary, bool rebuild_again)
 {
 	char	   *source = rewind_conninfo(leader->conninfo);
 	const char *missing = NULL;
+	bool		same_timeline = false;
 	int			rc = 0;
 
 	if (!rebuild_again)
 	{
-		checkpoint_leader(source);
+		uint32_t	leader_tli = checkpoint_leader(source);
+
 		keep_save(kdir, self);
 		rc = run_pg_rewind(source);
 		if (rc != 0 && opt.rebuild)
 			msg("pg_rewind failed (exit status %d)", rc);
+		else if (rc == 0 && primary && !rewound() && checkpoint_timeline() == leader_tli)
+		{
+			same_timeline = true;
+			msg("\"%s\" was a primary on timeline %u, the leader's: its WAL there is its own, "
+				"and pg_rewind, which compares timeline IDs only, found nothing to rewind",
+				opt.pgdata, leader_tli);
+		}
 		else if (rc == 0 && (missing = rewound_wal_missing()) != NULL)
 			msg("pg_rewind left \"%s\" without WAL segment %s, which it must replay "
 				"and which the leader no longer has", opt.pgdata, missing);
 	}
-	if (rebuild_again || ((rc != 0 || missing != NULL) && opt.rebuild))
+	if (rebuild_again || ((rc != 0 || missing != NULL || same_timeline) && opt.rebuild))
 	{
 		rebuild_from_leader(source);
 		rc = 0;
 		missing = NULL;
+		same_timeline = false;
 	}
 	keep_restore(kdir);
+	if (same_timeline)
+		fail("the data directory was not made a standby.  Run %s again with --rebuild "
+			 "to copy the leader with pg_basebackup.", PROGNAME);
 	if (missing != NULL)
 		fail("the data directory was not made a standby.  Run %s again with --rebuild "
 			 "to copy the leader with pg_basebackup, and keep more WAL with wal_keep_size.",
@@ -1728,7 +1789,7 @@ main(int argc, char **argv)
 	}
 
 	if (rewind)
-		rewind_to_leader(&leader, self, kdir, rebuild_again);
+		rewind_to_leader(&leader, self, kdir, !standby, rebuild_again);
 	else
 		msg("not running pg_rewind: the standby was not shut down cleanly (state \"%s\")", state);
 
