@@ -47,6 +47,7 @@
 #include "postgres.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* signals, files and settings */
@@ -491,6 +492,78 @@ static struct
 	quorum_time_ms resume_ms;	/* taken over: not before, without a leader */
 	char	   *kept;			/* in TopMemoryContext */
 }			intake;
+
+/* More timeline IDs than a promotion skips: a member's metadata is wrong. */
+#define ACTIONS_SKIP_TIMELINES_MAX 64
+
+/*
+ * Make this standby's promotion take a timeline ID above taken, which
+ * member who has used.  PostgreSQL takes the ID after the newest history
+ * file in its own pg_wal, so two servers promoted from the same timeline,
+ * neither with the other's history file (the first was killed or cut off
+ * before anyone streamed from it), take the same ID for different WAL.
+ * Nothing tells those timelines apart afterwards: pg_rewind compares IDs
+ * and rewinds nothing, and a standby of one replays the other's WAL from
+ * wherever its own ended, where it finds no valid record (it never follows)
+ * or, worse, one (the histories mix).  So fill the IDs up to taken with
+ * history files that hold only a comment: for PostgreSQL a history of
+ * their own timeline alone, which the startup process refuses to follow
+ * ("not a child of this timeline") until its promotion skips past them.
+ * Failing, this logs and leaves the promotion to take the ID it would.
+ */
+void
+pgq_action_skip_timelines(uint32 taken, const char *who)
+{
+	char		path[MAXPGPATH];
+	char		tmp[MAXPGPATH];
+	StringInfoData text;
+	uint32		next;
+	uint32		first;
+
+	(void) GetXLogReplayRecPtr(&next);
+	do
+	{
+		struct stat sb;
+
+		next++;
+		TLHistoryFilePath(path, next);
+		if (stat(path, &sb) != 0)
+			break;
+	} while (next <= taken);
+	if (next > taken)
+		return;
+	if (taken - next >= ACTIONS_SKIP_TIMELINES_MAX)
+	{
+		ereport(LOG,
+				(errmsg("pg_quorum does not skip timeline IDs %u to %u for this promotion: too many",
+						next, taken),
+				 errdetail("Member \"%s\" gossips timeline %u; at most %d IDs are skipped.",
+						   who, taken, ACTIONS_SKIP_TIMELINES_MAX)));
+		return;
+	}
+
+	first = next;
+	initStringInfo(&text);
+	for (; next <= taken; next++)
+	{
+		resetStringInfo(&text);
+		appendStringInfo(&text,
+						 "# pg_quorum: timeline ID %u is taken by member \"%s\" or one before it; no server's WAL is on it here.\n",
+						 taken, who);
+		TLHistoryFilePath(path, next);
+		snprintf(tmp, sizeof(tmp), "%s.pg_quorum.tmp", path);
+		if (!actions_write_file(tmp, text.data, text.len) ||
+			durable_rename(tmp, path, LOG) != 0)
+			break;
+	}
+	pfree(text.data);
+	if (next <= taken)
+		return;
+	ereport(LOG,
+			(errmsg("pg_quorum skips timeline IDs %u to %u for this promotion: member \"%s\" has been on timeline %u",
+					first, taken, who, taken),
+			 errdetail("Two servers on one timeline ID with different WAL cannot be told apart, by pg_rewind or by their standbys.")));
+}
 
 bool
 pgq_action_follow(const char *leader_conninfo, const char *self, bool *changed)

@@ -63,6 +63,12 @@ extern bool pgq_action_set_sync_names(const char *value, bool *changed);
 extern bool pgq_action_set_setting(const char *name, const char *value,
 								   bool *changed);
 
+/*
+ * Make this standby's promotion take a timeline ID above taken, which
+ * member who has used (see actions.c).
+ */
+extern void pgq_action_skip_timelines(uint32 taken, const char *who);
+
 /* Ask the postmaster for an immediate or a fast shutdown (see actions.c). */
 extern void pgq_action_stop_server(bool immediate);
 

@@ -303,14 +303,14 @@ pgq_reconcile_event(const quorum_node *node, const struct quorum_event *event)
  */
 
 /*
- * Whether another member gossips a timeline above this primary's; *who
- * and *tli name the first such.
+ * The newest timeline another member gossips (0 if none does); *who names
+ * a member on it.  A dead member's last metadata counts until it is reaped.
  */
-static bool
-reconcile_timeline_passed(const quorum_node *node, TimeLineID mine,
-						  char *who, uint32 *tli)
+static uint32
+reconcile_newest_timeline(const quorum_node *node, char *who)
 {
 	size_t		count = quorum_node_member_count(node);
+	uint32		newest = 0;
 
 	for (size_t i = 0; i < count; i++)
 	{
@@ -318,14 +318,13 @@ reconcile_timeline_passed(const quorum_node *node, TimeLineID mine,
 
 		if (quorum_node_member_get(node, i, &m) != 0 || m.is_self || !m.has_meta)
 			continue;
-		if (m.meta.timeline > mine)
+		if (m.meta.timeline > newest)
 		{
 			strlcpy(who, m.name, QUORUM_NAME_MAX + 1);
-			*tli = m.meta.timeline;
-			return true;
+			newest = m.meta.timeline;
 		}
 	}
-	return false;
+	return newest;
 }
 
 /*
@@ -336,10 +335,10 @@ static bool
 reconcile_stale(const ReconcilePass *p)
 {
 	char		who[QUORUM_NAME_MAX + 1];
-	uint32		tli = 0;
 	TimeLineID	mine = GetWALInsertionTimeLine();
+	uint32		tli = reconcile_newest_timeline(p->node, who);
 
-	if (!reconcile_timeline_passed(p->node, mine, who, &tli))
+	if (tli <= mine)
 		return false;
 	if (st.stale_logged_term != p->info.term)
 	{
@@ -430,6 +429,14 @@ reconcile_promote(const ReconcilePass *p)
 		reconcile_strict_names(p);
 		st.sync_ready_term = p->info.term;
 		st.sync_open_ms = p->now;
+	}
+	/* A timeline ID another member has used is never this one's too. */
+	{
+		char		who[QUORUM_NAME_MAX + 1];
+		uint32		taken = reconcile_newest_timeline(p->node, who);
+
+		if (taken != 0)
+			pgq_action_skip_timelines(taken, who);
 	}
 	(void) pgq_action_promote();
 	st.promote_term = p->info.term;

@@ -1,0 +1,100 @@
+# test/cluster/057_timeline_taken.pl: a promotion never takes a timeline ID
+# that another member has used (issue 10: the fault campaign's seed 208,
+# where two servers promoted from the same timeline to the same ID, each
+# with WAL of its own, and nothing could tell the two timelines apart).
+#
+# PostgreSQL takes the ID after the newest history file in its own pg_wal.
+# A leader killed before anyone streamed from it leaves its timeline's
+# history file nowhere else, so the next leader promoted from the same
+# timeline takes the same ID.  pg_rewind then compares IDs only and rewinds
+# nothing, and a standby of one replays the other's WAL from wherever its
+# own ended.
+#
+# Five voters, asynchronous.  node2's PostgreSQL port is cut (TCP), so no
+# standby can stream from it; its own replication from node1 flows.
+# quorum.failover('node2') makes it the leader on timeline 2, and it
+# commits a row no other server receives; node1, deposed, stops.  Once
+# node3 has node2's timeline from gossip, node2 is killed.  node3, node4
+# and node5 elect one of them, which must promote to timeline 3, not 2, and
+# say why.  Healed, node2 and node1 rejoin through pg_quorum_rejoin
+# (pg_rewind rewinds node2's own timeline 2) and follow; node2's row is on
+# no server.  Before, the new leader took timeline 2, and node2's rejoin
+# found "no rewind required".
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PgQuorum::Test;
+use PgQuorum::Net;
+
+my $fail_s = 30;
+
+my $c = start_failover_test(
+	fail_s      => $fail_s,
+	nft         => 1,
+	servers     => 5,
+	synchronous => 0);
+my @nodes = @{ $c->{nodes} };
+my ($node1, $node2, $node3, $node4, $node5) = @nodes;
+my @rest = ($node3, $node4, $node5);
+
+$node1->safe_psql('postgres', 'CREATE TABLE rows (who text)');
+ok(defined wait_following($_, $node1, $fail_s), $_->name . ' follows node1') for ($node2, @rest);
+
+# Nobody can stream from node2 once it is a primary.
+isolate_ports(tcp => [ $node2->port ]);
+my ($ok, $state, $msg) = try_sql($node1, "SELECT quorum.failover('node2')");
+ok($ok, "quorum.failover('node2') succeeds") or diag($msg);
+ok(defined wait_for_query($node2, 'SELECT NOT pg_is_in_recovery() AND NOT fenced FROM quorum.status', 't', $fail_s),
+	'node2 is the writable primary');
+ok(defined wait_until($fail_s, sub { (try_sql($node2, "INSERT INTO rows VALUES ('node2')"))[0] }),
+	'node2 commits a row of its own');
+my $tli2 = query($node2, "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int");
+is($tli2, '2', 'node2 is on timeline 2');
+ok(defined wait_stopped($node1, $fail_s), 'node1, deposed, stops');
+ok(defined wait_for_query($node3, "SELECT timeline FROM quorum.nodes WHERE name = 'node2'", '2', $fail_s),
+	'node3 has node2\'s timeline from gossip');
+
+my @offsets = map { log_offset($_) } @rest;
+$node2->kill9;
+ok(defined wait_processes_gone($node2, $fail_s), 'node2 is killed');
+my ($leader) = wait_for_leader(\@rest, $fail_s, not => 'node2');
+ok($leader, 'node3, node4 and node5 elect a leader');
+give_up('no failover', @nodes) unless $leader;
+ok(defined wait_for_query($leader, 'SELECT NOT pg_is_in_recovery()', 't', $fail_s), $leader->name . ' is promoted');
+is(query($leader, "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int"),
+	'3', $leader->name . ' takes timeline 3, not node2\'s 2');
+my ($i) = grep { $rest[$_] == $leader } 0 .. $#rest;
+like(slurp_file($leader->logfile, $offsets[$i]),
+	qr/pg_quorum skips timeline IDs 2 to 2 for this promotion: member "node2" has been on timeline 2/,
+	'and says why');
+ok(defined wait_until($fail_s, sub { (try_sql($leader, "INSERT INTO rows VALUES ('" . $leader->name . "')"))[0] }),
+	$leader->name . ' accepts writes');
+
+# Healed: node2 is rewound off its own timeline 2; node1 rejoins too.
+heal();
+for my $node ($node2, $node1)
+{
+	my ($rc, $out) = rejoin($node, grep { $_ != $node2 && $_ != $node1 } @nodes);
+	is($rc, 0, 'pg_quorum_rejoin makes ' . $node->name . ' a standby') or diag($out);
+	like($out, qr/pg_rewind/, 'with pg_rewind') if $node == $node2;
+	unlike($out, qr/no rewind required/, 'which rewinds node2\'s timeline 2') if $node == $node2;
+	$node->start;
+	ok(defined wait_following($node, $leader, $fail_s), $node->name . ' follows ' . $leader->name);
+}
+my $want = $leader->name;
+for my $node (@nodes)
+{
+	next if $node == $leader;
+	ok(defined wait_for_query($node, "SELECT string_agg(who, ',' ORDER BY who) FROM rows", $want, $fail_s),
+		$node->name . " has $want\'s row and not node2\'s");
+}
+
+stop_all(@nodes);
+done_testing();
