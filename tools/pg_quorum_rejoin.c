@@ -1251,14 +1251,25 @@ conninfo_with(const char *leader_conninfo, const char *const pairs[][2], size_t 
 
 /*
  * The leader's conninfo with application_name set to this node's name, so
- * that the leader's synchronous_standby_names can name it.
+ * that the leader's synchronous_standby_names can name it.  Spelled as the
+ * worker spells it (pgq_action_follow(): libpq takes the last of a repeated
+ * keyword), or the worker would rewrite it, and restart the WAL receiver, a
+ * moment after the start.
  */
 static char *
 standby_conninfo(const char *leader_conninfo, const char *self)
 {
-	const char *const pairs[][2] = {{"application_name", self}};
+	size_t		cap = strlen(leader_conninfo) + sizeof(" application_name=");
+	size_t		len;
+	char	   *buf = malloc(cap);
 
-	return conninfo_with(leader_conninfo, pairs, 1, true);
+	/* Only to fail on a conninfo that does not parse. */
+	free(conninfo_with(leader_conninfo, NULL, 0, false));
+	if (buf == NULL)
+		fail("out of memory");
+	len = (size_t) snprintf(buf, cap, "%s application_name=", leader_conninfo);
+	append_conninfo_value(&buf, &len, &cap, self);
+	return buf;
 }
 
 /*

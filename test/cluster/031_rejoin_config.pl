@@ -109,8 +109,16 @@ is(read_file_in($node1, 'conf.d/20-priority.conf'), "pg_quorum.priority = 0\n",
 is(read_file_in($node1, 'sub/own.conf'), "# node1's own file\n", 'include: kept');
 is(read_file_in($node1, 'local.conf'), "# node1 only\n", 'include_if_exists: kept');
 ok(!-e $node1->data_dir . '.pg_quorum_rejoin', 'the keep directory is gone');
+my $off1 = log_offset($node1);
 $node1->start;
 ok(defined wait_following($node1, $x, $fail_s), 'node1 follows ' . $x->name);
+# The worker finds primary_conninfo as it would write it: no rewrite, no
+# restart of the WAL receiver.
+is(query($node1, 'SHOW primary_conninfo'),
+	query($x, "SELECT conninfo FROM quorum.nodes WHERE is_self") . " application_name='node1'",
+	'pg_quorum_rejoin spells primary_conninfo as the worker does');
+unlike(slurp_file($node1->logfile, $off1), qr/parameter "primary_conninfo" changed/,
+	'so the worker does not rewrite it');
 is(query($node1, 'SHOW work_mem'), '5MB', 'node1 runs with its own work_mem');
 ok(defined wait_for_query($x, "SELECT priority FROM quorum.nodes WHERE name = 'node1'", '0', $fail_s),
 	'and its own priority, 0');
