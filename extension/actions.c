@@ -707,8 +707,16 @@ pgq_action_wal_intake(bool stop, bool leader_known, quorum_time_ms now,
 		ereport(LOG,
 				(errmsg("pg_quorum resumed this standby's WAL intake")));
 	}
-	/* Emptied by this pass's reload only once the worker has reloaded too. */
-	*stopped = stop && (PrimaryConnInfo == NULL || PrimaryConnInfo[0] == '\0') &&
+	/*
+	 * Emptied by this pass's reload only once the worker has reloaded too.
+	 * Never during crash recovery: the position a vote is judged on is then
+	 * how far redo has got, not the end of the WAL this server holds, which
+	 * is only known once redo is done (the fault campaign's seed 216: a
+	 * primary killed and started again voted for a standby without the
+	 * commits it had acknowledged).  The vote waits until recovery ends.
+	 */
+	*stopped = stop && GetRecoveryState() != RECOVERY_STATE_CRASH &&
+		(PrimaryConnInfo == NULL || PrimaryConnInfo[0] == '\0') &&
 		actions_wal_receiver_state() == WALRCV_STOPPED;
 	return true;
 }
