@@ -117,6 +117,7 @@ typedef struct ReconcileState
 	char		followed_conninfo[QUORUM_CONNINFO_MAX + 1];
 
 	quorum_time_ms next_fork_check_ms;
+	uint64		diverged_logged_term;
 
 	uint64		deposed_term;
 	quorum_time_ms deposed_since_ms;
@@ -490,6 +491,10 @@ reconcile_diverged(const ReconcilePass *p)
 	if (quorum_node_member_find(p->node, p->info.leader, &m) != 0 || !m.has_meta ||
 		!pgq_action_replay_forked(m.meta.timeline, &fork))
 		return;
+	/* Left up (the setting is off), it says so once per term, not every check. */
+	if (st.diverged_logged_term == p->info.term)
+		return;
+	st.diverged_logged_term = p->info.term;
 	ereport(LOG,
 			(errmsg("pg_quorum: this standby cannot follow the leader \"%s\": it replayed timeline %u up to %X/%X, past the point where the leader's timeline %u forks off it",
 					p->info.leader, fork.tli, LSN_FORMAT_ARGS(fork.replayed),
