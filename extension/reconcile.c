@@ -40,8 +40,10 @@
  * timeline first: a primary whose timeline another member has gone past
  * (someone promoted while this server was cut off) must not write on, even
  * if it is elected again, because that member would outrank the writes
- * made here.  It stays fenced and says so in the log; pg_quorum_rejoin on
- * the member with the newer timeline (or on this one) resolves it.
+ * made here.  It stays fenced, says so in the log, and hands the
+ * leadership to that member once it is alive; that member, a primary
+ * deposed by it, keeps running for it instead of stopping, and
+ * pg_quorum_rejoin does not rewind a server onto an older timeline.
  *
  * Its name keeps it apart from the two other meanings of "failover": the
  * setting pg_quorum.failover (pgq_elections_enabled, whether this server
@@ -124,8 +126,17 @@ typedef struct ReconcileState
 	quorum_time_ms leader_primary_since_ms;
 	bool		deposed_waiters;	/* a quorum.failover() here waited */
 	bool		stop_requested;
+	uint64		awaits_logged_term;
 
 	uint64		stale_logged_term;
+	/* The last timeline each member gossiped (reconcile_member_timeline()). */
+	int			n_timelines;
+	struct
+	{
+		char		name[QUORUM_NAME_MAX + 1];
+		uint32		tli;
+	}			timelines[64];
+	quorum_time_ms stale_transfer_ms;	/* next hand-over attempt */
 
 	PgqMode		mode;
 	bool		mode_known;		/* mode was computed as leader this term */
@@ -304,11 +315,38 @@ pgq_reconcile_event(const quorum_node *node, const struct quorum_event *event)
  */
 
 /*
- * The newest timeline another member gossips (0 if none does); *who names
- * a member on it.  A dead member's last metadata counts until it is reaped.
+ * The timeline a member is on: the one it gossips, or, while it gossips
+ * none (it is in crash recovery, or still starting, and says role unknown
+ * and timeline 0; or its metadata did not fit), the last one it gossiped.
+ * A member killed on a newer timeline and started again must not look
+ * older to a stale leader for the second its recovery takes (seed 218).
  */
 static uint32
-reconcile_newest_timeline(const quorum_node *node, char *who)
+reconcile_member_timeline(const struct quorum_member_info *m)
+{
+	int			i;
+
+	for (i = 0; i < st.n_timelines; i++)
+		if (strcmp(st.timelines[i].name, m->name) == 0)
+			break;
+	if (m->has_meta && m->meta.role != QUORUM_ROLE_UNKNOWN)
+	{
+		if (i == st.n_timelines && i < (int) lengthof(st.timelines))
+			strlcpy(st.timelines[st.n_timelines++].name, m->name, QUORUM_NAME_MAX + 1);
+		if (i < st.n_timelines)
+			st.timelines[i].tli = m->meta.timeline;
+		return m->meta.timeline;
+	}
+	return i < st.n_timelines ? st.timelines[i].tli : 0;
+}
+
+/*
+ * The newest timeline another member is on (0 if none is known); *who
+ * names a member on it.  A dead member's counts until it is reaped, unless
+ * only alive voters that may lead are asked for (a hand-over's target).
+ */
+static uint32
+reconcile_newest_timeline(const quorum_node *node, bool may_lead_only, char *who)
 {
 	size_t		count = quorum_node_member_count(node);
 	uint32		newest = 0;
@@ -316,28 +354,60 @@ reconcile_newest_timeline(const quorum_node *node, char *who)
 	for (size_t i = 0; i < count; i++)
 	{
 		struct quorum_member_info m;
+		uint32		tli;
 
-		if (quorum_node_member_get(node, i, &m) != 0 || m.is_self || !m.has_meta)
+		if (quorum_node_member_get(node, i, &m) != 0 || m.is_self)
 			continue;
-		if (m.meta.timeline > newest)
+		tli = reconcile_member_timeline(&m);
+		if (may_lead_only &&
+			(!m.has_meta || m.state != QUORUM_MEMBER_ALIVE ||
+			 !quorum_node_is_voter(node, m.name) ||
+			 !quorum_member_may_lead(m.meta.role, m.meta.priority)))
+			continue;
+		if (tli > newest)
 		{
 			strlcpy(who, m.name, QUORUM_NAME_MAX + 1);
-			newest = m.meta.timeline;
+			newest = tli;
 		}
 	}
 	return newest;
 }
 
 /*
+ * A stale leader hands the leadership to an alive voter on a timeline past
+ * its own, as quorum.failover() would: libquorum ranks that member's WAL
+ * above every other, so an election without this server would pick it
+ * anyway, and it writes on where its timeline left off.  Without this, the
+ * cluster stays unwritable until an operator acts, and pg_quorum_rejoin on
+ * that member (which would rewind it onto this older timeline, dropping
+ * the writes it acknowledged there) no longer does so (seed 218).
+ */
+static void
+reconcile_hand_over_stale(const ReconcilePass *p, TimeLineID mine)
+{
+	char		who[QUORUM_NAME_MAX + 1];
+	uint32		tli = reconcile_newest_timeline(p->node, true, who);
+
+	if (tli <= mine || p->now < st.stale_transfer_ms)
+		return;
+	st.stale_transfer_ms = p->now + st.hand_over_ms + RECONCILE_HOLD_EXTRA_MS;
+	ereport(LOG,
+			(errmsg("pg_quorum leader \"%s\" hands the leadership to \"%s\", which is on timeline %u, past this primary's timeline %u",
+					st.self, who, tli, mine)));
+	(void) st.command(QUORUM_CMD_TRANSFER, who);
+}
+
+/*
  * Whether this leader's primary runs on a timeline some member has gone
- * past (see the header comment); warns once per term.
+ * past (see the header comment); warns once per term, and hands over to
+ * such a member while it is alive.
  */
 static bool
 reconcile_stale(const ReconcilePass *p)
 {
 	char		who[QUORUM_NAME_MAX + 1];
 	TimeLineID	mine = GetWALInsertionTimeLine();
-	uint32		tli = reconcile_newest_timeline(p->node, who);
+	uint32		tli = reconcile_newest_timeline(p->node, false, who);
 
 	if (tli <= mine)
 		return false;
@@ -348,9 +418,10 @@ reconcile_stale(const ReconcilePass *p)
 				(errmsg("pg_quorum leader \"%s\" stays fenced: member \"%s\" is on timeline %u, past this primary's timeline %u",
 						st.self, who, tli, mine),
 				 errdetail("Another server was promoted while this one was cut off; writing on here could be outranked and lost."),
-				 errhint("Make \"%s\" a standby of this server with pg_quorum_rejoin, or this server a standby of it.",
+				 errhint("It hands the leadership to \"%s\" once that server runs again; pg_quorum_rejoin leaves it on its timeline.",
 						 who)));
 	}
+	reconcile_hand_over_stale(p, mine);
 	return true;
 }
 
@@ -434,7 +505,7 @@ reconcile_promote(const ReconcilePass *p)
 	/* A timeline ID another member has used is never this one's too. */
 	{
 		char		who[QUORUM_NAME_MAX + 1];
-		uint32		taken = reconcile_newest_timeline(p->node, who);
+		uint32		taken = reconcile_newest_timeline(p->node, false, who);
 
 		if (taken != 0)
 			pgq_action_skip_timelines(taken, who);
@@ -540,10 +611,40 @@ reconcile_may_stop(const ReconcilePass *p)
 		p->now >= st.deposed_since_ms + RECONCILE_STOP_WAIT_MAX_MS;
 }
 
+/*
+ * Whether this primary, deposed, is on a timeline past the leader's: then
+ * that leader stays fenced and hands the leadership here
+ * (reconcile_hand_over_stale()), and stopping would only leave the cluster
+ * without a writable server, and pg_quorum_rejoin could not help.  A leader
+ * whose metadata is not known yet is not waited for.
+ */
+static bool
+reconcile_awaits_hand_over(const ReconcilePass *p)
+{
+	struct quorum_member_info m;
+	TimeLineID	mine = GetWALInsertionTimeLine();
+
+	if (quorum_node_member_find(p->node, p->info.leader, &m) != 0 || !m.has_meta ||
+		m.meta.timeline >= mine || !quorum_node_is_voter(p->node, st.self) ||
+		!quorum_member_may_lead(QUORUM_ROLE_PRIMARY, pgq_priority))
+		return false;
+	if (st.awaits_logged_term != p->info.term)
+	{
+		st.awaits_logged_term = p->info.term;
+		ereport(LOG,
+				(errmsg("pg_quorum keeps this deposed primary running: it is on timeline %u, past timeline %u of the leader \"%s\"",
+						mine, m.meta.timeline, p->info.leader),
+				 errdetail("The leader stays fenced and hands the leadership to this server.")));
+	}
+	return true;
+}
+
 /* A primary that learns of another leader: record it, and maybe stop. */
 static void
 reconcile_deposed(const ReconcilePass *p)
 {
+	bool		awaits = reconcile_awaits_hand_over(p);
+
 	if (st.deposed_term != p->info.term)
 	{
 		st.deposed_term = p->info.term;
@@ -555,11 +656,13 @@ reconcile_deposed(const ReconcilePass *p)
 				(errmsg("pg_quorum: this server runs as a primary but \"%s\" is the leader in term " UINT64_FORMAT,
 						p->info.leader, p->info.term),
 				 errdetail("It is fenced: no write transaction can commit here."),
+				 awaits ?
+				 errhint("It keeps running while the leader hands the leadership to it.") :
 				 pgq_stop_deposed_primary ?
 				 errhint("It shuts down now; run pg_quorum_rejoin before starting it again, to make it a standby.") :
 				 errhint("Stop it and run pg_quorum_rejoin to make it a standby.")));
 	}
-	if (!pgq_stop_deposed_primary || st.stop_requested || !reconcile_may_stop(p))
+	if (!pgq_stop_deposed_primary || st.stop_requested || awaits || !reconcile_may_stop(p))
 		return;
 	ereport(LOG,
 			(errmsg("pg_quorum is shutting down this deposed primary (pg_quorum.stop_deposed_primary is on)")));

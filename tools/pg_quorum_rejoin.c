@@ -12,7 +12,9 @@
  *	2. ask the peers (libpq, SQL: quorum.status and quorum.nodes) for the
  *	   leader, retrying while an election is under way; with none found,
  *	   change nothing and exit 0 (the whole cluster may be starting, and the
- *	   server starts fenced anyway);
+ *	   server starts fenced anyway); change nothing either when the leader
+ *	   is on an older timeline than this server: it stays fenced and hands
+ *	   the leadership here once this server runs (extension/reconcile.c);
  *	3. copy this server's own configuration files and pg_quorum.state to a
  *	   directory next to the data directory, since pg_rewind replaces them
  *	   with the leader's (and a copied pg_quorum.state would lose this node's
@@ -117,6 +119,8 @@ typedef struct Leader
 	char	   *name;
 	char	   *conninfo;
 	char	   *via;			/* the peer that told us */
+	uint32_t	timeline;		/* the leader's, as it gossips it; 0 = unknown */
+	uint32_t	self_timeline;	/* this server's, as the peer last heard it */
 } Leader;
 
 static Options opt;
@@ -1017,6 +1021,23 @@ checkpoint_timeline(void)
 	return tli;
 }
 
+/*
+ * The newest timeline the control file shows this directory on: a
+ * standby's replay may have gone past its last restartpoint's timeline.
+ */
+static uint32_t
+local_timeline(void)
+{
+	char	   *report = controldata_report();
+	char	   *text = controldata_field(report, "Min recovery ending loc's timeline");
+	uint32_t	min_recovery = (uint32_t) strtoul(text, NULL, 10);
+	uint32_t	checkpoint = checkpoint_timeline();
+
+	free(text);
+	free(report);
+	return checkpoint > min_recovery ? checkpoint : min_recovery;
+}
+
 /* "Database cluster state", e.g. "shut down". */
 static char *
 cluster_state(void)
@@ -1074,9 +1095,12 @@ ask_peer(const char *peer, const char *self, Leader *leader, char **why)
 		PQfinish(conn);
 		return PEER_NONE;
 	}
-	res = PQexec(conn,
-				 "SELECT s.leader, n.conninfo, n.role "
-				 "FROM quorum.status s LEFT JOIN quorum.nodes n ON n.name = s.leader");
+	res = PQexecParams(conn,
+					   "SELECT s.leader, n.conninfo, n.role, "
+					   "coalesce(n.timeline, 0), coalesce(me.timeline, 0) "
+					   "FROM quorum.status s LEFT JOIN quorum.nodes n ON n.name = s.leader "
+					   "LEFT JOIN quorum.nodes me ON me.name = $1",
+					   1, NULL, &self, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
 		if (asprintf(why, "query failed: %s", PQerrorMessage(conn)) < 0)
@@ -1107,6 +1131,8 @@ ask_peer(const char *peer, const char *self, Leader *leader, char **why)
 		leader->name = xstrdup(PQgetvalue(res, 0, 0));
 		leader->conninfo = xstrdup(PQgetvalue(res, 0, 1));
 		leader->via = xstrdup(peer);
+		leader->timeline = (uint32_t) strtoul(PQgetvalue(res, 0, 3), NULL, 10);
+		leader->self_timeline = (uint32_t) strtoul(PQgetvalue(res, 0, 4), NULL, 10);
 		answer = PEER_LEADER;
 	}
 	PQclear(res);
@@ -1778,6 +1804,27 @@ main(int argc, char **argv)
 		return 0;
 	}
 	msg("leader is \"%s\" (according to \"%s\")", leader.name, leader.via);
+
+	/*
+	 * A leader elected while this server was away, on a timeline older than
+	 * this server's, stays fenced (extension/reconcile.c) and hands the
+	 * leadership over once this server runs: writes acknowledged here on the
+	 * newer timeline must not be rewound away.
+	 */
+	if (!rebuild_again && leader.timeline != 0)
+	{
+		uint32_t	mine = local_timeline();
+
+		if (leader.self_timeline > mine)
+			mine = leader.self_timeline;
+		if (mine > leader.timeline)
+		{
+			msg("leader \"%s\" is on timeline %u, older than this server's timeline %u: "
+				"leaving \"%s\" unchanged, since the leader hands the leadership to this server "
+				"once it runs", leader.name, leader.timeline, mine, opt.pgdata);
+			return 0;
+		}
+	}
 
 	signal_path = path_join(opt.pgdata, "standby.signal");
 	standby = file_exists(signal_path);

@@ -589,9 +589,10 @@ sub cluster_status
 	};
 }
 
-# wait_for_leader(\@nodes, $seconds, not => NAME): poll until every server
-# in @nodes names the same leader (one of @nodes, and not NAME), and that
-# leader is out of recovery and unfenced.  Returns (leader node, term,
+# wait_for_leader(\@nodes, $seconds, not => NAME, probe => CODE): poll until
+# every server in @nodes names the same leader (one of @nodes, and not
+# NAME), and that leader is out of recovery and unfenced; CODE, if given,
+# runs before every poll.  Returns (leader node, term,
 # seconds it took), or an empty list after a diag of the last statuses.
 sub wait_for_leader
 {
@@ -600,6 +601,7 @@ sub wait_for_leader
 	my $took = wait_until(
 		$seconds,
 		sub {
+			$o{probe}->() if $o{probe};
 			@last = map { [ $_->name, cluster_status($_) ] } @$nodes;
 			my %names = map { ($_->[1] && defined $_->[1]{leader}) ? ($_->[1]{leader} => 1) : ('' => 1) } @last;
 			return 0 if keys %names != 1 || exists $names{''};
