@@ -56,9 +56,11 @@
 #include "access/xlogrecovery.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
+#include "storage/proc.h"
 #include "storage/lwlock.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/wait_event.h"
 
 /* the standbys that stream from this server */
 #include "replication/syncrep.h"
@@ -143,6 +145,33 @@ actions_wal_receiver_state(void)
 	state = WalRcv->walRcvState;
 	SpinLockRelease(&WalRcv->mutex);
 	return state;
+}
+
+/*
+ * Whether this standby has replayed all the WAL it holds itself.  Started
+ * again, it replays its own pg_wal from its last restartpoint first, and
+ * reports how far that has got, far short of what it holds; its WAL
+ * receiver, which would show what it took in, has not run yet.  The
+ * startup process starts a WAL receiver, or waits to try the sources
+ * again, only when it found no more WAL of its own; either shows that the
+ * replay position is the end of this server's WAL.  (A replay paused by
+ * recovery_min_apply_delay or pg_wal_replay_pause() shows neither, and
+ * such a standby holds its vote until it takes WAL in again.)
+ */
+static bool
+actions_own_wal_replayed(void)
+{
+	if (GetWalRcvFlushRecPtr(NULL, NULL) != InvalidXLogRecPtr)
+		return true;
+	for (uint32 i = 0; i < ProcGlobal->allProcCount; i++)
+	{
+		uint32		waiting = *(volatile uint32 *) &ProcGlobal->allProcs[i].wait_event_info;
+
+		if (waiting == WAIT_EVENT_RECOVERY_RETRIEVE_RETRY_INTERVAL ||
+			waiting == WAIT_EVENT_RECOVERY_WAL_STREAM)
+			return true;
+	}
+	return false;
 }
 
 /* Whether the startup process should still be woken, as of now. */
@@ -714,10 +743,13 @@ pgq_action_wal_intake(bool stop, bool leader_known, quorum_time_ms now,
 	 * is only known once redo is done (the fault campaign's seed 216: a
 	 * primary killed and started again voted for a standby without the
 	 * commits it had acknowledged).  The vote waits until recovery ends.
+	 * Nor, for the same reason, while a standby started again still
+	 * replays its own pg_wal (actions_own_wal_replayed()).
 	 */
 	*stopped = stop && GetRecoveryState() != RECOVERY_STATE_CRASH &&
 		(PrimaryConnInfo == NULL || PrimaryConnInfo[0] == '\0') &&
-		actions_wal_receiver_state() == WALRCV_STOPPED;
+		actions_wal_receiver_state() == WALRCV_STOPPED &&
+		actions_own_wal_replayed();
 	return true;
 }
 
