@@ -54,6 +54,7 @@
 #include "access/xlog.h"
 #include "access/xlog_internal.h"
 #include "access/xlogrecovery.h"
+#include "common/controldata_utils.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "storage/proc.h"
@@ -209,6 +210,27 @@ pgq_action_hurry_recovery(quorum_time_ms now)
 	if (!hurry.promoting && actions_wal_receiver_state() == WALRCV_STREAMING)
 		return;
 	WakeupRecovery();
+}
+
+bool
+pgq_action_standby_consistent(void)
+{
+	static bool consistent = false;	/* it stays so until the next crash */
+	ControlFileData *control;
+	bool		crc_ok;
+	XLogRecPtr	replayed;
+
+	if (consistent)
+		return true;
+	replayed = GetXLogReplayRecPtr(NULL);
+	control = get_controlfile(DataDir, &crc_ok);
+	/* A torn read while the startup process writes it: not this time. */
+	consistent = crc_ok && replayed != InvalidXLogRecPtr &&
+		control->minRecoveryPoint <= replayed &&
+		control->backupStartPoint == InvalidXLogRecPtr &&
+		!control->backupEndRequired;
+	pfree(control);
+	return consistent;
 }
 
 /*
@@ -549,7 +571,13 @@ pgq_action_skip_timelines(uint32 taken, const char *who)
 	uint32		next;
 	uint32		first;
 
+	/*
+	 * Not before replay has begun: the replay timeline is 0 then, and the
+	 * IDs from 1 up include the timelines this server's own WAL is on.
+	 */
 	(void) GetXLogReplayRecPtr(&next);
+	if (next == 0)
+		return;
 	do
 	{
 		struct stat sb;
@@ -571,15 +599,26 @@ pgq_action_skip_timelines(uint32 taken, const char *who)
 		return;
 	}
 
+	/*
+	 * A history file that is there is never replaced: it may be a real one
+	 * (pg_rewind copies the leader's, the WAL receiver fetches them), which
+	 * the startup process needs to follow its timeline.  The fault
+	 * campaign's seed 215 replaced one and the promotion ended in "could not
+	 * locate a valid checkpoint record".
+	 */
 	first = next;
 	initStringInfo(&text);
 	for (; next <= taken; next++)
 	{
+		struct stat sb;
+
+		TLHistoryFilePath(path, next);
+		if (stat(path, &sb) == 0)
+			continue;
 		resetStringInfo(&text);
 		appendStringInfo(&text,
 						 "# pg_quorum: timeline ID %u is taken by member \"%s\" or one before it; no server's WAL is on it here.\n",
 						 taken, who);
-		TLHistoryFilePath(path, next);
 		snprintf(tmp, sizeof(tmp), "%s.pg_quorum.tmp", path);
 		if (!actions_write_file(tmp, text.data, text.len) ||
 			durable_rename(tmp, path, LOG) != 0)
@@ -612,11 +651,23 @@ pgq_action_follow(const char *leader_conninfo, const char *self, bool *changed)
 	}
 	appendStringInfoChar(&want, '\'');
 
-	if (PrimaryConnInfo == NULL || strcmp(PrimaryConnInfo, want.data) != 0)
+	/*
+	 * The file decides, not this process's setting: that lags until the
+	 * worker has taken its own reload in, and a leader known right after
+	 * the intake was stopped for a vote found the setting still at the
+	 * leader's conninfo while the file said '' (the standby then never
+	 * took WAL in again).
+	 */
 	{
-		ok = actions_set_auto_conf("primary_conninfo", want.data, NULL) && actions_reload();
-		*changed = ok;
-		hurry.follow_changed |= ok;
+		bool		written = false;
+
+		ok = actions_set_auto_conf("primary_conninfo", want.data, &written);
+		if (ok && (written || PrimaryConnInfo == NULL || strcmp(PrimaryConnInfo, want.data) != 0))
+		{
+			ok = actions_reload();
+			*changed = ok;
+			hurry.follow_changed |= ok;
+		}
 	}
 	/* The new leader's conninfo replaces the one a resuming intake kept. */
 	if (ok && intake.resuming)

@@ -36,6 +36,14 @@ extern long pgq_action_hurry_timeout_ms(quorum_time_ms now);
 extern bool pgq_action_promotion_seen(void);
 
 /*
+ * Whether this standby's data is consistent: its replay has reached the
+ * control file's minimum recovery point and no backup is still to end.
+ * Until then a promotion fails ("WAL ends before consistent recovery
+ * point"), so it must not lead.
+ */
+extern bool pgq_action_standby_consistent(void);
+
+/*
  * Make primary_conninfo leader_conninfo plus application_name = self and
  * reload, unless it already is that.  *changed says whether it was written.
  */

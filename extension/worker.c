@@ -279,6 +279,8 @@ worker_inserted_end(void)
 static void
 worker_read_facts(struct quorum_meta *facts)
 {
+	bool		may_lead = true;
+
 	memset(facts, 0, sizeof(*facts));
 	switch (GetRecoveryState())
 	{
@@ -316,6 +318,7 @@ worker_read_facts(struct quorum_meta *facts)
 				 * record, so only the received position can match it.
 				 */
 				facts->role = QUORUM_ROLE_STANDBY;
+				may_lead = pgq_action_standby_consistent();
 				facts->lsn = GetXLogReplayRecPtr(&tli);
 				facts->timeline = tli;
 				if (received_tli > tli ||
@@ -333,9 +336,20 @@ worker_read_facts(struct quorum_meta *facts)
 			 * this server is neither a primary nor a standby yet.
 			 */
 			facts->role = QUORUM_ROLE_UNKNOWN;
+			may_lead = false;
 			break;
 	}
-	facts->priority = pgq_priority;
+
+	/*
+	 * No candidate while its promotion would fail: a standby whose data is
+	 * not consistent yet ("WAL ends before consistent recovery point"), or a
+	 * server whose startup process has not found its checkpoint yet (a
+	 * standby may wait there for WAL no one sends).  A server in crash
+	 * recovery campaigns once its redo is done (the fault campaign's seed
+	 * 215: a just-rewound standby was elected, stopped on its promotion, and
+	 * again after its restart).
+	 */
+	facts->priority = may_lead ? pgq_priority : 0;
 	strlcpy(facts->conninfo, pgq_conninfo != NULL ? pgq_conninfo : "",
 			sizeof(facts->conninfo));
 	strlcpy(facts->tags, pgq_tags != NULL ? pgq_tags : "", sizeof(facts->tags));
