@@ -1008,15 +1008,24 @@ controldata_field(const char *report, const char *label)
 	return value;
 }
 
+/* A timeline ID field of that report, e.g. "Latest checkpoint's TimeLineID". */
+static uint32_t
+controldata_timeline(const char *report, const char *label)
+{
+	char	   *text = controldata_field(report, label);
+	uint32_t	tli = (uint32_t) strtoul(text, NULL, 10);
+
+	free(text);
+	return tli;
+}
+
 /* "Latest checkpoint's TimeLineID": the timeline pg_rewind compares. */
 static uint32_t
 checkpoint_timeline(void)
 {
 	char	   *report = controldata_report();
-	char	   *text = controldata_field(report, "Latest checkpoint's TimeLineID");
-	uint32_t	tli = (uint32_t) strtoul(text, NULL, 10);
+	uint32_t	tli = controldata_timeline(report, "Latest checkpoint's TimeLineID");
 
-	free(text);
 	free(report);
 	return tli;
 }
@@ -1029,11 +1038,9 @@ static uint32_t
 local_timeline(void)
 {
 	char	   *report = controldata_report();
-	char	   *text = controldata_field(report, "Min recovery ending loc's timeline");
-	uint32_t	min_recovery = (uint32_t) strtoul(text, NULL, 10);
-	uint32_t	checkpoint = checkpoint_timeline();
+	uint32_t	checkpoint = controldata_timeline(report, "Latest checkpoint's TimeLineID");
+	uint32_t	min_recovery = controldata_timeline(report, "Min recovery ending loc's timeline");
 
-	free(text);
 	free(report);
 	return checkpoint > min_recovery ? checkpoint : min_recovery;
 }
@@ -1507,7 +1514,6 @@ rewound_wal_missing(void)
 	const char *start;
 	char	   *report;
 	char	   *seg_size_text;
-	char	   *end_tli_text;
 	char	   *end_text;
 	uint64_t	redo,
 				end,
@@ -1530,15 +1536,13 @@ rewound_wal_missing(void)
 	free(label);
 	report = controldata_report();
 	seg_size_text = controldata_field(report, "Bytes per WAL segment");
-	end_tli_text = controldata_field(report, "Min recovery ending loc's timeline");
+	end_tli = controldata_timeline(report, "Min recovery ending loc's timeline");
 	end_text = controldata_field(report, "Minimum recovery ending location");
 	free(report);
 	seg_size = strtoull(seg_size_text, NULL, 10);
-	end_tli = (uint32_t) strtoul(end_tli_text, NULL, 10);
 	usable = seg_size != 0 && end_tli != 0 && parse_lsn(end_text, &end) && end >= redo &&
 		read_history(end_tli, tl, PGQ_TIMELINES_MAX, &n_tl);
 	free(seg_size_text);
-	free(end_tli_text);
 	free(end_text);
 	if (!usable)
 		return NULL;
