@@ -17,11 +17,15 @@
 # The topology follows from the seed (seed mod 3: 3 servers, 5 servers, 2
 # servers and the witness).  Each run goes through scripts/sandbox.sh on its
 # own, and its "chaos-result" line is appended to
-# $PGQ_CHAOS_RESULTS/<commit>/results.jsonl, so a soak can be stopped and
+# $PGQ_CHAOS_RESULTS/<code>/results.jsonl, so a soak can be stopped and
 # started again (runs already in the file are skipped) and split by seed
-# ranges between sittings or machines (concatenate the files).  A failed
-# run's data and logs are kept (the sandbox names the directory).  Ends
-# with the summary table of every run of this commit (test/chaos/summary.pl).
+# ranges between sittings or machines (concatenate the files).  <code>
+# names the code a run exercises, not the commit: a hash of every tracked
+# file except those no run reads (the README, docs/, the other test suites,
+# packaging, CI), so that a commit touching only those keeps the runs
+# already made; each run records the commit it ran at.  A failed run's
+# data and logs are kept (the sandbox names the directory).  Ends with the
+# summary table of every run of this code (test/chaos/summary.pl).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/lib.sh
@@ -30,16 +34,21 @@ runs=${CHAOS_RUNS:-20}
 from=${CHAOS_FROM:-1}
 modes=${CHAOS_MODES:-sync async}
 duration=${CHAOS_DURATION:-30}
+# Paths no run reads: changing them keeps the runs of this code.
+unread=(README.md docs .ci debian LICENSE META.json 'test/cluster/*.pl' test/sql
+	test/unit test/sim test/fuzz test/bench test/witness)
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD -- 2>/dev/null || commit="$commit-dirty"
-dir=${PGQ_CHAOS_RESULTS:-build/chaos}/$commit
+# The index's blob of each file; a tree that differs from it is "-dirty".
+code=$(git ls-files -s -- . "${unread[@]/#/:!}" 2>/dev/null | sha1sum | cut -c1-12)
+git diff --quiet HEAD -- . "${unread[@]/#/:!}" 2>/dev/null || { commit="$commit-dirty" code="$code-dirty"; }
+dir=${PGQ_CHAOS_RESULTS:-build/chaos}/code-$code
 mkdir -p "$dir"
 results=$dir/results.jsonl
 touch "$results"
 
 # The private installation, readable by the server user.
 pgq_pg_env
-pg=${TMPDIR:-/tmp}/pg_quorum-chaos-pg.$commit
+pg=${TMPDIR:-/tmp}/pg_quorum-chaos-pg.$code
 if [ ! -x "$pg/$PG_BINDIR/pg_quorum_rejoin" ]; then
 	pgq_log "chaos soak: private PostgreSQL installation in $pg"
 	rm -rf "$pg"
@@ -61,7 +70,7 @@ for ((seed = from; seed < from + runs; seed++)); do
 	for mode in $modes; do
 		# Already run (the result's keys are sorted: mode, ..., seed, servers).
 		grep -q "\"mode\":\"$mode\",.*\"seed\":$seed,\"servers\":${t%w}," "$results" && continue
-		pgq_log "chaos soak: seed $seed, $t servers, $mode ($commit)"
+		pgq_log "chaos soak: seed $seed, $t servers, $mode (code $code, commit $commit)"
 		args=(--seed "$seed" "${topo[@]}" --mode "$mode" --duration "$duration")
 		[ -n "${CHAOS_KINDS:-}" ] && args+=(--kinds "$CHAOS_KINDS")
 		out=$(mktemp)

@@ -157,8 +157,12 @@ ok( defined wait_until($fail_s,
 ok( defined wait_until($fail_s,
 		sub { (record_of($node3)->{id} // '') ne $first_id{node3} }),
 	'node3 takes a new member id');
-like(slurp_file($node3->logfile, $log_at),
-	qr/WARNING:  pg_quorum node "node3" is not counted as a voter.*\n.*\n.*HINT:  Run SELECT quorum\.add_voter\('node3'\)/,
+# The worker says so on its next turn, after the new id is written.
+ok( defined wait_until($fail_s,
+		sub {
+			slurp_file($node3->logfile, $log_at) =~
+			  /WARNING:  pg_quorum node "node3" is not counted as a voter.*\n.*\n.*HINT:  Run SELECT quorum\.add_voter\('node3'\)/;
+		}),
 	'node3 warns that it is not counted, with the hint to run quorum.add_voter()');
 ok(defined wait_for_query($node1, "SELECT voter FROM quorum.nodes WHERE name = 'node3'", 'f', $fail_s),
 	'node1 shows node3 as no voter');
@@ -195,7 +199,8 @@ quorum_conf($rebuilt,
 $rebuilt->start;
 $node3 = $rebuilt;
 @nodes = ($node1, $node2, $node3);
-like(slurp_file($node3->logfile), qr/ignoring pg_quorum state of node "\Q${\$leader->name}\E"/,
+ok( defined wait_until($fail_s,
+		sub { slurp_file($node3->logfile) =~ /ignoring pg_quorum state of node "\Q${\$leader->name}\E"/ }),
 	'the rebuilt node3 ignores the state its backup copied');
 ok(defined wait_until($fail_s, sub { my $r = record_of($node3); $r && $r->{id} }),
 	'the rebuilt node3 has a member id');
