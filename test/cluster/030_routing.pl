@@ -173,8 +173,17 @@ ok( defined wait_until($fail_s, sub { (slots($new) // '') =~ /^pgq_node1:\w+,pgq
 ok(defined wait_following($other, $new, $fail_s), $other->name . ' follows ' . $new->name);
 my $dot = query($new, 'SELECT quorum.dot()');
 like($dot, qr/^digraph pg_quorum \{/, 'quorum.dot() is a digraph');
-like($dot, qr/"\Q${\$new->name}\E" -> "\Q${\$other->name}\E" \[label="lag \d+ bytes", style=solid\]/,
-	'with a solid edge from the leader to the standby that streams from it');
+# The edge's lag comes from the leader's gossiped view of the standby's
+# timeline and WAL position, which the standby's worker samples every
+# 150 ms and gossip then carries: it lags the WAL receiver that
+# wait_following reads ("lag unknown" until then).
+ok( defined wait_until($fail_s,
+		sub {
+			($dot = query($new, 'SELECT quorum.dot()') // '') =~
+			  /"\Q${\$new->name}\E" -> "\Q${\$other->name}\E" \[label="lag \d+ bytes", style=solid\]/;
+		}),
+	'with a solid edge from the leader to the standby that streams from it')
+  or diag("quorum.dot() on " . $new->name . ":\n$dot");
 like($dot, qr/\t"witness" \[label="witness\\nwitness, alive\\nvoter", shape=ellipse, style="filled,bold"/,
 	'the witness is an alive voter, drawn as an ellipse, without a WAL position');
 unlike($dot, qr/-> "witness"/, 'and nothing streams to it');
