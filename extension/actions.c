@@ -368,7 +368,7 @@ actions_append_quoted(StringInfo buf, const char *value)
 }
 
 static bool
-actions_write_file(const char *path, const char *data, int len)
+actions_write_file(const char *path, const char *data, int len, bool durable)
 {
 	int			fd = OpenTransientFile(path, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
 
@@ -390,7 +390,7 @@ actions_write_file(const char *path, const char *data, int len)
 		CloseTransientFile(fd);
 		return false;
 	}
-	if (pg_fsync(fd) != 0)
+	if (durable && pg_fsync(fd) != 0)
 	{
 		ereport(LOG,
 				(errcode_for_file_access(),
@@ -484,7 +484,7 @@ actions_set_auto_conf(const char *name, const char *value, bool *written)
 			appendStringInfoChar(&buf, '\n');
 		}
 
-		ok = actions_write_file(AUTO_CONF_TMP, buf.data, buf.len) &&
+		ok = actions_write_file(AUTO_CONF_TMP, buf.data, buf.len, true) &&
 			durable_rename(AUTO_CONF_TMP, PG_AUTOCONF_FILENAME, LOG) == 0;
 		if (!ok)
 			(void) unlink(AUTO_CONF_TMP);
@@ -544,40 +544,80 @@ static struct
 	char	   *kept;			/* in TopMemoryContext */
 }			intake;
 
-/* More timeline IDs than a promotion skips: a member's metadata is wrong. */
+/* More timeline IDs than a promotion skips for a member: its metadata is wrong. */
 #define ACTIONS_SKIP_TIMELINES_MAX 64
+/* More than it skips to reach its term: the term is far past every timeline. */
+#define ACTIONS_TERM_TIMELINES_MAX 4096
 
 /*
- * Make this standby's promotion take a timeline ID above taken, which
- * member who has used.  PostgreSQL takes the ID after the newest history
- * file in its own pg_wal, so two servers promoted from the same timeline,
- * neither with the other's history file (the first was killed or cut off
- * before anyone streamed from it), take the same ID for different WAL.
- * Nothing tells those timelines apart afterwards: pg_rewind compares IDs
- * and rewinds nothing, and a standby of one replays the other's WAL from
- * wherever its own ended, where it finds no valid record (it never follows)
- * or, worse, one (the histories mix).  So fill the IDs up to taken with
- * history files that hold only a comment: for PostgreSQL a history of
- * their own timeline alone, which the startup process refuses to follow
- * ("not a child of this timeline") until its promotion skips past them.
- * Failing, this logs and leaves the promotion to take the ID it would.
+ * Make this standby's promotion, for the leader of term, take a timeline
+ * ID no other promotion can take: the term itself, and in any case one
+ * above taken, which member who has used.
+ *
+ * PostgreSQL takes the ID after the newest history file in its own
+ * pg_wal, so two servers promoted from the same timeline, neither with
+ * the other's history file (the first was killed or cut off before anyone
+ * streamed from it), take the same ID for different WAL.  Nothing tells
+ * those timelines apart afterwards: pg_rewind compares IDs and rewinds
+ * nothing, and a standby of one replays the other's WAL from wherever its
+ * own ended, where it finds no valid record (it never follows) or, worse,
+ * one (the histories mix).  Gossip about a member's timeline (taken) does
+ * not close that: a leader killed before its gossip reached anyone leaves
+ * an ID nobody knows of.  A term has one leader, and a leader promotes
+ * once in its term, so a promotion that takes its term's ID can collide
+ * with no other.  A timeline is only ever started by a leader of a later
+ * term than the timeline it leaves, so in a cluster whose timelines all
+ * came from such promotions the term is always past this server's
+ * timeline; where it is not (timelines made before pg_quorum ran, or by
+ * hand), the promotion falls back to the ID above taken, and says so.
+ *
+ * The IDs below the one wanted are filled with history files that hold
+ * only a comment: for PostgreSQL a history of their own timeline alone,
+ * which the startup process refuses to follow ("not a child of this
+ * timeline") until its promotion skips past them.  They are not made
+ * durable: only this promotion reads them, and the new timeline's own
+ * history file, which PostgreSQL does make durable, is what later
+ * promotions count from.  Failing, this logs and leaves the promotion to
+ * take the ID it would.
  */
 void
-pgq_action_skip_timelines(uint32 taken, const char *who)
+pgq_action_skip_timelines(uint64 term, uint32 taken, const char *who)
 {
 	char		path[MAXPGPATH];
 	char		tmp[MAXPGPATH];
 	StringInfoData text;
+	TimeLineID	replay_tli;
 	uint32		next;
 	uint32		first;
+	uint32		last;
 
 	/*
 	 * Not before replay has begun: the replay timeline is 0 then, and the
 	 * IDs from 1 up include the timelines this server's own WAL is on.
 	 */
-	(void) GetXLogReplayRecPtr(&next);
-	if (next == 0)
+	(void) GetXLogReplayRecPtr(&replay_tli);
+	if (replay_tli == 0)
 		return;
+	if (taken > replay_tli && taken - replay_tli >= ACTIONS_SKIP_TIMELINES_MAX)
+	{
+		ereport(LOG,
+				(errmsg("pg_quorum does not skip timeline IDs up to %u for this promotion: too many",
+						taken),
+				 errdetail("Member \"%s\" gossips timeline %u; this server is on timeline %u, and at most %d IDs are skipped for a member.",
+						   who, taken, replay_tli, ACTIONS_SKIP_TIMELINES_MAX)));
+		taken = 0;
+	}
+	last = taken;
+	if (term > replay_tli && term - replay_tli <= ACTIONS_TERM_TIMELINES_MAX)
+		last = Max(last, (uint32) term - 1);
+	else
+		ereport(LOG,
+				(errmsg("pg_quorum cannot give this promotion the timeline ID of its term " UINT64_FORMAT,
+						term),
+				 errdetail("This server is on timeline %u; at most %d IDs are skipped to reach the term.  The promotion takes the next ID no member is known to have used, which a leader killed before its gossip reached anyone may have used too.",
+						   replay_tli, ACTIONS_TERM_TIMELINES_MAX)));
+
+	next = replay_tli;
 	do
 	{
 		struct stat sb;
@@ -586,18 +626,9 @@ pgq_action_skip_timelines(uint32 taken, const char *who)
 		TLHistoryFilePath(path, next);
 		if (stat(path, &sb) != 0)
 			break;
-	} while (next <= taken);
-	if (next > taken)
+	} while (next <= last);
+	if (next > last)
 		return;
-	if (taken - next >= ACTIONS_SKIP_TIMELINES_MAX)
-	{
-		ereport(LOG,
-				(errmsg("pg_quorum does not skip timeline IDs %u to %u for this promotion: too many",
-						next, taken),
-				 errdetail("Member \"%s\" gossips timeline %u; at most %d IDs are skipped.",
-						   who, taken, ACTIONS_SKIP_TIMELINES_MAX)));
-		return;
-	}
 
 	/*
 	 * A history file that is there is never replaced: it may be a real one
@@ -608,7 +639,7 @@ pgq_action_skip_timelines(uint32 taken, const char *who)
 	 */
 	first = next;
 	initStringInfo(&text);
-	for (; next <= taken; next++)
+	for (; next <= last; next++)
 	{
 		struct stat sb;
 
@@ -617,20 +648,32 @@ pgq_action_skip_timelines(uint32 taken, const char *who)
 			continue;
 		resetStringInfo(&text);
 		appendStringInfo(&text,
-						 "# pg_quorum: timeline ID %u is taken by member \"%s\" or one before it; no server's WAL is on it here.\n",
-						 taken, who);
+						 "# pg_quorum: timeline ID %u is below %u, the one the leader of term " UINT64_FORMAT " promotes to; no server's WAL is on it here.\n",
+						 next, last + 1, term);
 		snprintf(tmp, sizeof(tmp), "%s.pg_quorum.tmp", path);
-		if (!actions_write_file(tmp, text.data, text.len) ||
-			durable_rename(tmp, path, LOG) != 0)
+		if (!actions_write_file(tmp, text.data, text.len, false))
 			break;
+		if (rename(tmp, path) != 0)
+		{
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("could not rename file \"%s\" to \"%s\": %m", tmp, path)));
+			break;
+		}
 	}
 	pfree(text.data);
-	if (next <= taken)
+	if (next <= last)
 		return;
-	ereport(LOG,
-			(errmsg("pg_quorum skips timeline IDs %u to %u for this promotion: member \"%s\" has been on timeline %u",
-					first, taken, who, taken),
-			 errdetail("Two servers on one timeline ID with different WAL cannot be told apart, by pg_rewind or by their standbys.")));
+	if (last == taken)
+		ereport(LOG,
+				(errmsg("pg_quorum skips timeline IDs %u to %u for this promotion: member \"%s\" has been on timeline %u",
+						first, last, who, taken),
+				 errdetail("Two servers on one timeline ID with different WAL cannot be told apart, by pg_rewind or by their standbys.")));
+	else
+		ereport(LOG,
+				(errmsg("pg_quorum skips timeline IDs %u to %u for this promotion: the leader of term " UINT64_FORMAT " promotes to timeline " UINT64_FORMAT,
+						first, last, term, term),
+				 errdetail("Each term has one leader, so no other promotion takes that timeline ID.")));
 }
 
 bool
@@ -699,7 +742,7 @@ intake_save(void)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "%s\n%s", pgq_effective_node_name(), intake.kept);
-	ok = actions_write_file(INTAKE_TMP_FILE, buf.data, buf.len) &&
+	ok = actions_write_file(INTAKE_TMP_FILE, buf.data, buf.len, true) &&
 		durable_rename(INTAKE_TMP_FILE, INTAKE_FILE, LOG) == 0;
 	pfree(buf.data);
 	return ok;

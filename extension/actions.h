@@ -72,10 +72,11 @@ extern bool pgq_action_set_setting(const char *name, const char *value,
 								   bool *changed);
 
 /*
- * Make this standby's promotion take a timeline ID above taken, which
- * member who has used (see actions.c).
+ * Make this standby's promotion, for the leader of term, take the term as
+ * its timeline ID, and in any case one above taken, which member who has
+ * used (see actions.c).
  */
-extern void pgq_action_skip_timelines(uint32 taken, const char *who);
+extern void pgq_action_skip_timelines(uint64 term, uint32 taken, const char *who);
 
 /* Ask the postmaster for an immediate or a fast shutdown (see actions.c). */
 extern void pgq_action_stop_server(bool immediate);

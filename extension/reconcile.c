@@ -502,13 +502,12 @@ reconcile_promote(const ReconcilePass *p)
 		st.sync_ready_term = p->info.term;
 		st.sync_open_ms = p->now;
 	}
-	/* A timeline ID another member has used is never this one's too. */
+	/* The new timeline's ID is the term's, and no member's used one. */
 	{
-		char		who[QUORUM_NAME_MAX + 1];
+		char		who[QUORUM_NAME_MAX + 1] = "";
 		uint32		taken = reconcile_newest_timeline(p->node, false, who);
 
-		if (taken != 0)
-			pgq_action_skip_timelines(taken, who);
+		pgq_action_skip_timelines(p->info.term, taken, who);
 	}
 	(void) pgq_action_promote();
 	st.promote_term = p->info.term;

@@ -15,12 +15,15 @@
 # boundary of node3's, it would have replayed node3's WAL on top of writes
 # node3 never had.
 #
-# Here the same state is made without timing: three voters, asynchronous.
-# node2 is stopped and promoted with pg_quorum not loaded (timeline 2, whose
-# history file no other server gets), writes a row of its own there, and
-# is stopped at once (pg_rewind then runs crash recovery on it, as on the
+# A pg_quorum promotion now takes its term as the timeline ID, which no
+# other promotion takes; a collision remains possible with a timeline made
+# by hand, and this test makes one.  Three voters, asynchronous.  node2 is
+# stopped and promoted with pg_quorum not loaded, onto the ID node3's term
+# will have (history files for the IDs below make PostgreSQL take it; no
+# other server gets node2's), writes a row of its own there, and is
+# stopped at once (pg_rewind then runs crash recovery on it, as on the
 # killed node2 of seed 208).  quorum.failover('node3') on node1 then makes
-# node3 the leader on its own timeline 2; node1, with
+# node3 the leader on its own timeline of that ID; node1, with
 # pg_quorum.stop_deposed_primary = off, stays up fenced and keeps node3's
 # majority.  Then pg_quorum_rejoin on node2:
 # - without --rebuild it fails, says why and to use --rebuild, and does not
@@ -54,8 +57,18 @@ $node1->safe_psql('postgres',
 	"CREATE TABLE t055 (i int, author text); INSERT INTO t055 VALUES (1, 'node1')");
 ok(defined wait_following($_, $node1, $fail_s), $_->name . ' follows node1') for ($node2, $node3);
 
-# --- node2 begins timeline 2 on its own. -------------------------------------
+# --- node2 begins, on its own, the timeline node3 will begin. ---------------
+# A pg_quorum promotion takes its leader's term as the timeline ID; node3
+# leads the next term.  PostgreSQL takes the ID after the newest history
+# file in pg_wal, so files for the IDs below make node2 take the same.
+my $collide = query($node1, 'SELECT term FROM quorum.status') + 1;
 $node2->stop('fast');
+for my $tli (2 .. $collide - 1)
+{
+	open my $fh, '>', sprintf('%s/pg_wal/%08X.history', $node2->data_dir, $tli) or die $!;
+	print $fh "# a timeline ID taken before this test\n";
+	close $fh;
+}
 is( system_log('pg_ctl', '-w', '-t', '120', '-D', $node2->data_dir, '-l', $node2->logfile,
 		'-o', "-c shared_preload_libraries='' -c primary_conninfo='' -c listen_addresses=''",
 		'start'),
@@ -64,11 +77,11 @@ is( system_log('pg_ctl', '-w', '-t', '120', '-D', $node2->data_dir, '-l', $node2
 $node2->_update_pid(1);
 $node2->promote;
 is(query($node2, 'SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)'),
-	'00000002', 'node2 is promoted to timeline 2');
+	sprintf('%08X', $collide), "node2 is promoted to timeline $collide");
 $node2->safe_psql('postgres', "INSERT INTO t055 VALUES (2, 'node2')");
 $node2->stop('immediate');
 
-# --- node3 begins another timeline 2. ----------------------------------------
+# --- node3 begins another timeline of that ID. -------------------------------
 ok( defined wait_for_query(
 		$node1, "SELECT state || ' ' || role FROM quorum.nodes WHERE name = 'node3'",
 		'alive standby', $fail_s),
@@ -82,16 +95,16 @@ ok( defined wait_until(
 		$fail_s,
 		sub {
 			$node3->safe_psql('postgres', 'CHECKPOINT');
-			(query($node3, 'SELECT timeline_id FROM pg_control_checkpoint()') // '') eq '2';
+			(query($node3, 'SELECT timeline_id FROM pg_control_checkpoint()') // '') eq $collide;
 		}),
-	'node3 is on timeline 2 as well');
+	"node3 is on timeline $collide as well");
 $node3->safe_psql('postgres', "INSERT INTO t055 VALUES (3, 'node3')");
 
 # --- Without --rebuild: a clear failure, the directory not a standby. -------
 my ($rc, $out) = rejoin($node2, $node1, $node3);
 is($rc, 1, 'pg_quorum_rejoin fails: node2 began a timeline with the leader\'s ID')
   or diag($out);
-like($out, qr/timeline 2.*--rebuild/s, 'it names the timeline and says to run it with --rebuild')
+like($out, qr/timeline $collide.*--rebuild/s, 'it names the timeline and says to run it with --rebuild')
   or diag($out);
 ok(!-e $node2->data_dir . '/standby.signal', 'node2 was not made a standby');
 

@@ -15,14 +15,14 @@
 # Here the same state is made without timing.  node1 has
 # pg_quorum.stop_deposed_primary = off, so that after quorum.failover('node2')
 # it stays up, a fenced primary on timeline 1; node2 commits a row on
-# timeline 2 and is killed; node1 and the witness elect node1, which stays
+# its own timeline and is killed; node1 and the witness elect node1, which stays
 # fenced.  Then:
 # - pg_quorum_rejoin on node2 leaves it unchanged and says why (before, it
 #   rewound it onto node1's timeline 1);
 # - node2 starts, a primary deposed by node1, and keeps running; node1
 #   hands the leadership to it (before, node1 became writable on timeline 1
 #   and node2's row was gone);
-# - node2 leads, writable, on timeline 2 with its row, and node1 rejoins as
+# - node2 leads, writable, on its timeline with its row, and node1 rejoins as
 #   its standby.
 
 use strict;
@@ -53,20 +53,22 @@ my $tli_sql = "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8
 $node1->safe_psql('postgres', "CREATE TABLE t059 (who text); INSERT INTO t059 VALUES ('node1')");
 ok(defined wait_following($node2, $node1, $fail_s), 'node2 follows node1');
 
-# --- node2 leads on timeline 2; node1 stays up, a fenced primary. ----------
+# --- node2 leads on a timeline of its own; node1 stays up, a fenced primary. ----------
 my ($ok, $state, $msg) = try_sql($node1, "SELECT quorum.failover('node2')");
 ok($ok, "quorum.failover('node2') succeeds") or diag($msg);
 ok(defined wait_for_query($node2, 'SELECT NOT pg_is_in_recovery() AND NOT fenced FROM quorum.status', 't', $fail_s),
 	'node2 is the writable primary');
 ok(defined wait_until($fail_s, sub { (try_sql($node2, "INSERT INTO t059 VALUES ('node2')"))[0] }),
 	'node2 commits a row');
-is(query($node2, $tli_sql), '2', 'node2 is on timeline 2');
+# A promotion takes its leader's term as the timeline ID.
+my $tli2 = query($node2, 'SELECT term FROM quorum.status');
+is(query($node2, $tli_sql), $tli2, "node2 is on timeline $tli2, its term");
 # A few hundred MB of WAL for node2's crash recovery to replay, so that it
 # takes seconds.
 $node2->safe_psql('postgres',
 	"CREATE TABLE big (i int, pad text); INSERT INTO big SELECT g, repeat('x', 400) FROM generate_series(1, 700000) g");
 is(query($node1, 'SELECT pg_is_in_recovery()'), 'f', 'node1 is still a primary');
-ok(defined wait_for_query($node1, "SELECT timeline FROM quorum.nodes WHERE name = 'node2'", '2', $fail_s),
+ok(defined wait_for_query($node1, "SELECT timeline FROM quorum.nodes WHERE name = 'node2'", $tli2, $fail_s),
 	'node1 has node2\'s timeline from gossip');
 
 # --- node2 dies; node1 is elected again and stays fenced. --------------------
@@ -79,7 +81,7 @@ ok( defined wait_until(
 		$fail_s,
 		sub {
 			slurp_file($node1->logfile, $offset1) =~
-			  /stays fenced: member "node2" is on timeline 2, past this primary's timeline 1/;
+			  /stays fenced: member "node2" is on timeline $tli2, past this primary's timeline 1/;
 		}),
 	'node1 stays fenced and says why');
 assert_writes_refused($node1, 3, "INSERT INTO t059 VALUES ('node1 again')");
@@ -87,7 +89,7 @@ assert_writes_refused($node1, 3, "INSERT INTO t059 VALUES ('node1 again')");
 # --- node2's rejoin leaves it on its timeline; node1 hands over. -------------
 my ($rc, $out) = rejoin($node2, $node1);
 is($rc, 0, 'pg_quorum_rejoin on node2 succeeds') or diag($out);
-like($out, qr/leader "node1" is on timeline 1, older than this server's timeline 2: leaving .* unchanged/,
+like($out, qr/leader "node1" is on timeline 1, older than this server's timeline $tli2: leaving .* unchanged/,
 	'and leaves node2 unchanged, saying why')
   or diag($out);
 unlike($out, qr/pg_rewind/, 'without running pg_rewind') or diag($out);
@@ -106,12 +108,12 @@ is(scalar @accepted, 0, 'node1 accepted no write while node2 started and took ov
 is($leader && $leader->name, 'node2', 'node2 leads again, writable')
   or give_up('node1 did not hand over', @nodes);
 like(slurp_file($node1->logfile, $offset1),
-	qr/leader "node1" hands the leadership to "node2", which is on timeline 2, past this primary's timeline 1/,
+	qr/leader "node1" hands the leadership to "node2", which is on timeline $tli2, past this primary's timeline 1/,
 	'node1 says it hands the leadership to node2');
 like(slurp_file($node2->logfile, $offset2),
-	qr/keeps this deposed primary running: it is on timeline 2, past timeline 1 of the leader "node1"/,
+	qr/keeps this deposed primary running: it is on timeline $tli2, past timeline 1 of the leader "node1"/,
 	'node2, deposed by node1 until then, said it keeps running');
-is(query($node2, $tli_sql), '2', 'node2 is still on timeline 2');
+is(query($node2, $tli_sql), $tli2, "node2 is still on timeline $tli2");
 is(query($node2, $rows_sql), 'node1,node2', 'node2 still has its row');
 ok(defined wait_until($fail_s, sub { (try_sql($node2, "INSERT INTO t059 VALUES ('node2 again')"))[0] }),
 	'node2 commits again');
