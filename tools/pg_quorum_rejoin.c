@@ -484,6 +484,57 @@ keep_dir(void)
 	return d;
 }
 
+/*
+ * Next to the keep directory, "<data directory>.pg_quorum_rejoin.rewinding"
+ * exists from just before pg_rewind starts until it has succeeded.  A
+ * pg_rewind that failed or was killed after it began copying leaves a
+ * directory half rewound, which PostgreSQL would start, and which a second
+ * pg_rewind could rewind wrongly: it finds the blocks to copy in the
+ * directory's own WAL, which the first may have replaced.  Only a rebuild
+ * clears it.  (Not in the data directory: pg_rewind removes files the
+ * leader does not have.)
+ */
+static char *
+rewind_marker(void)
+{
+	char	   *kdir = keep_dir();
+	char	   *m;
+
+	if (asprintf(&m, "%s.rewinding", kdir) < 0)
+		fail("out of memory");
+	free(kdir);
+	return m;
+}
+
+static void
+rewind_marker_set(bool on)
+{
+	char	   *m = rewind_marker();
+	char	   *slash = strrchr(m, '/');
+	char	   *dir = slash == NULL ? xstrdup(".") : strndup(m, (size_t) (slash - m));
+
+	if (dir == NULL)
+		fail("out of memory");
+	if (on)
+		write_file_durably(dir, slash == NULL ? m : slash + 1, "", 0, 0600);
+	else if (unlink(m) == 0)
+		fsync_path(dir, true);
+	else if (errno != ENOENT)
+		fail("could not remove \"%s\": %s", m, strerror(errno));
+	free(dir);
+	free(m);
+}
+
+static bool
+rewind_unfinished(void)
+{
+	char	   *m = rewind_marker();
+	bool		there = file_exists(m);
+
+	free(m);
+	return there;
+}
+
 static void conf_scan_file(const char *root, const char *path, int depth,
 						   FileList *out);
 
@@ -1425,6 +1476,10 @@ leader_reachable_or_fail(const char *source, const char *what)
 {
 	PGconn	   *conn = peer_connect(source);
 
+	if (PQstatus(conn) != CONNECTION_OK && rewind_unfinished())
+		fail("could not connect to the leader to %s; pg_rewind did not finish on \"%s\", "
+			 "which is rebuilt by the next run with --rebuild: %s",
+			 what, opt.pgdata, PQerrorMessage(conn));
 	if (PQstatus(conn) != CONNECTION_OK)
 		fail("could not connect to the leader to %s; \"%s\" is unchanged: %s",
 			 what, opt.pgdata, PQerrorMessage(conn));
@@ -1685,7 +1740,7 @@ rebuild_from_leader(const char *source)
  * Returns whether the directory must be rebuilt.
  */
 static bool
-check_data_directory(const char *kdir)
+check_data_directory(const char *kdir, bool *unfinished)
 {
 	char	   *pgv = path_join(opt.pgdata, "PG_VERSION");
 	char	   *marker = path_join(kdir, "complete");
@@ -1711,6 +1766,13 @@ check_data_directory(const char *kdir)
 		if (file_exists(kdir))
 			fail("\"%s\" exists but is incomplete; remove it after checking the data directory's configuration", kdir);
 	}
+	*unfinished = !rebuild_again && rewind_unfinished();
+	if (*unfinished && !opt.rebuild)
+		fail("pg_rewind did not finish on \"%s\" in an earlier run: it may be half rewound, "
+			 "and rewinding it again could leave changed blocks behind.  Run %s again with "
+			 "--rebuild to copy the leader with pg_basebackup.", opt.pgdata, PROGNAME);
+	if (*unfinished)
+		msg("pg_rewind did not finish on \"%s\" in an earlier run; rebuilding it", opt.pgdata);
 	return rebuild_again;
 }
 
@@ -1731,19 +1793,24 @@ check_data_directory(const char *kdir)
  */
 static void
 rewind_to_leader(const Leader *leader, const char *self, const char *kdir,
-				 bool primary, bool rebuild_again)
+				 bool primary, bool rebuild_again, bool unfinished)
 {
 	char	   *source = rewind_conninfo(leader->conninfo);
 	const char *missing = NULL;
 	bool		same_timeline = false;
 	int			rc = 0;
 
-	if (!rebuild_again)
+	if (unfinished)
+		keep_save(kdir, self);
+	else if (!rebuild_again)
 	{
 		uint32_t	leader_tli = checkpoint_leader(source);
 
 		keep_save(kdir, self);
+		rewind_marker_set(true);
 		rc = run_pg_rewind(source);
+		if (rc == 0)
+			rewind_marker_set(false);
 		if (rc != 0 && opt.rebuild)
 			msg("pg_rewind failed (exit status %d)", rc);
 		else if (rc == 0 && primary && !rewound() && checkpoint_timeline() == leader_tli)
@@ -1757,9 +1824,10 @@ rewind_to_leader(const Leader *leader, const char *self, const char *kdir,
 			msg("pg_rewind left \"%s\" without WAL segment %s, which it must replay "
 				"and which the leader no longer has", opt.pgdata, missing);
 	}
-	if (rebuild_again || ((rc != 0 || missing != NULL || same_timeline) && opt.rebuild))
+	if (rebuild_again || unfinished || ((rc != 0 || missing != NULL || same_timeline) && opt.rebuild))
 	{
 		rebuild_from_leader(source);
+		rewind_marker_set(false);
 		rc = 0;
 		missing = NULL;
 		same_timeline = false;
@@ -1773,10 +1841,11 @@ rewind_to_leader(const Leader *leader, const char *self, const char *kdir,
 			 "to copy the leader with pg_basebackup, and keep more WAL with wal_keep_size.",
 			 PROGNAME);
 	if (rc != 0)
-		fail("pg_rewind failed (exit status %d); the data directory was not made a standby. "
-			 "If pg_rewind needs wal_log_hints = on or data checksums, could not find WAL "
-			 "(keep more with wal_keep_size), or the directory is damaged, run %s again "
-			 "with --rebuild to copy the leader with pg_basebackup.", rc, PROGNAME);
+		fail("pg_rewind failed (exit status %d); the data directory was not made a standby, "
+			 "and may be half rewound.  Run %s again with --rebuild to copy the leader with "
+			 "pg_basebackup (if pg_rewind needs wal_log_hints = on or data checksums, or could "
+			 "not find WAL, set those, or keep more with wal_keep_size, for next time).",
+			 rc, PROGNAME);
 	free(source);
 }
 
@@ -1790,18 +1859,19 @@ main(int argc, char **argv)
 	bool		standby;
 	bool		rewind;
 	bool		rebuild_again;
+	bool		unfinished;
 	Leader		leader = {0};
 
 	parse_args(argc, argv);
 	if (geteuid() == 0)
 		fail("cannot be run as root; run it as the operating-system user that owns the server");
 	kdir = keep_dir();
-	rebuild_again = check_data_directory(kdir);
+	rebuild_again = check_data_directory(kdir, &unfinished);
 
 	self = local_node_name(rebuild_again ? kdir : NULL);
-	if (!find_leader(self, opt.require_leader || rebuild_again, &leader))
+	if (!find_leader(self, opt.require_leader || rebuild_again || unfinished, &leader))
 	{
-		if (opt.require_leader || rebuild_again)
+		if (opt.require_leader || rebuild_again || unfinished)
 			fail("no peer named a leader within %d s", opt.timeout_s);
 		msg("no peer named a leader other than \"%s\": leaving \"%s\" unchanged "
 			"(it starts fenced and waits for an election)", self, opt.pgdata);
@@ -1815,7 +1885,7 @@ main(int argc, char **argv)
 	 * leadership over once this server runs: writes acknowledged here on the
 	 * newer timeline must not be rewound away.
 	 */
-	if (!rebuild_again && leader.timeline != 0)
+	if (!rebuild_again && !unfinished && leader.timeline != 0)
 	{
 		uint32_t	mine = local_timeline();
 
@@ -1832,7 +1902,8 @@ main(int argc, char **argv)
 
 	signal_path = path_join(opt.pgdata, "standby.signal");
 	standby = file_exists(signal_path);
-	state = rebuild_again ? xstrdup("rebuild interrupted") : cluster_state();
+	state = rebuild_again ? xstrdup("rebuild interrupted") :
+		unfinished ? xstrdup("rewind interrupted") : cluster_state();
 
 	/*
 	 * pg_rewind brings an uncleanly stopped primary to a clean state in
@@ -1840,7 +1911,7 @@ main(int argc, char **argv)
 	 * stopped standby has generated no WAL of its own, and PostgreSQL will
 	 * not follow a timeline that forked before its replay position.
 	 */
-	rewind = rebuild_again || !standby || strcmp(state, "shut down in recovery") == 0 ||
+	rewind = rebuild_again || unfinished || !standby || strcmp(state, "shut down in recovery") == 0 ||
 		strcmp(state, "shut down") == 0;
 	if (opt.dry_run)
 	{
@@ -1851,7 +1922,7 @@ main(int argc, char **argv)
 	}
 
 	if (rewind)
-		rewind_to_leader(&leader, self, kdir, !standby, rebuild_again);
+		rewind_to_leader(&leader, self, kdir, !standby, rebuild_again, unfinished);
 	else
 		msg("not running pg_rewind: the standby was not shut down cleanly (state \"%s\")", state);
 

@@ -762,8 +762,15 @@ sub read_rows_offline
 		'-o', "-c shared_preload_libraries='' -c primary_conninfo='' "
 		  . "-c restore_command='' -c hot_standby=on -c listen_addresses=''",
 		'start');
-	die $node->name . ": could not start it read-only\n" if $rc != 0;
-	$node->_update_pid(1);
+	$node->_update_pid($rc == 0 ? 1 : -1);
+	if ($rc != 0)
+	{
+		# Not ready in time (a directory that cannot become consistent): it
+		# must not stay up, or nothing can rejoin it.
+		$node->stop('immediate', fail_ok => 1);
+		unlink $signal unless $had_signal;
+		die $node->name . ": could not start it read-only\n";
+	}
 	my $rows = PgQuorum::History::read_rows($node);
 	# Its startup process may have ended it meanwhile (WAL it cannot
 	# replay); the rows read before stand, and the test goes on.
