@@ -7,10 +7,17 @@
 # server acknowledges writes well within the election timeout's reach, the
 # remaining standby follows it, and the stopped server comes back as a
 # standby through pg_quorum_rejoin.  Each standby keeps the
-# synchronous_standby_names its promotion sets ready beforehand.  No
-# acknowledged write is missing
-# anywhere (PgQuorum::History).  Time bounds are generous; make
-# bench-failover measures.
+# synchronous_standby_names its promotion sets ready beforehand.
+#
+# Then pg_ctl stop -m smart of the new leader.  A smart shutdown waits for
+# the clients to leave, and PostgreSQL tells background workers to stop
+# only after the last one has: until then the server stays the leader and
+# its clients' sessions go on writing, and no other server accepts a write.
+# Once the last client has left, the worker hands over as under -m fast, and
+# that server too comes back as a standby.
+#
+# No acknowledged write is missing anywhere (PgQuorum::History).  Time
+# bounds are generous; make bench-failover measures.
 
 use strict;
 use warnings;
@@ -91,11 +98,67 @@ note($out);
 $node1->start;
 ok(defined wait_following($node1, $new, $fail_s), 'node1 follows ' . $new->name);
 
+# --- pg_ctl stop -m smart of the new leader. ------------------------------
+my $smart = $new;
+my @rest2 = grep { $_ != $smart } @nodes;
+my ($leader2, $term2) = wait_for_leader(\@nodes, $fail_s);
+ok($leader2 && $leader2 == $smart, $smart->name . ' leads all three again');
+# One more client, held open over the stop: once it has seen the workload
+# go on writing, it ends the workload's sessions on the server and leaves
+# last.
+my ($cin, $cout, $cerr) = ('', '', '');
+my $client = IPC::Run::start([ 'psql', '-X', '-A', '-t', '-d', $smart->connstr('postgres') ],
+	'<', \$cin, '>', \$cout, '2>', \$cerr);
+$cin .= "SELECT 'connected';\n";
+ok(defined wait_until($fail_s, sub { $client->pump_nb; $cout =~ /connected/ }),
+	'a client holds a session on ' . $smart->name);
+$offset = log_offset($smart);
+my $t_smart = $now->();
+PostgreSQL::Test::Utils::system_or_bail('pg_ctl', '-D', $smart->data_dir, '-m', 'smart', '-W', 'stop');
+ok(defined wait_until($fail_s, sub { slurp_file($smart->logfile, $offset) =~ /received smart shutdown request/ }),
+	$smart->name . ' received the smart shutdown request');
+my $t_asked = $now->();
+ok($wl->wait_ack($fail_s, server => $smart->name, sent_after => $t_asked),
+	'its clients\' sessions still write while it waits for them to leave');
+my @changed = leader_changes(\@rest2, $smart->name, $term2, 2);
+is(join('; ', @changed), '', 'the others name ' . $smart->name . " leader in term $term2 while its clients remain");
+is($wl->first_ack(server => [ map { $_->name } @rest2 ], done_after => $t_smart), undef,
+	'no other server accepted a write meanwhile');
+unlike(slurp_file($smart->logfile, $offset), qr/hands the leadership over/,
+	'no hand-over began while clients remain');
+
+# The workload's sessions end (it tries again, and is refused: the server
+# is shutting down), then the last client leaves.
+$cin .= "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+  . "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid();\n\\q\n";
+$client->finish;
+my $t_left = $now->();
+my $first2 = $wl->wait_ack($fail_s, server => [ map { $_->name } @rest2 ], done_after => $t_left);
+ok($first2, 'after the last client left ' . $smart->name . ', another server acknowledges a write');
+give_up('no hand-over after a smart shutdown', @nodes) unless $first2;
+my $took2 = $first2->{done} - $t_left;
+note(sprintf('%s acknowledged the first write %.3f s after the last client of %s left',
+		$first2->{server}, $took2, $smart->name));
+cmp_ok($took2, '<', $writable_s, "writable elsewhere within ${writable_s}s of the last client leaving");
+like(slurp_file($smart->logfile, $offset), qr/pg_quorum hands the leadership over to the best standby before stopping/,
+	$smart->name . ' handed over once told to stop');
+ok(defined wait_stopped($smart, $fail_s), $smart->name . ' stopped');
+
+my ($new2) = wait_for_leader(\@rest2, $fail_s, not => $smart->name);
+ok($new2 && $new2->name eq $first2->{server}, $first2->{server} . ' is the agreed leader');
+give_up('no agreed leader after the smart stop', @nodes) unless $new2;
+my ($other2) = grep { $_ != $new2 } @rest2;
+ok(defined wait_following($other2, $new2, $fail_s), $other2->name . ' follows ' . $new2->name);
+($rc, $out) = rejoin($smart, @rest2);
+is($rc, 0, 'pg_quorum_rejoin prepares ' . $smart->name . ' as a standby') or diag($out);
+$smart->start;
+ok(defined wait_following($smart, $new2, $fail_s), $smart->name . ' follows ' . $new2->name);
+
 # --- The history. --------------------------------------------------------
 check_workload($wl,
-	leader      => $new,
+	leader      => $new2,
 	nodes       => \@nodes,
-	max_changes => 1);
+	max_changes => 2);
 
 stop_all(@nodes);
 done_testing();
