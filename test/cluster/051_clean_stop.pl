@@ -59,19 +59,49 @@ my $wl = PgQuorum::Workload->start(
 	file  => "$PostgreSQL::Test::Utils::tmp_check/workload_051.tsv");
 ok($wl->wait_ack($fail_s, server => 'node1'), 'the workload writes on node1');
 
+# handed_over($stopped, $since, $how, @rest): after $how ($stopped told to
+# stop at $since), another of @rest acknowledges a write within the bound,
+# is the agreed leader, and the remaining one follows it.  Returns (the new
+# leader, its first acknowledged write).
+sub handed_over
+{
+	my ($stopped, $since, $how, @rest) = @_;
+	my $first = $wl->wait_ack($fail_s, server => [ map { $_->name } @rest ], done_after => $since);
+	ok($first, "after $how, another server acknowledges a write");
+	give_up("no hand-over after $how", @nodes) unless $first;
+	my $took = $first->{done} - $since;
+	note(sprintf('%s acknowledged the first write %.3f s after %s', $first->{server}, $took, $how));
+	cmp_ok($took, '<', $writable_s, "writable elsewhere within ${writable_s}s of $how");
+	my ($new) = wait_for_leader(\@rest, $fail_s, not => $stopped->name);
+	ok($new && $new->name eq $first->{server}, $first->{server} . ' is the agreed leader');
+	give_up("no agreed leader after $how", @nodes) unless $new;
+	my ($other) = grep { $_ != $new } @rest;
+	ok(defined wait_following($other, $new, $fail_s), $other->name . ' follows ' . $new->name);
+	return ($new, $first);
+}
+
+# rejoined($node, $leader, @peers): the stopped $node comes back as a
+# standby of $leader through pg_quorum_rejoin.
+sub rejoined
+{
+	my ($node, $leader, @peers) = @_;
+	my $t_rejoin = $now->();
+	my ($rc, $out) = rejoin($node, @peers);
+	is($rc, 0, 'pg_quorum_rejoin prepares ' . $node->name . ' as a standby') or diag($out);
+	note(sprintf('pg_quorum_rejoin took %.3f s', $now->() - $t_rejoin));
+	note($out);
+	$node->start;
+	ok(defined wait_following($node, $leader, $fail_s), $node->name . ' follows ' . $leader->name);
+	return;
+}
+
 # --- pg_ctl stop -m fast of the leader. -----------------------------------
 my @rest = ($node2, $node3);
 my $offset = log_offset($node1);
 my $t_stop = $now->();
 $node1->stop('fast');
-my $stopped = $now->() - $t_stop;
-my $first = $wl->wait_ack($fail_s, server => [ map { $_->name } @rest ], done_after => $t_stop);
-ok($first, 'after pg_ctl stop -m fast of node1, another server acknowledges a write');
-give_up('no hand-over', @nodes) unless $first;
-my $took = $first->{done} - $t_stop;
-note(sprintf('pg_ctl stop took %.3f s; %s acknowledged the first write %.3f s after it began',
-		$stopped, $first->{server}, $took));
-cmp_ok($took, '<', $writable_s, "writable elsewhere within ${writable_s}s of the stop command");
+note(sprintf('pg_ctl stop took %.3f s', $now->() - $t_stop));
+my ($new, $first) = handed_over($node1, $t_stop, 'pg_ctl stop -m fast of node1', @rest);
 # The log of node1 says it began the hand-over, and learnt of the new
 # leader before it stopped (its worker or, in the same pass, the deposed
 # primary's own stop says so).
@@ -80,23 +110,11 @@ like($log1, qr/pg_quorum hands the leadership over to the best standby before st
 	'node1 began a hand-over when told to stop');
 like($log1, qr/"$first->{server}" is the leader in term/,
 	"node1 knew $first->{server} as the leader before it stopped");
-
-my ($new) = wait_for_leader(\@rest, $fail_s, not => 'node1');
-ok($new && $new->name eq $first->{server}, $first->{server} . ' is the agreed leader');
-give_up('no agreed leader', @nodes) unless $new;
-my ($other) = grep { $_ != $new } @rest;
-ok(defined wait_following($other, $new, $fail_s), $other->name . ' follows ' . $new->name);
 ok(defined wait_for_query($new, 'SELECT mode FROM quorum.status', 'sync', $fail_s),
 	$new->name . ' is in synchronous mode');
 
 # --- The stopped server rejoins. -------------------------------------------
-my $t_rejoin = $now->();
-my ($rc, $out) = rejoin($node1, @rest);
-is($rc, 0, 'pg_quorum_rejoin prepares node1 as a standby') or diag($out);
-note(sprintf('pg_quorum_rejoin took %.3f s', $now->() - $t_rejoin));
-note($out);
-$node1->start;
-ok(defined wait_following($node1, $new, $fail_s), 'node1 follows ' . $new->name);
+rejoined($node1, $new, @rest);
 
 # --- pg_ctl stop -m smart of the new leader. ------------------------------
 my $smart = $new;
@@ -133,26 +151,11 @@ $cin .= "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
   . "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid();\n\\q\n";
 $client->finish;
 my $t_left = $now->();
-my $first2 = $wl->wait_ack($fail_s, server => [ map { $_->name } @rest2 ], done_after => $t_left);
-ok($first2, 'after the last client left ' . $smart->name . ', another server acknowledges a write');
-give_up('no hand-over after a smart shutdown', @nodes) unless $first2;
-my $took2 = $first2->{done} - $t_left;
-note(sprintf('%s acknowledged the first write %.3f s after the last client of %s left',
-		$first2->{server}, $took2, $smart->name));
-cmp_ok($took2, '<', $writable_s, "writable elsewhere within ${writable_s}s of the last client leaving");
+my ($new2) = handed_over($smart, $t_left, 'the last client of ' . $smart->name . ' left', @rest2);
 like(slurp_file($smart->logfile, $offset), qr/pg_quorum hands the leadership over to the best standby before stopping/,
 	$smart->name . ' handed over once told to stop');
 ok(defined wait_stopped($smart, $fail_s), $smart->name . ' stopped');
-
-my ($new2) = wait_for_leader(\@rest2, $fail_s, not => $smart->name);
-ok($new2 && $new2->name eq $first2->{server}, $first2->{server} . ' is the agreed leader');
-give_up('no agreed leader after the smart stop', @nodes) unless $new2;
-my ($other2) = grep { $_ != $new2 } @rest2;
-ok(defined wait_following($other2, $new2, $fail_s), $other2->name . ' follows ' . $new2->name);
-($rc, $out) = rejoin($smart, @rest2);
-is($rc, 0, 'pg_quorum_rejoin prepares ' . $smart->name . ' as a standby') or diag($out);
-$smart->start;
-ok(defined wait_following($smart, $new2, $fail_s), $smart->name . ' follows ' . $new2->name);
+rejoined($smart, $new2, @rest2);
 
 # --- The history. --------------------------------------------------------
 check_workload($wl,
