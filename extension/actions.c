@@ -617,19 +617,6 @@ pgq_action_skip_timelines(uint64 term, uint32 taken, const char *who)
 				 errdetail("This server is on timeline %u; at most %d IDs are skipped to reach the term.  The promotion takes the next ID no member is known to have used, which a leader killed before its gossip reached anyone may have used too.",
 						   replay_tli, ACTIONS_TERM_TIMELINES_MAX)));
 
-	next = replay_tli;
-	do
-	{
-		struct stat sb;
-
-		next++;
-		TLHistoryFilePath(path, next);
-		if (stat(path, &sb) != 0)
-			break;
-	} while (next <= last);
-	if (next > last)
-		return;
-
 	/*
 	 * A history file that is there is never replaced: it may be a real one
 	 * (pg_rewind copies the leader's, the WAL receiver fetches them), which
@@ -637,15 +624,17 @@ pgq_action_skip_timelines(uint64 term, uint32 taken, const char *who)
 	 * campaign's seed 215 replaced one and the promotion ended in "could not
 	 * locate a valid checkpoint record".
 	 */
-	first = next;
+	first = 0;
 	initStringInfo(&text);
-	for (; next <= last; next++)
+	for (next = replay_tli + 1; next <= last; next++)
 	{
 		struct stat sb;
 
 		TLHistoryFilePath(path, next);
 		if (stat(path, &sb) == 0)
 			continue;
+		if (first == 0)
+			first = next;
 		resetStringInfo(&text);
 		appendStringInfo(&text,
 						 "# pg_quorum: timeline ID %u is below %u, the one the leader of term " UINT64_FORMAT " promotes to; no server's WAL is on it here.\n",
@@ -662,7 +651,7 @@ pgq_action_skip_timelines(uint64 term, uint32 taken, const char *who)
 		}
 	}
 	pfree(text.data);
-	if (next <= last)
+	if (next <= last || first == 0)
 		return;
 	if (last == taken)
 		ereport(LOG,

@@ -27,7 +27,7 @@ chaos:
 
 # The campaign's long run, outside CI: CHAOS_RUNS seeds from CHAOS_FROM,
 # each in CHAOS_MODES ("sync async"); resumable, results accumulate per
-# version of the code it runs under build/chaos/ (see scripts/chaos-soak.sh).
+# version of the code it runs under docs/soak/ (see scripts/chaos-soak.sh).
 soak-chaos:
 	@CHAOS_RUNS='$(CHAOS_RUNS)' CHAOS_FROM='$(CHAOS_FROM)' CHAOS_MODES='$(CHAOS_MODES)' \
 		CHAOS_DURATION='$(CHAOS_DURATION)' CHAOS_KINDS='$(CHAOS_KINDS)' bash scripts/chaos-soak.sh

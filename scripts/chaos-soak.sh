@@ -5,7 +5,8 @@
 #   CHAOS_MODES        "sync async" (default): each seed runs in each mode
 #   CHAOS_DURATION     seconds of faults per run (default 30)
 #   CHAOS_KINDS        fault kinds to draw from (default: all)
-#   PGQ_CHAOS_RESULTS  where results accumulate (default build/chaos)
+#   PGQ_CHAOS_RESULTS  where results accumulate (default docs/soak, kept in
+#                      the repository: commit it after each sitting)
 #
 # It does not use the system's installation of the extension, which other
 # work may replace during a soak of hours: it copies PostgreSQL's
@@ -24,8 +25,11 @@
 # file except those no run reads (the README, docs/, the other test suites,
 # packaging, CI), so that a commit touching only those keeps the runs
 # already made; each run records the commit it ran at.  A failed run's
-# data and logs are kept (the sandbox names the directory).  Ends with the
-# summary table of every run of this code (test/chaos/summary.pl).
+# data and logs are kept (the sandbox names the directory).  A run that
+# ends without a verdict counts as failed, its output kept beside the
+# results; one ended by a TERM or INT (the soak was stopped) is not recorded
+# and ends the soak.  Ends with the summary table of every run of this code
+# (test/chaos/summary.pl).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/lib.sh
@@ -39,9 +43,10 @@ unread=(README.md docs .ci debian LICENSE META.json 'test/cluster/*.pl' test/sql
 	test/unit test/sim test/fuzz test/bench test/witness)
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 # The index's blob of each file; a tree that differs from it is "-dirty".
-code=$(git ls-files -s -- . "${unread[@]/#/:!}" 2>/dev/null | sha1sum | cut -c1-12)
-git diff --quiet HEAD -- . "${unread[@]/#/:!}" 2>/dev/null || { commit="$commit-dirty" code="$code-dirty"; }
-dir=${PGQ_CHAOS_RESULTS:-build/chaos}/code-$code
+read_paths=(-- . "${unread[@]/#/:!}")
+code=$(git ls-files -s "${read_paths[@]}" 2>/dev/null | sha1sum | cut -c1-12)
+git diff --quiet HEAD "${read_paths[@]}" 2>/dev/null || { commit="$commit-dirty" code="$code-dirty"; }
+dir=${PGQ_CHAOS_RESULTS:-docs/soak}/code-$code
 mkdir -p "$dir"
 results=$dir/results.jsonl
 touch "$results"
@@ -75,8 +80,19 @@ for ((seed = from; seed < from + runs; seed++)); do
 		[ -n "${CHAOS_KINDS:-}" ] && args+=(--kinds "$CHAOS_KINDS")
 		out=$(mktemp)
 		PGQ_COMMIT=$commit bash scripts/sandbox.sh perl test/chaos/chaos.pl "${args[@]}" 2>&1 | tee "$out"
-		grep '^chaos-result: ' "$out" | sed 's/^chaos-result: //' >>"$results"
-		rm -f "$out"
+		rc=${PIPESTATUS[0]}
+		if grep -q '^chaos-result: ' "$out"; then
+			grep '^chaos-result: ' "$out" | sed 's/^chaos-result: //' >>"$results"
+			rm -f "$out"
+		elif [ "$rc" -eq 143 ] || [ "$rc" -eq 130 ]; then
+			rm -f "$out"
+			pgq_die "chaos soak: stopped during seed $seed ($mode); it is run again next time"
+		else
+			kept=$dir/no-result-$seed-$mode.log
+			mv "$out" "$kept"
+			printf '{"commit":"%s","duration":"%s","failovers":0,"faults":[],"mode":"%s","seed":%d,"servers":%d,"violations":["no verdict: the run ended (exit status %d) without a result; its output is in %s"],"witness":%d}\n' \
+				"$commit" "$duration" "$mode" "$seed" "${t%w}" "$rc" "$kept" "$([ "$t" = 2w ] && echo 1 || echo 0)" >>"$results"
+		fi
 	done
 done
 perl test/chaos/summary.pl "$results"

@@ -1476,13 +1476,15 @@ leader_reachable_or_fail(const char *source, const char *what)
 {
 	PGconn	   *conn = peer_connect(source);
 
-	if (PQstatus(conn) != CONNECTION_OK && rewind_unfinished())
-		fail("could not connect to the leader to %s; pg_rewind did not finish on \"%s\", "
-			 "which is rebuilt by the next run with --rebuild: %s",
-			 what, opt.pgdata, PQerrorMessage(conn));
 	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		if (rewind_unfinished())
+			fail("could not connect to the leader to %s; pg_rewind did not finish on \"%s\", "
+				 "which is rebuilt by the next run with --rebuild: %s",
+				 what, opt.pgdata, PQerrorMessage(conn));
 		fail("could not connect to the leader to %s; \"%s\" is unchanged: %s",
 			 what, opt.pgdata, PQerrorMessage(conn));
+	}
 	PQfinish(conn);
 }
 
@@ -1860,6 +1862,7 @@ main(int argc, char **argv)
 	bool		rewind;
 	bool		rebuild_again;
 	bool		unfinished;
+	bool		must_rebuild;	/* an earlier run's rebuild or rewind is unfinished */
 	Leader		leader = {0};
 
 	parse_args(argc, argv);
@@ -1867,11 +1870,12 @@ main(int argc, char **argv)
 		fail("cannot be run as root; run it as the operating-system user that owns the server");
 	kdir = keep_dir();
 	rebuild_again = check_data_directory(kdir, &unfinished);
+	must_rebuild = rebuild_again || unfinished;
 
 	self = local_node_name(rebuild_again ? kdir : NULL);
-	if (!find_leader(self, opt.require_leader || rebuild_again || unfinished, &leader))
+	if (!find_leader(self, opt.require_leader || must_rebuild, &leader))
 	{
-		if (opt.require_leader || rebuild_again || unfinished)
+		if (opt.require_leader || must_rebuild)
 			fail("no peer named a leader within %d s", opt.timeout_s);
 		msg("no peer named a leader other than \"%s\": leaving \"%s\" unchanged "
 			"(it starts fenced and waits for an election)", self, opt.pgdata);
@@ -1885,7 +1889,7 @@ main(int argc, char **argv)
 	 * leadership over once this server runs: writes acknowledged here on the
 	 * newer timeline must not be rewound away.
 	 */
-	if (!rebuild_again && !unfinished && leader.timeline != 0)
+	if (!must_rebuild && leader.timeline != 0)
 	{
 		uint32_t	mine = local_timeline();
 
@@ -1911,7 +1915,7 @@ main(int argc, char **argv)
 	 * stopped standby has generated no WAL of its own, and PostgreSQL will
 	 * not follow a timeline that forked before its replay position.
 	 */
-	rewind = rebuild_again || unfinished || !standby || strcmp(state, "shut down in recovery") == 0 ||
+	rewind = must_rebuild || !standby || strcmp(state, "shut down in recovery") == 0 ||
 		strcmp(state, "shut down") == 0;
 	if (opt.dry_run)
 	{

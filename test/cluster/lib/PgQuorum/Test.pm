@@ -763,20 +763,15 @@ sub read_rows_offline
 		  . "-c restore_command='' -c hot_standby=on -c listen_addresses=''",
 		'start');
 	$node->_update_pid($rc == 0 ? 1 : -1);
-	if ($rc != 0)
-	{
-		# Not ready in time (a directory that cannot become consistent): it
-		# must not stay up, or nothing can rejoin it.
-		$node->stop('immediate', fail_ok => 1);
-		unlink $signal unless $had_signal;
-		die $node->name . ": could not start it read-only\n";
-	}
-	my $rows = PgQuorum::History::read_rows($node);
-	# Its startup process may have ended it meanwhile (WAL it cannot
-	# replay); the rows read before stand, and the test goes on.
-	$node->stop('fast', fail_ok => 1);
+	# Not ready in time (a directory that cannot become consistent): it must
+	# not stay up, or nothing can rejoin it.  Its startup process may also
+	# end it while the rows are read (WAL it cannot replay); the rows read
+	# before stand, and the test goes on.
+	my $rows = $rc == 0 ? PgQuorum::History::read_rows($node) : undef;
+	$node->stop($rc == 0 ? 'fast' : 'immediate', fail_ok => 1);
 	unlink $signal unless $had_signal;
-	die $node->name . ": could not read its rows\n" unless $rows;
+	die $node->name . ($rc == 0 ? ': could not read its rows' : ': could not start it read-only') . "\n"
+	  unless $rows;
 	return $rows;
 }
 
