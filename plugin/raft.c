@@ -757,6 +757,15 @@ raft_check_term(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 		case QUORUM__RAFT_MSG_APPEND:
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
+			if (quorum__raft_resigned_from(r, msg))
+			{
+				/* Overtaken by its RESIGN (raft_resign.c). */
+				QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_DEBUG, r->now_ms,
+							 "%s from %s dropped: it resigned in term %llu",
+							 quorum__raft_msg_type_name(msg->type), msg->from,
+							 (unsigned long long) msg->term);
+				return false;
+			}
 			if (msg->term > r->d.term)
 				quorum__raft_become_follower(r, msg->term, msg->from);
 			return true;		/* stale ones are answered, to depose */

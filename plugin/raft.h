@@ -183,6 +183,8 @@ struct quorum__raft
 	quorum_time_ms resend_at_ms;	/* (pre-)vote requests go out again */
 	uint64_t	prevote_term;	/* last pre-vote granted to another: term */
 	quorum_time_ms prevote_at_ms;	/* ... and when */
+	uint64_t	resigned_term;	/* last RESIGN acted on: its term */
+	quorum__raft_name resigned_leader;	/* ... and who sent it */
 	quorum_time_ms bootstrap_at_ms; /* expect: when the set may be fixed */
 	quorum_time_ms hello_at_ms; /* expect: next HELLO round */
 	unsigned	hello_cursor;
@@ -366,6 +368,8 @@ quorum_time_ms quorum__raft_leader_deadline(const struct quorum__raft *r);
 
 /* raft_resign.c */
 int			quorum__raft_resign(struct quorum__raft *r, quorum_time_ms now_ms);
+bool		quorum__raft_resigned_from(const struct quorum__raft *r,
+									   const struct quorum__raft_msg *msg);
 void		quorum__raft_on_resign(struct quorum__raft *r,
 								   const struct quorum__raft_msg *msg);
 

@@ -696,6 +696,62 @@ raft_note_refusal(struct quorum__raft *r, struct quorum__raft_peer *p,
 		p->ask_after_ms = UINT64_MAX;
 }
 
+/*
+ * A split vote: the voters that voted for another candidate of our term,
+ * with those that refused us for good otherwise, a leader that just
+ * resigned and those gossip has found dead, leave too few for a majority.  Nobody leads this term then, unless the other candidate won,
+ * and its heartbeats will tell us so within one.  So we campaign again
+ * after one or two heartbeats, at random, instead of a whole election
+ * timeout (1.2 s and more): after a RESIGN the voters start at nearly the
+ * same moment, and with five voters or more two of them can split the
+ * others' votes (the simulator's bench-election shows it).  The election
+ * timeout guards the lease through the voters' stickiness, which an early
+ * pre-vote still meets; and the next round's pre-vote ranks two
+ * pre-candidates, and holds back whoever granted one, so it rarely splits
+ * again.
+ */
+/*
+ * Whether name is the leader that resigned in the term before ours: a host
+ * resigns because its database is gone, so it is not counted on to vote.
+ */
+static bool
+raft_resigned_last_term(const struct quorum__raft *r, const char *name)
+{
+	return r->resigned_term != 0 && r->resigned_term + 1 == r->d.term &&
+		strcmp(r->resigned_leader, name) == 0;
+}
+
+static void
+raft_after_refusal(struct quorum__raft *r, const struct quorum__raft_msg *msg)
+{
+	unsigned	possible = raft_count_granted(r);
+	quorum_time_ms at;
+
+	if (msg->type != QUORUM__RAFT_MSG_VOTE_RESP ||
+		msg->u.vote_resp.refusal != QUORUM__RAFT_REFUSE_VOTED)
+		return;
+	for (unsigned i = 0; i < r->n_voters; i++)
+	{
+		const struct quorum__raft_peer *p = quorum__raft_peer_find(r, r->voters[i]);
+
+		if (p != NULL && p->known && strcmp(p->name, r->cfg.name) != 0 &&
+			!raft_grant_counts(r, p) && p->ask_after_ms != UINT64_MAX &&
+			!raft_resigned_last_term(r, p->name))
+			possible++;
+	}
+	if (possible >= quorum__raft_majority(r))
+		return;
+	at = r->now_ms + r->cfg.heartbeat_ms +
+		quorum__prng_below(&r->prng, (uint32_t) r->cfg.heartbeat_ms + 1);
+	if (at >= r->election_at_ms)
+		return;
+	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
+				 "split vote in term %llu: campaigning again in %llu ms",
+				 (unsigned long long) r->d.term,
+				 (unsigned long long) (at - r->now_ms));
+	r->election_at_ms = at;
+}
+
 /* Enough grants: the pre-vote turns into a vote, the vote into a win. */
 static void
 raft_tally(struct quorum__raft *r, bool pre)
@@ -723,6 +779,7 @@ quorum__raft_on_vote_resp(struct quorum__raft *r,
 	if (!msg->u.vote_resp.granted)
 	{
 		raft_note_refusal(r, p, msg);
+		raft_after_refusal(r, msg);
 		return;
 	}
 	if (pre && msg->term != r->d.term + 1)

@@ -19,7 +19,12 @@
  * like every message, RESIGN travels sealed, numbered and replay-checked.
  * A voter that acts on it forgets the leader, ends its stickiness and
  * campaigns after a short random delay (the pre-vote's ranking then lets
- * the best database win, see raft_election.c).
+ * the best database win, see raft_election.c).  It also drops whatever
+ * else that leader sent in that term and arrives after the RESIGN: the
+ * leader sent it before resigning (it leads no more in that term), and a
+ * heartbeat overtaken by the RESIGN would name it leader again and make the
+ * voter sticky once more, refusing the pre-votes of the others for a whole
+ * election timeout (the simulator's bench-election found that).
  *
  * plugin/raft_resign.c
  *
@@ -44,8 +49,16 @@ quorum__raft_resign(struct quorum__raft *r, quorum_time_ms now_ms)
 		return QUORUM_ESTATE;
 	r->lease_released = true;
 	quorum__raft_lease_drop(r);
+
+	/*
+	 * Twice, in datagrams of their own: this host will not be there to send
+	 * it again, and a voter that misses it stays sticky for a whole election
+	 * timeout and refuses the others' pre-votes meanwhile.  A voter acts on
+	 * the first copy only (it no longer knows the sender as leader then).
+	 */
 	for (unsigned i = 0; i < r->n_peers; i++)
 		if (quorum__raft_is_voter(r, r->peers[i].name) &&
+			quorum__raft_msg_new(r, QUORUM__RAFT_MSG_RESIGN, r->peers[i].name) != NULL &&
 			quorum__raft_msg_new(r, QUORUM__RAFT_MSG_RESIGN, r->peers[i].name) != NULL)
 			told++;
 	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
@@ -53,6 +66,15 @@ quorum__raft_resign(struct quorum__raft *r, quorum_time_ms now_ms)
 				 (unsigned long long) r->d.term, told);
 	quorum__raft_become_follower(r, r->d.term, "");
 	return 0;
+}
+
+/* Whether msg comes from a leader that resigned in msg's term. */
+bool
+quorum__raft_resigned_from(const struct quorum__raft *r,
+						   const struct quorum__raft_msg *msg)
+{
+	return r->resigned_term != 0 && msg->term == r->resigned_term &&
+		strcmp(msg->from, r->resigned_leader) == 0;
 }
 
 /* raft.c has checked that msg->term is ours. */
@@ -66,6 +88,8 @@ quorum__raft_on_resign(struct quorum__raft *r, const struct quorum__raft_msg *ms
 	QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_INFO, r->now_ms,
 				 "%s resigned as leader of term %llu: campaigning without waiting",
 				 msg->from, (unsigned long long) r->d.term);
+	r->resigned_term = r->d.term;
+	snprintf(r->resigned_leader, sizeof(r->resigned_leader), "%s", msg->from);
 	/* Stickiness ends now: the lease it protected was given up. */
 	r->contact_ms = r->now_ms > e ? r->now_ms - e : 0;
 	quorum__raft_set_leader(r, "");

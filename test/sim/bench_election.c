@@ -5,7 +5,7 @@
  *	  holding the lease, and the traffic of a steady cluster, for 3, 5 and
  *	  7 voters with the default timings.
  *
- *	  bench-election [--runs R] [--loss P] [--window-s T]
+ *	  bench-election [--runs R] [--loss P] [--window-s T] [--resign-only]
  *
  * Failover: R seeds per size.  Each boots a cluster of voters, waits for a
  * leader with a lease, lets it run for a random 1-2 s (so the crash lands
@@ -13,7 +13,9 @@
  * virtual time until another node holds the lease and everyone running
  * follows it.  The floor is the election timeout itself: the survivors wait
  * election_timeout_min_ms (1200 ms) after the last heartbeat before they
- * may vote.  Steady traffic: a stable cluster of voters only, counting every
+ * may vote.  Resignation: the same, but the leader resigns 1 ms before it
+ * crashes, as the pg_quorum worker does when its postmaster dies; the
+ * others then need no timeout (--resign-only measures this alone).  Steady traffic: a stable cluster of voters only, counting every
  * sealed datagram (gossip and election) and the election's share, per
  * second of virtual time.  The benchmark measures; it asserts nothing.
  *
@@ -51,7 +53,7 @@ bench_world(unsigned voters, uint64_t seed, double loss)
 
 /* Virtual ms from the crash to a new stable leader; -1 if none in 30 s. */
 static double
-bench_failover_once(unsigned voters, uint64_t seed, double loss)
+bench_failover_once(unsigned voters, uint64_t seed, double loss, bool resign)
 {
 	struct sim_world *w = bench_world(voters, seed, loss);
 	quorum_time_ms crash_at;
@@ -70,6 +72,12 @@ bench_failover_once(unsigned voters, uint64_t seed, double loss)
 		goto out;
 	old = leader;
 	crash_at = w->now_ms;
+	/* As the worker does when its postmaster dies: resign, then exit. */
+	if (resign)
+	{
+		sim_host_command_named(w, (unsigned) old, QUORUM_CMD_RESIGN, "");
+		sim_run_for(w, 1);
+	}
 	sim_host_crash(w, (unsigned) old);
 	while (!w->failed && w->now_ms - crash_at < 30000)
 	{
@@ -88,7 +96,7 @@ out:
 }
 
 static void
-bench_failover(unsigned voters, unsigned runs, double loss)
+bench_failover(unsigned voters, unsigned runs, double loss, bool resign)
 {
 	double	   *t = calloc(runs, sizeof(double));
 	size_t		n = 0;
@@ -100,7 +108,7 @@ bench_failover(unsigned voters, unsigned runs, double loss)
 		return;
 	for (unsigned r = 0; r < runs; r++)
 	{
-		double		took = bench_failover_once(voters, 7000 + r, loss);
+		double		took = bench_failover_once(voters, 7000 + r, loss, resign);
 
 		if (took >= 0)
 			t[n++] = took;
@@ -117,6 +125,19 @@ bench_failover(unsigned voters, unsigned runs, double loss)
 		   loss * 100, n, lo, median, t[(size_t) ((double) (n - 1) * 0.99)], hi);
 	fflush(stdout);
 	free(t);
+}
+
+/* 3, 5 and 7 voters at the given loss, and at 2 % too when that is 0. */
+static void
+bench_failover_table(unsigned runs, double loss, bool resign)
+{
+	printf("| voters | loss | runs elected | min | median | p99 | max |\n");
+	printf("|---|---|---|---|---|---|---|\n");
+	for (unsigned v = 3; v <= 7; v += 2)
+		bench_failover(v, runs, loss, resign);
+	if (loss == 0)
+		for (unsigned v = 3; v <= 7; v += 2)
+			bench_failover(v, runs, 0.02, resign);
 }
 
 static void
@@ -167,6 +188,7 @@ main(int argc, char **argv)
 	unsigned	runs = 1000;
 	double		loss = 0;
 	quorum_time_ms window_ms = 60000;
+	bool		resign_only = false;
 	double		t0 = bench_wall_s();
 
 	for (int i = 1; i < argc; i++)
@@ -177,23 +199,28 @@ main(int argc, char **argv)
 			loss = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--window-s") == 0 && i + 1 < argc)
 			window_ms = 1000 * strtoull(argv[++i], NULL, 0);
+		else if (strcmp(argv[i], "--resign-only") == 0)
+			resign_only = true;
 		else
 		{
-			fprintf(stderr, "usage: %s [--runs R] [--loss P] [--window-s T]\n",
+			fprintf(stderr, "usage: %s [--runs R] [--loss P] [--window-s T] [--resign-only]\n",
 					argv[0]);
 			return 2;
 		}
 	}
-	printf("Leader crash to a new leader with the lease (virtual ms, %u runs "
-		   "per row, default timings: heartbeat 100, election timeout "
-		   "1200-1600, lease 1088):\n\n", runs);
-	printf("| voters | loss | runs elected | min | median | p99 | max |\n");
-	printf("|---|---|---|---|---|---|---|\n");
-	for (unsigned v = 3; v <= 7; v += 2)
-		bench_failover(v, runs, loss);
-	if (loss == 0)
-		for (unsigned v = 3; v <= 7; v += 2)
-			bench_failover(v, runs, 0.02);
+	if (!resign_only)
+	{
+		printf("Leader crash to a new leader with the lease (virtual ms, %u runs "
+			   "per row, default timings: heartbeat 100, election timeout "
+			   "1200-1600, lease 1088):\n\n", runs);
+		bench_failover_table(runs, loss, false);
+		printf("\n");
+	}
+	printf("The leader resigns (QUORUM_CMD_RESIGN, as a worker whose postmaster "
+		   "died does), then crashes 1 ms later (virtual ms, %u runs per row):\n\n", runs);
+	bench_failover_table(runs, loss, true);
+	if (resign_only)
+		return 0;
 	printf("\nSteady cluster of voters, whole cluster, per second of virtual "
 		   "time (%llu s window):\n\n", (unsigned long long) (window_ms / 1000));
 	printf("| voters | datagrams/s | bytes/s | election datagrams/s | "

@@ -275,24 +275,30 @@ fuzz_drift_within(struct sim_world *w)
 	fuzz_log(w, msg);
 }
 
-/* What an operator does: switchover, pause, resume, at any member. */
+/*
+ * What an operator does: switchover, pause, resume, at any member; and what
+ * a host does when its database dies: resign (refused unless it leads; the
+ * host lives on here, as after a crash restart).
+ */
 static void
 fuzz_decision(struct sim_world *w)
 {
 	static const enum quorum_command_type types[] = {QUORUM_CMD_TRANSFER,
-	QUORUM_CMD_TRANSFER, QUORUM_CMD_PAUSE, QUORUM_CMD_RESUME, QUORUM_CMD_RESUME};
+		QUORUM_CMD_TRANSFER, QUORUM_CMD_PAUSE, QUORUM_CMD_RESUME, QUORUM_CMD_RESUME,
+	QUORUM_CMD_RESIGN};
 	struct quorum_command cmd;
 	unsigned	i = (unsigned) sim_rng_below(&w->rng, w->n);
 	char		msg[128];
 
 	memset(&cmd, 0, sizeof(cmd));
-	cmd.type = types[sim_rng_below(&w->rng, 5)];
+	cmd.type = types[sim_rng_below(&w->rng, sizeof(types) / sizeof(types[0]))];
 	if (cmd.type == QUORUM_CMD_TRANSFER && sim_rng_chance(&w->rng, 0.5))
 		snprintf(cmd.name, sizeof(cmd.name), "n%u",
 				 (unsigned) sim_rng_below(&w->rng, w->opts.voters));
 	snprintf(msg, sizeof(msg), "n%u asks for %s %s", i,
 			 cmd.type == QUORUM_CMD_TRANSFER ? "switchover to" :
-			 cmd.type == QUORUM_CMD_PAUSE ? "pause" : "resume", cmd.name);
+			 cmd.type == QUORUM_CMD_PAUSE ? "pause" :
+			 cmd.type == QUORUM_CMD_RESIGN ? "resign" : "resume", cmd.name);
 	fuzz_log(w, msg);
 	if (w->hosts[i].state != SIM_HOST_UP)
 		return;

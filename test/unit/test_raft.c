@@ -811,14 +811,17 @@ test_leader_crash_failover(void **state)
 	T_NO_VIOLATION();
 }
 
-/* A RESIGN from node from to node to in term, delivered now. */
+/*
+ * A message of type from node from to node to in term, its body zero (a
+ * RESIGN has none; an APPEND so is an empty heartbeat), delivered now.
+ */
 static void
-t_resign_to(unsigned from, unsigned to, uint64_t term)
+t_deliver(enum quorum__raft_msg_type type, unsigned from, unsigned to, uint64_t term)
 {
 	struct quorum__raft_msg m;
 
 	memset(&m, 0, sizeof(m));
-	m.type = QUORUM__RAFT_MSG_RESIGN;
+	m.type = type;
 	strcpy(m.from, W->node[from].cfg.name);
 	strcpy(m.to, W->node[to].cfg.name);
 	m.term = term;
@@ -827,11 +830,28 @@ t_resign_to(unsigned from, unsigned to, uint64_t term)
 	t_output(to);
 }
 
+/* Leader old resigns, giving its lease up, and dies; returns when. */
+static quorum_time_ms
+t_resign_and_die(unsigned old)
+{
+	quorum_time_ms at = W->now;
+
+	assert_int_equal(quorum__raft_resign(&W->node[old].r, t_local(old, W->now)), 0);
+	assert_false(quorum__raft_has_lease(&W->node[old].r, t_local(old, W->now)));
+	t_output(old);
+	t_crash(old);
+	t_not = (int) old;
+	return at;
+}
+
 /*
  * A leader whose database died resigns (raft_resign.c): the others elect a
  * leader long before the minimum election timeout, with one lease at a
  * time throughout; a RESIGN from a follower, of another term, or replayed
  * once the term moved on changes nothing, and only a leader can resign.
+ * A heartbeat it sent just before, overtaken by the RESIGN, does not name
+ * it leader again: the voter would be sticky once more and refuse the
+ * other's pre-vote for a whole election timeout.
  */
 static void
 test_leader_resigns(void **state)
@@ -851,30 +871,95 @@ test_leader_resigns(void **state)
 	b = (old + 2) % 3;
 	t_run_for(537);
 
-	t_resign_to(a, b, W->node[b].r.d.term);
-	t_resign_to(old, b, W->node[b].r.d.term - 1);
-	t_resign_to(old, b, W->node[b].r.d.term + 1);
+	t_deliver(QUORUM__RAFT_MSG_RESIGN, a, b, W->node[b].r.d.term);
+	t_deliver(QUORUM__RAFT_MSG_RESIGN, old, b, W->node[b].r.d.term - 1);
+	t_deliver(QUORUM__RAFT_MSG_RESIGN, old, b, W->node[b].r.d.term + 1);
 	assert_string_equal(W->node[b].r.leader, W->node[old].cfg.name);
 	assert_int_equal(quorum__raft_resign(&W->node[a].r, t_local(a, W->now)), QUORUM_ESTATE);
 	t_output(a);
 
-	at = W->now;
-	assert_int_equal(quorum__raft_resign(&W->node[old].r, t_local(old, W->now)), 0);
-	assert_false(quorum__raft_has_lease(&W->node[old].r, t_local(old, W->now)));
-	t_output(old);
-	t_crash(old);
-	t_not = (int) old;
+	at = t_resign_and_die(old);
+	t_deliver(QUORUM__RAFT_MSG_RESIGN, old, b, 1);
+	t_deliver(QUORUM__RAFT_MSG_APPEND, old, b, 1);
+	assert_string_equal(W->node[b].r.leader, "");
 	assert_true(t_wait(t_stable_new, QUORUM__RAFT_ELECTION_MIN_MS / 2));
 	assert_true(W->now - at < QUORUM__RAFT_ELECTION_MIN_MS / 2);
 	l = t_leader();
 	assert_int_equal(W->node[l].r.d.term, 2);
 
 	/* The old term's RESIGN, replayed, leaves the new leader in place. */
-	t_resign_to(old, (unsigned) l == a ? b : a, 1);
+	t_deliver(QUORUM__RAFT_MSG_RESIGN, old, (unsigned) l == a ? b : a, 1);
 	t_run_for(3 * T_ELECTION_MAX_MS);
 	assert_int_equal(t_leader(), l);
 	assert_int_equal(W->node[l].r.d.term, 2);
 	T_NO_VIOLATION();
+}
+
+/* Delivers node from's pending message to node to, if any, at once. */
+static void
+t_deliver_pending(unsigned from, unsigned to)
+{
+	struct quorum__raft *r = &W->node[from].r;
+
+	for (unsigned k = 0; k < r->n_out; k++)
+		if (strcmp(r->out[k].to, W->node[to].cfg.name) == 0)
+		{
+			quorum__raft_receive(&W->node[to].r, &r->out[k], t_local(to, W->now));
+			t_output(to);
+			return;
+		}
+}
+
+/*
+ * Five voters; the leader resigns and dies; two of the others campaign at
+ * the same instant, and each gets one of the two remaining votes first.
+ * Nobody can win that term: the candidates see the split and try again
+ * after a heartbeat or two, so there is a leader long before the minimum
+ * election timeout.
+ */
+static void
+test_split_vote_after_resign(void **state)
+{
+	(void) state;
+	for (uint64_t seed = 200; seed < 210; seed++)
+	{
+		unsigned	old,
+					a,
+					b,
+					c,
+					d;
+		uint64_t	term;
+		quorum_time_ms at;
+
+		t_teardown(NULL);
+		t_setup(NULL);
+		t_world(5, 5, seed);
+		t_boot_all();
+		assert_true(t_wait(t_stable, 2 * T_ELECTION_MAX_MS + 200));
+		old = (unsigned) t_leader();
+		a = (old + 1) % 5;
+		b = (old + 2) % 5;
+		c = (old + 3) % 5;
+		d = (old + 4) % 5;
+		term = W->node[old].r.d.term;
+		t_run_for(537);
+		at = t_resign_and_die(old);
+		for (unsigned i = 0; i < 5; i++)
+			if (i != old)
+				t_deliver(QUORUM__RAFT_MSG_RESIGN, old, i, term);
+		quorum__raft_campaign(&W->node[a].r, false);
+		quorum__raft_campaign(&W->node[c].r, false);
+		t_deliver_pending(a, b);
+		t_deliver_pending(c, d);
+		assert_string_equal(W->node[b].r.d.voted_for, W->node[a].cfg.name);
+		assert_string_equal(W->node[d].r.d.voted_for, W->node[c].cfg.name);
+		t_output(a);
+		t_output(c);
+		assert_true(t_wait(t_stable_new, QUORUM__RAFT_ELECTION_MIN_MS / 2));
+		assert_true(W->now - at < QUORUM__RAFT_ELECTION_MIN_MS / 2);
+		assert_true(W->node[t_leader()].r.d.term > term + 1);
+		T_NO_VIOLATION();
+	}
 }
 
 /*
@@ -2192,6 +2277,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_election_many_seeds, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_leader_crash_failover, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_leader_resigns, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_split_vote_after_resign, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_candidates_no_split, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_lost_vote_resent, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_pause_one_second_no_election, t_setup, t_teardown),
