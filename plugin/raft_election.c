@@ -697,20 +697,6 @@ raft_note_refusal(struct quorum__raft *r, struct quorum__raft_peer *p,
 }
 
 /*
- * A split vote: the voters that voted for another candidate of our term,
- * with those that refused us for good otherwise, a leader that just
- * resigned and those gossip has found dead, leave too few for a majority.  Nobody leads this term then, unless the other candidate won,
- * and its heartbeats will tell us so within one.  So we campaign again
- * after one or two heartbeats, at random, instead of a whole election
- * timeout (1.2 s and more): after a RESIGN the voters start at nearly the
- * same moment, and with five voters or more two of them can split the
- * others' votes (the simulator's bench-election shows it).  The election
- * timeout guards the lease through the voters' stickiness, which an early
- * pre-vote still meets; and the next round's pre-vote ranks two
- * pre-candidates, and holds back whoever granted one, so it rarely splits
- * again.
- */
-/*
  * Whether name is the leader that resigned in the term before ours: a host
  * resigns because its database is gone, so it is not counted on to vote.
  */
@@ -721,6 +707,20 @@ raft_resigned_last_term(const struct quorum__raft *r, const char *name)
 		strcmp(r->resigned_leader, name) == 0;
 }
 
+/*
+ * A split vote: the voters that voted for another candidate of our term,
+ * with those that refused us for good otherwise, a leader that just
+ * resigned and those gossip has found dead, leave too few for a majority.
+ * Nobody leads this term then, unless the other candidate won, and its
+ * heartbeats will tell us so within one.  So we campaign again after one or
+ * two heartbeats, at random, instead of a whole election timeout (1.2 s and
+ * more): after a RESIGN the voters start at nearly the same moment, and two
+ * of them can split the others' votes (the simulator's bench-election shows
+ * it).  The election timeout guards the lease through the voters'
+ * stickiness, which an early pre-vote still meets; and the next round's
+ * pre-vote ranks two pre-candidates, and holds back whoever granted one, so
+ * it rarely splits again.
+ */
 static void
 raft_after_refusal(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 {
