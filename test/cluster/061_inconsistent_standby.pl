@@ -17,7 +17,9 @@
 # killed.  node2 starts and must not be elected (before, it was, with the
 # witness's vote, and stopped on its failed promotion).  node1 starts
 # again, is elected, and node2 becomes consistent, follows it and is a
-# candidate again.
+# candidate again.  Before node2 starts, PgQuorum::Test's read_rows_offline
+# must give up on it at once (the fault campaign's seed 254 at a4443e9f5ddd,
+# whose final read of a rewound server waited 120 s).
 
 use strict;
 use warnings;
@@ -60,6 +62,18 @@ $node1->safe_psql('postgres', 'INSERT INTO t061 SELECT generate_series(1, 1000)'
 
 $node1->kill9;
 ok(defined wait_processes_gone($node1, $fail_s), 'node1 is killed');
+
+# --- The fault campaign's seed 254: reading it offline gives up at once. -----
+# The campaign reads a stopped server's rows offline before it rejoins;
+# a directory that needs WAL it does not have waited out the whole 120 s
+# there, and with it the campaign's convergence bound.
+my $t0 = time();
+my $offline = eval { read_rows_offline($node2) };
+like($@, qr/node2: it needs WAL it does not have to become consistent/,
+	'reading node2\'s rows offline fails: it needs WAL it does not have');
+cmp_ok(time() - $t0, '<', 30, '... within 30 s');
+ok(!-e "$pgdata/postmaster.pid", '... and node2 is stopped again');
+ok(-e "$pgdata/standby.signal", '... still a standby');
 
 # --- node2 starts and is not elected. ----------------------------------------
 my $off2 = log_offset($node2);

@@ -749,7 +749,11 @@ sub rejoin
 # without letting it write or rejoin anything: start it as a hot standby
 # with no primary to stream from and without pg_quorum, so that it replays
 # exactly the WAL it has; read; stop it again.  For a deposed primary's
-# data before pg_quorum_rejoin rewinds it.  Returns { id => server }.
+# data before pg_quorum_rejoin rewinds it.  Returns { id => server }; dies
+# when it cannot read them: the server did not become consistent within
+# 120 s, or it waits for WAL it does not have, which it would do forever (a
+# directory pg_rewind or a base backup left needing the leader's WAL: the
+# fault campaign's seed 254 waited out its whole convergence bound so).
 sub read_rows_offline
 {
 	my ($node) = @_;
@@ -757,21 +761,44 @@ sub read_rows_offline
 	my $had_signal = -e $signal;
 	open my $fh, '>', $signal or die "$signal: $!";
 	close $fh;
-	my $rc = PostgreSQL::Test::Utils::system_log('pg_ctl', '-w', '-t', '120',
+	my $from = log_offset($node);
+	my $pidfile = $node->data_dir . '/postmaster.pid';
+	my $started = int(time());
+	my ($outcome, $seen);    # 'ready', or why it is not; its pid file seen
+	my $rc = PostgreSQL::Test::Utils::system_log('pg_ctl', '-W',
 		'-D', $node->data_dir, '-l', $node->logfile,
 		'-o', "-c shared_preload_libraries='' -c primary_conninfo='' "
 		  . "-c restore_command='' -c hot_standby=on -c listen_addresses=''",
 		'start');
-	$node->_update_pid($rc == 0 ? 1 : -1);
-	# Not ready in time (a directory that cannot become consistent): it must
-	# not stay up, or nothing can rejoin it.  Its startup process may also
-	# end it while the rows are read (WAL it cannot replay); the rows read
-	# before stand, and the test goes on.
-	my $rows = $rc == 0 ? PgQuorum::History::read_rows($node) : undef;
-	$node->stop($rc == 0 ? 'fast' : 'immediate', fail_ok => 1);
+	$outcome = 'could not start it read-only' if $rc != 0;
+	wait_until(
+		120,
+		sub {
+			# pg_ctl -w's test, the status line of postmaster.pid, once the
+			# file is this start's (a kill -9 leaves the last one behind).
+			my @pid = split /\n/, eval { slurp_file($pidfile) } // '';
+			my $ours = @pid > 7 && $pid[2] =~ /^\d+$/ && $pid[2] >= $started;
+			$seen ||= $ours;
+			my $log = eval { slurp_file($node->logfile, $from) } // '';
+			$outcome =
+				$ours && $pid[7] =~ /^\s*(ready|standby)\s*$/ ? 'ready'
+			  : $log =~ /waiting for WAL to become available/
+			  && $log !~ /ready to accept read-only connections/
+			  ? 'it needs WAL it does not have to become consistent'
+			  : $seen && !@pid ? 'it stopped while starting read-only'
+			  :                  undef;
+			return defined $outcome;
+		}) unless defined $outcome;
+	$outcome //= 'it did not become consistent within 120 s';
+	my $ready = $outcome eq 'ready';
+	$node->_update_pid(-e $pidfile ? 1 : -1);
+	# Its startup process may end it while the rows are read (WAL it cannot
+	# replay); the rows read before stand, and the test goes on.  One that is
+	# not ready must not stay up either, or nothing can rejoin it.
+	my $rows = $ready ? PgQuorum::History::read_rows($node) : undef;
+	$node->stop($ready ? 'fast' : 'immediate', fail_ok => 1);
 	unlink $signal unless $had_signal;
-	die $node->name . ($rc == 0 ? ': could not read its rows' : ': could not start it read-only') . "\n"
-	  unless $rows;
+	die $node->name . ': ' . ($ready ? 'could not read its rows' : $outcome) . "\n" unless $rows;
 	return $rows;
 }
 
