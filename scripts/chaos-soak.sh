@@ -42,10 +42,19 @@ duration=${CHAOS_DURATION:-30}
 unread=(README.md docs .ci debian LICENSE META.json 'test/cluster/*.pl' test/sql
 	test/unit test/sim test/fuzz test/bench test/witness)
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-# The index's blob of each file; a tree that differs from it is "-dirty".
 read_paths=(-- . "${unread[@]/#/:!}")
-code=$(git ls-files -s "${read_paths[@]}" 2>/dev/null | sha1sum | cut -c1-12)
-git diff --quiet HEAD "${read_paths[@]}" 2>/dev/null || { commit="$commit-dirty" code="$code-dirty"; }
+# The code key of the tree as it is now (each run copies the tree afresh);
+# a tree with changes not committed is "-dirty", keyed by those changes too.
+code_key()
+{
+	local key
+	key=$({ git ls-files -s "${read_paths[@]}" && git diff HEAD "${read_paths[@]}"; } 2>/dev/null |
+		sha1sum | cut -c1-12)
+	git diff --quiet HEAD "${read_paths[@]}" 2>/dev/null || key="$key-dirty"
+	echo "$key"
+}
+code=$(code_key)
+[[ $code == *-dirty ]] && commit="$commit-dirty"
 dir=${PGQ_CHAOS_RESULTS:-docs/soak}/code-$code
 mkdir -p "$dir"
 results=$dir/results.jsonl
@@ -75,6 +84,10 @@ for ((seed = from; seed < from + runs; seed++)); do
 	for mode in $modes; do
 		# Already run (the result's keys are sorted: mode, ..., seed, servers).
 		grep -q "\"mode\":\"$mode\",.*\"seed\":$seed,\"servers\":${t%w}," "$results" && continue
+		# A run copies scripts/ and the tests from the working tree: one
+		# changed under the soak would be counted for code it did not run.
+		[ "$(code_key)" = "$code" ] ||
+			pgq_die "chaos soak: the code changed under the soak (now $(code_key), was $code); start it again"
 		pgq_log "chaos soak: seed $seed, $t servers, $mode (code $code, commit $commit)"
 		args=(--seed "$seed" "${topo[@]}" --mode "$mode" --duration "$duration")
 		[ -n "${CHAOS_KINDS:-}" ] && args+=(--kinds "$CHAOS_KINDS")

@@ -19,7 +19,8 @@
 # again, is elected, and node2 becomes consistent, follows it and is a
 # candidate again.  Before node2 starts, PgQuorum::Test's read_rows_offline
 # must give up on it at once (the fault campaign's seed 254 at a4443e9f5ddd,
-# whose final read of a rewound server waited 120 s).
+# whose final read of a rewound server waited 120 s), and on a start that
+# fails at once (seed 225 at b35e1a6964b0).
 
 use strict;
 use warnings;
@@ -74,6 +75,17 @@ like($@, qr/node2: it needs WAL it does not have to become consistent/,
 cmp_ok(time() - $t0, '<', 30, '... within 30 s');
 ok(!-e "$pgdata/postmaster.pid", '... and node2 is stopped again');
 ok(-e "$pgdata/standby.signal", '... still a standby');
+# Seed 225: a start that fails at once, here on an empty pg_hba.conf (a
+# pg_rewind cut off half-way leaves the leader's files half copied).
+copy("$pgdata/pg_hba.conf", "$pgdata/pg_hba.conf.061") or BAIL_OUT("copy pg_hba.conf: $!");
+open my $hba, '>', "$pgdata/pg_hba.conf" or BAIL_OUT("pg_hba.conf: $!");
+close $hba;
+$t0 = time();
+$offline = eval { read_rows_offline($node2) };
+like($@, qr/node2: it stopped while starting read-only/,
+	'reading it offline with an empty pg_hba.conf fails: it stopped');
+cmp_ok(time() - $t0, '<', 30, '... within 30 s');
+rename("$pgdata/pg_hba.conf.061", "$pgdata/pg_hba.conf") or BAIL_OUT("rename pg_hba.conf: $!");
 
 # --- node2 starts and is not elected. ----------------------------------------
 my $off2 = log_offset($node2);

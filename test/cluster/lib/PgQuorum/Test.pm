@@ -751,9 +751,10 @@ sub rejoin
 # exactly the WAL it has; read; stop it again.  For a deposed primary's
 # data before pg_quorum_rejoin rewinds it.  Returns { id => server }; dies
 # when it cannot read them: the server did not become consistent within
-# 120 s, or it waits for WAL it does not have, which it would do forever (a
-# directory pg_rewind or a base backup left needing the leader's WAL: the
-# fault campaign's seed 254 waited out its whole convergence bound so).
+# 120 s, it stopped, or it waits for WAL it does not have, which it would do
+# forever (a directory pg_rewind or a base backup left needing the leader's
+# WAL: the fault campaign's seed 254 waited out its whole convergence bound
+# so; seed 225 did with a start that failed at once).
 sub read_rows_offline
 {
 	my ($node) = @_;
@@ -763,8 +764,8 @@ sub read_rows_offline
 	close $fh;
 	my $from = log_offset($node);
 	my $pidfile = $node->data_dir . '/postmaster.pid';
-	my $started = int(time());
-	my ($outcome, $seen);    # 'ready', or why it is not; its pid file seen
+	my $t0 = time();
+	my $outcome;    # 'ready', or why it is not
 	my $rc = PostgreSQL::Test::Utils::system_log('pg_ctl', '-W',
 		'-D', $node->data_dir, '-l', $node->logfile,
 		'-o', "-c shared_preload_libraries='' -c primary_conninfo='' "
@@ -777,16 +778,19 @@ sub read_rows_offline
 			# pg_ctl -w's test, the status line of postmaster.pid, once the
 			# file is this start's (a kill -9 leaves the last one behind).
 			my @pid = split /\n/, eval { slurp_file($pidfile) } // '';
-			my $ours = @pid > 7 && $pid[2] =~ /^\d+$/ && $pid[2] >= $started;
-			$seen ||= $ours;
+			my $alive = @pid > 7 && $pid[0] =~ /^\d+$/ && kill(0, $pid[0]);
 			my $log = eval { slurp_file($node->logfile, $from) } // '';
+			# One that failed at once (a configuration pg_rewind left half
+			# copied: the campaign's seed 225) may come and go between two
+			# looks at its pid file; its log says so.
 			$outcome =
-				$ours && $pid[7] =~ /^\s*(ready|standby)\s*$/ ? 'ready'
+				$alive && $pid[2] >= int($t0) && $pid[7] =~ /^\s*(ready|standby)\s*$/ ? 'ready'
 			  : $log =~ /waiting for WAL to become available/
 			  && $log !~ /ready to accept read-only connections/
 			  ? 'it needs WAL it does not have to become consistent'
-			  : $seen && !@pid ? 'it stopped while starting read-only'
-			  :                  undef;
+			  : !$alive && ($log =~ /database system is shut down/ || time() - $t0 > 10)
+			  ? 'it stopped while starting read-only'
+			  : undef;
 			return defined $outcome;
 		}) unless defined $outcome;
 	$outcome //= 'it did not become consistent within 120 s';
