@@ -1541,33 +1541,32 @@ read_history(uint32_t tli, PgqTimeline *tl, int max, int *n_out)
 }
 
 /*
- * Whether pg_rewind rewound the directory: it writes a backup_label then,
- * and a rewound directory has the leader's control file (and timeline).
+ * The backup_label pg_rewind writes when it rewound the directory (a
+ * rewound directory has the leader's control file, and timeline), or NULL
+ * when it found nothing to rewind.  The caller frees it.
  */
-static bool
-rewound(void)
+static char *
+rewind_label(void)
 {
 	char	   *label_path = path_join(opt.pgdata, "backup_label");
-	bool		found = file_exists(label_path);
+	char	   *label = read_file(label_path, NULL);
 
 	free(label_path);
-	return found;
+	return label;
 }
 
 /*
- * The first segment from the rewind's checkpoint to its end that the
- * directory lacks (its file name, in a static buffer), or NULL when none is
- * missing or there is nothing to check (no rewind was needed).  A segment
+ * The first segment from the rewind's checkpoint (label: its backup_label)
+ * to its end that the directory lacks (its file name, in a static buffer),
+ * or NULL when none is missing or there is nothing to check.  A segment
  * is there if a file of it exists on the timeline of its last byte that is
  * replayed, or on a later timeline of the history that began at or before
  * it (such a file holds the earlier timeline's WAL up to the switch).
  */
 static const char *
-rewound_wal_missing(void)
+rewound_wal_missing(const char *label)
 {
 	static char missing[32];
-	char	   *label_path = path_join(opt.pgdata, "backup_label");
-	char	   *label = read_file(label_path, NULL);
 	const char *start;
 	char	   *report;
 	char	   *seg_size_text;
@@ -1581,16 +1580,9 @@ rewound_wal_missing(void)
 	int			n_tl;
 	bool		usable;
 
-	free(label_path);
-	if (label == NULL)
-		return NULL;			/* pg_rewind found nothing to rewind */
 	start = strstr(label, "START WAL LOCATION: ");
 	if (start == NULL || !parse_lsn(start + strlen("START WAL LOCATION: "), &redo))
-	{
-		free(label);
 		return NULL;
-	}
-	free(label);
 	report = controldata_report();
 	seg_size_text = controldata_field(report, "Bytes per WAL segment");
 	end_tli = controldata_timeline(report, "Min recovery ending loc's timeline");
@@ -1807,24 +1799,29 @@ rewind_to_leader(const Leader *leader, const char *self, const char *kdir,
 	else if (!rebuild_again)
 	{
 		uint32_t	leader_tli = checkpoint_leader(source);
+		char	   *label = NULL;
 
 		keep_save(kdir, self);
 		rewind_marker_set(true);
 		rc = run_pg_rewind(source);
 		if (rc == 0)
+		{
 			rewind_marker_set(false);
+			label = rewind_label();
+		}
 		if (rc != 0 && opt.rebuild)
 			msg("pg_rewind failed (exit status %d)", rc);
-		else if (rc == 0 && primary && !rewound() && checkpoint_timeline() == leader_tli)
+		else if (rc == 0 && primary && label == NULL && checkpoint_timeline() == leader_tli)
 		{
 			same_timeline = true;
 			msg("\"%s\" was a primary on timeline %u, the leader's: its WAL there is its own, "
 				"and pg_rewind, which compares timeline IDs only, found nothing to rewind",
 				opt.pgdata, leader_tli);
 		}
-		else if (rc == 0 && (missing = rewound_wal_missing()) != NULL)
+		else if (label != NULL && (missing = rewound_wal_missing(label)) != NULL)
 			msg("pg_rewind left \"%s\" without WAL segment %s, which it must replay "
 				"and which the leader no longer has", opt.pgdata, missing);
+		free(label);
 	}
 	if (rebuild_again || unfinished || ((rc != 0 || missing != NULL || same_timeline) && opt.rebuild))
 	{

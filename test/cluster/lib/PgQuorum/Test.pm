@@ -765,7 +765,8 @@ sub read_rows_offline
 	my $from = log_offset($node);
 	my $pidfile = $node->data_dir . '/postmaster.pid';
 	my $t0 = time();
-	my $outcome;    # 'ready', or why it is not
+	my $log = '';    # this start's log, read as it grows
+	my $outcome;     # 'ready', or why it is not
 	my $rc = PostgreSQL::Test::Utils::system_log('pg_ctl', '-W',
 		'-D', $node->data_dir, '-l', $node->logfile,
 		'-o', "-c shared_preload_libraries='' -c primary_conninfo='' "
@@ -779,7 +780,9 @@ sub read_rows_offline
 			# file is this start's (a kill -9 leaves the last one behind).
 			my @pid = split /\n/, eval { slurp_file($pidfile) } // '';
 			my $alive = @pid > 7 && $pid[0] =~ /^\d+$/ && kill(0, $pid[0]);
-			my $log = eval { slurp_file($node->logfile, $from) } // '';
+			my $more = eval { slurp_file($node->logfile, $from) } // '';
+			$from += length $more;
+			$log .= $more;
 			# One that failed at once (a configuration pg_rewind left half
 			# copied: the campaign's seed 225) may come and go between two
 			# looks at its pid file; its log says so.
