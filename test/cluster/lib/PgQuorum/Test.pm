@@ -29,7 +29,7 @@ our @EXPORT = qw(
   query wait_until wait_for_query nodes_summary log_offset
   wait_processes_gone fatal_messages
   new_failover_cluster start_failover_test server_pids freeze thaw cluster_status wait_for_leader
-  try_sql wait_stopped rejoin read_rows_offline check_workload
+  try_sql wait_stopped rejoin read_rows_offline check_workload promoted_itself
   wait_following following_sql stop_all give_up watch_for leader_changes promotions
   assert_writes_refused
   witness_start witness_restart witness_stop
@@ -676,6 +676,14 @@ sub leader_changes
 				  : ''
 			} @$nodes;
 		});
+}
+
+# promoted_itself($node, $offset): whether pg_quorum promoted $node, by its
+# log after $offset (from the start without one).
+sub promoted_itself
+{
+	my ($node, $offset) = @_;
+	return slurp_file($node->logfile, $offset // 0) =~ /pg_quorum is promoting this standby/;
 }
 
 # assert_writes_refused($node, $seconds, $sql): try the write $sql on $node
