@@ -1129,6 +1129,7 @@ typedef enum PeerAnswer
 {
 	PEER_LEADER,				/* a usable leader, in *leader */
 	PEER_PENDING,				/* a leader it names is not usable yet */
+	PEER_PAUSED_NO_OTHER,		/* failover paused, no leader or self */
 	PEER_NONE,					/* unreachable, or it knows no leader */
 } PeerAnswer;
 
@@ -1155,7 +1156,8 @@ ask_peer(const char *peer, const char *self, Leader *leader, char **why)
 	}
 	res = PQexecParams(conn,
 					   "SELECT s.leader, n.conninfo, n.role, "
-					   "coalesce(n.timeline, 0), coalesce(me.timeline, 0) "
+					   "coalesce(n.timeline, 0), coalesce(me.timeline, 0), "
+					   "coalesce(s.paused, false) "
 					   "FROM quorum.status s LEFT JOIN quorum.nodes n ON n.name = s.leader "
 					   "LEFT JOIN quorum.nodes me ON me.name = $1",
 					   1, NULL, &self, NULL, NULL, 0);
@@ -1164,6 +1166,14 @@ ask_peer(const char *peer, const char *self, Leader *leader, char **why)
 		if (asprintf(why, "query failed: %s", PQerrorMessage(conn)) < 0)
 			*why = NULL;
 		answer = PEER_NONE;
+	}
+	else if (strcmp(PQgetvalue(res, 0, 5), "t") == 0 &&
+			 (PQgetisnull(res, 0, 0) || strcmp(PQgetvalue(res, 0, 0), self) == 0))
+	{
+		*why = xstrdup(PQgetisnull(res, 0, 0)
+					   ? "it knows no leader, and failover is paused"
+					   : "it names this server as leader, and failover is paused");
+		answer = PEER_PAUSED_NO_OTHER;
 	}
 	else if (PQgetisnull(res, 0, 0))
 	{
@@ -1202,7 +1212,12 @@ ask_peer(const char *peer, const char *self, Leader *leader, char **why)
  * Ask the peers in rounds until one names a usable leader (true), until
  * --timeout, or until no peer has named any leader for NO_LEADER_WAIT_S:
  * waiting longer then only delays an election that may need this server,
- * unless need_leader (the directory cannot start without one).
+ * unless need_leader (the directory cannot start without one).  Nor does it
+ * wait while failover is paused and the peers that answer name no leader
+ * but this server: no other is elected then (only the primary that led
+ * last may campaign), and waiting would only keep the primary down through
+ * a restart in maintenance, the very restart a pause is for (the fault
+ * campaign's seed 221).
  */
 static bool
 find_leader(const char *self, bool need_leader, Leader *leader)
@@ -1214,6 +1229,7 @@ find_leader(const char *self, bool need_leader, Leader *leader)
 	for (int round = 0;; round++)
 	{
 		bool		pending = false;
+		bool		paused_no_other = false;
 		bool		last_round;
 
 		for (int i = 0; i < opt.n_peers; i++)
@@ -1224,6 +1240,7 @@ find_leader(const char *self, bool need_leader, Leader *leader)
 			if (answer == PEER_LEADER)
 				return true;
 			pending |= answer == PEER_PENDING;
+			paused_no_other |= answer == PEER_PAUSED_NO_OTHER;
 			if (round == 0 || time(NULL) >= deadline)
 			{
 				if (why != NULL)
@@ -1232,7 +1249,13 @@ find_leader(const char *self, bool need_leader, Leader *leader)
 			}
 			free(why);
 		}
-		if (pending)
+		if (paused_no_other && !pending && !need_leader)
+		{
+			msg("failover is paused and no peer names a leader other than this server: "
+				"none is elected until quorum.resume()");
+			return false;
+		}
+		if (pending || paused_no_other)
 			leaderless_since = time(NULL);
 		last_round = time(NULL) >= deadline;
 		if (!last_round && !need_leader &&
