@@ -757,7 +757,7 @@ raft_check_term(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 		case QUORUM__RAFT_MSG_APPEND:
 		case QUORUM__RAFT_MSG_SNAPSHOT:
 		case QUORUM__RAFT_MSG_TIMEOUT_NOW:
-			if (quorum__raft_resigned_from(r, msg))
+			if (quorum__raft_resigned_in(r, msg->term, msg->from))
 			{
 				/* Overtaken by its RESIGN (raft_resign.c). */
 				QUORUM_TRACE(&r->cfg.trace, QUORUM_TRACE_DEBUG, r->now_ms,

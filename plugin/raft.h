@@ -368,8 +368,8 @@ quorum_time_ms quorum__raft_leader_deadline(const struct quorum__raft *r);
 
 /* raft_resign.c */
 int			quorum__raft_resign(struct quorum__raft *r, quorum_time_ms now_ms);
-bool		quorum__raft_resigned_from(const struct quorum__raft *r,
-									   const struct quorum__raft_msg *msg);
+bool		quorum__raft_resigned_in(const struct quorum__raft *r, uint64_t term,
+									 const char *name);
 void		quorum__raft_on_resign(struct quorum__raft *r,
 								   const struct quorum__raft_msg *msg);
 

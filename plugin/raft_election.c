@@ -697,20 +697,10 @@ raft_note_refusal(struct quorum__raft *r, struct quorum__raft_peer *p,
 }
 
 /*
- * Whether name is the leader that resigned in the term before ours: a host
- * resigns because its database is gone, so it is not counted on to vote.
- */
-static bool
-raft_resigned_last_term(const struct quorum__raft *r, const char *name)
-{
-	return r->resigned_term != 0 && r->resigned_term + 1 == r->d.term &&
-		strcmp(r->resigned_leader, name) == 0;
-}
-
-/*
  * A split vote: the voters that voted for another candidate of our term,
  * with those that refused us for good otherwise, a leader that just
- * resigned and those gossip has found dead, leave too few for a majority.
+ * resigned (its host resigns because its database is gone, so it is not
+ * counted on to vote) and those gossip has found dead, leave too few for a majority.
  * Nobody leads this term then, unless the other candidate won, and its
  * heartbeats will tell us so within one.  So we campaign again after one or
  * two heartbeats, at random, instead of a whole election timeout (1.2 s and
@@ -736,7 +726,7 @@ raft_after_refusal(struct quorum__raft *r, const struct quorum__raft_msg *msg)
 
 		if (p != NULL && p->known && strcmp(p->name, r->cfg.name) != 0 &&
 			!raft_grant_counts(r, p) && p->ask_after_ms != UINT64_MAX &&
-			!raft_resigned_last_term(r, p->name))
+			!quorum__raft_resigned_in(r, r->d.term - 1, p->name))
 			possible++;
 	}
 	if (possible >= quorum__raft_majority(r))

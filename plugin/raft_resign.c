@@ -68,13 +68,13 @@ quorum__raft_resign(struct quorum__raft *r, quorum_time_ms now_ms)
 	return 0;
 }
 
-/* Whether msg comes from a leader that resigned in msg's term. */
+/* Whether name is the leader that resigned in term, as far as we were told. */
 bool
-quorum__raft_resigned_from(const struct quorum__raft *r,
-						   const struct quorum__raft_msg *msg)
+quorum__raft_resigned_in(const struct quorum__raft *r, uint64_t term,
+						 const char *name)
 {
-	return r->resigned_term != 0 && msg->term == r->resigned_term &&
-		strcmp(msg->from, r->resigned_leader) == 0;
+	return r->resigned_term != 0 && term == r->resigned_term &&
+		strcmp(name, r->resigned_leader) == 0;
 }
 
 /* raft.c has checked that msg->term is ours. */

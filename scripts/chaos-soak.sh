@@ -47,10 +47,11 @@ read_paths=(-- . "${unread[@]/#/:!}")
 # a tree with changes not committed is "-dirty", keyed by those changes too.
 code_key()
 {
-	local key
-	key=$({ git ls-files -s "${read_paths[@]}" && git diff HEAD "${read_paths[@]}"; } 2>/dev/null |
+	local changes key
+	changes=$(git diff HEAD "${read_paths[@]}" 2>/dev/null)
+	key=$({ git ls-files -s "${read_paths[@]}" 2>/dev/null && printf '%s' "$changes"; } |
 		sha1sum | cut -c1-12)
-	git diff --quiet HEAD "${read_paths[@]}" 2>/dev/null || key="$key-dirty"
+	[ -z "$changes" ] || key="$key-dirty"
 	echo "$key"
 }
 code=$(code_key)
@@ -86,8 +87,9 @@ for ((seed = from; seed < from + runs; seed++)); do
 		grep -q "\"mode\":\"$mode\",.*\"seed\":$seed,\"servers\":${t%w}," "$results" && continue
 		# A run copies scripts/ and the tests from the working tree: one
 		# changed under the soak would be counted for code it did not run.
-		[ "$(code_key)" = "$code" ] ||
-			pgq_die "chaos soak: the code changed under the soak (now $(code_key), was $code); start it again"
+		now=$(code_key)
+		[ "$now" = "$code" ] ||
+			pgq_die "chaos soak: the code changed under the soak (now $now, was $code); start it again"
 		pgq_log "chaos soak: seed $seed, $t servers, $mode (code $code, commit $commit)"
 		args=(--seed "$seed" "${topo[@]}" --mode "$mode" --duration "$duration")
 		[ -n "${CHAOS_KINDS:-}" ] && args+=(--kinds "$CHAOS_KINDS")

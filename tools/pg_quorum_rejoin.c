@@ -1129,6 +1129,7 @@ typedef enum PeerAnswer
 {
 	PEER_LEADER,				/* a usable leader, in *leader */
 	PEER_PENDING,				/* a leader it names is not usable yet */
+	PEER_PAUSED_NO_OTHER,		/* failover paused, no leader or self */
 	PEER_NONE,					/* unreachable, or it knows no leader */
 } PeerAnswer;
 
@@ -1155,7 +1156,8 @@ ask_peer(const char *peer, const char *self, Leader *leader, char **why)
 	}
 	res = PQexecParams(conn,
 					   "SELECT s.leader, n.conninfo, n.role, "
-					   "coalesce(n.timeline, 0), coalesce(me.timeline, 0) "
+					   "coalesce(n.timeline, 0), coalesce(me.timeline, 0), "
+					   "coalesce(s.paused, false) "
 					   "FROM quorum.status s LEFT JOIN quorum.nodes n ON n.name = s.leader "
 					   "LEFT JOIN quorum.nodes me ON me.name = $1",
 					   1, NULL, &self, NULL, NULL, 0);
@@ -1164,6 +1166,14 @@ ask_peer(const char *peer, const char *self, Leader *leader, char **why)
 		if (asprintf(why, "query failed: %s", PQerrorMessage(conn)) < 0)
 			*why = NULL;
 		answer = PEER_NONE;
+	}
+	else if (strcmp(PQgetvalue(res, 0, 5), "t") == 0 &&
+			 (PQgetisnull(res, 0, 0) || strcmp(PQgetvalue(res, 0, 0), self) == 0))
+	{
+		*why = xstrdup(PQgetisnull(res, 0, 0)
+					   ? "it knows no leader, and failover is paused"
+					   : "it names this server as leader, and failover is paused");
+		answer = PEER_PAUSED_NO_OTHER;
 	}
 	else if (PQgetisnull(res, 0, 0))
 	{
@@ -1202,7 +1212,12 @@ ask_peer(const char *peer, const char *self, Leader *leader, char **why)
  * Ask the peers in rounds until one names a usable leader (true), until
  * --timeout, or until no peer has named any leader for NO_LEADER_WAIT_S:
  * waiting longer then only delays an election that may need this server,
- * unless need_leader (the directory cannot start without one).
+ * unless need_leader (the directory cannot start without one).  Nor does it
+ * wait while failover is paused and the peers that answer name no leader
+ * but this server: no other is elected then (only the primary that led
+ * last may campaign), and waiting would only keep the primary down through
+ * a restart in maintenance, the very restart a pause is for (the fault
+ * campaign's seed 221).
  */
 static bool
 find_leader(const char *self, bool need_leader, Leader *leader)
@@ -1214,6 +1229,7 @@ find_leader(const char *self, bool need_leader, Leader *leader)
 	for (int round = 0;; round++)
 	{
 		bool		pending = false;
+		bool		paused_no_other = false;
 		bool		last_round;
 
 		for (int i = 0; i < opt.n_peers; i++)
@@ -1224,6 +1240,7 @@ find_leader(const char *self, bool need_leader, Leader *leader)
 			if (answer == PEER_LEADER)
 				return true;
 			pending |= answer == PEER_PENDING;
+			paused_no_other |= answer == PEER_PAUSED_NO_OTHER;
 			if (round == 0 || time(NULL) >= deadline)
 			{
 				if (why != NULL)
@@ -1232,7 +1249,13 @@ find_leader(const char *self, bool need_leader, Leader *leader)
 			}
 			free(why);
 		}
-		if (pending)
+		if (paused_no_other && !pending && !need_leader)
+		{
+			msg("failover is paused and no peer names a leader other than this server: "
+				"none is elected until quorum.resume()");
+			return false;
+		}
+		if (pending || paused_no_other)
 			leaderless_since = time(NULL);
 		last_round = time(NULL) >= deadline;
 		if (!last_round && !need_leader &&
@@ -1541,33 +1564,32 @@ read_history(uint32_t tli, PgqTimeline *tl, int max, int *n_out)
 }
 
 /*
- * Whether pg_rewind rewound the directory: it writes a backup_label then,
- * and a rewound directory has the leader's control file (and timeline).
+ * The backup_label pg_rewind writes when it rewound the directory (a
+ * rewound directory has the leader's control file, and timeline), or NULL
+ * when it found nothing to rewind.  The caller frees it.
  */
-static bool
-rewound(void)
+static char *
+rewind_label(void)
 {
 	char	   *label_path = path_join(opt.pgdata, "backup_label");
-	bool		found = file_exists(label_path);
+	char	   *label = read_file(label_path, NULL);
 
 	free(label_path);
-	return found;
+	return label;
 }
 
 /*
- * The first segment from the rewind's checkpoint to its end that the
- * directory lacks (its file name, in a static buffer), or NULL when none is
- * missing or there is nothing to check (no rewind was needed).  A segment
+ * The first segment from the rewind's checkpoint (label: its backup_label)
+ * to its end that the directory lacks (its file name, in a static buffer),
+ * or NULL when none is missing or there is nothing to check.  A segment
  * is there if a file of it exists on the timeline of its last byte that is
  * replayed, or on a later timeline of the history that began at or before
  * it (such a file holds the earlier timeline's WAL up to the switch).
  */
 static const char *
-rewound_wal_missing(void)
+rewound_wal_missing(const char *label)
 {
 	static char missing[32];
-	char	   *label_path = path_join(opt.pgdata, "backup_label");
-	char	   *label = read_file(label_path, NULL);
 	const char *start;
 	char	   *report;
 	char	   *seg_size_text;
@@ -1581,16 +1603,9 @@ rewound_wal_missing(void)
 	int			n_tl;
 	bool		usable;
 
-	free(label_path);
-	if (label == NULL)
-		return NULL;			/* pg_rewind found nothing to rewind */
 	start = strstr(label, "START WAL LOCATION: ");
 	if (start == NULL || !parse_lsn(start + strlen("START WAL LOCATION: "), &redo))
-	{
-		free(label);
 		return NULL;
-	}
-	free(label);
 	report = controldata_report();
 	seg_size_text = controldata_field(report, "Bytes per WAL segment");
 	end_tli = controldata_timeline(report, "Min recovery ending loc's timeline");
@@ -1807,24 +1822,29 @@ rewind_to_leader(const Leader *leader, const char *self, const char *kdir,
 	else if (!rebuild_again)
 	{
 		uint32_t	leader_tli = checkpoint_leader(source);
+		char	   *label = NULL;
 
 		keep_save(kdir, self);
 		rewind_marker_set(true);
 		rc = run_pg_rewind(source);
 		if (rc == 0)
+		{
 			rewind_marker_set(false);
+			label = rewind_label();
+		}
 		if (rc != 0 && opt.rebuild)
 			msg("pg_rewind failed (exit status %d)", rc);
-		else if (rc == 0 && primary && !rewound() && checkpoint_timeline() == leader_tli)
+		else if (rc == 0 && primary && label == NULL && checkpoint_timeline() == leader_tli)
 		{
 			same_timeline = true;
 			msg("\"%s\" was a primary on timeline %u, the leader's: its WAL there is its own, "
 				"and pg_rewind, which compares timeline IDs only, found nothing to rewind",
 				opt.pgdata, leader_tli);
 		}
-		else if (rc == 0 && (missing = rewound_wal_missing()) != NULL)
+		else if (label != NULL && (missing = rewound_wal_missing(label)) != NULL)
 			msg("pg_rewind left \"%s\" without WAL segment %s, which it must replay "
 				"and which the leader no longer has", opt.pgdata, missing);
+		free(label);
 	}
 	if (rebuild_again || unfinished || ((rc != 0 || missing != NULL || same_timeline) && opt.rebuild))
 	{

@@ -15,6 +15,11 @@
 #      once it is started again with replication healed and failover
 #      resumed it leads again.
 #
+# In both, pg_quorum_rejoin, which the service manager runs before each
+# start, must not wait for another leader: while failover is paused nobody
+# else is elected.  It leaves the directory as it was at once (before, it
+# waited 6 s for a leader; 053 has the kill -9, where it waited 30 s).
+#
 # No acknowledged write is missing anywhere (PgQuorum::History).  Run it
 # through scripts/sandbox.sh (make check-cluster): part 2 cuts replication
 # with nftables.
@@ -87,6 +92,24 @@ sub stop_unhanded
 	return;
 }
 
+# rejoin_paused($node, @peers): pg_quorum_rejoin of the stopped leader
+# $node while failover is paused returns at once, leaving it a primary.
+sub rejoin_paused
+{
+	my ($node, @peers) = @_;
+	my $name = $node->name;
+	my $t0 = $now->();
+	my ($rc, $out) = rejoin($node, @peers);
+	my $took = $now->() - $t0;
+	is($rc, 0, "pg_quorum_rejoin of $name while paused succeeds") or diag($out);
+	ok($took < 4, sprintf('it returns within 4 s, without waiting for another leader (%.1f s)', $took))
+	  or diag($out);
+	like($out, qr/failover is paused and no peer names a leader other than this server/,
+		'it says why it does not wait');
+	ok(!-e $node->data_dir . '/standby.signal', "$name is left a primary");
+	return;
+}
+
 # --- 1. Failover paused: stop without a hand-over. -----------------------
 $node1->safe_psql('postgres', 'SELECT quorum.pause()');
 for my $node (@nodes)
@@ -97,6 +120,7 @@ for my $node (@nodes)
 ok($wl->wait_ack($fail_s, server => 'node1', sent_after => $now->()),
 	'node1 still acknowledges writes while paused');
 stop_unhanded($node1, qr/Automatic failover is paused\./, $node2, $node3);
+rejoin_paused($node1, $node2, $node3);
 
 # Resumed on a standby (possible without a leader): one of them takes over.
 ok(defined wait_until($fail_s, sub { defined query($node2, 'SELECT quorum.resume()') }),
@@ -137,6 +161,7 @@ stop_unhanded($new, qr/Automatic failover is paused\./, @standbys);
 
 # Back with replication healed and failover resumed: it leads again.
 heal();
+rejoin_paused($new, @standbys);
 $new->start;
 ok(defined wait_for_query($new, 'SELECT paused FROM quorum.status', 't', $fail_s),
 	$new->name . ' restarts with failover still paused');

@@ -8,9 +8,14 @@
 # loses its lease and refuses writes.  They are started again: node1, still
 # the primary and the last leader, leads again in a newer term and
 # acknowledges writes, while failover stays paused and neither standby is
-# promoted.  No acknowledged write is lost (history checker).  Then node1
-# is killed with kill -9: with failover paused nobody else takes over,
-# which is what a pause is for.
+# promoted.  No acknowledged write is lost (history checker).  Then every
+# process of node1 is killed with kill -9, as a lost host goes (the worker
+# first, so that it cannot resign): with failover paused nobody else takes
+# over, which is what a pause is for.  The service manager's
+# pg_quorum_rejoin leaves it a primary at once, since nobody else can be
+# elected (before, it waited while the peers still named node1 their
+# leader, then 6 s more: the fault campaign's seed 221), and started again
+# node1 leads and writes.
 
 use strict;
 use warnings;
@@ -71,10 +76,27 @@ ok(defined $wl->wait_for($fail_s, sub { (grep { $_->{status} eq 'ok' && $_->{sen
 check_workload($wl, leader => $node1, nodes => \@nodes, max_changes => 0);
 
 # --- Paused still means paused: node1 killed, nobody takes over. ----------
+my @pids = server_pids($node1);
+kill 'KILL', @pids[ 1 .. $#pids ];
 $node1->kill9;
 ok(defined wait_processes_gone($node1, $fail_s), 'node1\'s processes are gone');
+my $t_rejoin = $now->();
+my ($rc, $out) = rejoin($node1, $node2, $node3);
+my $took = $now->() - $t_rejoin;
+note($out);
+is($rc, 0, 'pg_quorum_rejoin of node1 succeeds') or diag($out);
+ok($took < 4, sprintf('it returns within 4 s: nobody else is elected while paused (%.1f s)', $took))
+  or diag($out);
+like($out, qr/failover is paused and no peer names a leader other than this server/,
+	'it says why it does not wait');
+ok(!-e $node1->data_dir . '/standby.signal', 'node1 is left a primary');
 my @promoted = promotions(8, $node2, $node3);
 is_deeply(\@promoted, [], 'neither node2 nor node3 is promoted while paused');
+$node1->start;
+($leader) = wait_for_leader(\@nodes, $fail_s);
+is($leader && $leader->name, 'node1', 'node1 leads again after its restart');
+ok(defined wait_until($fail_s, sub { defined query($node1, 'CREATE TABLE after_restart ()') }),
+	'node1 accepts writes again, failover still paused');
 
 stop_all(@nodes);
 done_testing();

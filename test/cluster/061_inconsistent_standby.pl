@@ -97,8 +97,7 @@ $node2->_update_pid(1);
 my @problems = watch_for(
 	$watch_s,
 	sub {
-		my $log = slurp_file($node2->logfile, $off2);
-		return 'node2 promoted itself' if $log =~ /is promoting this standby/;
+		return 'node2 promoted itself' if promoted_itself($node2, $off2);
 		return 'node2 stopped' unless -e "$pgdata/postmaster.pid";
 		return;
 	});

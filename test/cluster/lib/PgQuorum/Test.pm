@@ -29,7 +29,7 @@ our @EXPORT = qw(
   query wait_until wait_for_query nodes_summary log_offset
   wait_processes_gone fatal_messages
   new_failover_cluster start_failover_test server_pids freeze thaw cluster_status wait_for_leader
-  try_sql wait_stopped rejoin read_rows_offline check_workload
+  try_sql wait_stopped rejoin read_rows_offline check_workload promoted_itself
   wait_following following_sql stop_all give_up watch_for leader_changes promotions
   assert_writes_refused
   witness_start witness_restart witness_stop
@@ -678,6 +678,14 @@ sub leader_changes
 		});
 }
 
+# promoted_itself($node, $offset): whether pg_quorum promoted $node, by its
+# log after $offset (from the start without one).
+sub promoted_itself
+{
+	my ($node, $offset) = @_;
+	return slurp_file($node->logfile, $offset // 0) =~ /pg_quorum is promoting this standby/;
+}
+
 # assert_writes_refused($node, $seconds, $sql): try the write $sql on $node
 # again and again for $seconds (longer than a lease, so that a lease that
 # came back would show); one test that passes when every try failed with
@@ -765,7 +773,8 @@ sub read_rows_offline
 	my $from = log_offset($node);
 	my $pidfile = $node->data_dir . '/postmaster.pid';
 	my $t0 = time();
-	my $outcome;    # 'ready', or why it is not
+	my $log = '';    # this start's log, read as it grows
+	my $outcome;     # 'ready', or why it is not
 	my $rc = PostgreSQL::Test::Utils::system_log('pg_ctl', '-W',
 		'-D', $node->data_dir, '-l', $node->logfile,
 		'-o', "-c shared_preload_libraries='' -c primary_conninfo='' "
@@ -779,7 +788,9 @@ sub read_rows_offline
 			# file is this start's (a kill -9 leaves the last one behind).
 			my @pid = split /\n/, eval { slurp_file($pidfile) } // '';
 			my $alive = @pid > 7 && $pid[0] =~ /^\d+$/ && kill(0, $pid[0]);
-			my $log = eval { slurp_file($node->logfile, $from) } // '';
+			my $more = eval { slurp_file($node->logfile, $from) } // '';
+			$from += length $more;
+			$log .= $more;
 			# One that failed at once (a configuration pg_rewind left half
 			# copied: the campaign's seed 225) may come and go between two
 			# looks at its pid file; its log says so.
