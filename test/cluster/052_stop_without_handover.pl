@@ -92,24 +92,6 @@ sub stop_unhanded
 	return;
 }
 
-# rejoin_paused($node, @peers): pg_quorum_rejoin of the stopped leader
-# $node while failover is paused returns at once, leaving it a primary.
-sub rejoin_paused
-{
-	my ($node, @peers) = @_;
-	my $name = $node->name;
-	my $t0 = $now->();
-	my ($rc, $out) = rejoin($node, @peers);
-	my $took = $now->() - $t0;
-	is($rc, 0, "pg_quorum_rejoin of $name while paused succeeds") or diag($out);
-	ok($took < 4, sprintf('it returns within 4 s, without waiting for another leader (%.1f s)', $took))
-	  or diag($out);
-	like($out, qr/failover is paused and no peer names a leader other than this server/,
-		'it says why it does not wait');
-	ok(!-e $node->data_dir . '/standby.signal', "$name is left a primary");
-	return;
-}
-
 # --- 1. Failover paused: stop without a hand-over. -----------------------
 $node1->safe_psql('postgres', 'SELECT quorum.pause()');
 for my $node (@nodes)

@@ -80,16 +80,7 @@ my @pids = server_pids($node1);
 kill 'KILL', @pids[ 1 .. $#pids ];
 $node1->kill9;
 ok(defined wait_processes_gone($node1, $fail_s), 'node1\'s processes are gone');
-my $t_rejoin = $now->();
-my ($rc, $out) = rejoin($node1, $node2, $node3);
-my $took = $now->() - $t_rejoin;
-note($out);
-is($rc, 0, 'pg_quorum_rejoin of node1 succeeds') or diag($out);
-ok($took < 4, sprintf('it returns within 4 s: nobody else is elected while paused (%.1f s)', $took))
-  or diag($out);
-like($out, qr/failover is paused and no peer names a leader other than this server/,
-	'it says why it does not wait');
-ok(!-e $node1->data_dir . '/standby.signal', 'node1 is left a primary');
+rejoin_paused($node1, $node2, $node3);
 my @promoted = promotions(8, $node2, $node3);
 is_deeply(\@promoted, [], 'neither node2 nor node3 is promoted while paused');
 $node1->start;

@@ -29,7 +29,7 @@ our @EXPORT = qw(
   query wait_until wait_for_query nodes_summary log_offset
   wait_processes_gone fatal_messages
   new_failover_cluster start_failover_test server_pids freeze thaw cluster_status wait_for_leader
-  try_sql wait_stopped rejoin read_rows_offline check_workload promoted_itself
+  try_sql wait_stopped rejoin rejoin_paused read_rows_offline check_workload promoted_itself
   wait_following following_sql stop_all give_up watch_for leader_changes promotions
   assert_writes_refused
   witness_start witness_restart witness_stop
@@ -751,6 +751,27 @@ sub rejoin
 	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
 	my $rc = $? >> 8;
 	return ($rc, "\$ @cmd\n$out$err");
+}
+
+# rejoin_paused($node, @peers): pg_quorum_rejoin of the stopped leader
+# $node while failover is paused: it must return at once (nobody else is
+# elected until quorum.resume()), say why, and leave $node a primary.
+# Four tests; returns rejoin's output.
+sub rejoin_paused
+{
+	my ($node, @peers) = @_;
+	my $name = $node->name;
+	my $t0 = time();
+	my ($rc, $out) = rejoin($node, @peers);
+	my $took = time() - $t0;
+	note($out);
+	is($rc, 0, "pg_quorum_rejoin of $name while paused succeeds") or diag($out);
+	ok($took < 4, sprintf('it returns within 4 s, without waiting for another leader (%.1f s)', $took))
+	  or diag($out);
+	like($out, qr/failover is paused and no peer names a leader other than this server/,
+		'it says why it does not wait');
+	ok(!-e $node->data_dir . '/standby.signal', "$name is left a primary");
+	return $out;
 }
 
 # read_rows_offline($node): read the workload's rows from a stopped server
