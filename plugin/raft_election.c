@@ -700,7 +700,8 @@ raft_note_refusal(struct quorum__raft *r, struct quorum__raft_peer *p,
  * A split vote: the voters that voted for another candidate of our term,
  * with those that refused us for good otherwise, a leader that just
  * resigned (its host resigns because its database is gone, so it is not
- * counted on to vote) and those gossip has found dead, leave too few for a majority.
+ * counted on to vote) and those gossip has found dead, leave too few for a
+ * majority.
  * Nobody leads this term then, unless the other candidate won, and its
  * heartbeats will tell us so within one.  So we campaign again after one or
  * two heartbeats, at random, instead of a whole election timeout (1.2 s and

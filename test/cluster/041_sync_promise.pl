@@ -68,12 +68,7 @@ unlike($cancelled_err, qr/ERROR/, 'and without an error for a transaction that c
 is(cluster_status($node1)->{leader}, 'node1', 'node1 still leads (its gossip is untouched)');
 
 # --- kill -9 of node1, failover. -----------------------------------------
-my @pids = server_pids($node1);
-ok(@pids, 'node1 runs');
-# The postmaster first (through the test framework, which then knows it
-# stopped), then every other process, as a lost host would go.
-$node1->kill9;
-kill 'KILL', @pids[ 1 .. $#pids ];
+ok(kill_host($node1), 'node1 runs, and every process of it is killed');
 ok(defined wait_processes_gone($node1, $fail_s), 'node1\'s processes are gone');
 $local_how //= $local->wait_answer(10, qr/ok local/);
 my ($new) = wait_for_leader([ $node2, $node3 ], $fail_s, not => 'node1');

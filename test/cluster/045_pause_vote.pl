@@ -59,10 +59,7 @@ ok(defined $wl->wait_for($fail_s, sub { (grep { $_->{status} eq 'ok' && $_->{ser
 	'node1 acknowledges at least 20 of them');
 
 # --- kill -9 of node1: nobody may be promoted. ----------------------------
-my @pids = server_pids($node1);
-ok(@pids, 'node1 runs');
-$node1->kill9;
-kill 'KILL', @pids[ 1 .. $#pids ];
+ok(kill_host($node1), 'node1 runs, and every process of it is killed');
 ok(defined wait_processes_gone($node1, $fail_s), 'node1\'s processes are gone');
 my $t_kill = $now->();
 

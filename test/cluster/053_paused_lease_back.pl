@@ -76,9 +76,7 @@ ok(defined $wl->wait_for($fail_s, sub { (grep { $_->{status} eq 'ok' && $_->{sen
 check_workload($wl, leader => $node1, nodes => \@nodes, max_changes => 0);
 
 # --- Paused still means paused: node1 killed, nobody takes over. ----------
-my @pids = server_pids($node1);
-kill 'KILL', @pids[ 1 .. $#pids ];
-$node1->kill9;
+kill_host($node1);
 ok(defined wait_processes_gone($node1, $fail_s), 'node1\'s processes are gone');
 rejoin_paused($node1, $node2, $node3);
 my @promoted = promotions(8, $node2, $node3);

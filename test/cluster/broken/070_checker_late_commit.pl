@@ -66,9 +66,7 @@ note($late ? sprintf('node1 acknowledged write %d %.2f s after the cut', $late->
 ok(!$broken || $late, 'the broken build acknowledges writes on node1 after its replication was cut');
 
 # kill -9 of every process of node1, failover.
-my @pids = server_pids($node1);
-$node1->kill9;
-kill 'KILL', @pids[ 1 .. $#pids ];
+kill_host($node1);
 ok(defined wait_processes_gone($node1, $fail_s), "node1's processes are gone");
 my ($new) = wait_for_leader([ $node2, $node3 ], $fail_s, not => 'node1');
 ok($new, 'node2 and node3 elect a new leader');

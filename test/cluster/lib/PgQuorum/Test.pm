@@ -28,7 +28,7 @@ our @EXPORT = qw(
   free_gossip_ports new_key write_key production_conf quorum_conf new_quorum_node
   query wait_until wait_for_query nodes_summary log_offset
   wait_processes_gone fatal_messages
-  new_failover_cluster start_failover_test server_pids freeze thaw cluster_status wait_for_leader
+  new_failover_cluster start_failover_test server_pids kill_host freeze thaw cluster_status wait_for_leader
   try_sql wait_stopped rejoin rejoin_paused read_rows_offline check_workload promoted_itself
   wait_following following_sql stop_all give_up watch_for leader_changes promotions
   assert_writes_refused
@@ -542,6 +542,20 @@ sub server_pids
 		close $fh;
 	}
 	return ($pm, @kids);
+}
+
+# kill_host($node): kill -9 every process of the server, as a lost host
+# goes: its children first, so that none (the pg_quorum worker included)
+# acts on the postmaster's death, then the postmaster through the test
+# framework, which then knows it stopped.  Returns how many it killed.
+sub kill_host
+{
+	my ($node) = @_;
+	my ($pm, @kids) = server_pids($node);
+	return 0 unless $pm;
+	kill 'KILL', @kids;
+	$node->kill9;
+	return 1 + @kids;
 }
 
 # freeze($node): SIGSTOP the whole server (postmaster first, so that it
