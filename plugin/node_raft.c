@@ -468,6 +468,43 @@ quorum_node_member_id(const quorum_node *node)
 	return node == NULL ? 0 : node->raft.cfg.member_id;
 }
 
+size_t
+quorum_node_log_leaders(const quorum_node *node, uint64_t after_term,
+						struct quorum_term_leader *out, size_t max,
+						bool *complete)
+{
+	const struct quorum__raft *r;
+	size_t		n = 0;
+
+	if (complete != NULL)
+		*complete = false;
+	if (node == NULL || complete == NULL || (out == NULL && max > 0))
+		return 0;
+	r = &node->raft;
+	*complete = r->d.snap.term <= after_term;
+	for (uint64_t i = quorum__raft_last_index(r); i > r->d.snap.index; i--)
+	{
+		const struct quorum_decision *e = quorum__raft_entry_at(r, i);
+
+		if (e == NULL || e->term <= after_term)
+			break;
+		if (e->type != QUORUM_DECISION_NOOP)
+			continue;
+		if (e->name[0] == '\0')
+		{
+			*complete = false;
+			continue;
+		}
+		if (n < max)
+		{
+			out[n].term = e->term;
+			memcpy(out[n].name, e->name, sizeof(out[n].name));
+		}
+		n++;
+	}
+	return n;
+}
+
 int
 quorum_node_election_get(const quorum_node *node,
 						 struct quorum_election_info *info)

@@ -592,6 +592,30 @@ QUORUM_API uint64_t quorum_node_member_id(const quorum_node *node);
 QUORUM_API int quorum_node_election_get(const quorum_node *node,
 										struct quorum_election_info *info);
 
+/* A leader the decision log names: the NOOP it appended as it took office. */
+struct quorum_term_leader
+{
+	uint64_t	term;
+	char		name[QUORUM_NAME_MAX + 1];
+};
+
+/*
+ * The leaders of the terms after after_term that this node's decision log
+ * names, newest first; up to max go into out, and the count is returned
+ * (more than max when out was too short).  A leader that ever held a lease
+ * had its NOOP on a majority, so the log of any later leader names it
+ * (Raft's leader completeness); a leader elected while it already runs as
+ * the primary learns from this list which other servers led, and may have
+ * written on a newer timeline, since it last knew itself the newest.
+ * *complete is false when the log cannot name them all: entries past
+ * after_term were folded into the snapshot, or a NOOP of a release that
+ * did not name its leader.
+ */
+QUORUM_API size_t quorum_node_log_leaders(const quorum_node *node,
+										  uint64_t after_term,
+										  struct quorum_term_leader *out,
+										  size_t max, bool *complete);
+
 /* The node's own name, as configured. */
 QUORUM_API const char *quorum_node_name(const quorum_node *node);
 

@@ -352,6 +352,68 @@ test_commands(void **state)
 	assert_string_equal(quorum_election_role_name(QUORUM_ELECTION_LEADER), "leader");
 }
 
+/*
+ * quorum_node_log_leaders(): the leaders the log names, newest first, and
+ * whether it names them all (not once the terms asked for were compacted).
+ */
+static void
+test_log_leaders(void **state)
+{
+	struct quorum_term_leader out[4];
+	bool		complete = true;
+	int			first,
+				second;
+	uint64_t	first_term;
+	size_t		n;
+
+	(void) state;
+	assert_int_equal(quorum_node_log_leaders(NULL, 0, out, 4, &complete), 0);
+	assert_false(complete);
+	t_cluster(3, 3);
+	assert_true(pump_wait_until(t_settled, 8000));
+	first = t_leader();
+	first_term = quorum_node_term(pump->n[first].node);
+	n = quorum_node_log_leaders(pump->n[first].node, 0, out, 4, &complete);
+	assert_int_equal(n, 1);
+	assert_true(complete);
+	assert_int_equal(out[0].term, first_term);
+	assert_string_equal(out[0].name, pump->n[first].config.name);
+	/* The leader crashes; the next one's log names both, newest first. */
+	pump_crash((unsigned) first);
+	assert_true(pump_wait_until(t_stable, 8000));
+	second = t_leader();
+	assert_int_not_equal(second, first);
+	n = quorum_node_log_leaders(pump->n[second].node, 0, out, 4, &complete);
+	assert_int_equal(n, 2);
+	assert_true(complete);
+	assert_string_equal(out[0].name, pump->n[second].config.name);
+	assert_int_equal(out[0].term, quorum_node_term(pump->n[second].node));
+	assert_string_equal(out[1].name, pump->n[first].config.name);
+	assert_int_equal(out[1].term, first_term);
+	/* Only the terms after after_term; a short out still counts them all. */
+	n = quorum_node_log_leaders(pump->n[second].node, first_term, out, 4, &complete);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].name, pump->n[second].config.name);
+	memset(out, 0, sizeof(out));
+	assert_int_equal(quorum_node_log_leaders(pump->n[second].node, 0, out, 1, &complete), 2);
+	assert_string_equal(out[0].name, pump->n[second].config.name);
+	assert_string_equal(out[1].name, "");
+	/* Enough decisions fold the NOOPs into the snapshot: no longer complete. */
+	for (int k = 0; k < 12; k++)
+	{
+		assert_int_equal(pump_command((unsigned) second,
+									  k % 2 == 0 ? QUORUM_CMD_PAUSE : QUORUM_CMD_RESUME, ""), 0);
+		pump_run_for(200);
+	}
+	n = quorum_node_log_leaders(pump->n[second].node, 0, out, 4, &complete);
+	assert_false(complete);
+	assert_int_equal(n, 0);
+	n = quorum_node_log_leaders(pump->n[second].node,
+								quorum_node_term(pump->n[second].node), out, 4, &complete);
+	assert_int_equal(n, 0);
+	assert_true(complete);
+}
+
 /* Priority 0 never leads, even as the last voter standing. */
 static void
 test_priority_zero(void **state)
@@ -458,6 +520,7 @@ main(void)
 		T(test_bootstrap_expect_by_gossip),
 		T(test_restart_restores_election),
 		T(test_commands),
+		T(test_log_leaders),
 		T(test_priority_zero),
 		T(test_vote_waits_for_wal_stop),
 #undef T
