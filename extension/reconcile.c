@@ -12,7 +12,8 @@
  *	fence     publish the lease's end in shared memory, or 0, for the commit
  *	          fence; writes are allowed only on the leader with the lease,
  *	          running as the primary, outside a switchover, and on a timeline
- *	          no member has gone past (see below);
+ *	          no member has gone past, nor, unheard from, may have (see
+ *	          below);
  *	promote   the leader with the lease that is still a standby promotes
  *	          itself (actions.c), once per term, retried if it is slow;
  *	follow    a standby points primary_conninfo at the leader's conninfo;
@@ -43,7 +44,10 @@
  * made here.  It stays fenced, says so in the log, and hands the
  * leadership to that member once it is alive; that member, a primary
  * deposed by it, keeps running for it instead of stopping, and
- * pg_quorum_rejoin does not rewind a server onto an older timeline.
+ * pg_quorum_rejoin does not rewind a server onto an older timeline.  Nor
+ * does such a primary write while a server that led a later term, which
+ * may have been promoted, has not been heard from since
+ * (reconcile_unchecked_leader()).
  *
  * Its name keeps it apart from the two other meanings of "failover": the
  * setting pg_quorum.failover (pgq_elections_enabled, whether this server
@@ -74,6 +78,7 @@
 #include "reconcile.h"
 #include "shmem.h"
 #include "slots.h"
+#include "state.h"
 
 /* Between two promote requests in one term, ms. */
 #define RECONCILE_PROMOTE_RETRY_MS 5000
@@ -138,6 +143,11 @@ typedef struct ReconcileState
 	}			timelines[64];
 	quorum_time_ms stale_transfer_ms;	/* next hand-over attempt */
 
+	/* pg_quorum.led: the newest term this server wrote in, on led_timeline */
+	uint32		led_timeline;
+	uint64		led_term;
+	uint64		unchecked_logged_term;
+
 	PgqMode		mode;
 	bool		mode_known;		/* mode was computed as leader this term */
 	bool		mode_waiting;	/* degraded, and commits still wait */
@@ -196,6 +206,7 @@ pgq_reconcile_init(const char *self, PgqRecordFn record, PgqCommandFn command)
 	st.record = record;
 	st.command = command;
 	st.was_in_recovery = RecoveryInProgress();
+	(void) pgq_state_load_led(self, &st.led_timeline, &st.led_term);
 	st.hand_over_ms =
 		quorum_timing_hand_over_ms(quorum_timing_election_max_ms(pgq_election_timeout_ms));
 }
@@ -426,13 +437,111 @@ reconcile_stale(const ReconcilePass *p)
 }
 
 /*
+ * Whether a member this leader must hear from before it writes is cleared:
+ * no voter any more (quorum.forget() gave up whatever it wrote), a
+ * witness, or alive and gossiping a timeline no newer than this primary's
+ * (a newer one is reconcile_stale()'s to handle).
+ */
+static bool
+reconcile_member_cleared(const quorum_node *node, const char *name, TimeLineID mine)
+{
+	struct quorum_member_info m;
+
+	if (!quorum_node_is_voter(node, name))
+		return true;
+	if (quorum_node_member_find(node, name, &m) != 0 || !m.has_meta)
+		return false;
+	if (m.meta.role == QUORUM_ROLE_WITNESS)
+		return true;
+	return m.state == QUORUM_MEMBER_ALIVE && m.meta.role != QUORUM_ROLE_UNKNOWN &&
+		m.meta.timeline <= mine;
+}
+
+/*
+ * Whether this leader, running as the primary, must stay fenced because
+ * another server led a term after the last one this server wrote in on
+ * its timeline, and has not been heard from since (*who names it).
+ *
+ * The rule of reconcile_stale() works only once gossip told this server of
+ * the newer timeline.  A primary restarted without pg_quorum_rejoin
+ * (which reached no peer) may be elected again before that: gossip from
+ * the member that was promoted is cut, and the others may have passed on
+ * only what it said before its promotion.  It then acknowledged writes on
+ * the old timeline after the new one's (the fault campaign's seed 238).
+ * The decision log closes that gap without gossip: every leader that held
+ * a lease had its NOOP on a majority, so this leader's own log names it.
+ * Such a leader may have promoted and written on a timeline this server
+ * does not hold; until it gossips its timeline again (or is forgotten)
+ * this server does not write.  A leader that promoted in this very term
+ * is on a new timeline past every earlier term's, so it has nothing to
+ * check; pg_quorum.led carries the newest term this server wrote in across
+ * restarts, so that only the terms after it count.  Where the log was
+ * compacted past that term, every voter must be heard from.
+ */
+static bool
+reconcile_unchecked_leader(const ReconcilePass *p, TimeLineID mine, char *who)
+{
+	struct quorum_term_leader leaders[QUORUM_LOG_MAX];
+	uint64		after = st.led_timeline == mine ? st.led_term : 0;
+	bool		complete;
+	size_t		n;
+
+	if (st.promote_term == p->info.term || after >= p->info.term)
+		return false;
+	n = quorum_node_log_leaders(p->node, after, leaders, lengthof(leaders), &complete);
+	for (size_t i = 0; i < n && i < lengthof(leaders); i++)
+	{
+		if (strcmp(leaders[i].name, st.self) == 0 ||
+			reconcile_member_cleared(p->node, leaders[i].name, mine))
+			continue;
+		strlcpy(who, leaders[i].name, QUORUM_NAME_MAX + 1);
+		return true;
+	}
+	if (complete)
+		return false;
+	for (int i = 0; i < p->info.n_voters; i++)
+	{
+		if (strcmp(p->info.voters[i], st.self) == 0 ||
+			reconcile_member_cleared(p->node, p->info.voters[i], mine))
+			continue;
+		strlcpy(who, p->info.voters[i], QUORUM_NAME_MAX + 1);
+		return true;
+	}
+	return false;
+}
+
+/* reconcile_unchecked_leader(), said once per term. */
+static bool
+reconcile_unchecked(const ReconcilePass *p)
+{
+	char		who[QUORUM_NAME_MAX + 1];
+	TimeLineID	mine = GetWALInsertionTimeLine();
+
+	if (!reconcile_unchecked_leader(p, mine, who))
+		return false;
+	if (st.unchecked_logged_term != p->info.term)
+	{
+		st.unchecked_logged_term = p->info.term;
+		ereport(WARNING,
+				(errmsg("pg_quorum leader \"%s\" stays fenced until it hears from \"%s\", which led a term after this primary last wrote on timeline %u",
+						st.self, who, mine),
+				 errdetail("\"%s\" may have been promoted and have acknowledged writes on a newer timeline that this server does not hold.",
+						   who),
+				 errhint("It writes once \"%s\" gossips a timeline no newer than this one, and hands the leadership over if it is on a newer one; quorum.forget('%s') gives up whatever it wrote.",
+						 who, who)));
+	}
+	return true;
+}
+
+/*
  * Publish the lease's end, or 0: the only thing backends read.  Returns
  * whether this server may write.
  */
 static bool
 reconcile_fence(const ReconcilePass *p)
 {
-	bool		stale = p->self_leader && !p->in_recovery && reconcile_stale(p);
+	bool		stale = p->self_leader && !p->in_recovery &&
+		(reconcile_stale(p) || reconcile_unchecked(p));
 	bool		may_write;
 
 	may_write = pgq_elections_enabled && p->self_leader && p->lease_until != 0 &&
@@ -440,6 +549,18 @@ reconcile_fence(const ReconcilePass *p)
 		(!pgq_synchronous ||
 		 (st.sync_ready_term == p->info.term && p->now >= st.sync_open_ms));
 	pg_atomic_write_u64(&pgq_shared->lease_until_ms, may_write ? p->lease_until : 0);
+	/* After the fence opened: a slow fsync here delays no write. */
+	if (may_write)
+	{
+		TimeLineID	mine = GetWALInsertionTimeLine();
+
+		if (st.led_timeline != mine || st.led_term < p->info.term)
+		{
+			st.led_timeline = mine;
+			st.led_term = p->info.term;
+			(void) pgq_state_save_led(st.self, mine, p->info.term);
+		}
+	}
 	return may_write;
 }
 

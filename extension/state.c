@@ -122,29 +122,22 @@ pgq_state_start_incarnation(const char *node_name, bool loaded,
 	return start;
 }
 
-bool
-pgq_state_save(const char *node_name, const struct quorum_durable *durable)
+/*
+ * Replace path with len bytes of buf atomically and durably, through tmp;
+ * false (after a LOG) on failure.
+ */
+static bool
+state_write_file(const char *tmp, const char *path, const char *buf, size_t len)
 {
-	char	   *buf = palloc(QUORUM_DURABLE_BYTES_MAX);
-	size_t		len;
 	int			fd;
-	int			rc;
-	bool		ok = false;
 
-	rc = quorum_durable_format(node_name, durable, buf, QUORUM_DURABLE_BYTES_MAX, &len);
-	if (rc != 0)
-	{
-		ereport(LOG,
-				(errmsg("could not format the pg_quorum state: %s", quorum_strerror(rc))));
-		goto done;
-	}
-	fd = OpenTransientFile(STATE_TMP_FILE, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
+	fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
 	if (fd < 0)
 	{
 		ereport(LOG,
 				(errcode_for_file_access(),
-				 errmsg("could not create file \"%s\": %m", STATE_TMP_FILE)));
-		goto done;
+				 errmsg("could not create file \"%s\": %m", tmp)));
+		return false;
 	}
 	errno = 0;
 	if (write(fd, buf, len) != (ssize_t) len)
@@ -154,29 +147,92 @@ pgq_state_save(const char *node_name, const struct quorum_durable *durable)
 			errno = ENOSPC;
 		ereport(LOG,
 				(errcode_for_file_access(),
-				 errmsg("could not write file \"%s\": %m", STATE_TMP_FILE)));
+				 errmsg("could not write file \"%s\": %m", tmp)));
 		CloseTransientFile(fd);
-		goto done;
+		return false;
 	}
 	if (pg_fsync(fd) != 0)
 	{
 		ereport(LOG,
 				(errcode_for_file_access(),
-				 errmsg("could not fsync file \"%s\": %m", STATE_TMP_FILE)));
+				 errmsg("could not fsync file \"%s\": %m", tmp)));
 		CloseTransientFile(fd);
-		goto done;
+		return false;
 	}
 	if (CloseTransientFile(fd) != 0)
 	{
 		ereport(LOG,
 				(errcode_for_file_access(),
-				 errmsg("could not close file \"%s\": %m", STATE_TMP_FILE)));
-		goto done;
+				 errmsg("could not close file \"%s\": %m", tmp)));
+		return false;
 	}
 
 	/* durable_rename() also fsyncs the directory entry. */
-	ok = durable_rename(STATE_TMP_FILE, PGQ_STATE_FILE, LOG) == 0;
-done:
+	return durable_rename(tmp, path, LOG) == 0;
+}
+
+bool
+pgq_state_save(const char *node_name, const struct quorum_durable *durable)
+{
+	char	   *buf = palloc(QUORUM_DURABLE_BYTES_MAX);
+	size_t		len;
+	int			rc;
+	bool		ok = false;
+
+	rc = quorum_durable_format(node_name, durable, buf, QUORUM_DURABLE_BYTES_MAX, &len);
+	if (rc != 0)
+		ereport(LOG,
+				(errmsg("could not format the pg_quorum state: %s", quorum_strerror(rc))));
+	else
+		ok = state_write_file(STATE_TMP_FILE, PGQ_STATE_FILE, buf, len);
+	pfree(buf);
+	return ok;
+}
+
+/*
+ * pg_quorum.led: "node_name=NAME", "timeline=N", "term=T", one per line.
+ * A copy made by pg_basebackup or pg_rewind names another node and is
+ * ignored; so is a damaged file (it only ever makes the fence stricter to
+ * know less, so it is not worth a FATAL).
+ */
+bool
+pgq_state_load_led(const char *node_name, uint32 *timeline, uint64 *term)
+{
+	char		buf[QUORUM_NAME_MAX + 64];
+	char		name[QUORUM_NAME_MAX + 1];
+	unsigned int tli;
+	unsigned long long t;
+	int			fd;
+	int			len;
+	char		tail;
+
+	StaticAssertStmt(QUORUM_NAME_MAX == 63, "the sscanf width below is QUORUM_NAME_MAX");
+	*timeline = 0;
+	*term = 0;
+	fd = OpenTransientFile(PGQ_LED_FILE, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		return false;
+	len = read(fd, buf, sizeof(buf) - 1);
+	CloseTransientFile(fd);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	if (sscanf(buf, "node_name=%63[^\n]\ntimeline=%u\nterm=%llu%c",
+			   name, &tli, &t, &tail) != 4 || tail != '\n' ||
+		strcmp(name, node_name) != 0)
+		return false;
+	*timeline = tli;
+	*term = (uint64) t;
+	return true;
+}
+
+bool
+pgq_state_save_led(const char *node_name, uint32 timeline, uint64 term)
+{
+	char	   *buf = psprintf("node_name=%s\ntimeline=%u\nterm=" UINT64_FORMAT "\n",
+							   node_name, timeline, term);
+	bool		ok = state_write_file(PGQ_LED_FILE ".tmp", PGQ_LED_FILE, buf, strlen(buf));
+
 	pfree(buf);
 	return ok;
 }

@@ -16,6 +16,13 @@
 #define PGQ_STATE_FILE "pg_quorum.state"
 
 /*
+ * The newest term in which this server wrote as the leader, and the
+ * timeline it wrote on (reconcile.c: a leader elected while it already
+ * runs as the primary checks the leaders of later terms).
+ */
+#define PGQ_LED_FILE "pg_quorum.led"
+
+/*
  * Load what the last run of node_name persisted into *durable; false if
  * there is nothing of this node's (no file, or a file written for another
  * node name: a copy made by pg_basebackup, which must not inherit the
@@ -35,5 +42,14 @@ extern uint64 pgq_state_start_incarnation(const char *node_name, bool loaded,
 /* Replace the file atomically and durably; false (after a LOG) on failure. */
 extern bool pgq_state_save(const char *node_name,
 						   const struct quorum_durable *durable);
+
+/*
+ * What pg_quorum.led says for node_name; false, with both 0, if there is
+ * nothing of this node's (no file, another node's copy, or damage).
+ */
+extern bool pgq_state_load_led(const char *node_name, uint32 *timeline, uint64 *term);
+
+/* Replace pg_quorum.led atomically and durably; false (after a LOG) on failure. */
+extern bool pgq_state_save_led(const char *node_name, uint32 timeline, uint64 term);
 
 #endif							/* PGQ_STATE_H */
