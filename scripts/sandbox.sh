@@ -37,6 +37,9 @@ stop_leftovers()
 		kill -0 "$pid" 2>/dev/null || continue
 		grep -q postgres "/proc/$pid/cmdline" 2>/dev/null || continue
 		echo "sandbox: stopping leftover server $pid ($datadir)"
+		# A test that died while it held the server with SIGSTOP.
+		pkill -CONT -P "$pid" 2>/dev/null || true
+		kill -CONT "$pid" 2>/dev/null || true
 		pg_ctl -D "$datadir" stop -m immediate -w -t 20 >/dev/null 2>&1 ||
 			kill -KILL "$pid" 2>/dev/null || true
 	done < <(find "$1" -name postmaster.pid 2>/dev/null)

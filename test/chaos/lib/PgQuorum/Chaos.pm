@@ -519,41 +519,57 @@ sub service_start
 	my $pid = fork() // die "fork: $!";
 	if ($pid == 0)
 	{
-		my ($rc, $out) = (0, '');
-		if ($stop)
+		# Whatever happens, the child ends here: a die that escaped would
+		# unwind into the caller's eval and run the schedule a second time.
+		my $rc = eval { service_steps($r, $node, $rejoin, $stop, $start) };
+		if (!defined $rc)
 		{
-			system('pg_ctl', '-w', '-D', $node->data_dir, '-m', $stop, 'stop');
-			$out .= "stopped ($stop)\n";
-		}
-		($rc, $out) = rejoin_node($r, $node) if $rejoin && $start;
-		if ($rc == 0 && $start)
-		{
-			$rc = system('pg_ctl', '-w', '-D', $node->data_dir, '-l', $node->logfile,
-				'-o', '--cluster-name=' . $node->name, 'start') == 0 ? 0 : 100;
-			if ($rc)
-			{
-				# Not ready within pg_ctl's 60 s (a standby that cannot reach
-				# a consistent state): as systemd ends a unit whose start
-				# failed, stop what runs, so that the next try rejoins.
-				system('pg_ctl', '-w', '-D', $node->data_dir, '-m', 'immediate', 'stop');
-				$out .= "pg_ctl start failed; the server was stopped\n";
-			}
-		}
-		# The last attempt's output for the log line, every attempt's in the
-		# server's log directory.
-		for my $file ("$r->{dir}/service_" . $node->name . '.out',
-			"$PostgreSQL::Test::Utils::log_path/service_" . $node->name . '.log')
-		{
-			my $mode = $file =~ /\.out$/ ? '>' : '>>';
-			open(my $fh, $mode, $file) or next;
-			print $fh ($file =~ /\.log$/ ? '---- ' . localtime() . ($rejoin ? '' : ' (no rejoin)') . "\n" : ''), $out;
-			close $fh;
+			print STDERR 'chaos: the service manager of ' . $node->name . " failed: $@";
+			$rc = 99;
 		}
 		POSIX::_exit($rc > 255 ? 255 : $rc);
 	}
 	$r->{svc}{ $node->name } = { pid => $pid, rejoin => $rejoin, start => $start, started => $now->() };
 	$r->{net}->set_tools($node->name, $pid);
 	return;
+}
+
+# service_steps(...): what service_start's child does; returns its exit
+# status (0, pg_quorum_rejoin's, or 100: pg_ctl start failed).
+sub service_steps
+{
+	my ($r, $node, $rejoin, $stop, $start) = @_;
+	my ($rc, $out) = (0, '');
+	if ($stop)
+	{
+		system('pg_ctl', '-w', '-D', $node->data_dir, '-m', $stop, 'stop');
+		$out .= "stopped ($stop)\n";
+	}
+	($rc, $out) = rejoin_node($r, $node) if $rejoin && $start;
+	if ($rc == 0 && $start)
+	{
+		$rc = system('pg_ctl', '-w', '-D', $node->data_dir, '-l', $node->logfile,
+			'-o', '--cluster-name=' . $node->name, 'start') == 0 ? 0 : 100;
+		if ($rc)
+		{
+			# Not ready within pg_ctl's 60 s (a standby that cannot reach
+			# a consistent state): as systemd ends a unit whose start
+			# failed, stop what runs, so that the next try rejoins.
+			system('pg_ctl', '-w', '-D', $node->data_dir, '-m', 'immediate', 'stop');
+			$out .= "pg_ctl start failed; the server was stopped\n";
+		}
+	}
+	# The last attempt's output for the log line, every attempt's in the
+	# server's log directory.
+	for my $file ("$r->{dir}/service_" . $node->name . '.out',
+		"$PostgreSQL::Test::Utils::log_path/service_" . $node->name . '.log')
+	{
+		my $mode = $file =~ /\.out$/ ? '>' : '>>';
+		open(my $fh, $mode, $file) or next;
+		print $fh ($file =~ /\.log$/ ? '---- ' . localtime() . ($rejoin ? '' : ' (no rejoin)') . "\n" : ''), $out;
+		close $fh;
+	}
+	return $rc;
 }
 
 sub reap_services
