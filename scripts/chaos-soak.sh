@@ -94,8 +94,16 @@ for ((seed = from; seed < from + runs; seed++)); do
 		args=(--seed "$seed" "${topo[@]}" --mode "$mode" --duration "$duration")
 		[ -n "${CHAOS_KINDS:-}" ] && args+=(--kinds "$CHAOS_KINDS")
 		out=$(mktemp)
-		PGQ_COMMIT=$commit bash scripts/sandbox.sh perl test/chaos/chaos.pl "${args[@]}" 2>&1 | tee "$out"
+		# The sandbox keeps the run's directory; a passing run's goes below.
+		# A run without a result exits 0 too (seeds 233, 222, 216), and its
+		# logs are the only witness of how it ended.
+		PGQ_KEEP_WORK=1 PGQ_COMMIT=$commit bash scripts/sandbox.sh perl test/chaos/chaos.pl "${args[@]}" 2>&1 |
+			tee "$out"
 		rc=${PIPESTATUS[0]}
+		work=$(sed -n 's/^sandbox: logs and data kept in //p' "$out" | tail -n 1)
+		if grep -q '"verdict":"pass"' "$out" && [ -n "$work" ] && [ -d "$work" ]; then
+			rm -rf "$work"
+		fi
 		if grep -q '^chaos-result: ' "$out"; then
 			grep '^chaos-result: ' "$out" | sed 's/^chaos-result: //' >>"$results"
 			rm -f "$out"
