@@ -170,9 +170,23 @@ sub query
 {
 	my ($node, $sql) = @_;
 	my ($out, $err);
-	my $rc = $node->psql('postgres', $sql, stdout => \$out, stderr => \$err);
-	return undef if $rc != 0 || (defined $err && $err ne '');
+	my $rc = psql_no_die($node, $sql, stdout => \$out, stderr => \$err);
+	return undef if !defined $rc || $rc != 0 || (defined $err && $err ne '');
 	return $out;
+}
+
+# psql_no_die($node, $sql, %params): $node->psql, or undef where it died.
+# A psql that exits before it reads its input (the server refused the
+# connection, or was killed at that moment) makes IPC::Run die writing the
+# statement ("ack Broken pipe"): for a test that polls a server under
+# faults that is no answer, as an error is, not the end of the test (it
+# ended the fault campaign's seed 207 without a result, and likely 233,
+# 222 and 216).
+sub psql_no_die
+{
+	my ($node, $sql, %params) = @_;
+	my $rc = eval { $node->psql('postgres', $sql, %params) };
+	return $rc;
 }
 
 # wait_until($seconds, $code): call $code every 100 ms until it returns
@@ -728,9 +742,10 @@ sub try_sql
 {
 	my ($node, $sql) = @_;
 	my ($out, $err) = ('', '');
-	my $rc = $node->psql('postgres', $sql,
+	my $rc = psql_no_die($node, $sql,
 		stdout => \$out, stderr => \$err, on_error_stop => 1,
 		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	return (0, '', "psql: $@") unless defined $rc;
 	return (1) if $rc == 0;
 	my ($state) = $err =~ /(?:ERROR|FATAL):\s+([0-9A-Z]{5}):/;
 	$err =~ s/\n(?!DETAIL|HINT)[^\n]*//g;
