@@ -414,10 +414,9 @@ reconcile_hand_over_stale(const ReconcilePass *p, TimeLineID mine)
  * such a member while it is alive.
  */
 static bool
-reconcile_stale(const ReconcilePass *p)
+reconcile_stale(const ReconcilePass *p, TimeLineID mine)
 {
 	char		who[QUORUM_NAME_MAX + 1];
-	TimeLineID	mine = GetWALInsertionTimeLine();
 	uint32		tli = reconcile_newest_timeline(p->node, false, who);
 
 	if (tli <= mine)
@@ -512,10 +511,9 @@ reconcile_unchecked_leader(const ReconcilePass *p, TimeLineID mine, char *who)
 
 /* reconcile_unchecked_leader(), said once per term. */
 static bool
-reconcile_unchecked(const ReconcilePass *p)
+reconcile_unchecked(const ReconcilePass *p, TimeLineID mine)
 {
 	char		who[QUORUM_NAME_MAX + 1];
-	TimeLineID	mine = GetWALInsertionTimeLine();
 
 	if (!reconcile_unchecked_leader(p, mine, who))
 		return false;
@@ -540,8 +538,10 @@ reconcile_unchecked(const ReconcilePass *p)
 static bool
 reconcile_fence(const ReconcilePass *p)
 {
-	bool		stale = p->self_leader && !p->in_recovery &&
-		(reconcile_stale(p) || reconcile_unchecked(p));
+	/* The timeline this primary writes on; 0 where it writes on none. */
+	TimeLineID	mine = p->self_leader && !p->in_recovery ? GetWALInsertionTimeLine() : 0;
+	bool		stale = mine != 0 &&
+		(reconcile_stale(p, mine) || reconcile_unchecked(p, mine));
 	bool		may_write;
 
 	may_write = pgq_elections_enabled && p->self_leader && p->lease_until != 0 &&
@@ -550,16 +550,11 @@ reconcile_fence(const ReconcilePass *p)
 		 (st.sync_ready_term == p->info.term && p->now >= st.sync_open_ms));
 	pg_atomic_write_u64(&pgq_shared->lease_until_ms, may_write ? p->lease_until : 0);
 	/* After the fence opened: a slow fsync here delays no write. */
-	if (may_write)
+	if (may_write && (st.led_timeline != mine || st.led_term < p->info.term))
 	{
-		TimeLineID	mine = GetWALInsertionTimeLine();
-
-		if (st.led_timeline != mine || st.led_term < p->info.term)
-		{
-			st.led_timeline = mine;
-			st.led_term = p->info.term;
-			(void) pgq_state_save_led(st.self, mine, p->info.term);
-		}
+		st.led_timeline = mine;
+		st.led_term = p->info.term;
+		(void) pgq_state_save_led(st.self, mine, p->info.term);
 	}
 	return may_write;
 }
