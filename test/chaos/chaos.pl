@@ -48,14 +48,15 @@ for my $k (@kinds)
 
 sub say { Test::More->builder->output->print(@_, "\n"); return; }
 
-# Soak seeds 233 and 222 ended with status 0 and nothing printed after the
-# election, 222 with "Bail out! pg_ctl stop failed": PostgreSQL::Test::
-# Cluster's END block, which stops every server, ran in a process that was
-# not this one.  A forked child that reaches the end of the program must
-# not run it: this END block runs before the modules' (END blocks run in
-# reverse order), so it leaves at once, and says so.  The main process says
-# how it ended when it ends before its result (an ending that skips END
-# blocks, POSIX::_exit or a signal, says nothing).
+# Soak runs ended without a result and nothing printed after the election
+# (seed 207's kept log: a die in a poll, since caught in PgQuorum::Test's
+# psql_no_die()).  The main process says, in the log (PostgreSQL::Test::
+# Utils sends STDERR there), how it ended when it ends before its result;
+# an ending that skips END blocks, POSIX::_exit or a signal, says nothing.
+# A forked child that reaches the end of the program must not run
+# PostgreSQL::Test::Cluster's END block, which stops every server: this one
+# runs before the modules' (END blocks run in reverse order), so such a
+# child leaves at once, and says so.
 my ($main_pid, $result_said) = ($$, 0);
 END
 {
