@@ -16,8 +16,9 @@
 # again: first while it still runs as the deposed primary, then once more
 # after an immediate stop and a start without pg_quorum_rejoin.  Its
 # decision log names node2 as the leader of a later term, so it must not
-# write while node2 is not heard from.  Thawed, node2 is the leader again,
-# and node2's write survives.
+# write while node2 is not heard from.  Thawed, node2 is the leader again
+# once the servers that stopped themselves came back through
+# pg_quorum_rejoin, and node2's write is on all three.
 
 use strict;
 use warnings;
@@ -128,10 +129,40 @@ elected_but_unwritable('started again');
 thaw($node2);
 kill 'CONT', $worker;
 heal();
-($leader) = wait_for_leader([ $node2, $node3 ], 2 * $fail_s);
-is($leader && $leader->name, 'node2', 'node2, on the newest timeline, leads once it is back');
-is(query($node2, 'SELECT string_agg(i::text, \',\' ORDER BY i) FROM t'), '2',
-	"node2's write is there, and no write of node1's");
+
+# Healed, node1 hands the leadership to node2 (a later timeline) and, a
+# primary that no longer leads, stops itself.  node3 may stop too: when it
+# streamed from node1 after node2's promotion, it replayed timeline 1 past
+# node2's fork (node1's end-of-recovery checkpoint is enough), and such a
+# standby can never follow node2.  node2 alone is no majority, so it takes
+# the service manager of the README's systemd drop-in, which runs a stopped
+# server through pg_quorum_rejoin and starts it, for node2 to lead again.
+my (%rejoined, @rejoin_out);
+my $service_manager = sub {
+	for my $node ($node1, $node3)
+	{
+		next if -e $node->data_dir . '/postmaster.pid';
+		next unless defined wait_stopped($node, $fail_s);
+		my ($rc, $out) = rejoin($node, grep { $_ != $node } @nodes);
+		push @rejoin_out, $out;
+		next if $rc != 0;    # the drop-in's ExecStartPre failed: no start
+		$node->start;
+		$rejoined{ $node->name }++;
+	}
+};
+($leader) = wait_for_leader(\@nodes, 4 * $fail_s, probe => $service_manager);
+is($leader && $leader->name, 'node2', 'node2, on the newest timeline, leads once it is back')
+  or diag(join("\n", @rejoin_out));
+note('rejoined and started again: '
+	  . join(', ', map { "$_ ($rejoined{$_}x)" } sort keys %rejoined));
+ok($rejoined{node1}, 'node1, deposed, stopped itself and came back through pg_quorum_rejoin');
+my $rows = 'SELECT string_agg(i::text, \',\' ORDER BY i) FROM t';
+is(query($node2, $rows), '2', "node2's write is there, and no write of node1's");
+for my $node ($node1, $node3)
+{
+	ok(defined wait_following($node, $node2, $fail_s), $node->name . ' follows node2');
+	is(query($node, $rows), '2', $node->name . ' has the same rows as node2');
+}
 
 stop_all(@nodes);
 done_testing();
